@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+//
+// bnfile: the layering is visible in the target graph.
+//
+//   CZlib            system zlib (deflate, inflate, crc32)
+//   NumPyFormat      .npy/.npz reading and writing; knows nothing of batch norm
+//   ExactBatchNorm   exact batch-norm forward/backward on buffers; knows nothing of files
+//   ArrayComparison  element-wise comparison, tolerances, ulp and rounding verdicts
+//   bnfile           the command-line tool: thin glue between the three libraries
+import PackageDescription
+
+let package = Package(
+    name: "bnfile",
+    products: [
+        .executable(name: "bnfile", targets: ["bnfile"]),
+        .library(name: "NumPyFormat", targets: ["NumPyFormat"]),
+        .library(name: "ExactBatchNorm", targets: ["ExactBatchNorm"]),
+        .library(name: "ArrayComparison", targets: ["ArrayComparison"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "NumPyFormat",
+            dependencies: ["CZlib"]
+        ),
+        .target(
+            name: "ExactBatchNorm",
+            dependencies: [
+                .product(name: "RealModule", package: "swift-numerics"),
+                .product(name: "BigInt", package: "BigInt"),
+            ]
+        ),
+        .target(
+            name: "ArrayComparison"
+        ),
+        .executableTarget(
+            name: "bnfile",
+            dependencies: [
+                "NumPyFormat", "ExactBatchNorm", "ArrayComparison",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"]),
+        .testTarget(name: "ExactBatchNormTests", dependencies: ["ExactBatchNorm"]),
+        .testTarget(name: "ArrayComparisonTests", dependencies: ["ArrayComparison"]),
+        .testTarget(name: "CLITests", dependencies: ["NumPyFormat"]),
+    ]
+)

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct BNFile: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bnfile")
+}
