@@ -49,8 +49,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Benchmarks of the engine for `make bench`; not part of the product.
+        .executableTarget(
+            name: "bnbench",
+            dependencies: ["ExactBatchNorm", "NumPyFormat"]
+        ),
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"]),
-        .testTarget(name: "ExactBatchNormTests", dependencies: ["ExactBatchNorm"]),
+        .testTarget(
+            name: "ExactBatchNormTests",
+            dependencies: ["ExactBatchNorm", "NumPyFormat", .product(name: "BigInt", package: "BigInt")]
+        ),
         .testTarget(name: "ArrayComparisonTests", dependencies: ["ArrayComparison"]),
         .testTarget(name: "CLITests", dependencies: ["NumPyFormat"]),
     ]

@@ -1,1 +1,131 @@
-// placeholder
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The per-channel outputs, by their file key.
+public enum ChannelQuantity: String, CaseIterable, Sendable {
+    case mean
+    case invstd
+    case runningMean = "running_mean"
+    case runningVar = "running_var"
+    case dgamma
+    case dbeta
+}
+
+/// The outputs of one forward and backward pass. `out` and `dx` are rounded into
+/// `Output`; per-channel quantities are held exactly and rounded into whatever type
+/// the caller asks for (torch keeps them in gamma's dtype).
+public struct BatchNormResult<Output: BatchNormFloat>: Sendable {
+    public let out: [Output]
+    public let dx: [Output]?
+    /// How many elements the fast path could not certify and the exact path computed.
+    public let exactPathCount: Int
+    let channels: [ChannelSolution]
+
+    /// The quantity for every channel, each rounded once into `P`; nil for the
+    /// gradients when no `dout` was given.
+    public func perChannel<P: BatchNormFloat>(_ quantity: ChannelQuantity, as _: P.Type) -> [P]? {
+        switch quantity {
+        case .mean: return channels.map { $0.mean.rounded(as: P.self) }
+        case .invstd: return channels.map { $0.invstd.rounded(as: P.self) }
+        case .runningMean: return channels.map { $0.runningMean.rounded(as: P.self) }
+        case .runningVar: return channels.map { $0.runningVar.rounded(as: P.self) }
+        case .dgamma: return dx == nil ? nil : channels.map { $0.dgamma!.rounded(as: P.self) }
+        case .dbeta: return dx == nil ? nil : channels.map { $0.dbeta!.rounded(as: P.self) }
+        }
+    }
+}
+
+/// Batch normalization, forward and backward, computed exactly.
+///
+/// Every output is the value of torch's formulas in real arithmetic on the given input
+/// values (eps and momentum as the given doubles), rounded once to nearest-even in the
+/// output type. The answer is the same for any thread count, layout or order, because
+/// no step rounds before the last: channel sums are exact (``ExactAccumulator``), the
+/// per-channel algebra is rational (``ExactRational``), the one square root is kept
+/// symbolic (``ExactExpression``), and element outputs come from a certified fast path
+/// or the exact one (``ElementKernel``).
+public enum ExactBatchNorm {
+    /// The number of worker threads used when the caller does not say.
+    public static var defaultThreadCount: Int {
+        #if canImport(Glibc)
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        #else
+        return 1
+        #endif
+    }
+
+    // Specialized here for the pairs the tool uses (outputs in the input's type, or in
+    // float64 for `bnfile diff`), so that callers in other modules get loops compiled
+    // for concrete types rather than generic code through witness tables.
+    @_specialize(exported: true, where X == Float, Output == Float)
+    @_specialize(exported: true, where X == Float16, Output == Float16)
+    @_specialize(exported: true, where X == Double, Output == Double)
+    @_specialize(exported: true, where X == Float, Output == Double)
+    @_specialize(exported: true, where X == Float16, Output == Double)
+    public static func compute<X: BatchNormFloat, Output: BatchNormFloat>(
+        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
+        parameters: BatchNormParameters, mode: BatchNormMode, output _: Output.Type,
+        threads: Int = ExactBatchNorm.defaultThreadCount
+    ) throws(BatchNormError) -> BatchNormResult<Output> {
+        guard x.count == shape.elementCount else {
+            throw .lengthMismatch(name: "x", expected: shape.elementCount, found: x.count)
+        }
+        if let dout, dout.count != shape.elementCount {
+            throw .lengthMismatch(name: "dout", expected: shape.elementCount, found: dout.count)
+        }
+        if mode == .training && shape.valuesPerChannel <= 1 {
+            throw .oneValuePerChannel(shape: shape.dimensions)
+        }
+        let resolved = try parameters.resolved(channels: shape.channels)
+        let threads = max(1, threads)
+        let xBase = x.baseAddress ?? UnsafePointer(bitPattern: 8)!
+        let doutBase = dout.map { $0.baseAddress ?? UnsafePointer(bitPattern: 8)! }
+
+        let sums = ChannelSummation.sums(x: xBase, dout: doutBase, shape: shape,
+                                         training: mode == .training, threads: threads)
+        let m = shape.valuesPerChannel
+        let hasDout = dout != nil
+        let solutions = parallelRanges(count: shape.channels, threads: threads) { range in
+            range.map { c in
+                ChannelSolution.solve(channel: c, sums: sums[c], count: m, mode: mode,
+                                      hasDout: hasDout, parameters: resolved,
+                                      doubleDouble: Output.binaryFormat.precision > 24)
+            }
+        }.flatMap { $0 }
+
+        let count = shape.elementCount
+        var exactPaths = 0
+        var dxArray: [Output]? = nil
+        let outArray = [Output](unsafeUninitializedCapacity: count) { outBuffer, outCount in
+            let outBase = outBuffer.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
+            if doutBase != nil {
+                dxArray = [Output](unsafeUninitializedCapacity: count) { dxBuffer, dxCount in
+                    let dxBase = dxBuffer.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
+                    exactPaths = runKernel(x: xBase, dout: doutBase, shape: shape, solutions: solutions,
+                                           out: outBase, dx: dxBase, threads: threads)
+                    dxCount = count
+                }
+            } else {
+                exactPaths = runKernel(x: xBase, dout: nil, shape: shape, solutions: solutions,
+                                       out: outBase, dx: nil, threads: threads)
+            }
+            outCount = count
+        }
+        return BatchNormResult(out: outArray, dx: dxArray, exactPathCount: exactPaths, channels: solutions)
+    }
+
+    /// Double arithmetic certifies float16 and float32 results; float64 results need
+    /// double-double.
+    private static func runKernel<X: BatchNormFloat, Output: BatchNormFloat>(
+        x: UnsafePointer<X>, dout: UnsafePointer<X>?, shape: BatchNormShape, solutions: [ChannelSolution],
+        out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?, threads: Int
+    ) -> Int {
+        if Output.binaryFormat.precision <= 24 {
+            return ElementKernel.run(x: x, dout: dout, shape: shape, solutions: solutions, out: out, dx: dx,
+                                     arithmetic: DoubleArithmetic.self, threads: threads)
+        }
+        return ElementKernel.run(x: x, dout: dout, shape: shape, solutions: solutions, out: out, dx: dx,
+                                 arithmetic: DoubleDoubleArithmetic.self, threads: threads)
+    }
+}

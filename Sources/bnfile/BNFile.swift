@@ -2,5 +2,5 @@ import ArgumentParser
 
 @main
 struct BNFile: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bnfile")
+    static let configuration = CommandConfiguration(commandName: "bnfile", subcommands: [Run.self, Inspect.self])
 }

@@ -1,0 +1,25 @@
+/// The four renderings the CLI prints, each implemented in ReportRendering/.
+extension DiffReport {
+    /// One row per key; ANSI colours only when `color` (the output is a terminal).
+    public func table(color: Bool = false) -> String { TableRenderer.render(self, color: color) }
+
+    /// The `--quiet` line, without a trailing newline.
+    public func summaryLine() -> String { SummaryLine.render(self) }
+
+    /// Log-scale error histograms of every compared key: ulp distances between A and B,
+    /// and in truth mode each side's error in u*scale.
+    public func histograms(color: Bool = false) -> String {
+        keys.compactMap { key -> String? in
+            guard let comparison = key.outcome.comparison else { return nil }
+            var parts = [HistogramRenderer.render(comparison.histogram, title: "\(key.key) A vs B", color: color)]
+            if let truth = key.truth {
+                parts.append(HistogramRenderer.render(truth.a.histogram, title: "\(key.key) A vs truth", color: color))
+                parts.append(HistogramRenderer.render(truth.b.histogram, title: "\(key.key) B vs truth", color: color))
+            }
+            return parts.joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+
+    /// Pretty-printed JSON with sorted keys; non-finite numbers as "nan"/"inf"/"-inf".
+    public func json() throws -> String { try JSONReport.render(self) }
+}

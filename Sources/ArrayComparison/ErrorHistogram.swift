@@ -1,0 +1,95 @@
+/// How errors are distributed, on a log2 scale.
+///
+/// One number (the maximum) cannot tell a systematic bug from one unlucky element: a bug
+/// moves the bulk of the distribution, rounding noise leaves nearly everything in the
+/// first few buckets with a thin tail. Doubling bucket widths match how rounding errors
+/// compound (each extra rounding can at most add about one unit), so the buckets read as
+/// "how many roundings' worth" of error each element carries.
+public struct ErrorHistogram: Sendable, Codable, Equatable {
+    public struct Bucket: Sendable, Codable, Equatable {
+        /// Exclusive lower bound (the previous bucket's upper bound); 0 for "exact".
+        public var lowerBound: Double
+        /// Inclusive upper bound; 0 for the "exact" bucket, +inf for the open last one.
+        public var upperBound: Double
+        public var count: Int
+    }
+
+    /// "ulp" for plain comparisons, "u*scale" against the truth.
+    public var unit: String
+    /// From "exact" up to the last non-empty bucket; empty buckets in between are kept
+    /// so the shape of the distribution is visible.
+    public var buckets: [Bucket]
+    /// Elements whose error is not a number on this scale (NaN involved, or infinite).
+    public var nonFinite: Int
+    /// Elements that fail the acceptance rule (tolerance, or the rounding threshold).
+    public var beyondLimit: Int
+    /// What `beyondLimit` means, for the rendering: "beyond tolerance", "beyond rounding".
+    public var limitLabel: String
+}
+
+/// The counting side of `ErrorHistogram`: a fixed array of counters, updated in the scan.
+///
+/// Bucket 0 holds exact results, bucket 1 the interval (0, 1], bucket j >= 2 the
+/// interval (2^(j-2), 2^(j-1)]; the last bucket is open-ended. 65 buckets reach past 2^62,
+/// enough for any ULP distance between doubles.
+struct HistogramCounter: Sendable {
+    static let bucketCount = 65
+    private(set) var counts = [Int](repeating: 0, count: HistogramCounter.bucketCount)
+    private(set) var nonFinite = 0
+    var beyondLimit = 0
+
+    @inline(__always)
+    mutating func add(ulp distance: UInt64) {
+        counts[Self.bucket(ulp: distance)] += 1
+    }
+
+    /// Adds a real-valued error (u*scale units); NaN and infinity go to `nonFinite`.
+    @inline(__always)
+    mutating func add(error: Double) {
+        guard error.isFinite else {
+            nonFinite += 1
+            return
+        }
+        counts[Self.bucket(error: error)] += 1
+    }
+
+    @inline(__always)
+    mutating func addNonFinite() { nonFinite += 1 }
+
+    @inline(__always)
+    static func bucket(ulp distance: UInt64) -> Int {
+        if distance == 0 { return 0 }
+        // ceil(log2(d)) from the bit length of d - 1.
+        let ceilLog2 = UInt64.bitWidth - (distance - 1).leadingZeroBitCount
+        return min(1 + ceilLog2, bucketCount - 1)
+    }
+
+    @inline(__always)
+    static func bucket(error: Double) -> Int {
+        if error <= 0 { return 0 }
+        if error <= 1 { return 1 }
+        let floorLog2 = Int(error.exponent)
+        let isPowerOfTwo = error.significandBitPattern == 0
+        let ceilLog2 = isPowerOfTwo ? floorLog2 : floorLog2 + 1
+        return min(1 + ceilLog2, bucketCount - 1)
+    }
+
+    static func upperBound(ofBucket j: Int) -> Double {
+        if j == 0 { return 0 }
+        if j == bucketCount - 1 { return .infinity }
+        return Double(sign: .plus, exponent: j - 1, significand: 1)
+    }
+
+    func histogram(unit: String, limitLabel: String) -> ErrorHistogram {
+        let last = counts.lastIndex(where: { $0 > 0 }) ?? 0
+        let buckets = (0...last).map { j in
+            ErrorHistogram.Bucket(
+                lowerBound: j == 0 ? 0 : Self.upperBound(ofBucket: j - 1),
+                upperBound: Self.upperBound(ofBucket: j),
+                count: counts[j])
+        }
+        return ErrorHistogram(
+            unit: unit, buckets: buckets, nonFinite: nonFinite,
+            beyondLimit: beyondLimit, limitLabel: limitLabel)
+    }
+}

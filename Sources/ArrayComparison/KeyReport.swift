@@ -1,0 +1,70 @@
+/// Everything bnfile says about one key: the outcome of the A/B comparison and, in
+/// `--inputs` mode, the judgement of both sides against the truth.
+public struct KeyReport: Sendable, Codable, Equatable {
+    public var key: String
+    public var outcome: KeyOutcome
+    public var truth: TruthJudgement?
+    /// Whether this key makes the run fail. With a truth, A and B are allowed to
+    /// disagree as long as both are within rounding of it (two correct implementations
+    /// differ by their rounding); without one, the tolerance decides.
+    public var differs: Bool
+
+    public init(key: String, outcome: KeyOutcome, truth: TruthJudgement? = nil) {
+        self.key = key
+        self.outcome = outcome
+        self.truth = truth
+        switch outcome {
+        case .compared(let comparison):
+            differs = truth.map(\.beyondRounding) ?? (comparison.verdict == .mismatch)
+        default:
+            differs = true
+        }
+    }
+
+    /// Compares A with B and, when a truth is given, judges both against it; the
+    /// A/B offenders are then annotated with the truth and each side's error.
+    public static func compare(
+        key: String, a: [Double], b: [Double], shape: [Int], format: FloatFormat,
+        tolerance: Tolerance, channelAxis: Int? = 1, equalNaN: Bool = false, topK: Int = 10,
+        truth: TruthInput? = nil
+    ) -> KeyReport {
+        var comparison = KeyComparison.compare(
+            a, b, shape: shape, format: format, tolerance: tolerance,
+            channelAxis: channelAxis, equalNaN: equalNaN, topK: topK)
+        guard let truth else { return KeyReport(key: key, outcome: .compared(comparison)) }
+        let judgement = TruthJudgement.judge(
+            a: a, b: b, truth: truth.values, scale: truth.scale, shape: shape, format: format,
+            valuesPerChannel: truth.valuesPerChannel, threshold: truth.threshold, topK: topK)
+        let annotate = { (offender: Offender) -> Offender in
+            var offender = offender
+            let i = offender.flatIndex
+            let error = { (v: Double) in
+                roundingError(value: v, truth: truth.values[i], scale: truth.scale[i],
+                              unitRoundoff: format.unitRoundoff)
+            }
+            offender.truth = truth.values[i]
+            offender.errorA = error(a[i])
+            offender.errorB = error(b[i])
+            return offender
+        }
+        comparison.worst = comparison.worst.map(annotate)
+        comparison.topOffenders = comparison.topOffenders.map(annotate)
+        return KeyReport(key: key, outcome: .compared(comparison), truth: judgement)
+    }
+}
+
+/// The truth for one key, as the exact engine provides it.
+public struct TruthInput: Sendable {
+    public var values: [Double]
+    public var scale: [Double]
+    public var valuesPerChannel: Int
+    public var threshold: RoundingThreshold
+
+    public init(values: [Double], scale: [Double], valuesPerChannel: Int,
+                threshold: RoundingThreshold = .standard) {
+        self.values = values
+        self.scale = scale
+        self.valuesPerChannel = valuesPerChannel
+        self.threshold = threshold
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+
+/// The machine-readable report.
+///
+/// JSON has no NaN or infinity, and the figures bnfile reports are exactly where they
+/// appear (a NaN in one side, an infinite error against the truth), so non-finite
+/// numbers are written as the strings "nan", "inf" and "-inf" — the spellings numpy and
+/// Python print — rather than dropped or turned into null, which would read as "absent".
+/// Keys are sorted so reports diff cleanly between runs.
+enum JSONReport {
+    static let schemaVersion = 1
+
+    struct Document: Encodable {
+        var tool = "bnfile diff"
+        var schemaVersion = JSONReport.schemaVersion
+        var fileA: String
+        var fileB: String
+        var mode: String
+        var result: String
+        var exitStatus: Int32
+        var keyCount: Int
+        var differingKeyCount: Int
+        var summary: String
+        var keys: [KeyReport]
+    }
+
+    static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }
+
+    static func render(_ report: DiffReport) throws -> String {
+        let document = Document(
+            fileA: report.fileA, fileB: report.fileB, mode: report.mode,
+            result: report.result.name, exitStatus: report.result.rawValue,
+            keyCount: report.keys.count, differingKeyCount: report.differingKeys.count,
+            summary: SummaryLine.render(report), keys: report.keys)
+        let data = try encoder().encode(document)
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}

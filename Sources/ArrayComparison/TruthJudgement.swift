@@ -1,0 +1,107 @@
+/// How one side compares with the exact result.
+public enum TruthVerdict: String, Sendable, Codable {
+    /// Every element equals the truth (NaN where the truth is NaN counts as equal).
+    case exact
+    /// Some elements differ, none by more than rounding can explain.
+    case withinRounding
+    /// At least one element is off by more than the `RoundingThreshold`: a bug, or an
+    /// algorithm that is numerically unstable on these inputs.
+    case beyondRounding
+}
+
+/// One element of one side, measured against the truth.
+public struct TruthElement: Sendable, Codable, Equatable {
+    public var flatIndex: Int
+    public var index: [Int]
+    public var value: Double
+    public var truth: Double
+    public var scale: Double
+    /// In units of u*scale; see `roundingError(value:truth:scale:unitRoundoff:)`.
+    public var error: Double
+}
+
+/// The judgement of one side (A or B) of one key.
+public struct SideJudgement: Sendable, Codable, Equatable {
+    public var verdict: TruthVerdict
+    public var maxError: Double
+    /// The element with the largest error (earliest on ties); nil when exact.
+    public var worst: TruthElement?
+    public var topOffenders: [TruthElement]
+    /// Errors in u*scale; `beyondLimit` counts elements above the threshold.
+    public var histogram: ErrorHistogram
+}
+
+/// Both sides of one key judged against the truth: the question is no longer "do A and
+/// B agree?" but "is each of them as close to the exact answer as floating point allows?".
+/// Two implementations can disagree by thousands of ulp and both be right (a cancelling
+/// formula amplifies harmless rounding), or agree perfectly and both be wrong.
+public struct TruthJudgement: Sendable, Codable, Equatable {
+    public var format: FloatFormat
+    public var unitRoundoff: Double
+    public var valuesPerChannel: Int
+    public var threshold: Double
+    public var thresholdRule: String
+    public var a: SideJudgement
+    public var b: SideJudgement
+
+    public var beyondRounding: Bool { a.verdict == .beyondRounding || b.verdict == .beyondRounding }
+
+    /// - Parameters:
+    ///   - truth: the exact values rounded once (to the data's format or wider).
+    ///   - scale: per element, the sum of the magnitudes of the terms of the value.
+    ///   - format: the format the compared data were computed in; its u is the unit.
+    ///   - valuesPerChannel: M, the number of terms of the reductions (for the threshold).
+    public static func judge(
+        a: [Double], b: [Double], truth: [Double], scale: [Double], shape: [Int],
+        format: FloatFormat, valuesPerChannel: Int,
+        threshold: RoundingThreshold = .standard, topK: Int = 10
+    ) -> TruthJudgement {
+        let total = shape.reduce(1, *)
+        precondition([a.count, b.count, truth.count, scale.count].allSatisfy { $0 == total },
+                     "judge: arrays of \(a.count), \(b.count), \(truth.count), \(scale.count) values for shape \(shape)")
+        let limit = threshold.limit(valuesPerChannel: valuesPerChannel)
+        let side = { (values: [Double]) in
+            judgeSide(values, truth: truth, scale: scale, shape: shape,
+                      unitRoundoff: format.unitRoundoff, limit: limit, topK: topK)
+        }
+        return TruthJudgement(
+            format: format, unitRoundoff: format.unitRoundoff, valuesPerChannel: valuesPerChannel,
+            threshold: limit, thresholdRule: threshold.rule, a: side(a), b: side(b))
+    }
+
+    /// One pass over one side; the same code judges A and B.
+    static func judgeSide(
+        _ values: [Double], truth: [Double], scale: [Double], shape: [Int],
+        unitRoundoff u: Double, limit: Double, topK: Int
+    ) -> SideJudgement {
+        var allEqual = true
+        var maxError = 0.0
+        var histogram = HistogramCounter()
+        var worst = WorstElements(capacity: max(topK, 1))
+        values.withUnsafeBufferPointer { v in
+            truth.withUnsafeBufferPointer { t in
+                scale.withUnsafeBufferPointer { s in
+                    for i in 0..<v.count {
+                        let error = roundingError(value: v[i], truth: t[i], scale: s[i], unitRoundoff: u)
+                        if !equalsTruth(v[i], t[i]) { allEqual = false }
+                        maxError = max(maxError, error)
+                        histogram.add(error: error)
+                        if error > limit { histogram.beyondLimit += 1 }
+                        if error > 0 { worst.offer(RankedElement(primary: error, secondary: 0, flatIndex: i)) }
+                    }
+                }
+            }
+        }
+        let elements = worst.sorted().map { ranked in
+            let i = ranked.flatIndex
+            return TruthElement(
+                flatIndex: i, index: multiIndex(ofFlat: i, shape: shape),
+                value: values[i], truth: truth[i], scale: scale[i], error: ranked.primary)
+        }
+        let verdict: TruthVerdict = allEqual ? .exact : (maxError <= limit ? .withinRounding : .beyondRounding)
+        return SideJudgement(
+            verdict: verdict, maxError: maxError, worst: elements.first,
+            topOffenders: Array(elements.prefix(max(topK, 0))),
+            histogram: histogram.histogram(unit: "u*scale", limitLabel: "beyond rounding"))
+    }
+}

@@ -1,0 +1,56 @@
+/// Training uses the batch statistics and updates the running ones; evaluation uses
+/// the running statistics and leaves them unchanged (torch's `module.train()`/`eval()`).
+public enum BatchNormMode: Sendable {
+    case training
+    case evaluation
+}
+
+/// The per-channel inputs and hyperparameters, held as exact doubles whatever their
+/// stored type (float16 and float32 widen to double without rounding).
+public struct BatchNormParameters: Sendable {
+    public var gamma: [Double]?
+    public var beta: [Double]?
+    public var runningMean: [Double]?
+    public var runningVar: [Double]?
+    /// A double, as in torch: `1e-5` means the double nearest 1e-5, used exactly.
+    public var eps: Double
+    public var momentum: Double
+
+    public init(gamma: [Double]? = nil, beta: [Double]? = nil, runningMean: [Double]? = nil,
+                runningVar: [Double]? = nil, eps: Double = 1e-5, momentum: Double = 0.1) {
+        self.gamma = gamma
+        self.beta = beta
+        self.runningMean = runningMean
+        self.runningVar = runningVar
+        self.eps = eps
+        self.momentum = momentum
+    }
+
+    /// Checks lengths against the channel count and fills torch's defaults: weight 1,
+    /// bias 0, running mean 0, running variance 1.
+    func resolved(channels: Int) throws(BatchNormError) -> ResolvedParameters {
+        func take(_ values: [Double]?, _ name: String, _ fill: Double) throws(BatchNormError) -> [Double] {
+            guard let values else { return Array(repeating: fill, count: channels) }
+            guard values.count == channels else {
+                throw .lengthMismatch(name: name, expected: channels, found: values.count)
+            }
+            return values
+        }
+        guard eps.isFinite else { throw .invalidHyperparameter(name: "eps", value: eps) }
+        guard momentum.isFinite else { throw .invalidHyperparameter(name: "momentum", value: momentum) }
+        return ResolvedParameters(
+            gamma: try take(gamma, "gamma", 1), beta: try take(beta, "beta", 0),
+            runningMean: try take(runningMean, "running_mean", 0),
+            runningVar: try take(runningVar, "running_var", 1),
+            eps: eps, momentum: momentum)
+    }
+}
+
+struct ResolvedParameters: Sendable {
+    var gamma: [Double]
+    var beta: [Double]
+    var runningMean: [Double]
+    var runningVar: [Double]
+    var eps: Double
+    var momentum: Double
+}

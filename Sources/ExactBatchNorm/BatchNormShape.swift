@@ -1,0 +1,48 @@
+/// Where the channel axis sits in memory.
+public enum ChannelLayout: String, Sendable, CaseIterable {
+    /// `(N, C, ...)`: PyTorch's default (NCHW).
+    case channelsFirst = "nchw"
+    /// `(N, ..., C)`: channels last (NHWC), as TensorFlow and torch.channels_last use.
+    case channelsLast = "nhwc"
+}
+
+/// The shape of `x` reduced to what batch normalization needs: `batch` outer rows,
+/// `channels`, and `spatial` values per row and channel, placed according to `layout`.
+///
+/// Element `(n, c, l)` lives at `n * batchStride + c * channelStride + l * spatialStride`;
+/// both layouts are the same computation with different strides, which is why nothing
+/// downstream branches on the layout.
+public struct BatchNormShape: Sendable, Equatable {
+    public let dimensions: [Int]
+    public let layout: ChannelLayout
+    public let batch: Int
+    public let channels: Int
+    public let spatial: Int
+
+    public init(dimensions: [Int], layout: ChannelLayout) throws(BatchNormError) {
+        guard (2 ... 5).contains(dimensions.count) else {
+            throw .unsupportedRank(dimensions)
+        }
+        guard dimensions.allSatisfy({ $0 >= 0 }) else { throw .unsupportedRank(dimensions) }
+        self.dimensions = dimensions
+        self.layout = layout
+        batch = dimensions[0]
+        channels = layout == .channelsFirst ? dimensions[1] : dimensions[dimensions.count - 1]
+        let middle = layout == .channelsFirst ? dimensions.dropFirst(2) : dimensions.dropFirst().dropLast()
+        var product = 1
+        for d in middle {
+            let (p, overflow) = product.multipliedReportingOverflow(by: d)
+            guard !overflow else { throw .unsupportedRank(dimensions) }
+            product = p
+        }
+        spatial = product
+    }
+
+    /// Values per channel, `M`: every axis but the channel axis.
+    public var valuesPerChannel: Int { batch * spatial }
+    public var elementCount: Int { batch * channels * spatial }
+
+    var batchStride: Int { channels * spatial }
+    var channelStride: Int { layout == .channelsFirst ? spatial : 1 }
+    var spatialStride: Int { layout == .channelsFirst ? 1 : channels }
+}

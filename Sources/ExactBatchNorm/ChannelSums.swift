@@ -1,0 +1,192 @@
+import Dispatch
+
+/// Which of NaN, +Inf and -Inf occurred among a channel's values.
+///
+/// Exact arithmetic is defined on finite numbers only; a channel that holds a
+/// non-finite value falls back to the rules in ``ChannelSolution``. Its plain sums
+/// still follow IEEE 754 (a NaN, or infinities of both signs, give NaN; otherwise the
+/// infinity), so `mean` and `dbeta` say which kind of value broke the channel.
+struct NonFiniteTally: Sendable, Equatable {
+    var nan = false
+    var positiveInfinity = false
+    var negativeInfinity = false
+
+    var isFinite: Bool { !(nan || positiveInfinity || negativeInfinity) }
+
+    mutating func note(_ value: Double) {
+        if value.isNaN { nan = true } else if value == .infinity { positiveInfinity = true }
+        else if value == -.infinity { negativeInfinity = true }
+    }
+
+    mutating func merge(_ other: NonFiniteTally) {
+        nan = nan || other.nan
+        positiveInfinity = positiveInfinity || other.positiveInfinity
+        negativeInfinity = negativeInfinity || other.negativeInfinity
+    }
+
+    /// What IEEE summation of the channel gives, when it is not finite.
+    var ieeeSum: Double {
+        if nan || (positiveInfinity && negativeInfinity) { return .nan }
+        return positiveInfinity ? .infinity : -.infinity
+    }
+}
+
+/// The exact per-channel sums every output is derived from: `S = sum x`,
+/// `Q = sum x^2`, `T = sum dout` and `P = sum dout*x`.
+struct ChannelSums: Sendable {
+    var x = ExactAccumulator()
+    var xx = ExactAccumulator()
+    var dout = ExactAccumulator()
+    var xDout = ExactAccumulator()
+    var xTally = NonFiniteTally()
+    var doutTally = NonFiniteTally()
+
+    mutating func merge(_ other: ChannelSums) {
+        x.add(other.x)
+        xx.add(other.xx)
+        dout.add(other.dout)
+        xDout.add(other.xDout)
+        xTally.merge(other.xTally)
+        doutTally.merge(other.doutTally)
+    }
+}
+
+/// A pointer that may cross into the worker threads of `concurrentPerform`. The engine
+/// only reads inputs there and writes disjoint ranges of outputs, so no two threads
+/// touch the same element.
+struct SharedPointer<T>: @unchecked Sendable {
+    let base: UnsafeMutablePointer<T>
+    init(_ base: UnsafeMutablePointer<T>) { self.base = base }
+    init(_ base: UnsafePointer<T>) { self.base = UnsafeMutablePointer(mutating: base) }
+}
+
+/// Splits `count` work items into at most `threads` contiguous ranges and runs them in
+/// parallel. Results land in thread order, so merging them is deterministic; the
+/// engine's merges are exact anyway, so even the split itself cannot change the bits.
+func parallelRanges<R: Sendable>(count: Int, threads: Int, _ body: @Sendable (Range<Int>) -> R) -> [R] {
+    let parts = max(1, min(threads, count))
+    let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: parts)
+    results.initialize(repeating: nil)
+    defer { results.deallocate() }
+    let shared = SharedPointer(results.baseAddress!)
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let lower = count * part / parts
+        let upper = count * (part + 1) / parts
+        shared.base[part] = body(lower ..< upper)
+    }
+    return results.map { $0! }
+}
+
+enum ChannelSummation {
+    /// Reads `x` (and `dout`) once and returns each channel's exact sums. `training`
+    /// asks for `S` and `Q`; `dout`, when given, adds `T` and `P`.
+    ///
+    /// Work is cut into tiles of one batch row by up to ``BlockSummation/blockSize``
+    /// spatial positions, covering every channel; in channels-last layout a channel's
+    /// values are gathered with stride `C` from a tile that stays in cache.
+    static func sums<X: BatchNormFloat>(x: UnsafePointer<X>, dout: UnsafePointer<X>?, shape: BatchNormShape,
+                                       training: Bool, threads: Int) -> [ChannelSums] {
+        let block = BlockSummation.blockSize
+        let tilesPerRow = (shape.spatial + block - 1) / block
+        let tiles = shape.batch * tilesPerRow
+        let xs = SharedPointer(x)
+        let ds = dout.map { SharedPointer($0) }
+        let partials = parallelRanges(count: tiles, threads: threads) { range -> [ChannelSums] in
+            var sums = Array(repeating: ChannelSums(), count: shape.channels)
+            let scratch = BlockSummation.allocateScratch(blocks: 4)
+            defer { scratch.deallocate() }
+            for tile in range {
+                let n = tile / tilesPerRow
+                let l0 = (tile % tilesPerRow) * block
+                let length = min(block, shape.spatial - l0)
+                for c in 0 ..< shape.channels {
+                    let offset = n * shape.batchStride + c * shape.channelStride + l0 * shape.spatialStride
+                    accumulateTile(x: xs.base + offset, dout: ds.map { $0.base + offset },
+                                   stride: shape.spatialStride, count: length,
+                                   training: training, scratch: scratch, into: &sums[c])
+                }
+            }
+            return sums
+        }
+        var total = partials[0]
+        for partial in partials.dropFirst() {
+            for c in 0 ..< shape.channels { total[c].merge(partial[c]) }
+        }
+        return total
+    }
+
+    /// Products of two float16 or float32 values are exact in double (at most 48
+    /// significant bits, exponents far inside double's range), so they can go through
+    /// the vectorized block sums; float64 products take the exact integer route.
+    @inline(__always)
+    static func productsAreExactInDouble<X: BatchNormFloat>(_: X.Type) -> Bool {
+        2 * X.binaryFormat.precision <= 53
+    }
+
+    /// Widens `count` values read with `stride` into `buffer`, zero-padded to whole
+    /// lanes; returns the padded count, the largest magnitude and whether all are finite
+    /// (`v * 0` is NaN exactly for NaN and infinities, and NaN survives any sum).
+    @inline(__always)
+    static func gather<X: BatchNormFloat>(_ source: UnsafePointer<X>, stride: Int, count: Int,
+                                          into buffer: UnsafeMutablePointer<Double>)
+        -> (padded: Int, largest: Double, finite: Bool) {
+        var largest = 0.0
+        var probe = 0.0
+        if stride == 1 {
+            for k in 0 ..< count {
+                let v = source[k].exactDouble
+                buffer[k] = v
+                largest = Swift.max(largest, v.magnitude)
+                probe += v * 0
+            }
+        } else {
+            for k in 0 ..< count {
+                let v = source[k * stride].exactDouble
+                buffer[k] = v
+                largest = Swift.max(largest, v.magnitude)
+                probe += v * 0
+            }
+        }
+        let padded = BlockSummation.paddedCount(count)
+        for k in count ..< padded { buffer[k] = 0 }
+        return (padded, largest, !probe.isNaN)
+    }
+
+    @inline(__always)
+    static func accumulateTile<X: BatchNormFloat>(x: UnsafePointer<X>, dout: UnsafePointer<X>?, stride: Int,
+                                                  count: Int, training: Bool,
+                                                  scratch: UnsafeMutablePointer<Double>,
+                                                  into sums: inout ChannelSums) {
+        let block = BlockSummation.blockSize
+        let xv = scratch, xx = scratch + block, dv = scratch + 2 * block, xd = scratch + 3 * block
+        let exactProducts = productsAreExactInDouble(X.self)
+        let (padded, xMax, xFinite) = gather(x, stride: stride, count: count, into: xv)
+        if !xFinite { for k in 0 ..< count { sums.xTally.note(xv[k]) } }
+        let xOK = xFinite && sums.xTally.isFinite
+        if training && xOK {
+            if exactProducts {
+                for k in 0 ..< padded { xx[k] = xv[k] * xv[k] }
+                BlockSummation.addExactSum(xx, count: padded, largest: xMax * xMax, to: &sums.xx)
+            } else {
+                for k in 0 ..< count { sums.xx.addProduct(xv[k], xv[k]) }
+            }
+        }
+        if let dout {
+            let (_, dMax, dFinite) = gather(dout, stride: stride, count: count, into: dv)
+            if !dFinite { for k in 0 ..< count { sums.doutTally.note(dv[k]) } }
+            let dOK = dFinite && sums.doutTally.isFinite
+            if dOK && xOK {
+                if exactProducts {
+                    for k in 0 ..< padded { xd[k] = xv[k] * dv[k] }
+                    BlockSummation.addExactSum(xd, count: padded, largest: xMax * dMax, to: &sums.xDout)
+                } else {
+                    for k in 0 ..< count { sums.xDout.addProduct(xv[k], dv[k]) }
+                }
+            }
+            if dOK { BlockSummation.addExactSum(dv, count: padded, largest: dMax, to: &sums.dout) }
+        }
+        if training && xOK {
+            BlockSummation.addExactSum(xv, count: padded, largest: xMax, to: &sums.x)
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import BigInt
+
+/// An exact sum of binary floating-point numbers (a "superaccumulator").
+///
+/// The sum is held in fixed point as 32-bit digits stored in `Int64` words, so adding a
+/// number never rounds: it only adds its significand, cut at digit boundaries, into two
+/// to five words. Each word has 31 spare bits, so carries need resolving only after
+/// about 2^30 additions — in practice when the sum is read. The digits cover only the
+/// span of exponents actually seen, which for one channel of real data is a handful of
+/// words, so one accumulator per channel and per thread stays small.
+///
+/// Because the sum is exact, it does not depend on the order of the additions: partial
+/// accumulators from different threads or tiles merge to the same bits every time.
+struct ExactAccumulator: Sendable {
+    /// Weight of the lowest bit of digit 0: below the smallest product of two subnormal
+    /// doubles (2^-2148), so every product the engine forms fits.
+    private static let lowestBit = -2240
+    /// `words[i]` holds the digit of weight `2^(lowestBit + 32 * (base + i))`.
+    private var words: [Int64] = []
+    private var base = 0
+    private var additions = 0
+
+    init() {}
+
+    var isZero: Bool { words.allSatisfy { $0 == 0 } }
+
+    /// Adds `significand * 2^exponent` exactly; `|significand| < 2^120`.
+    mutating func add(significand: Int128, exponent: Int) {
+        if significand == 0 { return }
+        let offset = exponent - Self.lowestBit
+        precondition(offset >= 0, "exponent below the accumulator's range")
+        var digit = offset >> 5
+        let shift = offset & 31
+        // Room for the first partial digit, three or four full digits and the sign.
+        reserve(digits: digit ..< digit + 6)
+        var v = significand
+        let lowWidth = 32 - shift
+        let low = Int64(truncatingIfNeeded: v & ((Int128(1) << lowWidth) - 1))
+        words[digit - base] &+= low << shift
+        v >>= lowWidth
+        digit += 1
+        while v != 0 && v != -1 {
+            words[digit - base] &+= Int64(truncatingIfNeeded: v & 0xFFFF_FFFF)
+            v >>= 32
+            digit += 1
+        }
+        // An arithmetic shift leaves -1 for the infinite run of sign bits: -1 at this digit.
+        if v == -1 { words[digit - base] &-= 1 }
+        additions += 1
+        if additions >= 1 << 29 { normalize() }
+    }
+
+    /// Adds a finite double exactly.
+    @inline(__always)
+    mutating func add(_ value: Double) {
+        if value == 0 { return }
+        let (m, e) = value.integerSignificandAndExponent
+        add(significand: Int128(m), exponent: e)
+    }
+
+    /// Adds the exact product of two finite doubles: the 106-bit product of their integer
+    /// significands fits an `Int128`, so no error-free transformation is needed and no
+    /// underflow or overflow can occur.
+    @inline(__always)
+    mutating func addProduct(_ a: Double, _ b: Double) {
+        if a == 0 || b == 0 { return }
+        let (ma, ea) = a.integerSignificandAndExponent
+        let (mb, eb) = b.integerSignificandAndExponent
+        add(significand: Int128(ma) * Int128(mb), exponent: ea + eb)
+    }
+
+    mutating func add(_ other: ExactAccumulator) {
+        if other.words.isEmpty { return }
+        reserve(digits: other.base ..< other.base + other.words.count + 1)
+        for (i, w) in other.words.enumerated() { words[other.base + i - base] &+= w }
+        additions += other.additions + 1
+        if additions >= 1 << 29 { normalize() }
+    }
+
+    /// The exact sum.
+    var value: ExactRational {
+        var copy = self
+        copy.normalize()
+        var n = BigInt(0)
+        for w in copy.words.reversed() { n = (n << 32) + BigInt(w) }
+        if n.isZero { return .zero }
+        let tz = n.trailingZeroBitCount
+        return ExactRational(dyadic: n >> tz, exponent: Self.lowestBit + 32 * copy.base + tz)
+    }
+
+    /// Resolves carries so that every digit but the top one lies in [0, 2^32).
+    private mutating func normalize() {
+        guard !words.isEmpty else { return }
+        reserve(digits: base ..< base + words.count + 2)
+        for i in 0 ..< words.count - 1 {
+            let carry = words[i] >> 32
+            words[i] -= carry << 32
+            words[i + 1] += carry
+        }
+        additions = 0
+    }
+
+    /// Grows the digit window to cover `digits`.
+    private mutating func reserve(digits: Range<Int>) {
+        if words.isEmpty {
+            base = digits.lowerBound
+            words = Array(repeating: 0, count: digits.count)
+            return
+        }
+        if digits.lowerBound < base {
+            words.insert(contentsOf: repeatElement(0, count: base - digits.lowerBound), at: 0)
+            base = digits.lowerBound
+        }
+        let top = base + words.count
+        if digits.upperBound > top {
+            words.append(contentsOf: repeatElement(0, count: digits.upperBound - top))
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import BigInt
+
+/// A real number of the form `a + b * sqrt(c)` with rational `a`, `b`, `c` (`c >= 0`).
+///
+/// Every output of batch normalization has this shape. With `v = var + eps`:
+/// `out = beta + (gamma * (x - mean)) * sqrt(1/v)`, `dx = (rational) * sqrt(1/v)`,
+/// `dgamma = (rational) * sqrt(1/v)`, `invstd = sqrt(1/v)`, and the means, `dbeta` and
+/// the running statistics are plain rationals (`b = 0`). Keeping the square root
+/// symbolic is what lets the engine decide every rounding exactly: any comparison
+/// between such a number and a rational reduces to comparing squares of rationals.
+struct ExactExpression: Sendable {
+    var a: ExactRational
+    var b: ExactRational
+    var c: ExactRational
+
+    init(_ a: ExactRational, plus b: ExactRational = .zero, timesSqrtOf c: ExactRational = .zero) {
+        precondition(c.signum >= 0, "square root of a negative number")
+        self.a = a
+        self.b = b
+        self.c = c
+    }
+
+    /// The sign of the value, decided exactly.
+    var signum: Int {
+        let sa = a.signum
+        let sb = c.isZero ? 0 : b.signum
+        if sa == 0 { return sb }
+        if sb == 0 || sa == sb { return sa }
+        // Opposite signs: compare a^2 with b^2 c.
+        let cmp = ExactRational.compare(a * a, b * b * c)
+        return cmp == 0 ? 0 : (cmp > 0 ? sa : sb)
+    }
+
+    /// `floor(value * 2^k)` and whether `value * 2^k` is exactly that integer.
+    ///
+    /// With `A = a 2^k`, `B = b 2^k` and `R = B^2 c`, `isqrt(floor(R))` brackets
+    /// `sqrt(R)` between consecutive integers; the floor of `A +- sqrt(R)` is then one of
+    /// two candidates, and one exact comparison of squares picks it.
+    func floorScaled(by k: Int) -> (floor: BigInt, exact: Bool) {
+        let bigA = a.timesPowerOfTwo(k)
+        if c.isZero || b.isZero { return bigA.floorAndExactness }
+        let bigB = b.timesPowerOfTwo(k)
+        let r = bigB * bigB * c
+        let (floorR, _) = r.floorAndExactness
+        let z = floorR.integerSquareRoot()
+        let (floorA, _) = bigA.floorAndExactness
+        if bigB.signum > 0 {
+            // value = A + sqrt(R) lies in [floorA + z, floorA + z + 2).
+            var n = floorA + z
+            let t = ExactRational(n + 1) - bigA          // positive
+            if ExactRational.compare(r, t * t) >= 0 { n += 1 }
+            let gap = ExactRational(n) - bigA               // sqrt(R) == gap exactly?
+            let exact = gap.signum >= 0 && ExactRational.compare(r, gap * gap) == 0
+            return (n, exact)
+        } else {
+            // value = A - sqrt(R) lies in (A - z - 1, A - z].
+            var n = floorA - z
+            let t = bigA - ExactRational(n)                 // fraction(A) + z, non-negative
+            if ExactRational.compare(r, t * t) > 0 { n -= 1 }
+            let gap = bigA - ExactRational(n)               // sqrt(R) == A - n exactly?
+            let exact = gap.signum >= 0 && ExactRational.compare(r, gap * gap) == 0
+            return (n, exact)
+        }
+    }
+
+    /// A guess at `floor(log2 |value|)` from the sizes of the parts; wrong only by a
+    /// little, or by a lot under cancellation, and never trusted without a check.
+    var estimatedExponent: Int {
+        let fromA = a.isZero ? Int.min / 2 : a.approximateLog2
+        let fromB = (b.isZero || c.isZero) ? Int.min / 2 : b.approximateLog2 + c.approximateLog2 / 2
+        return max(fromA, fromB)
+    }
+
+    var negated: ExactExpression { ExactExpression(-a, plus: -b, timesSqrtOf: c) }
+}
+
+/// The parameters of an IEEE 754 binary format that decide rounding.
+public struct BinaryFormat: Sendable, Equatable {
+    /// Significand bits including the implicit one.
+    public var precision: Int
+    /// Exponent of the smallest normal number.
+    public var minExponent: Int
+    /// Exponent of the largest finite number.
+    public var maxExponent: Int
+
+    public static let binary16 = BinaryFormat(precision: 11, minExponent: -14, maxExponent: 15)
+    public static let binary32 = BinaryFormat(precision: 24, minExponent: -126, maxExponent: 127)
+    public static let binary64 = BinaryFormat(precision: 53, minExponent: -1022, maxExponent: 1023)
+}
+
+/// The result of rounding an exact value once to a binary format.
+enum RoundedValue: Sendable, Equatable {
+    case zero(negative: Bool)
+    /// `(-1)^negative * significand * 2^exponent`, `significand < 2^precision`.
+    case finite(negative: Bool, significand: UInt64, exponent: Int)
+    case infinity(negative: Bool)
+    case nan
+}
+
+extension ExactExpression {
+    /// Rounds the exact value once, to nearest with ties to even, into `format`,
+    /// with gradual underflow and overflow to infinity as IEEE 754 prescribes.
+    ///
+    /// An exact zero rounds to +0; a nonzero value too small for the format keeps its
+    /// sign (-0 for negative values), as a correctly rounded operation would.
+    func rounded(to format: BinaryFormat, exponentHint: Int? = nil) -> RoundedValue {
+        let sign = signum
+        if sign == 0 { return .zero(negative: false) }
+        let magnitude = sign < 0 ? negated : self
+        let negative = sign < 0
+        // Guess the binary exponent, then let one exact evaluation confirm or correct
+        // it: floor(|v| 2^k) = n > 0 fixes the exponent as bitWidth(n) - 1 - k. With a
+        // good guess (the usual case) the rounding costs one evaluation.
+        var e = exponentHint ?? magnitude.estimatedExponent
+        var step = 16
+        var n = BigInt(0)
+        var exact = false
+        var quantum = 0
+        while true {
+            // The quantum (weight of the last significand bit) of the result; fixed at
+            // the subnormal quantum below the normal range.
+            quantum = max(e, format.minExponent) - (format.precision - 1)
+            // Two extra bits (guard and round) plus the exactness flag (sticky).
+            (n, exact) = magnitude.floorScaled(by: 2 - quantum)
+            if n > 0 {
+                let found = n.magnitude.bitWidth - 1 - (2 - quantum)
+                if max(found, format.minExponent) == max(e, format.minExponent) { break }
+                e = found
+            } else if e <= format.minExponent {
+                break   // below half the least subnormal quantum: rounds to zero
+            } else {
+                // Cancellation made the value far smaller than the guess: search down.
+                e -= step
+                step *= 2
+            }
+        }
+        var significand = n >> 2
+        let rest = Int(n & 3)
+        let oddLast = significand.magnitude.words.first.map { $0 & 1 == 1 } ?? false
+        if rest == 3 || (rest == 2 && (!exact || oddLast)) { significand += 1 }
+        if significand.isZero { return .zero(negative: negative) }
+        var s = UInt64(significand.magnitude)
+        var q = quantum
+        if s == UInt64(1) << format.precision { s >>= 1; q += 1 }
+        if q + format.precision - 1 > format.maxExponent { return .infinity(negative: negative) }
+        return .finite(negative: negative, significand: s, exponent: q)
+    }
+}

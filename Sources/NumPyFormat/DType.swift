@@ -1,0 +1,184 @@
+/// A numpy element type restricted to what this library can hold without Python:
+/// booleans, integers, IEEE floats and complex numbers, in either byte order.
+///
+/// numpy spells these as a `descr` string, `<f4`: a byte-order character, a kind letter
+/// and an item size in bytes. Object (`|O`), string, datetime and structured dtypes are
+/// refused when parsing because their bytes cannot be interpreted without numpy itself
+/// (object arrays are pickles, which means arbitrary code execution).
+public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable, CaseIterable {
+        case bool, signedInteger, unsignedInteger, float, complex
+
+        /// numpy's kind letter, as it appears in a descr.
+        public var letter: Character {
+            switch self {
+            case .bool: "b"
+            case .signedInteger: "i"
+            case .unsignedInteger: "u"
+            case .float: "f"
+            case .complex: "c"
+            }
+        }
+    }
+
+    public enum ByteOrder: Sendable, Hashable {
+        case little, big
+        /// One-byte types have no byte order; numpy writes `|`.
+        case notApplicable
+
+        /// The order of the machine running this code.
+        public static var native: ByteOrder {
+            1.littleEndian == 1 ? .little : .big
+        }
+    }
+
+    public let kind: Kind
+    public let itemSize: Int
+    public let byteOrder: ByteOrder
+
+    /// Item sizes this library supports per kind; anything else (`<f1`, `<i3`) is not a
+    /// numpy type at all, or (float128) not one whose layout is portable.
+    static let supportedSizes: [Kind: [Int]] = [
+        .bool: [1],
+        .signedInteger: [1, 2, 4, 8],
+        .unsignedInteger: [1, 2, 4, 8],
+        .float: [2, 4, 8],
+        .complex: [8, 16],
+    ]
+
+    /// Creates a dtype, normalising the byte order of one-byte types to
+    /// `.notApplicable` so that `<i1` and `|i1` compare equal, as they do in numpy.
+    public init(kind: Kind, itemSize: Int, byteOrder: ByteOrder = .native) throws(DTypeError) {
+        guard Self.supportedSizes[kind]?.contains(itemSize) == true else {
+            throw DTypeError(
+                "unsupported item size \(itemSize) for kind \(kind.rawValue) "
+                    + "(supported: \(Self.supportedSizes[kind]!.map(String.init).joined(separator: ", ")))")
+        }
+        self.kind = kind
+        self.itemSize = itemSize
+        if itemSize == 1 {
+            self.byteOrder = .notApplicable
+        } else {
+            self.byteOrder = byteOrder == .notApplicable ? .native : byteOrder
+        }
+    }
+
+    /// Trusted construction for the fixed tables in this module.
+    init(uncheckedKind kind: Kind, itemSize: Int, byteOrder: ByteOrder) {
+        self.kind = kind
+        self.itemSize = itemSize
+        self.byteOrder = itemSize == 1 ? .notApplicable : byteOrder
+    }
+
+    /// The descr string numpy writes for this dtype, e.g. `<f4`, `|b1`, `>c16`.
+    public var descr: String {
+        let order: String
+        switch byteOrder {
+        case .little: order = "<"
+        case .big: order = ">"
+        case .notApplicable: order = "|"
+        }
+        return "\(order)\(kind.letter)\(itemSize)"
+    }
+
+    public var description: String { descr }
+
+    /// numpy's name for the type, for messages (`float32`, `int64`, `complex128`).
+    public var typeName: String {
+        switch kind {
+        case .bool: "bool"
+        case .signedInteger: "int\(itemSize * 8)"
+        case .unsignedInteger: "uint\(itemSize * 8)"
+        case .float: "float\(itemSize * 8)"
+        case .complex: "complex\(itemSize * 8)"
+        }
+    }
+
+    /// True when bytes of this dtype must be swapped to be read on this machine.
+    public var needsByteSwap: Bool {
+        byteOrder != .notApplicable && byteOrder != .native
+    }
+
+    /// The same type in the other byte order, or in the given one.
+    public func withByteOrder(_ order: ByteOrder) -> NPYDType {
+        NPYDType(uncheckedKind: kind, itemSize: itemSize, byteOrder: order)
+    }
+
+    /// The dtype whose native representation is `T`.
+    public static func native<T: NPYElement>(_ type: T.Type = T.self) -> NPYDType {
+        T.npyDType
+    }
+
+    /// Parses a numpy descr string.
+    ///
+    /// Accepts the byte-order characters numpy itself writes (`<`, `>`, `|`) and `=`
+    /// (native), plus a missing order character for one-byte types. A multi-byte type
+    /// with `|` is refused: its byte order would have to be guessed, and guessing is how
+    /// readers produce silent garbage.
+    public init(descr: String) throws(DTypeError) {
+        var chars = Substring(descr)
+        guard let first = chars.first else {
+            throw DTypeError("empty dtype descr")
+        }
+        var order: ByteOrder? = nil
+        var explicitNone = false
+        switch first {
+        case "<": order = .little; chars.removeFirst()
+        case ">": order = .big; chars.removeFirst()
+        case "=": order = .native; chars.removeFirst()
+        case "|": explicitNone = true; chars.removeFirst()
+        default: break
+        }
+        guard let letter = chars.first else {
+            throw DTypeError("dtype descr '\(descr)' has no type letter")
+        }
+        let sizeText = chars.dropFirst()
+        switch letter {
+        case "O":
+            throw DTypeError(
+                "object dtype '\(descr)' is not supported: object arrays are Python pickles")
+        case "S", "a", "U":
+            throw DTypeError("string dtype '\(descr)' is not supported")
+        case "V":
+            throw DTypeError(
+                "void dtype '\(descr)' is not supported (raw bytes with no element type, "
+                    + "e.g. bfloat16 saved through ml_dtypes)")
+        case "M", "m":
+            throw DTypeError("datetime dtype '\(descr)' is not supported")
+        default: break
+        }
+        let kind: Kind
+        switch letter {
+        case "b": kind = .bool
+        case "i": kind = .signedInteger
+        case "u": kind = .unsignedInteger
+        case "f": kind = .float
+        case "c": kind = .complex
+        default:
+            throw DTypeError("unknown dtype descr '\(descr)'")
+        }
+        guard !sizeText.isEmpty, sizeText.allSatisfy({ $0.isASCII && $0.isNumber }),
+            let size = Int(sizeText), Self.supportedSizes[kind]!.contains(size)
+        else {
+            throw DTypeError("unknown dtype descr '\(descr)'")
+        }
+        if size > 1 {
+            if explicitNone {
+                throw DTypeError(
+                    "dtype descr '\(descr)' has no byte order ('|') but its items are \(size) bytes")
+            }
+            guard order != nil else {
+                throw DTypeError("dtype descr '\(descr)' has no byte order character")
+            }
+        }
+        self.init(uncheckedKind: kind, itemSize: size, byteOrder: order ?? .notApplicable)
+    }
+}
+
+/// Why a descr or dtype was refused; wrapped into a `NumPyFormatError` by readers, which
+/// know the file and offset.
+public struct DTypeError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,132 @@
+/// A read-only .npz archive, memory-mapped.
+///
+/// Opening reads only the central directory and each member's local header (validating
+/// both); no member data is touched until `array(named:)` asks for it. Stored members
+/// are then used in place from the mapping; deflated ones are inflated into a buffer of
+/// their declared, limit-checked size.
+public final class NPZArchive: Sendable {
+    public let path: String
+    public let options: NPYReadOptions
+    /// Members in archive (central directory) order.
+    public let members: [NPZMember]
+    private let file: MappedFile
+    private let index: [String: Int]
+
+    /// The array names, in archive order.
+    public var names: [String] { members.map(\.name) }
+
+    public init(path: String, options: NPYReadOptions = NPYReadOptions()) throws {
+        self.path = path
+        self.options = options
+        file = try MappedFile(path: path)
+        let zip = ZipBytes(bytes: file.bytes, context: ErrorContext(file: path))
+        let location = try ZipCentralDirectory.locate(zip)
+        let entries = try ZipCentralDirectory.read(zip)
+        var members: [NPZMember] = []
+        var index: [String: Int] = [:]
+        var memberNames: Set<String> = []
+        for entry in entries {
+            let context = ErrorContext(file: path, member: entry.name)
+            let memberZip = ZipBytes(bytes: file.bytes, context: context)
+            guard memberNames.insert(entry.name).inserted else {
+                throw context.error(at: entry.recordOffset, "expected unique member names, found this name twice")
+            }
+            if entry.flags & (ZipFlag.encrypted | ZipFlag.strongEncryption) != 0 {
+                throw context.error(
+                    at: entry.recordOffset + 8, "expected an unencrypted member, found the encryption flag set")
+            }
+            let storage: NPZStorage
+            switch entry.method {
+            case 0: storage = .stored
+            case 8: storage = .deflated
+            default:
+                throw context.error(
+                    at: entry.recordOffset + 10,
+                    "expected compression method 0 (stored) or 8 (deflated), found \(entry.method)")
+            }
+            if storage == .stored && entry.compressedSize != entry.uncompressedSize {
+                throw context.error(
+                    at: entry.recordOffset + 20,
+                    "expected a stored member's compressed and uncompressed sizes to be equal, "
+                        + "found \(entry.compressedSize) and \(entry.uncompressedSize)")
+            }
+            let dataOffset = try ZipLocalHeader.dataOffset(for: entry, in: memberZip, limit: location.offset)
+            let member = NPZMember(
+                name: NPZMember.arrayName(forMember: entry.name), memberName: entry.name, storage: storage,
+                compressedSize: entry.compressedSize, uncompressedSize: entry.uncompressedSize,
+                crc32: entry.crc, localHeaderOffset: entry.localHeaderOffset, dataOffset: dataOffset)
+            if let previous = index[member.name] {
+                throw context.error(
+                    at: entry.recordOffset,
+                    "expected unique array names, but this member and '\(members[previous].memberName)' "
+                        + "both name array '\(member.name)'")
+            }
+            index[member.name] = members.count
+            members.append(member)
+        }
+        self.members = members
+        self.index = index
+    }
+
+    public func member(named name: String) -> NPZMember? {
+        index[name].map { members[$0] }
+    }
+
+    /// Loads one array: verifies its CRC-32 (unless turned off), inflates it if deflated,
+    /// and parses its .npy payload. Stored members' data stays in the mapped file.
+    public func array(named name: String) throws -> NPYArray {
+        guard let member = member(named: name) else {
+            throw NumPyFormatError(
+                file: path,
+                message: "expected an array named '\(name)', found only: \(names.map { "'\($0)'" }.joined(separator: ", "))")
+        }
+        return try load(member)
+    }
+
+    /// Loads every array, in archive order.
+    public func arrays() throws -> [(name: String, array: NPYArray)] {
+        try members.map { ($0.name, try load($0)) }
+    }
+
+    private func load(_ member: NPZMember) throws -> NPYArray {
+        let context = ErrorContext(file: path, member: member.memberName)
+        let compressed = UnsafeRawBufferPointer(
+            rebasing: file.bytes[member.dataOffset..<(member.dataOffset + member.compressedSize)])
+        let storage: ByteStorage
+        let payloadContext: ErrorContext
+        let crc: UInt32?
+        switch member.storage {
+        case .stored:
+            storage = ByteStorage(mapping: file)
+            payloadContext = context.member(member.memberName, base: member.dataOffset, space: .file)
+            crc = options.verifyCRC ? CRC32.checksum(compressed) : nil
+        case .deflated:
+            guard member.uncompressedSize <= options.maxBytes else {
+                throw context.error(
+                    at: member.dataOffset,
+                    "expected at most \(options.maxBytes) bytes once inflated (NPYReadOptions.maxBytes), "
+                        + "but the member declares \(member.uncompressedSize); raise maxBytes if you trust this file")
+            }
+            var inflatedCRC: UInt32 = 0
+            storage = try ByteStorage.allocate(count: member.uncompressedSize) { output in
+                inflatedCRC = try Inflate.inflate(
+                    compressed, into: output, context: context, inputOffset: member.dataOffset)
+            }
+            payloadContext = context.member(member.memberName, base: 0, space: .inflatedMember)
+            crc = options.verifyCRC ? inflatedCRC : nil
+        }
+        if let crc, crc != member.crc32 {
+            throw context.error(
+                at: member.dataOffset,
+                "expected CRC-32 0x\(hex(member.crc32, digits: 8)) as declared, "
+                    + "found 0x\(hex(crc, digits: 8)) in the member's data: the data is corrupt")
+        }
+        let checksum: NPYChecksumStatus = crc == nil ? .notChecked : .verified
+        if member.storage == .stored {
+            return try NPYArray.parse(
+                view: storage, offset: member.dataOffset, count: member.compressedSize,
+                checksum: checksum, options: options, context: payloadContext)
+        }
+        return try NPYArray.parse(storage: storage, checksum: checksum, options: options, context: payloadContext)
+    }
+}

@@ -1,0 +1,30 @@
+/// Limits and checks for reading untrusted .npy and .npz files.
+public struct NPYReadOptions: Sendable {
+    /// Longest accepted header text in bytes. numpy refuses headers over 10,000
+    /// characters by default (`max_header_size`) because parsing huge literals is slow
+    /// and its parser can crash; a real header for a rank-64 array is far shorter.
+    public var maxHeaderSize: Int = 10_000
+
+    /// Largest member this reader will allocate memory for (the declared uncompressed
+    /// size of a deflated npz member). A zip header can declare any size; without a cap
+    /// a 100-byte file could make the reader allocate terabytes.
+    public var maxBytes: Int = 64 << 30
+
+    /// Refuse bool arrays containing bytes other than 0 and 1. numpy itself only ever
+    /// writes 0 and 1; anything else means corruption or a mislabelled dtype, and a Swift
+    /// `Bool` holding another byte value is undefined behaviour.
+    public var strictBooleans: Bool = true
+
+    /// Check each npz member's CRC-32 when it is loaded.
+    public var verifyCRC: Bool = true
+
+    public init(
+        maxHeaderSize: Int = 10_000, maxBytes: Int = 64 << 30,
+        strictBooleans: Bool = true, verifyCRC: Bool = true
+    ) {
+        self.maxHeaderSize = maxHeaderSize
+        self.maxBytes = maxBytes
+        self.strictBooleans = strictBooleans
+        self.verifyCRC = verifyCRC
+    }
+}

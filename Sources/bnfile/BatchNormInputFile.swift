@@ -1,0 +1,132 @@
+import ExactBatchNorm
+import NumPyFormat
+
+/// The settings that are not in the file, or that flags override.
+struct BatchNormSettings {
+    var evaluation = false
+    var eps: Double? = nil
+    var momentum: Double? = nil
+    var layout: ChannelLayout = .channelsFirst
+    var threads = ExactBatchNorm.defaultThreadCount
+}
+
+/// An input .npz read as a batch-norm problem: which member plays which role, checked
+/// against each other before any computing starts.
+///
+/// Keys follow torch's and the common NumPy names: `x`; `gamma` or `weight`; `beta` or
+/// `bias`; `dout`, `grad_out` or `dy`; `running_mean`, `running_var`; `eps` and
+/// `momentum` as 0-d arrays. Per-channel outputs take gamma's dtype (as torch keeps
+/// them), or, without gamma, that of the first per-channel input present, else x's.
+struct BatchNormInputFile {
+    static let aliases: [(role: String, keys: [String])] = [
+        ("x", ["x"]), ("gamma", ["gamma", "weight"]), ("beta", ["beta", "bias"]),
+        ("dout", ["dout", "grad_out", "dy"]), ("running_mean", ["running_mean"]),
+        ("running_var", ["running_var"]), ("eps", ["eps"]), ("momentum", ["momentum"]),
+    ]
+    static let floatDescrs = "float16, float32 or float64"
+
+    let path: String
+    let x: NPYArray
+    let dout: NPYArray?
+    let shape: BatchNormShape
+    let parameters: BatchNormParameters
+    let mode: BatchNormMode
+    /// The dtype of the per-channel outputs.
+    let channelDType: NPYDType
+
+    init(path: String, settings: BatchNormSettings, options: NPYReadOptions) throws {
+        self.path = path
+        let archive = try NPZArchive(path: path, options: options)
+        var found: [String: (key: String, array: NPYArray)] = [:]
+        for (role, keys) in Self.aliases {
+            let present = keys.filter { archive.member(named: $0) != nil }
+            if present.count > 1 {
+                throw ToolError("\(path): keys \(present.joined(separator: " and ")) both give \(role); keep one")
+            }
+            if let key = present.first { found[role] = (key, try archive.array(named: key)) }
+        }
+        guard let x = found["x"]?.array else {
+            throw ToolError("\(path): no array 'x' (the input); keys present: \(archive.names.joined(separator: ", "))")
+        }
+        try Self.requireFloat(x, key: "x", path: path)
+        self.x = x
+        do {
+            shape = try BatchNormShape(dimensions: x.shape, layout: settings.layout)
+        } catch {
+            throw ToolError("\(path): x: \(error)")
+        }
+        if let d = found["dout"] {
+            try Self.requireFloat(d.array, key: d.key, path: path)
+            guard d.array.shape == x.shape else {
+                throw ToolError("\(path): \(d.key) has shape \(d.array.shape); expected x's shape \(x.shape)")
+            }
+            guard d.array.dtype.kind == x.dtype.kind, d.array.dtype.itemSize == x.dtype.itemSize else {
+                throw ToolError("\(path): \(d.key) has dtype \(d.array.dtype.descr); expected x's dtype \(x.dtype.descr)")
+            }
+            dout = d.array
+        } else {
+            dout = nil
+        }
+        var channelArrays: [String: [Double]] = [:]
+        var firstChannelDType: NPYDType? = nil
+        for role in ["gamma", "beta", "running_mean", "running_var"] {
+            guard let (key, array) = found[role] else { continue }
+            try Self.requireFloat(array, key: key, path: path)
+            guard array.shape == [shape.channels] else {
+                throw ToolError("\(path): \(key) has shape \(array.shape); expected (\(shape.channels),), one value per channel of x \(x.shape) (\(settings.layout.rawValue))")
+            }
+            channelArrays[role] = try array.elements(as: Double.self)
+            if firstChannelDType == nil { firstChannelDType = array.dtype }
+        }
+        func scalar(_ role: String) throws -> Double? {
+            guard let (key, array) = found[role] else { return nil }
+            try Self.requireFloat(array, key: key, path: path)
+            guard array.count == 1 else {
+                throw ToolError("\(path): \(key) has shape \(array.shape); expected a 0-d array holding one number")
+            }
+            return try array.elements(as: Double.self)[0]
+        }
+        let eps = try settings.eps ?? scalar("eps") ?? 1e-5
+        let momentum = try settings.momentum ?? scalar("momentum") ?? 0.1
+        parameters = BatchNormParameters(
+            gamma: channelArrays["gamma"], beta: channelArrays["beta"],
+            runningMean: channelArrays["running_mean"], runningVar: channelArrays["running_var"],
+            eps: eps, momentum: momentum)
+        mode = settings.evaluation ? .evaluation : .training
+        channelDType = (found["gamma"]?.array.dtype ?? firstChannelDType ?? x.dtype).withByteOrder(.native)
+    }
+
+    static func requireFloat(_ array: NPYArray, key: String, path: String) throws {
+        guard array.dtype.kind == .float, [2, 4, 8].contains(array.dtype.itemSize) else {
+            throw ToolError("\(path): \(key) has dtype \(array.dtype.descr); expected \(floatDescrs)")
+        }
+    }
+
+    /// Runs the engine with `out` and `dx` rounded into `Output`, whatever x's type.
+    func evaluate<Output: BatchNormFloat>(as _: Output.Type, threads: Int) throws -> BatchNormResult<Output> {
+        switch x.dtype.itemSize {
+        case 2: return try evaluate(Float16.self, as: Output.self, threads: threads)
+        case 4: return try evaluate(Float.self, as: Output.self, threads: threads)
+        default: return try evaluate(Double.self, as: Output.self, threads: threads)
+        }
+    }
+
+    func evaluate<X: BatchNormFloat & NPYElement, Output: BatchNormFloat>(
+        _: X.Type, as _: Output.Type, threads: Int
+    ) throws -> BatchNormResult<Output> {
+        do {
+            return try x.withUnsafeElements(as: X.self) { xs in
+                if let dout {
+                    return try dout.withUnsafeElements(as: X.self) { ds in
+                        try ExactBatchNorm.compute(x: xs, dout: ds, shape: shape, parameters: parameters,
+                                                   mode: mode, output: Output.self, threads: threads)
+                    }
+                }
+                return try ExactBatchNorm.compute(x: xs, dout: nil, shape: shape, parameters: parameters,
+                                                  mode: mode, output: Output.self, threads: threads)
+            }
+        } catch let error as BatchNormError {
+            throw ToolError("\(path): \(error)")
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import NumPyFormat
+
+/// The human-readable form of `inspect`: one aligned line per array, stats indented below.
+enum InspectText {
+    static func render(_ reports: [InspectFileReport]) -> String {
+        var out = ""
+        for report in reports {
+            let noun = report.arrays.count == 1 ? "array" : "arrays"
+            out += "\(report.path): \(report.format), \(report.arrays.count) \(noun)\n"
+            let rows = report.arrays.map { a in
+                [
+                    a.name, a.header.dtype.descr, shapeText(a.header.shape), a.order, "v\(a.header.version)",
+                    a.storage, "\(a.compressedBytes)/\(a.rawBytes) bytes", "crc \(a.crc)",
+                ]
+            }
+            let widths = (0..<8).map { column in rows.map { $0[column].count }.max() ?? 0 }
+            for (row, array) in zip(rows, report.arrays) {
+                let cells = row.enumerated().map { column, cell in
+                    column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
+                }
+                out += "  " + cells.joined(separator: "  ") + "\n"
+                if let stats = array.stats {
+                    out += "    min \(number(stats.min))  max \(number(stats.max))  mean \(number(stats.mean))"
+                    out += "  std \(number(stats.std))  nan \(stats.nan)  inf \(stats.inf)\n"
+                } else if array.statsRequested {
+                    out += "    (no statistics for complex arrays)\n"
+                }
+            }
+        }
+        return out
+    }
+
+    static func shapeText(_ shape: [Int]) -> String {
+        shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+    }
+
+    private static func number(_ value: Double?) -> String {
+        guard let value else { return "-" }
+        return "\(value)"
+    }
+}
+
+/// The `--json` form: `{"files":[{"path":...,"arrays":[{...}]}]}`, keys in a fixed order.
+enum InspectJSON {
+    static func document(_ reports: [InspectFileReport]) -> String {
+        let files = reports.map { report in
+            object([
+                ("path", string(report.path)),
+                ("format", string(report.format)),
+                ("arrays", "[" + report.arrays.map(array).joined(separator: ",") + "]"),
+            ])
+        }
+        return object([("files", "[" + files.joined(separator: ",") + "]")])
+    }
+
+    private static func array(_ a: InspectArrayReport) -> String {
+        var fields: [(String, String)] = [
+            ("name", string(a.name)),
+            ("dtype", string(a.header.dtype.descr)),
+            ("shape", "[" + a.header.shape.map(String.init).joined(separator: ",") + "]"),
+            ("fortran_order", a.header.fortranOrder ? "true" : "false"),
+            ("version", string(a.header.version.description)),
+            ("storage", string(a.storage)),
+            ("compressed_bytes", String(a.compressedBytes)),
+            ("raw_bytes", String(a.rawBytes)),
+            ("crc", string(a.crc)),
+        ]
+        if a.statsRequested, a.stats == nil {
+            fields.append(("stats", "null"))
+        } else if let stats = a.stats {
+            fields.append((
+                "stats",
+                object([
+                    ("min", number(stats.min)), ("max", number(stats.max)), ("mean", number(stats.mean)),
+                    ("std", number(stats.std)), ("nan", String(stats.nan)), ("inf", String(stats.inf)),
+                ])
+            ))
+        }
+        return object(fields)
+    }
+
+    private static func object(_ fields: [(String, String)]) -> String {
+        "{" + fields.map { "\(string($0.0)):\($0.1)" }.joined(separator: ",") + "}"
+    }
+
+    /// Stats are finite by construction; absent ones (no finite values) are null.
+    private static func number(_ value: Double?) -> String {
+        guard let value, value.isFinite else { return "null" }
+        return "\(value)"
+    }
+
+    static func string(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

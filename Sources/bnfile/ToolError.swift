@@ -1,0 +1,57 @@
+import ArgumentParser
+import ExactBatchNorm
+import NumPyFormat
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failure the user can act on: printed as one line, exit status 2.
+///
+/// Status 2 means "trouble" for every subcommand (as for cmp and h5diff), so that a
+/// Makefile can tell it from `bnfile diff`'s 1, "the files differ".
+struct ToolError: Error, CustomStringConvertible {
+    var description: String
+
+    init(_ description: String) { self.description = description }
+
+    /// The one line for any error bnfile's libraries throw.
+    static func describe(_ error: Error) -> String {
+        switch error {
+        case let e as ToolError: return e.description
+        case let e as NumPyFormatError: return e.description
+        case let e as BatchNormError: return e.description
+        default: return String(describing: error)
+        }
+    }
+}
+
+/// Prints `bnfile: error: ...` to standard error.
+func printError(_ message: String) {
+    StandardError.write("bnfile: error: \(message)\n")
+}
+
+enum StandardError {
+    static func write(_ text: String) {
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                if n <= 0 { break }
+                offset += n
+            }
+        }
+    }
+}
+
+/// Runs `body`, turning any error into the one-line message and exit status 2.
+func exitingOnTrouble<R>(_ body: () throws -> R) throws -> R {
+    do {
+        return try body()
+    } catch let e as ExitCode {
+        throw e
+    } catch {
+        printError(ToolError.describe(error))
+        throw ExitCode(2)
+    }
+}
