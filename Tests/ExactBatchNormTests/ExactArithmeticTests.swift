@@ -116,7 +116,7 @@ import BigInt
             for k in 0 ..< n { scratch[k] = values[i + k] }
             let padded = BlockSummation.paddedCount(n)
             for k in n ..< padded { scratch[k] = 0 }
-            let largest = scratch[0 ..< padded].map(\.magnitude).max()!
+            let largest = UnsafeBufferPointer(start: scratch, count: padded).map(\.magnitude).max()!
             BlockSummation.addExactSum(scratch, count: padded, largest: largest, to: &blocked)
             i += n
         }

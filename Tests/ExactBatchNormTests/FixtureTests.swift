@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+import ExactBatchNorm
+import NumPyFormat
+
+/// The engine against the independent oracle (scripts/bn_oracle.py: Python fractions,
+/// with the one irrational factor from mpmath), whose results are committed under
+/// data/cases. Equality is bitwise: every output must be the correctly rounded value.
+@Suite struct FixtureTests {
+    struct Case: Decodable, Sendable, CustomStringConvertible {
+        let name: String
+        let layout: String
+        let eval: Bool
+        var description: String { name }
+    }
+
+    static let casesFolder = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("data/cases")
+
+    static let cases: [Case] = {
+        let data = try! Data(contentsOf: casesFolder.appendingPathComponent("manifest.json"))
+        return try! JSONDecoder().decode([Case].self, from: data)
+    }()
+
+    /// A problem loaded from `NAME.in.npz`, with every per-channel input widened to double.
+    struct Problem {
+        let x: NPYArray
+        let dout: NPYArray?
+        let shape: BatchNormShape
+        let parameters: BatchNormParameters
+        let mode: BatchNormMode
+        let channelItemSize: Int
+
+        init(_ c: Case) throws {
+            let archive = try NPZArchive(path: FixtureTests.casesFolder.appendingPathComponent("\(c.name).in.npz").path)
+            func channel(_ key: String) throws -> [Double]? {
+                archive.member(named: key) == nil ? nil : try archive.array(named: key).elements(as: Double.self)
+            }
+            func scalar(_ key: String) throws -> Double? { try channel(key)?.first }
+            x = try archive.array(named: "x")
+            dout = archive.member(named: "dout") == nil ? nil : try archive.array(named: "dout")
+            shape = try BatchNormShape(dimensions: x.shape, layout: c.layout == "nhwc" ? .channelsLast : .channelsFirst)
+            parameters = BatchNormParameters(
+                gamma: try channel("gamma"), beta: try channel("beta"), runningMean: try channel("running_mean"),
+                runningVar: try channel("running_var"), eps: try scalar("eps") ?? 1e-5,
+                momentum: try scalar("momentum") ?? 0.1)
+            mode = c.eval ? .evaluation : .training
+            channelItemSize = archive.member(named: "gamma").map { _ in try! archive.array(named: "gamma").dtype.itemSize }
+                ?? x.dtype.itemSize
+        }
+
+        /// Runs the engine and returns every output as raw bytes, keyed like the files.
+        func outputs(threads: Int) throws -> [String: [UInt8]] {
+            switch x.dtype.itemSize {
+            case 2: return try outputs(Float16.self, threads: threads)
+            case 4: return try outputs(Float.self, threads: threads)
+            default: return try outputs(Double.self, threads: threads)
+            }
+        }
+
+        func outputs<X: BatchNormFloat & NPYElement>(_: X.Type, threads: Int) throws -> [String: [UInt8]] {
+            let result = try x.withUnsafeElements(as: X.self) { xs in
+                try (dout.map { try $0.elements(as: X.self) }).withOptionalBuffer { ds in
+                    try ExactBatchNorm.compute(x: xs, dout: ds, shape: shape, parameters: parameters, mode: mode,
+                                               output: X.self, threads: threads)
+                }
+            }
+            var bytes: [String: [UInt8]] = ["out": result.out.rawBytes]
+            if let dx = result.dx { bytes["dx"] = dx.rawBytes }
+            for q in ChannelQuantity.allCases {
+                switch channelItemSize {
+                case 2: if let v = result.perChannel(q, as: Float16.self) { bytes[q.rawValue] = v.rawBytes }
+                case 4: if let v = result.perChannel(q, as: Float.self) { bytes[q.rawValue] = v.rawBytes }
+                default: if let v = result.perChannel(q, as: Double.self) { bytes[q.rawValue] = v.rawBytes }
+                }
+            }
+            return bytes
+        }
+    }
+
+    @Test(arguments: cases)
+    func engineMatchesOracleBitForBit(_ c: Case) throws {
+        let problem = try Problem(c)
+        let expected = try NPZArchive(path: Self.casesFolder.appendingPathComponent("\(c.name).exact.npz").path)
+        // One thread and three: the exact sums make the split irrelevant, and this checks it.
+        for threads in [1, 3] {
+            let got = try problem.outputs(threads: threads)
+            for name in expected.names {
+                let want = try expected.array(named: name).bytes
+                #expect(got[name] == want, "\(c.name): \(name) differs from the oracle (threads \(threads))")
+            }
+            #expect(Set(got.keys) == Set(expected.names), "\(c.name): keys \(got.keys.sorted()) vs \(expected.names)")
+        }
+    }
+}
+
+extension Array {
+    var rawBytes: [UInt8] { withUnsafeBytes { Array<UInt8>($0) } }
+}
+
+extension Optional {
+    /// Calls `body` with a buffer over the array, or nil.
+    func withOptionalBuffer<E, R>(_ body: (UnsafeBufferPointer<E>?) throws -> R) rethrows -> R where Wrapped == [E] {
+        switch self {
+        case .some(let array): return try array.withUnsafeBufferPointer { try body($0) }
+        case .none: return try body(nil)
+        }
+    }
+}
