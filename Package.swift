@@ -8,6 +8,19 @@
 //   ArrayComparison  element-wise comparison, tolerances, ulp and rounding verdicts
 //   bnfile           the command-line tool: thin glue between the three libraries
 import PackageDescription
+import Foundation
+
+// The exact engine's loops are written for SIMD lanes and fused multiply-adds. On
+// x86-64 a release build targets Haswell-class processors (AVX2 and FMA, 2013 and
+// later), which makes the engine about three times faster than baseline SSE2 code.
+// Set BNFILE_PORTABLE=1 to build for any x86-64 processor; results are identical.
+#if arch(x86_64)
+let engineTuning: [SwiftSetting] = ProcessInfo.processInfo.environment["BNFILE_PORTABLE"] == nil
+    ? [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release))]
+    : []
+#else
+let engineTuning: [SwiftSetting] = []
+#endif
 
 let package = Package(
     name: "bnfile",
@@ -37,7 +50,8 @@ let package = Package(
             dependencies: [
                 .product(name: "RealModule", package: "swift-numerics"),
                 .product(name: "BigInt", package: "BigInt"),
-            ]
+            ],
+            swiftSettings: engineTuning
         ),
         .target(
             name: "ArrayComparison"

@@ -2,7 +2,7 @@
 ///
 /// Inputs of every type convert to `Double` exactly, so the engine's fast paths work in
 /// double (or double-double) arithmetic and only the final rounding depends on the type.
-public protocol BatchNormFloat: BinaryFloatingPoint, Sendable {
+public protocol BatchNormFloat: BinaryFloatingPoint, SIMDScalar, Sendable {
     static var binaryFormat: BinaryFormat { get }
     /// `Double(self)`, exact for every conforming type.
     var exactDouble: Double { get }

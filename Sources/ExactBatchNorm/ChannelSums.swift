@@ -124,32 +124,59 @@ enum ChannelSummation {
     }
 
     /// Widens `count` values read with `stride` into `buffer`, zero-padded to whole
-    /// lanes; returns the padded count, the largest magnitude and whether all are finite
-    /// (`v * 0` is NaN exactly for NaN and infinities, and NaN survives any sum).
+    /// lanes (zeros change no sum); returns the padded count.
     @inline(__always)
     static func gather<X: BatchNormFloat>(_ source: UnsafePointer<X>, stride: Int, count: Int,
-                                          into buffer: UnsafeMutablePointer<Double>)
-        -> (padded: Int, largest: Double, finite: Bool) {
-        var largest = 0.0
-        var probe = 0.0
+                                          into buffer: UnsafeMutablePointer<Double>) -> Int {
+        let lanes = BlockSummation.lanes
+        var k = 0
         if stride == 1 {
-            for k in 0 ..< count {
-                let v = source[k].exactDouble
-                buffer[k] = v
-                largest = Swift.max(largest, v.magnitude)
-                probe += v * 0
-            }
-        } else {
-            for k in 0 ..< count {
-                let v = source[k * stride].exactDouble
-                buffer[k] = v
-                largest = Swift.max(largest, v.magnitude)
-                probe += v * 0
+            let raw = UnsafeRawPointer(source)
+            let target = UnsafeMutableRawPointer(buffer)
+            while k + lanes <= count {
+                let v = raw.loadUnaligned(fromByteOffset: k * MemoryLayout<X>.stride, as: SIMD8<X>.self)
+                target.storeBytes(of: BlockSummation.Lanes(v), toByteOffset: k * 8, as: BlockSummation.Lanes.self)
+                k += lanes
             }
         }
+        while k < count { buffer[k] = source[k * stride].exactDouble; k += 1 }
         let padded = BlockSummation.paddedCount(count)
         for k in count ..< padded { buffer[k] = 0 }
-        return (padded, largest, !probe.isNaN)
+        return padded
+    }
+
+    /// The largest magnitude in a padded block, and whether every value is finite
+    /// (`v * 0` is NaN exactly for NaN and infinities, and NaN survives any sum).
+    @inline(__always)
+    static func survey(_ values: UnsafePointer<Double>, count: Int) -> (largest: Double, finite: Bool) {
+        let raw = UnsafeRawPointer(values)
+        var largest = BlockSummation.Lanes(repeating: 0)
+        var probe = BlockSummation.Lanes(repeating: 0)
+        var offset = 0
+        while offset < count * 8 {
+            let v = raw.load(fromByteOffset: offset, as: BlockSummation.Lanes.self)
+            let magnitude = v.replacing(with: -v, where: v .< 0)
+            largest = largest.replacing(with: magnitude, where: magnitude .> largest)
+            probe += v * 0
+            offset += BlockSummation.lanes * 8
+        }
+        var m = 0.0, p = 0.0
+        for lane in 0 ..< BlockSummation.lanes { m = Swift.max(m, largest[lane]); p += probe[lane] }
+        return (m, !p.isNaN)
+    }
+
+    /// `target[k] = a[k] * b[k]` over a padded block, in lanes.
+    @inline(__always)
+    static func multiply(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count: Int,
+                         into target: UnsafeMutablePointer<Double>) {
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b), rt = UnsafeMutableRawPointer(target)
+        var offset = 0
+        while offset < count * 8 {
+            let product = ra.load(fromByteOffset: offset, as: BlockSummation.Lanes.self)
+                * rb.load(fromByteOffset: offset, as: BlockSummation.Lanes.self)
+            rt.storeBytes(of: product, toByteOffset: offset, as: BlockSummation.Lanes.self)
+            offset += BlockSummation.lanes * 8
+        }
     }
 
     @inline(__always)
@@ -160,24 +187,26 @@ enum ChannelSummation {
         let block = BlockSummation.blockSize
         let xv = scratch, xx = scratch + block, dv = scratch + 2 * block, xd = scratch + 3 * block
         let exactProducts = productsAreExactInDouble(X.self)
-        let (padded, xMax, xFinite) = gather(x, stride: stride, count: count, into: xv)
+        let padded = gather(x, stride: stride, count: count, into: xv)
+        let (xMax, xFinite) = survey(xv, count: padded)
         if !xFinite { for k in 0 ..< count { sums.xTally.note(xv[k]) } }
         let xOK = xFinite && sums.xTally.isFinite
         if training && xOK {
             if exactProducts {
-                for k in 0 ..< padded { xx[k] = xv[k] * xv[k] }
+                multiply(xv, xv, count: padded, into: xx)
                 BlockSummation.addExactSum(xx, count: padded, largest: xMax * xMax, to: &sums.xx)
             } else {
                 for k in 0 ..< count { sums.xx.addProduct(xv[k], xv[k]) }
             }
         }
         if let dout {
-            let (_, dMax, dFinite) = gather(dout, stride: stride, count: count, into: dv)
+            _ = gather(dout, stride: stride, count: count, into: dv)
+            let (dMax, dFinite) = survey(dv, count: padded)
             if !dFinite { for k in 0 ..< count { sums.doutTally.note(dv[k]) } }
             let dOK = dFinite && sums.doutTally.isFinite
             if dOK && xOK {
                 if exactProducts {
-                    for k in 0 ..< padded { xd[k] = xv[k] * dv[k] }
+                    multiply(xv, dv, count: padded, into: xd)
                     BlockSummation.addExactSum(xd, count: padded, largest: xMax * dMax, to: &sums.xDout)
                 } else {
                     for k in 0 ..< count { sums.xDout.addProduct(xv[k], dv[k]) }

@@ -66,9 +66,49 @@ enum ElementKernel {
             _: A.Type, unitStride: Bool
         ) -> Int {
             let run = unitStride ? Run(x: x, dout: dout, stride: 1, count: count, uncertain: uncertain) : self
+            if let dx, let outTerms = solution.outTerms, let dxTerms = solution.dxTerms,
+               outTerms.fast != nil, dxTerms.fast != nil {
+                return run.both(outTerms, dxTerms, out: out, dx: dx, A.self)
+            }
             var fixed = run.outputs(solution.outTerms, into: out, A.self)
             if let dx { fixed += run.gradients(solution.dxTerms, into: dx, A.self) }
             return fixed
+        }
+
+        /// `out` and `dx` together, sharing the loads of `x` and the value of `b`: the
+        /// common case, and the one the time goes to.
+        @inline(__always)
+        func both<Output: BatchNormFloat, A: KernelArithmetic>(
+            _ outTerms: ElementTerms, _ dxTerms: ElementTerms, out: UnsafeMutablePointer<Output>,
+            dx: UnsafeMutablePointer<Output>, _: A.Type
+        ) -> Int {
+            let dout = self.dout!
+            let f = dxTerms.fast!
+            let u = A.unitRoundoff
+            let (xShift, xShiftErr) = A.value(f.xShift)
+            let (dShift, dShiftErr) = A.value(f.doutShift)
+            let (g, gErr) = A.value(f.g)
+            let (k2, k2Err) = A.value(f.k2)
+            let gMag = A.magnitude(g), k2Mag = A.magnitude(k2)
+            let beta = A.value(outTerms.fast!.beta)
+            for k in 0 ..< count {
+                let (b, bErr) = difference(A.self, f.xScale, x[k * stride].exactDouble, xShift, xShiftErr)
+                let (t, tErr) = product(A.self, g, gMag, gErr, b, bErr)
+                let o = A.sum(beta, t)
+                let (ro, certainOut) = A.round(o, err: tErr + u * A.magnitude(o), as: Output.self)
+                out[k * stride] = ro
+                let (a, aErr) = difference(A.self, f.doutScale, dout[k * stride].exactDouble, dShift, dShiftErr)
+                let (t1, t1Err) = product(A.self, g, gMag, gErr, a, aErr)
+                let (t2, t2Err) = product(A.self, k2, k2Mag, k2Err, b, bErr)
+                let d = A.difference(t1, t2)
+                let (rd, certainDx) = A.round(d, err: t1Err + t2Err + u * A.magnitude(d), as: Output.self)
+                dx[k * stride] = rd
+                uncertain[k] = !(certainOut && certainDx)
+            }
+            return fixUp { k in
+                out[k * stride] = exactOut(x[k * stride].exactDouble, outTerms)
+                dx[k * stride] = exactDx(x[k * stride].exactDouble, dout[k * stride].exactDouble, dxTerms)
+            }
         }
 
         /// `out = beta + g*b`, `b = mB*x - S`.

@@ -1,10 +1,17 @@
 import ExactBatchNorm
+import NumPyFormat
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Benchmarks of the exact engine, printed as one JSON object per line so that
-/// scripts/bench.py can put them beside numpy's and torch's figures.
+/// Measurements for `make bench`, one JSON object per line, which scripts/bench.py sets
+/// beside numpy's and torch's figures from the same run. Each figure is the median of
+/// several repetitions: the machine is shared and noisy, and a median resists that.
+///
+///     bnbench engine N,C,H,W REPEATS [THREADS]   exact forward+backward, float32
+///     bnbench write PATH MEGABYTES stored|deflated REPEATS
+///     bnbench read PATH REPEATS [nocrc]
+///     bnbench copy MEGABYTES REPEATS              memory-copy bandwidth
 func now() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -13,46 +20,124 @@ func now() -> Double {
 
 func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
 
-struct Generator {
-    var state: UInt64
-    mutating func normal() -> Double {
-        // Box-Muller on a SplitMix stream: deterministic inputs for every run.
-        func next(_ s: inout UInt64) -> Double {
-            s &+= 0x9E37_79B9_7F4A_7C15
-            var z = s
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Double((z ^ (z >> 31)) >> 11) * 0x1p-53
-        }
-        let u1 = max(next(&state), 1e-300), u2 = next(&state)
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+/// Peak resident memory of this process so far, in bytes.
+func peakResidentBytes() -> Int {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return usage.ru_maxrss * 1024
+}
+
+func timed(_ repeats: Int, _ body: () throws -> Void) rethrows -> [Double] {
+    var times: [Double] = []
+    for _ in 0 ..< repeats {
+        let t0 = now()
+        try body()
+        times.append(now() - t0)
+    }
+    return times
+}
+
+func report(_ name: String, _ times: [Double], _ extra: String = "") {
+    print("{\"bench\":\"\(name)\",\"median_s\":\(median(times)),\"min_s\":\(times.min()!)\(extra)}")
+}
+
+/// Deterministic normal deviates (SplitMix64 and Box-Muller), so every run measures the
+/// same data.
+func normalData(_ count: Int, seed: UInt64) -> [Float] {
+    var state = seed
+    func uniform() -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Double((z ^ (z >> 31)) >> 11) * 0x1p-53
+    }
+    return (0 ..< count).map { _ in
+        Float((-2 * log(max(uniform(), 1e-300))).squareRoot() * cos(2 * Double.pi * uniform()))
     }
 }
 
-func makeData(_ count: Int, seed: UInt64) -> [Float] {
-    var gen = Generator(state: seed)
-    return (0 ..< count).map { _ in Float(gen.normal()) }
+func engine(_ args: [String]) throws {
+    let dims = args[0].split(separator: ",").map { Int($0)! }
+    let repeats = Int(args[1])!
+    let threads = args.count > 2 ? Int(args[2])! : ExactBatchNorm.defaultThreadCount
+    let count = dims.reduce(1, *)
+    let x = normalData(count, seed: 42)
+    let dout = normalData(count, seed: 43)
+    let shape = try BatchNormShape(dimensions: dims, layout: .channelsFirst)
+    var exactPaths = 0
+    let before = peakResidentBytes()
+    let times = try timed(repeats) {
+        let r = try x.withUnsafeBufferPointer { xs in
+            try dout.withUnsafeBufferPointer { ds in
+                try ExactBatchNorm.compute(x: xs, dout: ds, shape: shape, parameters: BatchNormParameters(),
+                                           mode: .training, output: Float.self, threads: threads)
+            }
+        }
+        exactPaths = r.exactPathCount
+    }
+    report("engine", times, ",\"threads\":\(threads),\"elements\":\(count),\"exact_path_elements\":\(exactPaths),"
+        + "\"peak_rss_growth_bytes\":\(peakResidentBytes() - before)")
 }
 
-let args = CommandLine.arguments
-let dims = args.count > 1 ? args[1].split(separator: ",").map { Int($0)! } : [32, 64, 56, 56]
-let repeats = args.count > 2 ? Int(args[2])! : 5
-let threads = args.count > 3 ? Int(args[3])! : ExactBatchNorm.defaultThreadCount
-let count = dims.reduce(1, *)
-let x = makeData(count, seed: 42)
-let dout = makeData(count, seed: 43)
-let shape = try! BatchNormShape(dimensions: dims, layout: .channelsFirst)
-var times: [Double] = []
-var exactPaths = 0
-for _ in 0 ..< repeats {
-    let t0 = now()
-    let r = try! x.withUnsafeBufferPointer { xb in
-        try dout.withUnsafeBufferPointer { db in
-            try ExactBatchNorm.compute(x: xb, dout: db, shape: shape, parameters: BatchNormParameters(),
-                                       mode: .training, output: Float.self, threads: threads)
+func write(_ args: [String]) throws {
+    let path = args[0]
+    let count = Int(args[1])! * (1 << 20) / 4
+    let compressed = args[2] == "deflated"
+    let data = normalData(count, seed: 1)
+    let times = try timed(Int(args[3])!) {
+        let writer = try NPZWriter(path: path, options: NPZWriteOptions(compressed: compressed))
+        try data.withUnsafeBufferPointer { try writer.add("x", elements: $0, shape: [count]) }
+        try writer.finish()
+    }
+    report("write_\(args[2])", times)
+}
+
+func read(_ args: [String]) throws {
+    let path = args[0]
+    var options = NPYReadOptions()
+    options.verifyCRC = !(args.count > 2 && args[2] == "nocrc")
+    var sum: Float = 0
+    let before = peakResidentBytes()
+    let times = try timed(Int(args[1])!) {
+        let archive = try NPZArchive(path: path, options: options)
+        let array = try archive.array(named: "x")
+        // Touch every value, as a consumer would; a mapping alone reads nothing.
+        sum += try array.withUnsafeElements(as: Float.self) { values in
+            var lanes = SIMD16<Float>(repeating: 0)
+            let raw = UnsafeRawPointer(values.baseAddress!)
+            var offset = 0
+            while offset + 64 <= values.count * 4 {
+                lanes += raw.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self)
+                offset += 64
+            }
+            return lanes.sum()
         }
     }
-    times.append(now() - t0)
-    exactPaths = r.exactPathCount
+    report(options.verifyCRC ? "read" : "read_nocrc", times,
+           ",\"peak_rss_growth_bytes\":\(peakResidentBytes() - before),\"checksum\":\(sum.isFinite ? 1 : 0)")
 }
-print("{\"bench\":\"engine_fwd_bwd_f32\",\"shape\":\(dims),\"threads\":\(threads),\"median_s\":\(median(times)),\"min_s\":\(times.min()!),\"exact_path_elements\":\(exactPaths)}")
+
+func copyBandwidth(_ args: [String]) {
+    let bytes = Int(args[0])! << 20
+    let source = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+    let target = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+    memset(source, 1, bytes)
+    memset(target, 0, bytes)
+    let times = timed(Int(args[1])!) { memcpy(target, source, bytes) }
+    report("copy", times, ",\"bytes\":\(bytes)")
+}
+
+let args = Array(CommandLine.arguments.dropFirst())
+do {
+    switch args.first {
+    case "engine": try engine(Array(args.dropFirst()))
+    case "write": try write(Array(args.dropFirst()))
+    case "read": try read(Array(args.dropFirst()))
+    case "copy": copyBandwidth(Array(args.dropFirst()))
+    default: print("usage: bnbench engine|write|read|copy ..."); exit(2)
+    }
+} catch {
+    print("bnbench: \(error)")
+    exit(2)
+}

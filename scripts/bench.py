@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""`make bench`: bnfile's figures beside numpy's and torch's, from one run.
+
+Every figure is the median of several repetitions on the same data, and comparisons
+are ratios within this one run: the machine is shared, so absolute times drift between
+runs while ratios mostly hold. torch is measured only if it can be imported.
+
+    python3 scripts/bench.py [--bin .build/release/bnfile] [--bench .build/release/bnbench]
+                             [--repeats 5] [--quick]
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+try:
+    import torch
+except ImportError:  # CI and most machines: the torch column stays empty
+    torch = None
+
+
+def median(xs):
+    return sorted(xs)[len(xs) // 2]
+
+
+def timed(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return median(times)
+
+
+def bnbench(args, *rest):
+    out = subprocess.run([args.bench, *map(str, rest)], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def child_peak_rss(cmd):
+    """Peak resident memory of one child process, in bytes (GNU time's %M)."""
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], check=True, capture_output=True, text=True)
+    return int(out.stderr.strip().splitlines()[-1]) * 1024
+
+
+def notebook_forward_backward(x, gamma, beta, dout, eps=1e-5):
+    """The notebook's NumPy code (shared/context), float32 in, as users run it."""
+    n, c, h, w = x.shape
+    mu = 1.0 / n / h / w * np.sum(x, axis=(0, 2, 3), keepdims=True)
+    xmu = x - mu
+    var = 1.0 / n / h / w * np.sum(xmu ** 2, axis=(0, 2, 3), keepdims=True)
+    sqrtvar = np.sqrt(var + eps)
+    ivar = 1.0 / sqrtvar
+    xhat = xmu * ivar
+    out = gamma.reshape(1, c, 1, 1) * xhat + beta.reshape(1, c, 1, 1)
+    dbeta = np.sum(dout, axis=(0, 2, 3))
+    dgamma = np.sum(dout * xhat, axis=(0, 2, 3))
+    m = n * h * w
+    dx = (gamma.reshape(1, c, 1, 1) * ivar / m) * (
+        m * dout - dbeta.reshape(1, c, 1, 1) - xhat * dgamma.reshape(1, c, 1, 1))
+    return out, dx, dgamma, dbeta
+
+
+def row(name, ours, numpy_t=None, torch_t=None, unit="s", note=""):
+    def fmt(v):
+        return "-" if v is None else (f"{v:.4f}" if unit == "s" else f"{v:.1f}")
+    ratios = []
+    if numpy_t:
+        ratios.append(f"numpy/bnfile {numpy_t / ours:.2f}x")
+    if torch_t:
+        ratios.append(f"torch/bnfile {torch_t / ours:.2f}x")
+    print(f"{name:<44} {fmt(ours):>9} {fmt(numpy_t):>9} {fmt(torch_t):>9}  {'; '.join(ratios)} {note}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bin", default=".build/release/bnfile")
+    p.add_argument("--bench", default=".build/release/bnbench")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--quick", action="store_true", help="smaller arrays, for a smoke test")
+    args = p.parse_args()
+    r = args.repeats
+    shape = (8, 64, 28, 28) if args.quick else (32, 64, 56, 56)
+    io_mb = 32 if args.quick else 256
+    tmp = tempfile.mkdtemp(prefix="bnbench-")
+
+    print(f"bnfile bench: shape {shape} float32, {io_mb} MB npz, median of {r}; "
+          f"torch {'%s, %d threads' % (torch.__version__, torch.get_num_threads()) if torch else 'not installed'}")
+    print(f"{'measure':<44} {'bnfile':>9} {'numpy':>9} {'torch':>9}  ratios (>1: bnfile faster)")
+
+    # Memory-copy bandwidth: the yardstick for "as fast as the bytes can move".
+    copy = bnbench(args, "copy", io_mb, r)
+    bandwidth = 2 * copy["bytes"] / copy["median_s"]  # read + write
+    a = np.ones(copy["bytes"] // 4, np.float32)
+    b = np.empty_like(a)
+    np_copy = timed(lambda: np.copyto(b, a), r)
+    row("memory copy (read+write GB/s)", bandwidth / 1e9, 2 * copy["bytes"] / np_copy / 1e9, unit="GB/s")
+
+    # The engine: exact forward + backward against torch and the notebook's NumPy code.
+    eng = bnbench(args, "engine", ",".join(map(str, shape)), r)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape, dtype=np.float32)
+    dout = rng.standard_normal(shape, dtype=np.float32)
+    gamma = np.ones(shape[1], np.float32)
+    beta = np.zeros(shape[1], np.float32)
+    np_t = timed(lambda: notebook_forward_backward(x, gamma, beta, dout), r)
+    torch_t = None
+    if torch is not None:
+        xt = torch.from_numpy(x).requires_grad_()
+        dt = torch.from_numpy(dout)
+        bn = torch.nn.BatchNorm2d(shape[1])
+
+        def torch_fb():
+            y = bn(xt)
+            y.backward(dt)
+            xt.grad = None
+        torch_fb()
+        torch_t = timed(torch_fb, r)
+    row("forward+backward compute (exact)", eng["median_s"], np_t, torch_t)
+    moved = 4 * x.nbytes  # read x and dout, write out and dx: the least any method must move
+    bound = moved / bandwidth
+    print(f"{'  memory-bandwidth bound (4 arrays)':<44} {bound:>9.4f}   bnfile at {eng['median_s'] / bound:.2f}x the bound;"
+          f" {eng['exact_path_elements']} elements needed the exact fallback")
+
+    # End to end: bnfile run on a stored npz against load + torch + save in Python.
+    inp = os.path.join(tmp, "in.npz")
+    np.savez(inp, x=x, dout=dout, gamma=gamma, beta=beta)
+    out = os.path.join(tmp, "out.npz")
+    e2e = timed(lambda: subprocess.run([args.bin, "run", inp, out], check=True), r)
+    torch_e2e = None
+    if torch is not None:
+        script = ("import numpy as np, torch\n"
+                  f"d = np.load({inp!r}); x = torch.from_numpy(d['x']).requires_grad_()\n"
+                  "bn = torch.nn.BatchNorm2d(x.shape[1]); y = bn(x); y.backward(torch.from_numpy(d['dout']))\n"
+                  f"np.savez({os.path.join(tmp, 'torch.npz')!r}, out=y.detach().numpy(), dx=x.grad.numpy(),"
+                  " dgamma=bn.weight.grad.numpy(), dbeta=bn.bias.grad.numpy())\n")
+        torch_e2e = timed(lambda: subprocess.run([sys.executable, "-c", script], check=True), max(3, r // 2))
+    row("bnfile run IN OUT, end to end", e2e, None, torch_e2e)
+    if os.path.exists("/usr/bin/time"):
+        peak = child_peak_rss([args.bin, "run", inp, out])
+        print(f"{'  peak memory of bnfile run (MB)':<44} {peak / 2**20:>9.1f}   inputs+outputs are "
+              f"{4 * x.nbytes / 2**20:.1f} MB ({peak / (4 * x.nbytes):.2f}x)")
+
+    # npz I/O on one float32 array of io_mb megabytes.
+    stored = os.path.join(tmp, "stored.npz")
+    deflated = os.path.join(tmp, "deflated.npz")
+    w = bnbench(args, "write", stored, io_mb, "stored", r)["median_s"]
+    big = rng.standard_normal(io_mb * 2**18, dtype=np.float32)
+    np_w = timed(lambda: np.savez(os.path.join(tmp, "np_stored.npz"), x=big), r)
+    row(f"write stored npz ({io_mb} MB)", w, np_w, note=f"(copy bound {io_mb * 2**20 / (bandwidth / 2):.4f})")
+    rd = bnbench(args, "read", stored, r)
+    np_rd = timed(lambda: np.load(stored)["x"].sum(), r)
+    row(f"read stored npz, CRC checked", rd["median_s"], np_rd,
+        note=f"(memory-mapped: resident growth {rd['peak_rss_growth_bytes'] / 2**20:.0f} MB of page cache, no copy)")
+    rd0 = bnbench(args, "read", stored, r, "nocrc")
+    row(f"read stored npz, no CRC (mapped, every value summed)", rd0["median_s"], np_rd)
+    dr = max(1, r // 2)
+    wd = bnbench(args, "write", deflated, io_mb, "deflated", dr)["median_s"]
+    np_wd = timed(lambda: np.savez_compressed(os.path.join(tmp, "np_deflated.npz"), x=big), dr)
+    row(f"write deflated npz ({io_mb} MB)", wd, np_wd)
+    rdd = bnbench(args, "read", deflated, dr)["median_s"]
+    np_rdd = timed(lambda: np.load(deflated)["x"].sum(), dr)
+    row(f"read deflated npz", rdd, np_rdd)
+    subprocess.run(["rm", "-rf", tmp])
+
+
+if __name__ == "__main__":
+    main()
