@@ -3,7 +3,7 @@ SWIFT ?= swift
 PYTHON ?= python3
 BIN := .build/release/bnfile
 
-.PHONY: all build test bench demo fixtures clean
+.PHONY: all build test bench demo fixtures clean fuzz sanitize
 
 all: build
 
@@ -15,5 +15,71 @@ test:
 	$(SWIFT) build
 	$(SWIFT) test
 
+# Every test again under address sanitizer, then thread sanitizer, each in its own
+# build folder so neither clobbers the normal debug build.
+sanitize:
+	$(SWIFT) build --sanitize=address --scratch-path .build-asan
+	BNFILE_BIN=$(CURDIR)/.build-asan/debug/bnfile $(SWIFT) test --sanitize=address --scratch-path .build-asan
+	$(SWIFT) build --sanitize=thread --scratch-path .build-tsan
+	BNFILE_BIN=$(CURDIR)/.build-tsan/debug/bnfile $(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+
+# libFuzzer targets for the NumPyFormat readers (fuzz/targets/*.swift), each run for
+# FUZZ_SECONDS from seeds that numpy writes plus the known bad inputs and crashers.
+# Findings land in .build-fuzz/crash-*; fix them and copy the input to fuzz/crashers/.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := .build-fuzz
+FUZZ_TARGETS := npy npz inflate
+FUZZ_SOURCES := $(wildcard Sources/NumPyFormat/*.swift) fuzz/FuzzSupport.swift
+
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
+	$(PYTHON) fuzz/make_corpus.py $(FUZZ_DIR)/seeds
+	set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t; \
+	  $(FUZZ_DIR)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
+	    $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$t fuzz/crashers/$$t; \
+	done
+
+$(FUZZ_DIR)/fuzz-%: fuzz/targets/%.swift $(FUZZ_SOURCES)
+	@mkdir -p $(FUZZ_DIR)
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name NumPyFormat \
+	  -I Sources/CZlib -lz $(FUZZ_SOURCES) $< -o $@
+
+# Benchmarks beside numpy and (if PYTHON can import it) torch, as ratios from one run:
+#   make bench PYTHON=/path/to/venv-with-torch/bin/python
+bench:
+	$(SWIFT) build -c release --product bnfile
+	$(SWIFT) build -c release --product bnbench
+	$(PYTHON) scripts/bench.py $(BENCH_ARGS)
+
+# `make demo`: the notebook's case through the README's pattern rule, then diffed
+# against torch's results stored beside it. With --inputs, diff judges each side against
+# the exact result and exits 1 only when a side is beyond rounding, so the demo fails on
+# a real error (in bnfile or in torch) but not on torch's rounding noise: its dx and
+# dgamma are ~1e-6 where the truth, which bnfile writes, is exactly 0.
+DEMO := build/demo
+
+demo: $(DEMO)/notebook.grads.npz
+	$(BIN) diff $< data/notebook.torch.npz --inputs data/notebook.npz
+	@echo "demo: no side is beyond rounding (A = bnfile, B = torch); where they differ above, torch is off by rounding noise"
+
+# The README's pattern rule: exact results for IN.npz in IN.grads.npz. bnfile writes $@
+# atomically and exits non-zero on any error, so make -j is safe and a rerun after a
+# failure redoes exactly the missing files (no .DELETE_ON_ERROR needed).
+%.grads.npz: %.npz
+	$(BIN) run $< $@
+
+# The demo works on a copy of the input, so its output stays in the git-ignored build/.
+$(DEMO)/notebook.npz: data/notebook.npz
+	@mkdir -p $(@D)
+	cp $< $@
+
+# Results depend on the binary; swift build relinks only when a source changed, and
+# make re-reads the binary's time afterwards, so only a new binary redoes them.
+$(DEMO)/notebook.grads.npz: $(BIN)
+$(BIN): FORCE
+	$(SWIFT) build -c release --product bnfile
+FORCE:
+
 clean:
-	rm -rf .build
+	rm -rf .build build/demo .build-asan .build-tsan $(FUZZ_DIR)

@@ -6,7 +6,7 @@
 For each case NAME it writes
     data/cases/NAME.in.npz     the inputs (np.savez; float arrays in the stated dtypes)
     data/cases/NAME.exact.npz  scripts/bn_oracle.py's outputs (exact, rounded once)
-    data/cases/NAME.torch.npz  scripts/torch_reference.py's outputs (when torch can run it)
+    data/cases/NAME.torch.npz  scripts/torch_export.py's outputs (when torch can run it)
 and data/cases/manifest.json, plus data/notebook.npz (= notebook.in.npz) and
 data/notebook.torch.npz for the README demo.
 
@@ -28,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bn_oracle  # noqa: E402
+from torch_export import random_inputs  # noqa: E402  (numpy only; shared with the export tool)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES_DIR = os.path.join(ROOT, "data", "cases")
@@ -50,21 +51,6 @@ class Case:
         return {"name": self.name, "layout": self.layout, "eval": self.eval,
                 "dtype_x": str(x.dtype), "dtype_p": str(p.dtype),
                 "well_conditioned": self.well_conditioned, "note": self.note}
-
-
-def random_inputs(seed, shape, dx=f32, dp=None, layout="nchw", dout=True, scale=1.0, offset=0.0):
-    """x, dout ~ offset + scale*N(0,1) in dtype dx; random gamma, beta, running stats in dp."""
-    dp = dp or dx
-    rs = np.random.RandomState(seed)
-    C = shape[1] if layout == "nchw" else shape[-1]
-    d = {"x": (offset + scale * rs.standard_normal(shape)).astype(dx)}
-    if dout:
-        d["dout"] = rs.standard_normal(shape).astype(dx)
-    d["gamma"] = (1 + 0.5 * rs.standard_normal(C)).astype(dp)
-    d["beta"] = (0.5 * rs.standard_normal(C)).astype(dp)
-    d["running_mean"] = (0.1 * rs.standard_normal(C)).astype(dp)
-    d["running_var"] = rs.uniform(0.5, 2.0, C).astype(dp)
-    return d
 
 
 def ties_inputs():
@@ -216,7 +202,7 @@ def all_cases():
 
 
 def run_torch(torch_python, case, in_path, out_path):
-    cmd = [torch_python, os.path.join(ROOT, "scripts", "torch_reference.py"), in_path, out_path,
+    cmd = [torch_python, os.path.join(ROOT, "scripts", "torch_export.py"), in_path, out_path,
            "--layout", case.layout] + (["--eval"] if case.eval else [])
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:

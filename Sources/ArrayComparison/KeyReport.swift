@@ -40,7 +40,7 @@ public struct KeyReport: Sendable, Codable, Equatable {
             let i = offender.flatIndex
             let error = { (v: Double) in
                 roundingError(value: v, truth: truth.values[i], scale: truth.scale[i],
-                              unitRoundoff: format.unitRoundoff)
+                              unitRoundoff: format.unitRoundoff, subnormalStep: format.leastNonzeroMagnitude)
             }
             offender.truth = truth.values[i]
             offender.errorA = error(a[i])

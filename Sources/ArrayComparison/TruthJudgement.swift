@@ -62,7 +62,8 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
         let limit = threshold.limit(valuesPerChannel: valuesPerChannel)
         let side = { (values: [Double]) in
             judgeSide(values, truth: truth, scale: scale, shape: shape,
-                      unitRoundoff: format.unitRoundoff, limit: limit, topK: topK)
+                      unitRoundoff: format.unitRoundoff, subnormalStep: format.leastNonzeroMagnitude,
+                      limit: limit, topK: topK)
         }
         return TruthJudgement(
             format: format, unitRoundoff: format.unitRoundoff, valuesPerChannel: valuesPerChannel,
@@ -72,7 +73,7 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
     /// One pass over one side; the same code judges A and B.
     static func judgeSide(
         _ values: [Double], truth: [Double], scale: [Double], shape: [Int],
-        unitRoundoff u: Double, limit: Double, topK: Int
+        unitRoundoff u: Double, subnormalStep step: Double, limit: Double, topK: Int
     ) -> SideJudgement {
         var allEqual = true
         var maxError = 0.0
@@ -82,7 +83,8 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
             truth.withUnsafeBufferPointer { t in
                 scale.withUnsafeBufferPointer { s in
                     for i in 0..<v.count {
-                        let error = roundingError(value: v[i], truth: t[i], scale: s[i], unitRoundoff: u)
+                        let error = roundingError(value: v[i], truth: t[i], scale: s[i], unitRoundoff: u,
+                                                  subnormalStep: step)
                         if !equalsTruth(v[i], t[i]) { allEqual = false }
                         maxError = max(maxError, error)
                         histogram.add(error: error)

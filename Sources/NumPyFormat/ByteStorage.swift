@@ -1,3 +1,5 @@
+import Glibc
+
 /// Memory that array bytes live in: either a kept-alive file mapping or a buffer this
 /// library allocated. `NPYArray` holds a reference so the bytes outlive every copy of
 /// the array value, and never longer.
@@ -30,26 +32,39 @@ final class ByteStorage: @unchecked Sendable {
     }
 
     /// Allocates `count` bytes and lets `fill` initialise them before the storage becomes
-    /// shared (and therefore immutable).
+    /// shared (and therefore immutable). A refused allocation throws `refused()` instead
+    /// of trapping: `count` may come from an untrusted header, and running out of memory
+    /// on a hostile file must be an error the caller can report, not a crash.
     static func allocate(
-        count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Void
-    ) rethrows -> ByteStorage {
-        let pointer =
-            count == 0 ? nil : UnsafeMutableRawPointer.allocate(byteCount: count, alignment: alignment)
+        count: Int, refused: () -> NumPyFormatError,
+        _ fill: (UnsafeMutableRawBufferPointer) throws -> Void
+    ) throws -> ByteStorage {
+        var pointer: UnsafeMutableRawPointer? = nil
+        if count > 0 {
+            guard posix_memalign(&pointer, alignment, count) == 0, pointer != nil else { throw refused() }
+        }
         do {
             try fill(UnsafeMutableRawBufferPointer(start: pointer, count: count))
         } catch {
-            pointer?.deallocate()
+            free(pointer)
             throw error
         }
         return ByteStorage(allocated: pointer, count: count)
     }
 
+    /// A copy of bytes the caller already holds in memory, so the size is not in doubt.
     static func copying(_ bytes: UnsafeRawBufferPointer) -> ByteStorage {
-        allocate(count: bytes.count) { destination in
-            if let source = bytes.baseAddress, let target = destination.baseAddress {
-                target.copyMemory(from: source, byteCount: bytes.count)
+        let refused = { NumPyFormatError(file: NPYArray.memoryName, message: "cannot allocate \(bytes.count) bytes") }
+        do {
+            return try allocate(count: bytes.count, refused: refused) { destination in
+                if let source = bytes.baseAddress, let target = destination.baseAddress {
+                    target.copyMemory(from: source, byteCount: bytes.count)
+                }
             }
+        } catch {
+            // A copy of memory that already exists failing is the ordinary out-of-memory
+            // trap every Swift allocation has.
+            fatalError("\(error)")
         }
     }
 
@@ -61,6 +76,6 @@ final class ByteStorage: @unchecked Sendable {
     }
 
     deinit {
-        if case .allocation = owner, let base { UnsafeMutableRawPointer(mutating: base).deallocate() }
+        if case .allocation = owner { free(UnsafeMutableRawPointer(mutating: base)) }
     }
 }

@@ -13,31 +13,49 @@ public struct NumPyFormatError: Error, CustomStringConvertible, Sendable, Equata
         case inflatedMember
     }
 
+    /// A configurable bound of `NPYReadOptions` that the file exceeded.
+    ///
+    /// Kept apart from the message so that a tool can tell its own user how to raise the
+    /// bound (a command-line flag, say) instead of naming a library property.
+    public enum Limit: String, Sendable, Equatable {
+        case maxBytes, maxHeaderSize, maxMembers
+    }
+
     public var file: String
     public var member: String?
     public var offset: Int?
     public var offsetSpace: OffsetSpace
     public var message: String
+    /// Set when the failure is a bound being exceeded rather than the file being wrong.
+    public var limit: Limit?
 
     public init(
         file: String, member: String? = nil, offset: Int? = nil,
-        offsetSpace: OffsetSpace = .file, message: String
+        offsetSpace: OffsetSpace = .file, message: String, limit: Limit? = nil
     ) {
         self.file = file
         self.member = member
         self.offset = offset
         self.offsetSpace = offsetSpace
         self.message = message
+        self.limit = limit
     }
 
-    /// One line: `file: member 'x.npy': offset 1234: message`.
+    /// One line: `file: member 'x.npy': offset 1234: message`, and for an exceeded
+    /// bound, how to raise it through `NPYReadOptions`.
     public var description: String {
+        description(limitHint: limit.map { "raise NPYReadOptions.\($0.rawValue) if you trust this file" })
+    }
+
+    /// The one-line description with `limitHint` (when not nil) saying how to raise the
+    /// exceeded bound.
+    public func description(limitHint: String?) -> String {
         var parts = [file]
         if let member { parts.append("member '\(member)'") }
         if let offset {
             parts.append(offsetSpace == .file ? "offset \(offset)" : "inflated offset \(offset)")
         }
-        parts.append(message)
+        parts.append(message + (limitHint.map { "; " + $0 } ?? ""))
         return parts.joined(separator: ": ")
     }
 }
@@ -52,10 +70,10 @@ struct ErrorContext: Sendable {
     var base: Int = 0
     var offsetSpace: NumPyFormatError.OffsetSpace = .file
 
-    func error(at position: Int?, _ message: String) -> NumPyFormatError {
+    func error(at position: Int?, _ message: String, limit: NumPyFormatError.Limit? = nil) -> NumPyFormatError {
         NumPyFormatError(
             file: file, member: member, offset: position.map { base + $0 },
-            offsetSpace: offsetSpace, message: message)
+            offsetSpace: offsetSpace, message: message, limit: limit)
     }
 
     func error(_ message: String) -> NumPyFormatError {

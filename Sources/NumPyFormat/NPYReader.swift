@@ -40,8 +40,8 @@ enum NPYReader {
         guard declared <= options.maxHeaderSize else {
             throw context.error(
                 at: npyPreambleSize,
-                "expected a header of at most \(options.maxHeaderSize) bytes, found \(declared); "
-                    + "raise NPYReadOptions.maxHeaderSize if you trust this file")
+                "expected a header of at most \(options.maxHeaderSize) bytes (maxHeaderSize), found \(declared)",
+                limit: .maxHeaderSize)
         }
         let text = Array(bytes[textStart..<(textStart + declared)])
         let textContext = ErrorContext(

@@ -21,7 +21,8 @@ public final class NPZArchive: Sendable {
         file = try MappedFile(path: path)
         let zip = ZipBytes(bytes: file.bytes, context: ErrorContext(file: path))
         let location = try ZipCentralDirectory.locate(zip)
-        let entries = try ZipCentralDirectory.read(zip)
+        try NPZBounds.checkMemberCount(location.entryCount, options: options, at: location.offset, context: zip.context)
+        let entries = try ZipCentralDirectory.entries(zip, location)
         var members: [NPZMember] = []
         var index: [String: Int] = [:]
         var memberNames: Set<String> = []
@@ -64,6 +65,7 @@ public final class NPZArchive: Sendable {
             index[member.name] = members.count
             members.append(member)
         }
+        try NPZBounds.checkNoOverlap(members, context: zip.context)
         self.members = members
         self.index = index
     }
@@ -78,9 +80,16 @@ public final class NPZArchive: Sendable {
         guard let member = member(named: name) else {
             throw NumPyFormatError(
                 file: path,
-                message: "expected an array named '\(name)', found only: \(names.map { "'\($0)'" }.joined(separator: ", "))")
+                message: "expected an array named '\(name)', found only: \(Self.listing(names))")
         }
         return try load(member)
+    }
+
+    /// Names for a message, quoted; the first few only, so an archive of thousands of
+    /// members still gets a one-line message a person can read.
+    static func listing(_ names: [String], limit: Int = 20) -> String {
+        let shown = names.prefix(limit).map { "'\($0)'" }.joined(separator: ", ")
+        return names.count > limit ? shown + " and \(names.count - limit) more" : shown
     }
 
     /// Loads every array, in archive order.
@@ -101,14 +110,14 @@ public final class NPZArchive: Sendable {
             payloadContext = context.member(member.memberName, base: member.dataOffset, space: .file)
             crc = options.verifyCRC ? CRC32.checksum(compressed) : nil
         case .deflated:
-            guard member.uncompressedSize <= options.maxBytes else {
-                throw context.error(
-                    at: member.dataOffset,
-                    "expected at most \(options.maxBytes) bytes once inflated (NPYReadOptions.maxBytes), "
-                        + "but the member declares \(member.uncompressedSize); raise maxBytes if you trust this file")
-            }
+            try NPZBounds.checkInflatedSize(member, options: options, context: context)
             var inflatedCRC: UInt32 = 0
-            storage = try ByteStorage.allocate(count: member.uncompressedSize) { output in
+            let refused = {
+                context.error(
+                    at: member.dataOffset,
+                    "cannot allocate the \(member.uncompressedSize) bytes the member declares: out of memory")
+            }
+            storage = try ByteStorage.allocate(count: member.uncompressedSize, refused: refused) { output in
                 inflatedCRC = try Inflate.inflate(
                     compressed, into: output, context: context, inputOffset: member.dataOffset)
             }

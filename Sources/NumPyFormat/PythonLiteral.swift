@@ -98,6 +98,10 @@ struct PythonLiteralParser {
         case UInt8(ascii: "("):
             return try parseParenthesized()
         case UInt8(ascii: "["):
+            // Lists count toward the nesting bound like dicts and tuples: without it a
+            // 10,000-byte header of `[` recursed 10,000 deep and overflowed the stack.
+            try enter()
+            defer { depth -= 1 }
             index += 1
             let items = try parseSequence(closing: UInt8(ascii: "]"))
             return PythonLiteral(value: .list(items), position: start)

@@ -7,8 +7,15 @@ public struct NPYReadOptions: Sendable {
 
     /// Largest member this reader will allocate memory for (the declared uncompressed
     /// size of a deflated npz member). A zip header can declare any size; without a cap
-    /// a 100-byte file could make the reader allocate terabytes.
+    /// a 100-byte file could make the reader allocate terabytes. (A declared size beyond
+    /// deflate's 1032:1 ratio is refused whatever this says; see `NPZBounds`.)
     public var maxBytes: Int = 64 << 30
+
+    /// Most members an .npz may have. numpy writes one member per array and real
+    /// archives hold a handful to a few hundred; every member costs a local-header check
+    /// when the archive is opened, so an archive of 100,000 empty members is a cheap way
+    /// to make a reader slow. The count is checked before any member is parsed.
+    public var maxMembers: Int = 4096
 
     /// Refuse bool arrays containing bytes other than 0 and 1. numpy itself only ever
     /// writes 0 and 1; anything else means corruption or a mislabelled dtype, and a Swift
@@ -20,10 +27,11 @@ public struct NPYReadOptions: Sendable {
 
     public init(
         maxHeaderSize: Int = 10_000, maxBytes: Int = 64 << 30,
-        strictBooleans: Bool = true, verifyCRC: Bool = true
+        strictBooleans: Bool = true, verifyCRC: Bool = true, maxMembers: Int = 4096
     ) {
         self.maxHeaderSize = maxHeaderSize
         self.maxBytes = maxBytes
+        self.maxMembers = maxMembers
         self.strictBooleans = strictBooleans
         self.verifyCRC = verifyCRC
     }

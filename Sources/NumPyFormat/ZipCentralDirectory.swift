@@ -44,6 +44,14 @@ enum ZipCentralDirectory {
         var cdLimit = eocd
         if locator >= 0 && zip.u32(locator) == ZipSignature.zip64Locator {
             let record = try zip.int(zip.u64(locator + 8), at: locator + 8, "ZIP64 end record offset")
+            guard record < locator else {
+                throw zip.context.error(
+                    at: locator + 8,
+                    "expected the ZIP64 end of central directory record before its locator (offset \(locator)), "
+                        + "but the locator points to offset \(record)"
+                        + (record >= zip.count ? ", past the end of the file (\(zip.count) bytes)" : "")
+                        + ": archive truncated or offset wrong")
+            }
             try zip.require(record, ZipSize.zip64EndOfCentralDirectory, "ZIP64 end of central directory record", limit: locator)
             try zip.expectSignature(ZipSignature.zip64EndOfCentralDirectory, at: record, "ZIP64 end of central directory")
             guard zip.u32(record + 16) == 0, zip.u32(record + 20) == 0 else {
@@ -112,7 +120,7 @@ enum ZipCentralDirectory {
                 + (isNPY ? " (this is an .npy file, not an .npz)" : ""))
     }
 
-    private static func entries(_ zip: ZipBytes, _ location: Location) throws -> [ZipEntry] {
+    static func entries(_ zip: ZipBytes, _ location: Location) throws -> [ZipEntry] {
         var result: [ZipEntry] = []
         result.reserveCapacity(location.entryCount)
         var position = location.offset

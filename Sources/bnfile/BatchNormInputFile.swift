@@ -46,8 +46,9 @@ struct BatchNormInputFile {
             if let key = present.first { found[role] = (key, try archive.array(named: key)) }
         }
         guard let x = found["x"]?.array else {
-            throw ToolError("\(path): no array 'x' (the input); keys present: \(archive.names.joined(separator: ", "))")
+            throw ToolError(BatchNormInputKeys.missingX(names: archive.names, path: path))
         }
+        try BatchNormInputKeys.refuseMisspellings(names: archive.names, foundRoles: Set(found.keys), path: path)
         try Self.requireFloat(x, key: "x", path: path)
         self.x = x
         do {
@@ -73,7 +74,8 @@ struct BatchNormInputFile {
             guard let (key, array) = found[role] else { continue }
             try Self.requireFloat(array, key: key, path: path)
             guard array.shape == [shape.channels] else {
-                throw ToolError("\(path): \(key) has shape \(array.shape); expected (\(shape.channels),), one value per channel of x \(x.shape) (\(settings.layout.rawValue))")
+                throw ToolError("\(path): \(key) has shape \(array.shape); expected (\(shape.channels),), one value per channel of x \(x.shape) (\(settings.layout.rawValue))"
+                    + BatchNormInputKeys.layoutHint(length: array.shape, xShape: x.shape, layout: settings.layout))
             }
             channelArrays[role] = try array.elements(as: Double.self)
             if firstChannelDType == nil { firstChannelDType = array.dtype }
@@ -124,6 +126,34 @@ struct BatchNormInputFile {
                 }
                 return try ExactBatchNorm.compute(x: xs, dout: nil, shape: shape, parameters: parameters,
                                                   mode: mode, output: Output.self, threads: threads)
+            }
+        } catch let error as BatchNormError {
+            throw ToolError("\(path): \(error)")
+        }
+    }
+}
+
+extension BatchNormInputFile {
+    /// The exact result in float64 and each value's error scale, for `bnfile diff
+    /// --inputs`. The scales need x and dout in their stored type, hence the dispatch.
+    func evaluateWithScales(threads: Int) throws -> (result: BatchNormResult<Double>, scales: ErrorScales) {
+        let result = try evaluate(as: Double.self, threads: threads)
+        func scales<X: BatchNormFloat & NPYElement>(_: X.Type) throws -> ErrorScales {
+            try x.withUnsafeElements(as: X.self) { xs in
+                guard let dout else {
+                    return try ErrorScales(x: xs, dout: nil, shape: shape, parameters: parameters,
+                                           mode: mode, result: result)
+                }
+                return try dout.withUnsafeElements(as: X.self) { ds in
+                    try ErrorScales(x: xs, dout: ds, shape: shape, parameters: parameters, mode: mode, result: result)
+                }
+            }
+        }
+        do {
+            switch x.dtype.itemSize {
+            case 2: return (result, try scales(Float16.self))
+            case 4: return (result, try scales(Float.self))
+            default: return (result, try scales(Double.self))
             }
         } catch let error as BatchNormError {
             throw ToolError("\(path): \(error)")

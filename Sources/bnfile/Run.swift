@@ -4,7 +4,7 @@ import NumPyFormat
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compute batch norm forward and backward exactly, from an .npz to an .npz.",
+        abstract: "Compute batch norm forward and backward exactly, from .npz files to .npz files.",
         discussion: """
             Reads x (required), gamma/weight, beta/bias, dout/grad_out/dy, running_mean, \
             running_var and optional 0-d eps and momentum from IN.npz, and writes out, dx, \
@@ -12,15 +12,35 @@ struct Run: ParsableCommand {
             is the exact result of torch's BatchNorm formulas on the given inputs, rounded \
             once to the output dtype (out and dx in x's dtype, per-channel arrays in gamma's), \
             so the file is a reference to measure other implementations against. Without \
-            dout only the forward pass is written. OUT appears complete or not at all.
+            dout only the forward pass is written. Other keys are ignored, except one that \
+            looks like a misspelt absent key (gama, grad_output): that is an error, not a \
+            silent default. OUT appears complete or not at all, and any error exits with \
+            status 2, so make -j and reruns after a failure are safe.
+
+            With --out-dir, every IN (a file, or a folder whose *.npz files are taken, \
+            sorted, not recursively, skipping *.grads.npz outputs) is written to \
+            DIR/<name>.grads.npz, where <name> is the input's file name without .npz. \
+            Files run in parallel on the --threads cores, each result identical to a \
+            single run. A progress bar is drawn on stderr when it is a terminal, and a \
+            summary ends the run. The first failure stops new files from starting \
+            (--keep-going runs them all); any failure makes the exit status 2.
 
             Example:
               bnfile run data/notebook.npz notebook.grads.npz
               bnfile run --eval --layout nhwc batch.npz batch.grads.npz
+              bnfile run --out-dir grads --keep-going runs/ extra.npz
             """)
 
-    @Argument(help: "IN.npz OUT.npz.")
+    @Argument(help: ArgumentHelp("IN.npz OUT.npz; with --out-dir, the inputs: .npz files and folders of them.",
+                                 valueName: "files"))
     var files: [String]
+
+    @Option(help: ArgumentHelp("Process every input into DIR/<name>.grads.npz (DIR is created if missing).",
+                               valueName: "DIR"))
+    var outDir: String?
+
+    @Flag(help: "With --out-dir: after a file fails, go on with the others (the exit status is still 2).")
+    var keepGoing = false
 
     @Flag(help: "Evaluation mode: use the running statistics and leave them unchanged.")
     var eval = false
@@ -37,15 +57,21 @@ struct Run: ParsableCommand {
     @Flag(help: "Deflate the output members (like np.savez_compressed).")
     var compress = false
 
-    @Option(help: "Worker threads (default: all cores). The results do not depend on it.")
+    @Option(help: "Worker threads in all (default: all cores), shared by the files --out-dir runs at once. The results do not depend on it.")
     var threads: Int = ExactBatchNorm.defaultThreadCount
 
     @Option(help: "Refuse members larger than this many bytes (default 64 GiB).")
     var maxBytes: Int = 64 << 30
 
     func validate() throws {
-        guard files.count == 2 else {
-            throw ValidationError("expected IN.npz OUT.npz, got \(files.count) path(s)")
+        if outDir != nil {
+            guard !files.isEmpty else { throw ValidationError("--out-dir needs at least one input file or folder") }
+        } else {
+            guard files.count == 2 else {
+                throw ValidationError("expected IN.npz OUT.npz, got \(files.count) path(s); "
+                    + "to process many files use --out-dir DIR IN...")
+            }
+            guard !keepGoing else { throw ValidationError("--keep-going applies only with --out-dir DIR") }
         }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
@@ -55,6 +81,16 @@ struct Run: ParsableCommand {
                                          threads: threads)
         var options = NPYReadOptions()
         options.maxBytes = maxBytes
+        if let outDir {
+            try BatchRun.perform(arguments: files, outDir: outDir, keepGoing: keepGoing, threads: threads) {
+                [settings, options, compress] item, threadsForFile in
+                var fileSettings = settings
+                fileSettings.threads = threadsForFile
+                try RunJob.run(input: item.input, output: item.output, settings: fileSettings, options: options,
+                               compressed: compress)
+            }
+            return
+        }
         try exitingOnTrouble {
             try RunJob.run(input: files[0], output: files[1], settings: settings, options: options,
                            compressed: compress)

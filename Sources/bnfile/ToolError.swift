@@ -18,10 +18,20 @@ struct ToolError: Error, CustomStringConvertible {
     static func describe(_ error: Error) -> String {
         switch error {
         case let e as ToolError: return e.description
-        case let e as NumPyFormatError: return e.description
+        case let e as NumPyFormatError: return e.description(limitHint: e.limit.map(hint))
         case let e as BatchNormError: return e.description
         default: return String(describing: error)
         }
+    }
+}
+
+/// How a bnfile user raises a bound the reader enforces (the library's own hint names
+/// `NPYReadOptions`, which a command-line user cannot reach).
+private func hint(_ limit: NumPyFormatError.Limit) -> String {
+    switch limit {
+    case .maxBytes: return "raise the limit with --max-bytes N if you trust this file"
+    case .maxHeaderSize: return "numpy refuses such headers too (its max_header_size)"
+    case .maxMembers: return "a batch-norm input needs only a few arrays; keep those"
     }
 }
 

@@ -1,0 +1,125 @@
+import ArgumentParser
+import ExactBatchNorm
+import NumPyFormat
+
+/// `bnfile diff`: is a mismatch against a reference a bug or rounding noise?
+///
+/// Thin glue: `DiffJob` loads and aligns the arrays (and the truth with `--inputs`), the
+/// ArrayComparison library judges them, `DiffOutput` prints the report. Exit status is
+/// cmp's and h5diff's: 0 same, 1 differ, 2 trouble.
+struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare two .npz (or .npy) files, optionally against the exact batch-norm result.",
+        discussion: """
+            B is the reference. Each key is compared element by element with torch's \
+            assert_close rule, |a - b| <= atol + rtol*|b|, under the dtype's assert_close \
+            defaults unless --rtol/--atol replace them; keys present on one side only, shape \
+            and dtype mismatches count as differences. Integer and bool arrays are compared \
+            exactly. With --inputs, the exact engine computes the true out, dx, dgamma, dbeta, \
+            mean, invstd and running statistics from the inputs that produced A and B, and \
+            each side is judged by its error in units of u*scale (the rounding a correct \
+            float implementation can make): exact, within rounding, or beyond rounding. Then \
+            A and B may disagree, as two correct implementations do, and the run fails only \
+            when a side is beyond rounding; keys the engine does not produce are compared \
+            plainly. Give --eval, --layout, --eps and --momentum as for `bnfile run`. Two .npy \
+            files are one key, named after the file when both have the same name \
+            (out.npy), else "array"; --keys NAME names it (e.g. dx, to judge it against the \
+            truth). Exit status: 0 same, 1 differ, 2 trouble (unreadable file, bad flag).
+
+            Example:
+              bnfile diff mine.npz torch.npz --inputs in.npz
+              bnfile diff mine.npz torch.npz --keys out,dx --rtol 1e-5 --json
+            """)
+
+    @Argument(help: ArgumentHelp("The file to check (.npz, or .npy with B also .npy).", valueName: "A"))
+    var fileA: String
+
+    @Argument(help: ArgumentHelp("The reference (.npz or .npy).", valueName: "B"))
+    var fileB: String
+
+    @Option(help: ArgumentHelp("Compare only these keys (comma-separated).", valueName: "k1,k2"))
+    var keys: [String] = []
+
+    @Option(help: "Relative tolerance (default: torch.testing.assert_close's for the dtype).")
+    var rtol: Double?
+
+    @Option(help: "Absolute tolerance (default: torch.testing.assert_close's for the dtype).")
+    var atol: Double?
+
+    @Option(help: ArgumentHelp("The input .npz that produced A and B: judge both against the exact result.",
+                               valueName: "IN.npz"))
+    var inputs: String?
+
+    @Option(help: "Channel axis for the per-channel breakdown (default 1; -1 with --layout nhwc).")
+    var axis: Int?
+
+    @Option(help: "How many of the worst elements the JSON lists per key.")
+    var top: Int = 10
+
+    @Flag(help: "NaN in both A and B counts as a match.")
+    var equalNan = false
+
+    @Flag(help: "Print the full report as JSON.")
+    var json = false
+
+    @Flag(help: "Print one line.")
+    var quiet = false
+
+    @Flag(help: "Print the error histograms of every key, not only of the keys that differ.")
+    var histograms = false
+
+    @Flag(help: "With --inputs: evaluation mode (running statistics).")
+    var eval = false
+
+    @Option(help: "With --inputs: nchw (channels on axis 1) or nhwc (channels last).")
+    var layout: ChannelLayout = .channelsFirst
+
+    @Option(help: "With --inputs: eps (default: the inputs' 'eps', else 1e-5).")
+    var eps: Double?
+
+    @Option(help: "With --inputs: momentum (default: the inputs' 'momentum', else 0.1).")
+    var momentum: Double?
+
+    @Option(help: "With --inputs: worker threads for the exact engine (default: all cores).")
+    var threads: Int = ExactBatchNorm.defaultThreadCount
+
+    @Option(help: "Refuse members larger than this many bytes (default 64 GiB).")
+    var maxBytes: Int = 64 << 30
+
+    /// `--keys a,b --keys c` is a, b, c; nil when not given.
+    var keyList: [String]? {
+        guard !keys.isEmpty else { return nil }
+        return keys.flatMap { $0.split(separator: ",") }
+            .map { name in String(name.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()) }
+            .filter { !$0.isEmpty }
+    }
+
+    func validate() throws {
+        for (name, value) in [("--rtol", rtol), ("--atol", atol)] {
+            if let value, !(value >= 0 && value.isFinite) {
+                throw ValidationError("\(name) must be a finite number >= 0, got \(value)")
+            }
+        }
+        guard top >= 0 else { throw ValidationError("--top must be at least 0") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        if keyList?.isEmpty == true { throw ValidationError("--keys names no key") }
+        if json && quiet { throw ValidationError("--json and --quiet exclude each other") }
+    }
+
+    func run() throws {
+        var options = NPYReadOptions()
+        options.maxBytes = maxBytes
+        let request = DiffRequest(
+            fileA: fileA, fileB: fileB, keys: keyList, rtol: rtol, atol: atol,
+            channelAxis: axis ?? (layout == .channelsLast ? -1 : 1), topK: top, equalNaN: equalNan,
+            inputs: inputs,
+            settings: BatchNormSettings(evaluation: eval, eps: eps, momentum: momentum, layout: layout,
+                                        threads: threads),
+            options: options)
+        let report = try exitingOnTrouble { try DiffJob.report(for: request) }
+        let format: DiffOutput.Format = json ? .json : (quiet ? .quiet : .text(color: DiffOutput.colorWanted, allHistograms: histograms))
+        let text = try exitingOnTrouble { try DiffOutput.render(report, as: format) }
+        print(text, terminator: "")
+        if report.result == .differ { throw ExitCode(report.result.rawValue) }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+/// `bnfile run` on archives built to exhaust or trick a reader (`fuzz/hostile.py`): each
+/// must exit 2 with one line naming the file and the problem, quickly and in little
+/// memory, leaving no OUT and no temporary file, and an existing OUT untouched.
+@Suite struct ReliabilityHostileTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var kind: String
+        var phrases: [String]
+        var testDescription: String { kind }
+    }
+
+    static let cases: [Case] = [
+        Case(kind: "bomb-declared", phrases: ["member 'x.npy'", "declares 8589934592", "zip bomb"]),
+        Case(kind: "bomb-inflating", phrases: ["member 'x.npy'", "declared 1048576 bytes, but it inflates to more"]),
+        Case(kind: "header-2-pow-60", phrases: ["shape (1152921504606846976,)", "the data is cut short"]),
+        Case(kind: "zip64-past-end", phrases: ["points to offset 1099511627776, past the end of the file"]),
+        Case(kind: "local-central-disagree", phrases: ["member 'x.npy'", "local header uncompressed size"]),
+        Case(kind: "duplicate-names", phrases: ["member 'x.npy'", "unique member names"]),
+        Case(kind: "overlapping", phrases: ["member 'y.npy'", "lies inside member 'x.npy'", "overlapping"]),
+        Case(kind: "many-members", phrases: ["at most 4096 members", "found 10000", "needs only a few arrays"]),
+    ]
+
+    /// Bounds for a refused hostile file: far below what the file claims (8 GiB, 2^62
+    /// bytes, 256 MiB inflated); generous enough for a debug or sanitizer build.
+    static let maxResidentKiB = 512 * 1024
+    static let maxSeconds = 20.0
+
+    @Test(arguments: cases)
+    func hostileInputIsRefused(_ hostile: Case) throws {
+        let scratch = try ReliabilityScratch()
+        defer { scratch.cleanup() }
+        let input = try scratch.hostile(hostile.kind)
+        let out = scratch.path("out.npz")
+        let fresh = try SpawnedBNFile.run(["run", input, out], in: scratch)
+        expectCleanFailure(fresh, file: input, phrases: hostile.phrases, out: "out.npz", previous: nil, in: scratch)
+        #expect(fresh.maxResidentKiB < Self.maxResidentKiB, "peak RSS \(fresh.maxResidentKiB) KiB")
+        #expect(fresh.seconds < Self.maxSeconds, "took \(fresh.seconds) s")
+
+        let previous = Data("an earlier result".utf8)
+        try previous.write(to: URL(fileURLWithPath: out))
+        let again = try SpawnedBNFile.run(["run", input, out], in: scratch)
+        expectCleanFailure(again, file: input, phrases: hostile.phrases, out: "out.npz", previous: previous, in: scratch)
+    }
+
+    /// A member over `--max-bytes` is refused with a message naming the flag, and the
+    /// same file runs once the flag is raised.
+    @Test func maxBytesIsEnforcedAndRaisable() throws {
+        let scratch = try ReliabilityScratch()
+        defer { scratch.cleanup() }
+        try scratch.python(
+            "np.savez_compressed('in.npz', x=np.random.default_rng(1).standard_normal((4, 3, 8, 8)).astype('<f4'))")
+        let input = scratch.path("in.npz")
+        let out = scratch.path("out.npz")
+        let refused = try SpawnedBNFile.run(["run", "--max-bytes", "1000", input, out], in: scratch)
+        expectCleanFailure(
+            refused, file: input,
+            phrases: ["member 'x.npy'", "at most 1000 bytes once inflated", "raise the limit with --max-bytes"],
+            out: "out.npz", previous: nil, in: scratch)
+        #expect(!refused.stderr.contains("NPYReadOptions"))
+        let accepted = try SpawnedBNFile.run(["run", "--max-bytes", "1000000", input, out], in: scratch)
+        #expect(accepted.status == 0, "\(accepted.stderr)")
+        #expect(scratch.bytes("out.npz") != nil)
+    }
+}
