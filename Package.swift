@@ -14,12 +14,17 @@ import Foundation
 // x86-64 a release build targets Haswell-class processors (AVX2 and FMA, 2013 and
 // later), which makes the engine about three times faster than baseline SSE2 code.
 // Set BNFILE_PORTABLE=1 to build for any x86-64 processor; results are identical.
+//
+// Debug builds (what `swift test` uses) still optimize the engine: its SIMD loops are
+// generic code that runs a hundred times slower unspecialized, which would turn the
+// large-M tests from seconds into minutes.
+let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 #if arch(x86_64)
-let engineTuning: [SwiftSetting] = ProcessInfo.processInfo.environment["BNFILE_PORTABLE"] == nil
+let engineTuning: [SwiftSetting] = optimizedInDebug + (ProcessInfo.processInfo.environment["BNFILE_PORTABLE"] == nil
     ? [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release))]
-    : []
+    : [])
 #else
-let engineTuning: [SwiftSetting] = []
+let engineTuning: [SwiftSetting] = optimizedInDebug
 #endif
 
 let package = Package(

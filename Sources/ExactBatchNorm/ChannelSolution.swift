@@ -66,20 +66,21 @@ struct Approximation: Sendable {
     init(_ e: ExactExpression, doubleDouble: Bool) {
         hi = Double(exactly: e)
         if !hi.isFinite { lo = 0; err = .infinity; return }
+        let rest = ExactExpression(e.a - ExactRational(exactly: hi), plus: e.b, timesSqrtOf: e.c)
+        // A value that is exactly a double is charged nothing, which keeps exact zeros
+        // and exact shifts exact on the fast path.
+        if rest.signum == 0 { lo = 0; err = 0; return }
         if !doubleDouble {
             lo = 0
-            err = hi == 0 ? 0 : (hi.magnitude.nextUp - hi.magnitude) * 0.5
-            // A result that is exactly representable is not charged anything, which
-            // keeps exact zeros and exact shifts exact.
-            if err != 0 && ExactExpression(e.a - ExactRational(exactly: hi), plus: e.b, timesSqrtOf: e.c).signum == 0 {
-                err = 0
-            }
+            err = (hi.magnitude.nextUp - hi.magnitude) * 0.5
             return
         }
-        let rest = ExactExpression(e.a - ExactRational(exactly: hi), plus: e.b, timesSqrtOf: e.c)
         lo = Double(exactly: rest)
-        err = lo.magnitude * 0x1p-53
+        err = lo.magnitude * 0x1p-53 + Double.leastNonzeroMagnitude
     }
+
+    /// The exact value, when it is a double.
+    var exactDouble: Double? { err == 0 && lo == 0 ? hi : nil }
 
     init(_ r: ExactRational, doubleDouble: Bool) { self.init(ExactExpression(r), doubleDouble: doubleDouble) }
 
@@ -107,6 +108,11 @@ struct FastConstants: Sendable {
     var g: Approximation
     /// `F * kk * sqrt(C)`.
     var k2: Approximation
+    /// `kk` when it is exactly a double: then `dx` is exactly zero wherever
+    /// `mA*dout - T == kk*(mB*x - S)`, which the fast path can check exactly (see
+    /// ``ElementKernel``). That happens whenever dout is an affine function of x in a
+    /// channel, as for the loss 0.5*||out||^2.
+    var coupling: Double?
     var beta: Double
 }
 
@@ -256,6 +262,7 @@ extension ChannelSolution {
         guard g.isTame, k2.isTame, s.isTame, t.isTame, beta.magnitude < 0x1p600 else { return nil }
         return FastConstants(xScale: Double(exactly: ExactExpression(xScale)), xShift: s,
                              doutScale: Double(exactly: ExactExpression(doutScale)), doutShift: t,
-                             g: g, k2: k2, beta: beta)
+                             g: g, k2: k2, coupling: Approximation(coupling, doubleDouble: false).exactDouble,
+                             beta: beta)
     }
 }

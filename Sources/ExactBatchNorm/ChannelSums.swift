@@ -86,25 +86,17 @@ enum ChannelSummation {
     /// values are gathered with stride `C` from a tile that stays in cache.
     static func sums<X: BatchNormFloat>(x: UnsafePointer<X>, dout: UnsafePointer<X>?, shape: BatchNormShape,
                                        training: Bool, threads: Int) -> [ChannelSums] {
-        let block = BlockSummation.blockSize
-        let tilesPerRow = (shape.spatial + block - 1) / block
-        let tiles = shape.batch * tilesPerRow
+        let tiles = Tiles(shape)
         let xs = SharedPointer(x)
         let ds = dout.map { SharedPointer($0) }
-        let partials = parallelRanges(count: tiles, threads: threads) { range -> [ChannelSums] in
+        let partials = parallelRanges(count: tiles.count, threads: threads) { range -> [ChannelSums] in
             var sums = Array(repeating: ChannelSums(), count: shape.channels)
             let scratch = BlockSummation.allocateScratch(blocks: 4)
             defer { scratch.deallocate() }
-            for tile in range {
-                let n = tile / tilesPerRow
-                let l0 = (tile % tilesPerRow) * block
-                let length = min(block, shape.spatial - l0)
-                for c in 0 ..< shape.channels {
-                    let offset = n * shape.batchStride + c * shape.channelStride + l0 * shape.spatialStride
-                    accumulateTile(x: xs.base + offset, dout: ds.map { $0.base + offset },
-                                   stride: shape.spatialStride, count: length,
-                                   training: training, scratch: scratch, into: &sums[c])
-                }
+            tiles.forEachRun(in: range) { c, offset, length in
+                accumulateTile(x: xs.base + offset, dout: ds.map { $0.base + offset },
+                               stride: shape.spatialStride, count: length,
+                               training: training, scratch: scratch, into: &sums[c])
             }
             return sums
         }
@@ -165,6 +157,34 @@ enum ChannelSummation {
         return (m, !p.isNaN)
     }
 
+    /// Widens a run into `buffer` and surveys it: the padded count, the largest
+    /// magnitude, and whether the channel is still finite (a non-finite value is noted
+    /// in `tally`, and the channel's exact sums stop there).
+    @inline(__always)
+    static func load<X: BatchNormFloat>(_ source: UnsafePointer<X>, stride: Int, count: Int,
+                                        into buffer: UnsafeMutablePointer<Double>, tally: inout NonFiniteTally)
+        -> (padded: Int, largest: Double, finite: Bool) {
+        let padded = gather(source, stride: stride, count: count, into: buffer)
+        let (largest, finite) = survey(buffer, count: padded)
+        if !finite { for k in 0 ..< count { tally.note(buffer[k]) } }
+        return (padded, largest, finite && tally.isFinite)
+    }
+
+    /// Adds the exact sum of `a[k] * b[k]`: through the vectorized block sums when the
+    /// products are exact doubles (float16 and float32 data), else one by one as exact
+    /// integer products.
+    @inline(__always)
+    static func addProducts(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count: Int, padded: Int,
+                            largest: Double, exactInDouble: Bool, scratch: UnsafeMutablePointer<Double>,
+                            into accumulator: inout ExactAccumulator) {
+        if exactInDouble {
+            multiply(a, b, count: padded, into: scratch)
+            BlockSummation.addExactSum(scratch, count: padded, largest: largest, to: &accumulator)
+        } else {
+            for k in 0 ..< count { accumulator.addProduct(a[k], b[k]) }
+        }
+    }
+
     /// `target[k] = a[k] * b[k]` over a padded block, in lanes.
     @inline(__always)
     static func multiply(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count: Int,
@@ -187,30 +207,16 @@ enum ChannelSummation {
         let block = BlockSummation.blockSize
         let xv = scratch, xx = scratch + block, dv = scratch + 2 * block, xd = scratch + 3 * block
         let exactProducts = productsAreExactInDouble(X.self)
-        let padded = gather(x, stride: stride, count: count, into: xv)
-        let (xMax, xFinite) = survey(xv, count: padded)
-        if !xFinite { for k in 0 ..< count { sums.xTally.note(xv[k]) } }
-        let xOK = xFinite && sums.xTally.isFinite
+        let (padded, xMax, xOK) = load(x, stride: stride, count: count, into: xv, tally: &sums.xTally)
         if training && xOK {
-            if exactProducts {
-                multiply(xv, xv, count: padded, into: xx)
-                BlockSummation.addExactSum(xx, count: padded, largest: xMax * xMax, to: &sums.xx)
-            } else {
-                for k in 0 ..< count { sums.xx.addProduct(xv[k], xv[k]) }
-            }
+            addProducts(xv, xv, count: count, padded: padded, largest: xMax * xMax, exactInDouble: exactProducts,
+                        scratch: xx, into: &sums.xx)
         }
         if let dout {
-            _ = gather(dout, stride: stride, count: count, into: dv)
-            let (dMax, dFinite) = survey(dv, count: padded)
-            if !dFinite { for k in 0 ..< count { sums.doutTally.note(dv[k]) } }
-            let dOK = dFinite && sums.doutTally.isFinite
+            let (_, dMax, dOK) = load(dout, stride: stride, count: count, into: dv, tally: &sums.doutTally)
             if dOK && xOK {
-                if exactProducts {
-                    multiply(xv, dv, count: padded, into: xd)
-                    BlockSummation.addExactSum(xd, count: padded, largest: xMax * dMax, to: &sums.xDout)
-                } else {
-                    for k in 0 ..< count { sums.xDout.addProduct(xv[k], dv[k]) }
-                }
+                addProducts(xv, dv, count: count, padded: padded, largest: xMax * dMax, exactInDouble: exactProducts,
+                            scratch: xd, into: &sums.xDout)
             }
             if dOK { BlockSummation.addExactSum(dv, count: padded, largest: dMax, to: &sums.dout) }
         }

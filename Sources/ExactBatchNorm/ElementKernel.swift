@@ -1,3 +1,5 @@
+import RealModule
+
 /// The second pass: every element's `out` and `dx`, each rounded once.
 ///
 /// For each element the fast path evaluates the formulas of ``ElementTerms`` in
@@ -18,33 +20,24 @@ enum ElementKernel {
         solutions: [ChannelSolution], out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
         arithmetic: Arithmetic.Type, threads: Int
     ) -> Int {
-        let block = BlockSummation.blockSize
-        let tilesPerRow = (shape.spatial + block - 1) / block
-        let tiles = shape.batch * tilesPerRow
+        let tiles = Tiles(shape)
         let xs = SharedPointer(x), ds = dout.map { SharedPointer($0) }
         let os = SharedPointer(out), dxs = dx.map { SharedPointer($0) }
-        let counts = parallelRanges(count: tiles, threads: threads) { range -> Int in
+        let counts = parallelRanges(count: tiles.count, threads: threads) { range -> Int in
             var exactPaths = 0
-            let uncertain = UnsafeMutablePointer<Bool>.allocate(capacity: block)
+            let uncertain = UnsafeMutablePointer<UInt8>.allocate(capacity: BlockSummation.blockSize)
             defer { uncertain.deallocate() }
-            for tile in range {
-                let n = tile / tilesPerRow
-                let l0 = (tile % tilesPerRow) * block
-                let length = min(block, shape.spatial - l0)
-                for c in 0 ..< shape.channels {
-                    let offset = n * shape.batchStride + c * shape.channelStride + l0 * shape.spatialStride
-                    // Unit stride (channels first) gets its own copy of the loops, with the
-                    // stride a constant, so that they vectorize.
-                    let stride = shape.spatialStride
-                    let run = Run(x: xs.base + offset, dout: ds.map { $0.base + offset }, stride: stride == 1 ? 1 : stride,
-                                  count: length, uncertain: uncertain)
-                    if stride == 1 {
-                        exactPaths += run.all(solutions[c], out: os.base + offset, dx: dxs.map { $0.base + offset },
-                                              Arithmetic.self, unitStride: true)
-                    } else {
-                        exactPaths += run.all(solutions[c], out: os.base + offset, dx: dxs.map { $0.base + offset },
-                                              Arithmetic.self, unitStride: false)
-                    }
+            let stride = shape.spatialStride
+            tiles.forEachRun(in: range) { c, offset, length in
+                let run = Run(x: xs.base + offset, dout: ds.map { $0.base + offset }, stride: stride,
+                              count: length, uncertain: uncertain)
+                let o = os.base + offset, d = dxs.map { $0.base + offset }
+                // Unit stride (channels first) gets its own copy of the loops, with the
+                // stride a constant, so that they vectorize.
+                if stride == 1 {
+                    exactPaths += run.withUnitStride.all(solutions[c], out: o, dx: d, Arithmetic.self)
+                } else {
+                    exactPaths += run.all(solutions[c], out: o, dx: d, Arithmetic.self)
                 }
             }
             return exactPaths
@@ -58,160 +51,166 @@ enum ElementKernel {
         let dout: UnsafePointer<X>?
         let stride: Int
         let count: Int
-        let uncertain: UnsafeMutablePointer<Bool>
+        /// Per element: bit 0 set if `out` is uncertain, bit 1 if `dx` is.
+        let uncertain: UnsafeMutablePointer<UInt8>
+
+        var withUnitStride: Run { Run(x: x, dout: dout, stride: 1, count: count, uncertain: uncertain) }
 
         @inline(__always)
         func all<Output: BatchNormFloat, A: KernelArithmetic>(
             _ solution: ChannelSolution, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
-            _: A.Type, unitStride: Bool
+            _: A.Type
         ) -> Int {
-            let run = unitStride ? Run(x: x, dout: dout, stride: 1, count: count, uncertain: uncertain) : self
-            if let dx, let outTerms = solution.outTerms, let dxTerms = solution.dxTerms,
-               outTerms.fast != nil, dxTerms.fast != nil {
-                return run.both(outTerms, dxTerms, out: out, dx: dx, A.self)
-            }
-            var fixed = run.outputs(solution.outTerms, into: out, A.self)
-            if let dx { fixed += run.gradients(solution.dxTerms, into: dx, A.self) }
-            return fixed
-        }
-
-        /// `out` and `dx` together, sharing the loads of `x` and the value of `b`: the
-        /// common case, and the one the time goes to.
-        @inline(__always)
-        func both<Output: BatchNormFloat, A: KernelArithmetic>(
-            _ outTerms: ElementTerms, _ dxTerms: ElementTerms, out: UnsafeMutablePointer<Output>,
-            dx: UnsafeMutablePointer<Output>, _: A.Type
-        ) -> Int {
-            let dout = self.dout!
-            let f = dxTerms.fast!
-            let u = A.unitRoundoff
-            let (xShift, xShiftErr) = A.value(f.xShift)
-            let (dShift, dShiftErr) = A.value(f.doutShift)
-            let (g, gErr) = A.value(f.g)
-            let (k2, k2Err) = A.value(f.k2)
-            let gMag = A.magnitude(g), k2Mag = A.magnitude(k2)
-            let beta = A.value(outTerms.fast!.beta)
-            for k in 0 ..< count {
-                let (b, bErr) = difference(A.self, f.xScale, x[k * stride].exactDouble, xShift, xShiftErr)
-                let (t, tErr) = product(A.self, g, gMag, gErr, b, bErr)
-                let o = A.sum(beta, t)
-                let (ro, certainOut) = A.round(o, err: tErr + u * A.magnitude(o), as: Output.self)
-                out[k * stride] = ro
-                let (a, aErr) = difference(A.self, f.doutScale, dout[k * stride].exactDouble, dShift, dShiftErr)
-                let (t1, t1Err) = product(A.self, g, gMag, gErr, a, aErr)
-                let (t2, t2Err) = product(A.self, k2, k2Mag, k2Err, b, bErr)
-                let d = A.difference(t1, t2)
-                let (rd, certainDx) = A.round(d, err: t1Err + t2Err + u * A.magnitude(d), as: Output.self)
-                dx[k * stride] = rd
-                uncertain[k] = !(certainOut && certainDx)
-            }
-            return fixUp { k in
-                out[k * stride] = exactOut(x[k * stride].exactDouble, outTerms)
-                dx[k * stride] = exactDx(x[k * stride].exactDouble, dout[k * stride].exactDouble, dxTerms)
-            }
-        }
-
-        /// `out = beta + g*b`, `b = mB*x - S`.
-        @inline(__always)
-        func outputs<Output: BatchNormFloat, A: KernelArithmetic>(
-            _ terms: ElementTerms?, into out: UnsafeMutablePointer<Output>, _: A.Type
-        ) -> Int {
-            guard let terms else {
-                for k in 0 ..< count { out[k * stride] = .nan }
-                return 0
-            }
-            guard let f = terms.fast else {
-                for k in 0 ..< count { out[k * stride] = exactOut(x[k * stride].exactDouble, terms) }
-                return count
-            }
-            let u = A.unitRoundoff
-            let (shift, shiftErr) = A.value(f.xShift)
-            let (g, gErr) = A.value(f.g)
-            let gMag = A.magnitude(g)
-            let beta = A.value(f.beta)
-            for k in 0 ..< count {
-                let (b, bErr) = difference(A.self, f.xScale, x[k * stride].exactDouble, shift, shiftErr)
-                let (t, tErr) = product(A.self, g, gMag, gErr, b, bErr)
-                let o = A.sum(beta, t)
-                let (r, certain) = A.round(o, err: tErr + u * A.magnitude(o), as: Output.self)
-                out[k * stride] = r
-                uncertain[k] = !certain
-            }
-            return fixUp { k in out[k * stride] = exactOut(x[k * stride].exactDouble, terms) }
-        }
-
-        /// `dx = g*a - k2*b`, `a = mA*dout - T`, `b = mB*x - S`.
-        @inline(__always)
-        func gradients<Output: BatchNormFloat, A: KernelArithmetic>(
-            _ terms: ElementTerms?, into dx: UnsafeMutablePointer<Output>, _: A.Type
-        ) -> Int {
-            let dout = self.dout!
-            guard let terms else {
-                for k in 0 ..< count { dx[k * stride] = .nan }
-                return 0
-            }
-            guard let f = terms.fast else {
+            let outTerms = solution.outTerms
+            let dxTerms = dx == nil ? nil : solution.dxTerms
+            // NaN by the non-finite rules, or every element exact: no fast path to run.
+            guard let fast = (outTerms?.fast ?? dxTerms?.fast) else {
                 for k in 0 ..< count {
-                    dx[k * stride] = exactDx(x[k * stride].exactDouble, dout[k * stride].exactDouble, terms)
+                    let xv = x[k * stride].exactDouble
+                    out[k * stride] = outTerms.map { exactOut(xv, $0) } ?? .nan
+                    if let dx { dx[k * stride] = dxTerms.map { exactDx(xv, dout![k * stride].exactDouble, $0) } ?? .nan }
                 }
-                return count
+                return outTerms == nil ? (dxTerms == nil ? 0 : count) : count
             }
-            let u = A.unitRoundoff
-            let (xShift, xShiftErr) = A.value(f.xShift)
-            let (dShift, dShiftErr) = A.value(f.doutShift)
-            let (g, gErr) = A.value(f.g)
-            let (k2, k2Err) = A.value(f.k2)
-            let gMag = A.magnitude(g), k2Mag = A.magnitude(k2)
-            for k in 0 ..< count {
-                let (b, bErr) = difference(A.self, f.xScale, x[k * stride].exactDouble, xShift, xShiftErr)
-                let (a, aErr) = difference(A.self, f.doutScale, dout[k * stride].exactDouble, dShift, dShiftErr)
-                let (t1, t1Err) = product(A.self, g, gMag, gErr, a, aErr)
-                let (t2, t2Err) = product(A.self, k2, k2Mag, k2Err, b, bErr)
-                let d = A.difference(t1, t2)
-                let (r, certain) = A.round(d, err: t1Err + t2Err + u * A.magnitude(d), as: Output.self)
-                dx[k * stride] = r
-                uncertain[k] = !certain
+            let formulas = FastFormulas<A>(fast)
+            let wantOut = outTerms?.fast != nil, wantDx = dxTerms?.fast != nil
+            if outTerms == nil { for k in 0 ..< count { out[k * stride] = .nan } }
+            if let dx, dxTerms == nil { for k in 0 ..< count { dx[k * stride] = .nan } }
+            // One loop per combination, with every pointer unwrapped outside it: the loops
+            // must be branch-free to vectorize. The formulas themselves are shared.
+            if wantOut, wantDx, let dx, let dout {
+                for k in 0 ..< count {
+                    let (b, bErr) = formulas.centred(x[k * stride].exactDouble)
+                    let (ro, co) = formulas.out(b, bErr, as: Output.self)
+                    let (rd, cd) = formulas.dx(b, bErr, dout: dout[k * stride].exactDouble, as: Output.self)
+                    out[k * stride] = ro
+                    dx[k * stride] = rd
+                    uncertain[k] = (co ? 0 : 1) | (cd ? 0 : 2)
+                }
+            } else if wantOut {
+                for k in 0 ..< count {
+                    let (b, bErr) = formulas.centred(x[k * stride].exactDouble)
+                    let (r, c) = formulas.out(b, bErr, as: Output.self)
+                    out[k * stride] = r
+                    uncertain[k] = c ? 0 : 1
+                }
+            } else if let dx, let dout {
+                for k in 0 ..< count {
+                    let (b, bErr) = formulas.centred(x[k * stride].exactDouble)
+                    let (r, c) = formulas.dx(b, bErr, dout: dout[k * stride].exactDouble, as: Output.self)
+                    dx[k * stride] = r
+                    uncertain[k] = c ? 0 : 2
+                }
             }
-            return fixUp { k in
-                dx[k * stride] = exactDx(x[k * stride].exactDouble, dout[k * stride].exactDouble, terms)
-            }
-        }
-
-        /// Recomputes the marked elements exactly; returns how many there were.
-        @inline(__always)
-        func fixUp(_ exact: (Int) -> Void) -> Int {
             var fixed = 0
-            for k in 0 ..< count where uncertain[k] {
-                exact(k)
+            for k in 0 ..< count where uncertain[k] != 0 {
+                let xv = x[k * stride].exactDouble
+                if uncertain[k] & 1 != 0, let outTerms { out[k * stride] = exactOut(xv, outTerms) }
+                if uncertain[k] & 2 != 0, let dx, let dxTerms {
+                    let dv = dout![k * stride].exactDouble
+                    dx[k * stride] = ElementKernel.cancelsExactly(xv, dv, fast) ? 0 : exactDx(xv, dv, dxTerms)
+                }
                 fixed += 1
             }
             return fixed
         }
     }
 
-    /// `scale*value - shift` and its error bound: the scaling's error, the shift's, and
-    /// one rounding of the difference (zero when the difference is exactly zero, which
-    /// an IEEE subtraction only returns when it is exact).
-    @inline(__always)
-    static func difference<A: KernelArithmetic>(_: A.Type, _ scale: Double, _ value: Double,
-                                                _ shift: A.Value, _ shiftErr: Double) -> (A.Value, Double) {
-        let (p, pErr) = A.scaled(scale, value)
-        let d = A.difference(p, shift)
-        return (d, pErr + shiftErr + A.unitRoundoff * A.magnitude(d))
+    /// The fast path's formulas for one channel, with their error bounds:
+    /// `b = mB*x - S`, `out = beta + g*b`, `dx = g*(mA*dout - T) - k2*b`.
+    struct FastFormulas<A: KernelArithmetic> {
+        let constants: FastConstants
+        let xShift: A.Value, xShiftErr: Double
+        let doutShift: A.Value, doutShiftErr: Double
+        let g: A.Value, gErr: Double, gMag: Double
+        let k2: A.Value, k2Err: Double, k2Mag: Double
+        let beta: A.Value
+
+        @inline(__always)
+        init(_ f: FastConstants) {
+            constants = f
+            (xShift, xShiftErr) = A.value(f.xShift)
+            (doutShift, doutShiftErr) = A.value(f.doutShift)
+            (g, gErr) = A.value(f.g)
+            (k2, k2Err) = A.value(f.k2)
+            gMag = A.magnitude(g)
+            k2Mag = A.magnitude(k2)
+            beta = A.value(f.beta)
+        }
+
+        @inline(__always)
+        func centred(_ x: Double) -> (A.Value, Double) {
+            difference(constants.xScale, x, xShift, xShiftErr)
+        }
+
+        @inline(__always)
+        func out<Output: BatchNormFloat>(_ b: A.Value, _ bErr: Double, as _: Output.Type) -> (Output, Bool) {
+            let (t, tErr) = product(g, gMag, gErr, b, bErr)
+            let o = A.sum(beta, t)
+            return A.round(o, err: tErr + A.unitRoundoff * A.magnitude(o), as: Output.self)
+        }
+
+        @inline(__always)
+        func dx<Output: BatchNormFloat>(_ b: A.Value, _ bErr: Double, dout: Double,
+                                        as _: Output.Type) -> (Output, Bool) {
+            let (a, aErr) = difference(constants.doutScale, dout, doutShift, doutShiftErr)
+            let (t1, t1Err) = product(g, gMag, gErr, a, aErr)
+            let (t2, t2Err) = product(k2, k2Mag, k2Err, b, bErr)
+            let d = A.difference(t1, t2)
+            return A.round(d, err: t1Err + t2Err + A.unitRoundoff * A.magnitude(d), as: Output.self)
+        }
+
+        /// `scale*value - shift` and its error bound: the scaling's error, the shift's,
+        /// and one rounding of the difference (zero when the difference is exactly zero,
+        /// which an IEEE subtraction only returns when it is exact).
+        @inline(__always)
+        func difference(_ scale: Double, _ value: Double, _ shift: A.Value, _ shiftErr: Double) -> (A.Value, Double) {
+            let (p, pErr) = A.scaled(scale, value)
+            let d = A.difference(p, shift)
+            return (d, pErr + shiftErr + A.unitRoundoff * A.magnitude(d))
+        }
+
+        /// `c*v` for a per-channel constant `c` and a computed `v`, with the propagated
+        /// error bound. A product of nonzero numbers that lands below the normal range
+        /// may lose up to one subnormal quantum, which a relative bound does not cover;
+        /// a product with an exactly zero factor is exact and charged nothing, so exact
+        /// zeros (dout = ones) stay on the fast path.
+        @inline(__always)
+        func product(_ c: A.Value, _ cMag: Double, _ cErr: Double, _ v: A.Value, _ vErr: Double) -> (A.Value, Double) {
+            let p = A.product(c, v)
+            let pMag = A.magnitude(p), vMag = A.magnitude(v)
+            let underflow: Double = (pMag < 0x1p-1000 && cMag != 0 && vMag != 0) ? 0x1p-1074 : 0
+            return (p, cMag * vErr + cErr * (vMag + vErr) + A.unitRoundoff * pMag + underflow)
+        }
     }
 
-    /// `c*v` for a per-channel constant `c` and a computed `v`, with the propagated
-    /// error bound. A product of nonzero numbers that lands below the normal range may
-    /// lose up to one subnormal quantum, which a relative bound does not cover; a
-    /// product with an exactly zero factor is exact and charged nothing, so exact zeros
-    /// (dout = ones) stay on the fast path.
+    /// Whether `dx` is exactly zero because its two terms cancel: `a == kk*b` with
+    /// `a = mA*dout - T` and `b = mB*x - S`. When `kk`, `S` and `T` are doubles and both
+    /// differences are exact in double arithmetic, fused multiply-adds decide it
+    /// exactly, where the general exact path would take big-integer arithmetic for
+    /// every element of a channel whose dout is affine in x (dout = xhat, for one).
+    static func cancelsExactly(_ x: Double, _ dout: Double, _ f: FastConstants) -> Bool {
+        guard let kk = f.coupling, let s = f.xShift.exactDouble, let t = f.doutShift.exactDouble,
+              isModerate(kk) else { return false }
+        /// `scale*value - shift` if both steps are exact in double arithmetic.
+        func exactDifference(_ scale: Double, _ value: Double, _ shift: Double) -> Double? {
+            let (p, productTail) = Augmented.product(scale, value)
+            let (d, sumTail) = Augmented.sum(p, -shift)
+            return productTail == 0 && sumTail == 0 && isModerate(d) ? d : nil
+        }
+        guard let a = exactDifference(f.doutScale, dout, t), let b = exactDifference(f.xScale, x, s) else {
+            return false
+        }
+        // With every magnitude inside [2^-300, 2^300], kk*b - a is a multiple of at least
+        // 2^-706 if it is not zero, so the fused multiply-add's single rounding cannot
+        // turn a nonzero difference into 0.
+        return (-a).addingProduct(kk, b) == 0
+    }
+
+    /// Zero, or far enough from both ends of the double range for the checks above.
     @inline(__always)
-    static func product<A: KernelArithmetic>(_: A.Type, _ c: A.Value, _ cMag: Double, _ cErr: Double,
-                                             _ v: A.Value, _ vErr: Double) -> (A.Value, Double) {
-        let p = A.product(c, v)
-        let pMag = A.magnitude(p), vMag = A.magnitude(v)
-        let underflow: Double = (pMag < 0x1p-1000 && cMag != 0 && vMag != 0) ? 0x1p-1074 : 0
-        return (p, cMag * vErr + cErr * (vMag + vErr) + A.unitRoundoff * pMag + underflow)
+    static func isModerate(_ v: Double) -> Bool {
+        v == 0 || (v.magnitude >= 0x1p-300 && v.magnitude <= 0x1p300)
     }
 
     static func exactOut<Output: BatchNormFloat>(_ x: Double, _ terms: ElementTerms) -> Output {

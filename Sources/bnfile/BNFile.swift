@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct BNFile: ParsableCommand {
@@ -18,4 +21,26 @@ struct BNFile: ParsableCommand {
               bnfile diff nb.grads.npz data/notebook.torch.npz --inputs data/notebook.npz
             """,
         subcommands: [Run.self, Diff.self, Inspect.self])
+
+    /// Exit statuses follow cmp and h5diff: 0 same or done, 1 differ (diff only),
+    /// 2 trouble. ArgumentParser exits 64 (EX_USAGE) on a bad flag; a Makefile or script
+    /// testing for 2 would miss that, so usage errors are reported as one line and exit
+    /// 2 like every other trouble. Help and version requests still exit 0.
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                printError(message(for: error))
+                let subcommand = configuration.subcommands
+                    .map { $0._commandName }
+                    .first { $0 == arguments.first } ?? ""
+                StandardError.write("See 'bnfile \(subcommand.isEmpty ? "" : subcommand + " ")--help'.\n")
+                Glibc.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -4,19 +4,7 @@ import Testing
 
 /// A temporary folder for batch-mode and Makefile tests, with helpers to fill it with
 /// the committed fixtures (data/cases) and hand-made inputs.
-struct BatchScratch {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("batch-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
-
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+extension ScratchFolder {
 
     /// Fixture inputs that `bnfile run` takes with its default flags (nchw, training),
     /// without the large one, to keep the debug-build tests quick.

@@ -3,16 +3,7 @@ import Testing
 
 /// A temporary directory of .npz/.npy files written by numpy itself, so the tests see
 /// exactly what users' files look like (ZIP64 extras, descr spellings, Fortran order).
-struct DiffScratch {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("diff-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
+extension ScratchFolder {
 
     /// `np.savez(name, <arrays>)`, where `arrays` is Python keyword-argument source such
     /// as `x=np.array([1, 2], np.float32)`. Returns the path.

@@ -39,16 +39,7 @@ struct BNFileBinary {
     }
 }
 
-struct InspectScratch {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("inspect-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
+extension ScratchFolder {
 
     /// An npz with a float array holding a NaN and an Inf, a Fortran int array and a complex one.
     func sampleArchive(compressed: Bool) throws -> String {
