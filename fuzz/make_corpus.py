@@ -5,8 +5,8 @@ NPZBadInputTests), so the fuzzer starts from both sides of every check.
 
 Usage: make_corpus.py OUTDIR   (creates OUTDIR/npy, OUTDIR/npz, OUTDIR/inflate)
 
-Seeds are kept under 4 KiB: libFuzzer's default input length follows the largest seed,
-and small inputs mutate faster.
+Seeds are kept under 16 KiB (the Makefile's -max_len): small inputs mutate faster, and
+the largest header numpy accepts (10,000 bytes) still fits.
 """
 import io
 import os
@@ -16,6 +16,9 @@ import zipfile
 import zlib
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hostile  # noqa: E402  (the hostile archives the reliability tests use)
 
 
 def npy_bytes(array, version=None):
@@ -159,6 +162,9 @@ def npz_seeds():
     seeds["bad_bomb_declares"] = patch(bomb, bomb.index(b"PK\x01\x02") + 24, b"\xfe\xff\xff\x7f")
     seeds["bad_zip64_past_end"] = zip64_pointing_past_end(good)
     seeds["bad_member_npy"] = npz_from_members([("x.npy", raw_npy("{'descr': '<f4'}\n"))])
+    for kind in ["bomb-declared", "header-2-pow-60", "zip64-past-end", "local-central-disagree",
+                 "duplicate-names", "overlapping"]:
+        seeds["hostile_" + kind] = hostile.KINDS[kind]()
     seeds["bad_member_2_pow_60"] = npz_from_members(
         [("x.npy", raw_npy(f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({2**60},)}}\n"))])
     return seeds
@@ -210,7 +216,7 @@ def main():
         folder = os.path.join(out, target)
         os.makedirs(folder, exist_ok=True)
         for name, data in seeds.items():
-            assert len(data) <= 4096, f"{target}/{name} is {len(data)} bytes"
+            assert len(data) <= 16384, f"{target}/{name} is {len(data)} bytes"
             with open(os.path.join(folder, name), "wb") as f:
                 f.write(data)
         print(f"{folder}: {len(seeds)} seeds")

@@ -67,7 +67,10 @@ func parallelRanges<R: Sendable>(count: Int, threads: Int, _ body: @Sendable (Ra
     let parts = max(1, min(threads, count))
     let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: parts)
     results.initialize(repeating: nil)
-    defer { results.deallocate() }
+    defer {
+        results.deinitialize()
+        results.deallocate()
+    }
     let shared = SharedPointer(results.baseAddress!)
     DispatchQueue.concurrentPerform(iterations: parts) { part in
         let lower = count * part / parts

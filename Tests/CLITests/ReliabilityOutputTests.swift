@@ -47,21 +47,23 @@ import Glibc
         #expect(scratch.leftovers(for: "out.npz").isEmpty, "left \(scratch.leftovers(for: "out.npz"))")
     }
 
-    /// `ulimit -f 100` (100 KiB): the write fails with EFBIG instead of SIGXFSZ killing
-    /// the process, so the run reports it and removes its temporary file.
+    /// `ulimit -f 1024` (1 MiB, against a 2 MiB result): the write fails with EFBIG
+    /// instead of SIGXFSZ killing the process, so the run reports it and removes its
+    /// temporary file. (Under 1 MiB, thread-sanitizer builds die at start: their runtime
+    /// needs a file of its own.)
     @Test func fileSizeLimitLeavesNoOutput() throws {
         let scratch = try ReliabilityScratch()
         defer { scratch.cleanup() }
         try scratch.python(
-            "np.savez('in.npz', x=np.random.default_rng(3).standard_normal((16, 4, 32, 32)).astype('<f4'))")
+            "np.savez('in.npz', x=np.random.default_rng(3).standard_normal((16, 8, 64, 64)).astype('<f4'))")
         let input = scratch.path("in.npz")
         let out = scratch.path("out.npz")
-        let limited = try SpawnedBNFile.run(["run", input, out], in: scratch, shell: "ulimit -f 100; exec")
+        let limited = try SpawnedBNFile.run(["run", input, out], in: scratch, shell: "ulimit -f 1024; exec")
         expectCleanFailure(
             limited, file: out, phrases: ["write failed", "File too large"], out: "out.npz", previous: nil, in: scratch)
         let previous = Data("kept".utf8)
         try previous.write(to: URL(fileURLWithPath: out))
-        let again = try SpawnedBNFile.run(["run", input, out], in: scratch, shell: "ulimit -f 100; exec")
+        let again = try SpawnedBNFile.run(["run", input, out], in: scratch, shell: "ulimit -f 1024; exec")
         expectCleanFailure(
             again, file: out, phrases: ["File too large"], out: "out.npz", previous: previous, in: scratch)
     }
