@@ -87,17 +87,15 @@ enum ChannelSummation {
     /// Work is cut into tiles of one batch row by up to ``BlockSummation/blockSize``
     /// spatial positions, covering every channel; in channels-last layout a channel's
     /// values are gathered with stride `C` from a tile that stays in cache.
-    static func sums<X: BatchNormFloat>(x: UnsafePointer<X>, dout: UnsafePointer<X>?, shape: BatchNormShape,
+    static func sums<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape,
                                        training: Bool, threads: Int) -> [ChannelSums] {
         let tiles = Tiles(shape)
-        let xs = SharedPointer(x)
-        let ds = dout.map { SharedPointer($0) }
         let partials = parallelRanges(count: tiles.count, threads: threads) { range -> [ChannelSums] in
             var sums = Array(repeating: ChannelSums(), count: shape.channels)
             let scratch = BlockSummation.allocateScratch(blocks: 4)
             defer { scratch.deallocate() }
             tiles.forEachRun(in: range) { c, offset, length in
-                accumulateTile(x: xs.base + offset, dout: ds.map { $0.base + offset },
+                accumulateTile(x: x + offset, dout: dout.map { $0 + offset },
                                stride: shape.spatialStride, count: length,
                                training: training, scratch: scratch, into: &sums[c])
             }
@@ -121,12 +119,12 @@ enum ChannelSummation {
     /// Widens `count` values read with `stride` into `buffer`, zero-padded to whole
     /// lanes (zeros change no sum); returns the padded count.
     @inline(__always)
-    static func gather<X: BatchNormFloat>(_ source: UnsafePointer<X>, stride: Int, count: Int,
+    static func gather<X: BatchNormFloat>(_ source: Elements<X>, stride: Int, count: Int,
                                           into buffer: UnsafeMutablePointer<Double>) -> Int {
         let lanes = BlockSummation.lanes
         var k = 0
         if stride == 1 {
-            let raw = UnsafeRawPointer(source)
+            let raw = source.base
             let target = UnsafeMutableRawPointer(buffer)
             while k + lanes <= count {
                 let v = raw.loadUnaligned(fromByteOffset: k * MemoryLayout<X>.stride, as: SIMD8<X>.self)
@@ -164,7 +162,7 @@ enum ChannelSummation {
     /// magnitude, and whether the channel is still finite (a non-finite value is noted
     /// in `tally`, and the channel's exact sums stop there).
     @inline(__always)
-    static func load<X: BatchNormFloat>(_ source: UnsafePointer<X>, stride: Int, count: Int,
+    static func load<X: BatchNormFloat>(_ source: Elements<X>, stride: Int, count: Int,
                                         into buffer: UnsafeMutablePointer<Double>, tally: inout NonFiniteTally)
         -> (padded: Int, largest: Double, finite: Bool) {
         let padded = gather(source, stride: stride, count: count, into: buffer)
@@ -203,7 +201,7 @@ enum ChannelSummation {
     }
 
     @inline(__always)
-    static func accumulateTile<X: BatchNormFloat>(x: UnsafePointer<X>, dout: UnsafePointer<X>?, stride: Int,
+    static func accumulateTile<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, stride: Int,
                                                   count: Int, training: Bool,
                                                   scratch: UnsafeMutablePointer<Double>,
                                                   into sums: inout ChannelSums) {

@@ -16,12 +16,11 @@ enum ElementKernel {
     /// Computes `out` (and `dx`) for the elements of `x` and returns how many elements
     /// needed the exact path.
     static func run<X: BatchNormFloat, Output: BatchNormFloat, Arithmetic: KernelArithmetic>(
-        x: UnsafePointer<X>, dout: UnsafePointer<X>?, shape: BatchNormShape,
+        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape,
         solutions: [ChannelSolution], out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
         arithmetic: Arithmetic.Type, threads: Int
     ) -> Int {
         let tiles = Tiles(shape)
-        let xs = SharedPointer(x), ds = dout.map { SharedPointer($0) }
         let os = SharedPointer(out), dxs = dx.map { SharedPointer($0) }
         let counts = parallelRanges(count: tiles.count, threads: threads) { range -> Int in
             var exactPaths = 0
@@ -29,7 +28,7 @@ enum ElementKernel {
             defer { uncertain.deallocate() }
             let stride = shape.spatialStride
             tiles.forEachRun(in: range) { c, offset, length in
-                let run = Run(x: xs.base + offset, dout: ds.map { $0.base + offset }, stride: stride,
+                let run = Run(x: x + offset, dout: dout.map { $0 + offset }, stride: stride,
                               count: length, uncertain: uncertain)
                 let o = os.base + offset, d = dxs.map { $0.base + offset }
                 // Unit stride (channels first) gets its own copy of the loops, with the
@@ -47,8 +46,8 @@ enum ElementKernel {
 
     /// One channel's elements within a tile.
     struct Run<X: BatchNormFloat> {
-        let x: UnsafePointer<X>
-        let dout: UnsafePointer<X>?
+        let x: Elements<X>
+        let dout: Elements<X>?
         let stride: Int
         let count: Int
         /// Per element: bit 0 set if `out` is uncertain, bit 1 if `dx` is.

@@ -55,6 +55,19 @@ public enum ExactBatchNorm {
         #endif
     }
 
+    /// Computes from typed buffers of `X`.
+    public static func compute<X: BatchNormFloat, Output: BatchNormFloat>(
+        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
+        parameters: BatchNormParameters, mode: BatchNormMode, output: Output.Type,
+        threads: Int = ExactBatchNorm.defaultThreadCount
+    ) throws(BatchNormError) -> BatchNormResult<Output> {
+        try compute(xBytes: UnsafeRawBufferPointer(x), doutBytes: dout.map { UnsafeRawBufferPointer($0) },
+                    elementType: X.self, shape: shape, parameters: parameters, mode: mode, output: output,
+                    threads: threads)
+    }
+
+    /// Computes from the raw bytes of native-endian, C-order elements of `X`, at any
+    /// alignment: a memory-mapped array inside a numpy-written .npz is used in place.
     // Specialized here for the pairs the tool uses (outputs in the input's type, or in
     // float64 for `bnfile diff`), so that callers in other modules get loops compiled
     // for concrete types rather than generic code through witness tables.
@@ -64,23 +77,26 @@ public enum ExactBatchNorm {
     @_specialize(exported: true, where X == Float, Output == Double)
     @_specialize(exported: true, where X == Float16, Output == Double)
     public static func compute<X: BatchNormFloat, Output: BatchNormFloat>(
-        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
-        parameters: BatchNormParameters, mode: BatchNormMode, output _: Output.Type,
+        xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType _: X.Type,
+        shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode, output _: Output.Type,
         threads: Int = ExactBatchNorm.defaultThreadCount
     ) throws(BatchNormError) -> BatchNormResult<Output> {
-        guard x.count == shape.elementCount else {
-            throw .lengthMismatch(name: "x", expected: shape.elementCount, found: x.count)
+        let size = MemoryLayout<X>.stride
+        guard xBytes.count == shape.elementCount * size else {
+            throw .lengthMismatch(name: "x", expected: shape.elementCount, found: xBytes.count / size)
         }
-        if let dout, dout.count != shape.elementCount {
-            throw .lengthMismatch(name: "dout", expected: shape.elementCount, found: dout.count)
+        if let doutBytes, doutBytes.count != shape.elementCount * size {
+            throw .lengthMismatch(name: "dout", expected: shape.elementCount, found: doutBytes.count / size)
         }
         if mode == .training && shape.valuesPerChannel <= 1 {
             throw .oneValuePerChannel(shape: shape.dimensions)
         }
         let resolved = try parameters.resolved(channels: shape.channels)
         let threads = max(1, threads)
-        let xBase = x.baseAddress ?? UnsafePointer(bitPattern: 8)!
-        let doutBase = dout.map { $0.baseAddress ?? UnsafePointer(bitPattern: 8)! }
+        let placeholder = UnsafeRawPointer(bitPattern: 64)!   // for empty buffers; never read
+        let xBase = Elements<X>(xBytes.baseAddress ?? placeholder)
+        let doutBase = doutBytes.map { Elements<X>($0.baseAddress ?? placeholder) }
+        let dout = doutBytes
 
         let sums = ChannelSummation.sums(x: xBase, dout: doutBase, shape: shape,
                                          training: mode == .training, threads: threads)
@@ -118,7 +134,7 @@ public enum ExactBatchNorm {
     /// Double arithmetic certifies float16 and float32 results; float64 results need
     /// double-double.
     private static func runKernel<X: BatchNormFloat, Output: BatchNormFloat>(
-        x: UnsafePointer<X>, dout: UnsafePointer<X>?, shape: BatchNormShape, solutions: [ChannelSolution],
+        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, solutions: [ChannelSolution],
         out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?, threads: Int
     ) -> Int {
         if Output.binaryFormat.precision <= 24 {

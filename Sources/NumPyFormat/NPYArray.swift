@@ -82,6 +82,21 @@ public struct NPYArray: Sendable {
         return try body(UnsafeBufferPointer(start: temporary, count: count))
     }
 
+    /// Calls `body` with the elements' bytes as native-endian `T` in C order, at
+    /// whatever alignment they have in the file: no copy whenever the dtype and order
+    /// already match, even when the data is misaligned, as it usually is inside a
+    /// numpy-written .npz. For readers that load with `loadUnaligned`.
+    public func withUnsafeElementBytes<T: NPYElement, R>(
+        as type: T.Type = T.self, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R {
+        try checkConvertible(to: T.self)
+        if dtype == T.npyDType, !fortranOrder || layoutsCoincide(shape), T.self != Bool.self,
+           let base = storage.base {
+            return try body(UnsafeRawBufferPointer(start: base + dataOffset, count: byteCount))
+        }
+        return try withUnsafeElements(as: T.self) { try body(UnsafeRawBufferPointer($0)) }
+    }
+
     /// Whether `withUnsafeElements(as: T.self)` will use the stored bytes in place.
     public func isDirectlyUsable<T: NPYElement>(as _: T.Type) -> Bool {
         guard dtype == T.npyDType, !fortranOrder || layoutsCoincide(shape) else { return false }

@@ -117,15 +117,19 @@ struct BatchNormInputFile {
         _: X.Type, as _: Output.Type, threads: Int
     ) throws -> BatchNormResult<Output> {
         do {
-            return try x.withUnsafeElements(as: X.self) { xs in
+            // Raw bytes: the memory-mapped arrays are used in place even when numpy's zip
+            // headers left them misaligned.
+            return try x.withUnsafeElementBytes(as: X.self) { xs in
                 if let dout {
-                    return try dout.withUnsafeElements(as: X.self) { ds in
-                        try ExactBatchNorm.compute(x: xs, dout: ds, shape: shape, parameters: parameters,
-                                                   mode: mode, output: Output.self, threads: threads)
+                    return try dout.withUnsafeElementBytes(as: X.self) { ds in
+                        try ExactBatchNorm.compute(xBytes: xs, doutBytes: ds, elementType: X.self, shape: shape,
+                                                   parameters: parameters, mode: mode, output: Output.self,
+                                                   threads: threads)
                     }
                 }
-                return try ExactBatchNorm.compute(x: xs, dout: nil, shape: shape, parameters: parameters,
-                                                  mode: mode, output: Output.self, threads: threads)
+                return try ExactBatchNorm.compute(xBytes: xs, doutBytes: nil, elementType: X.self, shape: shape,
+                                                  parameters: parameters, mode: mode, output: Output.self,
+                                                  threads: threads)
             }
         } catch let error as BatchNormError {
             throw ToolError("\(path): \(error)")

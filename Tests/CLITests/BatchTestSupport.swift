@@ -57,20 +57,9 @@ extension ScratchFolder {
 /// Runs any program (make, script) with the scratch folder as working directory.
 enum BatchProcess {
     static func run(_ executable: String, _ arguments: [String], in directory: String) throws -> BNFileBinary.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return BNFileBinary.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                                   stderr: String(decoding: stderr, as: UTF8.self))
+        try BNFileBinary.runProgram(executable, arguments, in: directory)
     }
+
 
     /// The absolute path of a program on PATH, or nil.
     static func which(_ name: String) -> String? {

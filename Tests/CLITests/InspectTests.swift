@@ -23,9 +23,15 @@ struct BNFileBinary {
             Issue.record("bnfile binary not found at \(path): run `swift build` first or set BNFILE_BIN")
             throw CancellationError()
         }
+        return try runProgram(path, arguments)
+    }
+
+    /// Runs any program to completion, capturing both streams.
+    static func runProgram(_ executable: String, _ arguments: [String], in directory: String? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
