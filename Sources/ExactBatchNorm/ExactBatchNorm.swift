@@ -56,6 +56,11 @@ public enum ExactBatchNorm {
     }
 
     /// Computes from typed buffers of `X`.
+    @_specialize(exported: true, where X == Float, Output == Float)
+    @_specialize(exported: true, where X == Float16, Output == Float16)
+    @_specialize(exported: true, where X == Double, Output == Double)
+    @_specialize(exported: true, where X == Float, Output == Double)
+    @_specialize(exported: true, where X == Float16, Output == Double)
     public static func compute<X: BatchNormFloat, Output: BatchNormFloat>(
         x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
         parameters: BatchNormParameters, mode: BatchNormMode, output: Output.Type,
