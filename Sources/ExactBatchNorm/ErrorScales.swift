@@ -18,9 +18,12 @@ public struct ErrorScales: Sendable {
     public let dx: [Double]?
     public let perChannel: [ChannelQuantity: [Double]]
 
-    public init<X: BatchNormFloat>(x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
-                                   parameters: BatchNormParameters, mode: BatchNormMode,
-                                   result: BatchNormResult<Double>) throws(BatchNormError) {
+    /// `result` may have any output type: the scales use only its exact per-channel
+    /// statistics, rounded to double.
+    public init<X: BatchNormFloat, Output: BatchNormFloat>(
+        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
+        parameters: BatchNormParameters, mode: BatchNormMode, result: BatchNormResult<Output>
+    ) throws(BatchNormError) {
         let p = try parameters.resolved(channels: shape.channels)
         let channels = shape.channels
         let m = Double(shape.valuesPerChannel)

@@ -140,8 +140,9 @@ struct BatchNormInputFile {
 extension BatchNormInputFile {
     /// The exact result in float64 and each value's error scale, for `bnfile diff
     /// --inputs`. The scales need x and dout in their stored type, hence the dispatch.
-    func evaluateWithScales(threads: Int) throws -> (result: BatchNormResult<Double>, scales: ErrorScales) {
-        let result = try evaluate(as: Double.self, threads: threads)
+    func evaluateWithScales<Output: BatchNormFloat>(as _: Output.Type, threads: Int) throws
+        -> (result: BatchNormResult<Output>, scales: ErrorScales) {
+        let result = try evaluate(as: Output.self, threads: threads)
         func scales<X: BatchNormFloat & NPYElement>(_: X.Type) throws -> ErrorScales {
             try x.withUnsafeElements(as: X.self) { xs in
                 guard let dout else {

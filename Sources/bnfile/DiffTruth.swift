@@ -7,25 +7,26 @@ import NumPyFormat
 ///
 /// The truth of a key is the exact value rounded once into the key's own format (the
 /// dtype of A's and B's arrays), so a correctly rounded result — the exact engine's own
-/// output file — comes out "exact", not merely "within rounding". Rounding the float64
+/// output file — comes out "exact", not merely "within rounding". Rounding a float64
 /// result again would not do: exact -> float64 -> float32 is a double rounding, wrong
-/// next to float32 midpoints, which are exactly the values test suites build. So per-
-/// channel keys are rounded from the engine's exact solution, and out/dx come from a run
-/// of the engine with that output type (float64's is also what the scales are made from).
+/// next to float32 midpoints, which are exactly the values test suites build. So the
+/// engine runs once per format the files use (normally once: out and dx share x's
+/// dtype), per-channel keys are rounded from its exact solution, and the scales come
+/// from the first run.
 final class DiffTruth {
     let problem: BatchNormInputFile
     let threads: Int
     let layout: ChannelLayout
-    let double: BatchNormResult<Double>
-    let scales: ErrorScales
-    /// out and dx rounded into float32 or float16, computed on first use.
-    private var narrow: [FloatFormat: (out: [Double], dx: [Double]?)] = [:]
+    /// out and dx rounded into each format asked for, computed on first use.
+    private var runs: [FloatFormat: (out: [Double], dx: [Double]?)] = [:]
+    private var scales: ErrorScales?
+    /// Rounds a per-channel quantity of the first run's exact solution into a format.
+    private var channelValues: ((ChannelQuantity, FloatFormat) -> [Double]?)?
 
     init(path: String, settings: BatchNormSettings, options: NPYReadOptions) throws {
         problem = try BatchNormInputFile(path: path, settings: settings, options: options)
         threads = settings.threads
         layout = settings.layout
-        (double, scales) = try problem.evaluateWithScales(threads: settings.threads)
     }
 
     /// The truth for `key` as stored with `shape` in `format`, or nil when the engine
@@ -35,15 +36,18 @@ final class DiffTruth {
     /// means the inputs are not the ones that produced the files (or --layout is wrong),
     /// and judging values against the truth of another problem would be nonsense.
     func truth(for key: String, shape: [Int], format: FloatFormat) throws -> TruthInput? {
+        let quantity = ChannelQuantity(rawValue: key)
+        guard key == "out" || key == "dx" || quantity != nil else { return nil }
+        let run = try elementwise(format)
+        guard let scales, let channelValues else { return nil }
         let values: [Double]?, scale: [Double]?, expected: [Int]
-        switch key {
-        case "out":
-            (values, scale, expected) = (try elementwise(format).out, scales.out, problem.shape.dimensions)
-        case "dx":
-            (values, scale, expected) = (try elementwise(format).dx, scales.dx, problem.shape.dimensions)
-        default:
-            guard let quantity = ChannelQuantity(rawValue: key) else { return nil }
-            (values, scale, expected) = (perChannel(quantity, format), scales.perChannel[quantity], [problem.shape.channels])
+        if let quantity {
+            (values, scale, expected) = (channelValues(quantity, format), scales.perChannel[quantity],
+                                         [problem.shape.channels])
+        } else if key == "out" {
+            (values, scale, expected) = (run.out, scales.out, problem.shape.dimensions)
+        } else {
+            (values, scale, expected) = (run.dx, scales.dx, problem.shape.dimensions)
         }
         guard let values, let scale else { return nil }
         guard shape == expected else {
@@ -53,27 +57,32 @@ final class DiffTruth {
         return TruthInput(values: values, scale: scale, valuesPerChannel: problem.shape.valuesPerChannel)
     }
 
-    private func perChannel(_ quantity: ChannelQuantity, _ format: FloatFormat) -> [Double]? {
-        switch format {
-        case .float16: double.perChannel(quantity, as: Float16.self)?.map(Double.init)
-        case .float32: double.perChannel(quantity, as: Float.self)?.map(Double.init)
-        case .float64, .bfloat16: double.perChannel(quantity, as: Double.self)
-        }
-    }
-
     private func elementwise(_ format: FloatFormat) throws -> (out: [Double], dx: [Double]?) {
+        if let cached = runs[format] { return cached }
         func run<Output: BatchNormFloat>(_: Output.Type) throws -> (out: [Double], dx: [Double]?) {
-            if let cached = narrow[format] { return cached }
+            if scales == nil {
+                let (result, scales) = try problem.evaluateWithScales(as: Output.self, threads: threads)
+                self.scales = scales
+                channelValues = { quantity, format in
+                    switch format {
+                    case .float16: result.perChannel(quantity, as: Float16.self)?.map(Double.init)
+                    case .float32: result.perChannel(quantity, as: Float.self)?.map(Double.init)
+                    case .float64, .bfloat16: result.perChannel(quantity, as: Double.self)
+                    }
+                }
+                return (result.out.map(\.exactDouble), result.dx?.map(\.exactDouble))
+            }
             let result = try problem.evaluate(as: Output.self, threads: threads)
-            let values = (result.out.map(\.exactDouble), result.dx?.map(\.exactDouble))
-            narrow[format] = values
-            return values
+            return (result.out.map(\.exactDouble), result.dx?.map(\.exactDouble))
         }
+        let values: (out: [Double], dx: [Double]?)
         switch format {
-        case .float16: return try run(Float16.self)
-        case .float32: return try run(Float.self)
+        case .float16: values = try run(Float16.self)
+        case .float32: values = try run(Float.self)
         // bfloat16 has no engine type (and no npy descr): judged against float64.
-        case .float64, .bfloat16: return (double.out, double.dx)
+        case .float64, .bfloat16: values = try run(Double.self)
         }
+        runs[format] = values
+        return values
     }
 }
