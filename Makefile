@@ -21,10 +21,10 @@ test:
 # a leak in our code, in the tests or in a bnfile the CLI tests run, still fails.
 sanitize:
 	$(SWIFT) build --sanitize=address --scratch-path .build-asan
-	LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan-suppressions.txt BNFILE_BIN=$(CURDIR)/.build-asan/debug/bnfile \
+	BNFILE_SANITIZED=1 LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan-suppressions.txt BNFILE_BIN=$(CURDIR)/.build-asan/debug/bnfile \
 	  $(SWIFT) test --sanitize=address --scratch-path .build-asan
 	$(SWIFT) build --sanitize=thread --scratch-path .build-tsan
-	BNFILE_BIN=$(CURDIR)/.build-tsan/debug/bnfile $(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+	BNFILE_SANITIZED=1 BNFILE_BIN=$(CURDIR)/.build-tsan/debug/bnfile $(SWIFT) test --sanitize=thread --scratch-path .build-tsan
 
 # libFuzzer targets for the NumPyFormat readers (fuzz/targets/*.swift), each run for
 # FUZZ_SECONDS from seeds that numpy writes plus the known bad inputs and crashers.

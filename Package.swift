@@ -13,19 +13,17 @@ import Foundation
 // The exact engine's loops are written for SIMD lanes and fused multiply-adds. On
 // x86-64 a release build targets Haswell-class processors (AVX2 and FMA, 2013 and
 // later), which makes the engine about three times faster than baseline SSE2 code.
-// Set BNFILE_PORTABLE=1 to build for any x86-64 processor; results are identical.
 //
-// Debug builds (what `swift test` uses) still optimize the engine: its SIMD loops are
-// generic code that runs a hundred times slower unspecialized, which would turn the
-// large-M tests from seconds into minutes.
-let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+// That is an unsafe flag, which SwiftPM accepts only in a root package. Set
+// BNFILE_PORTABLE=1 to build without it: for any x86-64 processor, or to depend on
+// these libraries from another package. Results are identical either way.
+let portable = ProcessInfo.processInfo.environment["BNFILE_PORTABLE"] != nil
 #if arch(x86_64)
-let engineTuning: [SwiftSetting] = optimizedInDebug + (ProcessInfo.processInfo.environment["BNFILE_PORTABLE"] == nil
-    ? [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release))]
-    : [])
+let targetCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release))]
 #else
-let engineTuning: [SwiftSetting] = optimizedInDebug
+let targetCPU: [SwiftSetting] = []
 #endif
+let engineTuning: [SwiftSetting] = portable ? [] : targetCPU
 
 let package = Package(
     name: "bnfile",

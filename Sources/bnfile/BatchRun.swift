@@ -1,6 +1,6 @@
 import ArgumentParser
 import Dispatch
-import Synchronization
+
 
 /// What happened to one file of a batch.
 enum BatchFileOutcome: Sendable {
@@ -85,11 +85,11 @@ private final class BatchLedger: Sendable {
     }
 
     private let keepGoing: Bool
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     init(count: Int, keepGoing: Bool) {
         self.keepGoing = keepGoing
-        state = Mutex(State(outcomes: Array(repeating: nil, count: count), progress: ProgressBar(total: count)))
+        state = Locked(State(outcomes: Array(repeating: nil, count: count), progress: ProgressBar(total: count)))
     }
 
     func started() {
