@@ -80,19 +80,7 @@ struct SpawnedBNFile {
 }
 
 /// A temporary folder for one test, with the checks every reliability test makes on it.
-struct ReliabilityScratch {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("reliability-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
-
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+extension ScratchFolder {
 
     /// Runs a Python snippet (numpy imported as np) in this folder.
     func python(_ script: String) throws {

@@ -21,3 +21,4 @@ struct ScratchFolder {
 typealias BatchScratch = ScratchFolder
 typealias InspectScratch = ScratchFolder
 typealias DiffScratch = ScratchFolder
+typealias ReliabilityScratch = ScratchFolder
