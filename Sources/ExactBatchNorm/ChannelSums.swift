@@ -1,36 +1,3 @@
-import Dispatch
-
-/// Which of NaN, +Inf and -Inf occurred among a channel's values.
-///
-/// Exact arithmetic is defined on finite numbers only; a channel that holds a
-/// non-finite value falls back to the rules in ``ChannelSolution``. Its plain sums
-/// still follow IEEE 754 (a NaN, or infinities of both signs, give NaN; otherwise the
-/// infinity), so `mean` and `dbeta` say which kind of value broke the channel.
-struct NonFiniteTally: Sendable, Equatable {
-    var nan = false
-    var positiveInfinity = false
-    var negativeInfinity = false
-
-    var isFinite: Bool { !(nan || positiveInfinity || negativeInfinity) }
-
-    mutating func note(_ value: Double) {
-        if value.isNaN { nan = true } else if value == .infinity { positiveInfinity = true }
-        else if value == -.infinity { negativeInfinity = true }
-    }
-
-    mutating func merge(_ other: NonFiniteTally) {
-        nan = nan || other.nan
-        positiveInfinity = positiveInfinity || other.positiveInfinity
-        negativeInfinity = negativeInfinity || other.negativeInfinity
-    }
-
-    /// What IEEE summation of the channel gives, when it is not finite.
-    var ieeeSum: Double {
-        if nan || (positiveInfinity && negativeInfinity) { return .nan }
-        return positiveInfinity ? .infinity : -.infinity
-    }
-}
-
 /// The exact per-channel sums every output is derived from: `S = sum x`,
 /// `Q = sum x^2`, `T = sum dout` and `P = sum dout*x`.
 struct ChannelSums: Sendable {
@@ -49,35 +16,6 @@ struct ChannelSums: Sendable {
         xTally.merge(other.xTally)
         doutTally.merge(other.doutTally)
     }
-}
-
-/// A pointer that may cross into the worker threads of `concurrentPerform`. The engine
-/// only reads inputs there and writes disjoint ranges of outputs, so no two threads
-/// touch the same element.
-struct SharedPointer<T>: @unchecked Sendable {
-    let base: UnsafeMutablePointer<T>
-    init(_ base: UnsafeMutablePointer<T>) { self.base = base }
-    init(_ base: UnsafePointer<T>) { self.base = UnsafeMutablePointer(mutating: base) }
-}
-
-/// Splits `count` work items into at most `threads` contiguous ranges and runs them in
-/// parallel. Results land in thread order, so merging them is deterministic; the
-/// engine's merges are exact anyway, so even the split itself cannot change the bits.
-func parallelRanges<R: Sendable>(count: Int, threads: Int, _ body: @Sendable (Range<Int>) -> R) -> [R] {
-    let parts = max(1, min(threads, count))
-    let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: parts)
-    results.initialize(repeating: nil)
-    defer {
-        results.deinitialize()
-        results.deallocate()
-    }
-    let shared = SharedPointer(results.baseAddress!)
-    DispatchQueue.concurrentPerform(iterations: parts) { part in
-        let lower = count * part / parts
-        let upper = count * (part + 1) / parts
-        shared.base[part] = body(lower ..< upper)
-    }
-    return results.map { $0! }
 }
 
 enum ChannelSummation {
