@@ -101,15 +101,24 @@ enum ElementKernel {
                     uncertain[k] = c ? 0 : 2
                 }
             }
+            // Uncertain elements are rare: skip eight flags at a time.
             var fixed = 0
-            for k in 0 ..< count where uncertain[k] != 0 {
-                let xv = x[k * stride].exactDouble
-                if uncertain[k] & 1 != 0, let outTerms { out[k * stride] = exactOut(xv, outTerms) }
-                if uncertain[k] & 2 != 0, let dx, let dxTerms {
-                    let dv = dout![k * stride].exactDouble
-                    dx[k * stride] = ElementKernel.cancelsExactly(xv, dv, fast) ? 0 : exactDx(xv, dv, dxTerms)
+            var k = 0
+            while k < count {
+                if k + 8 <= count, UnsafeRawPointer(uncertain + k).loadUnaligned(as: UInt64.self) == 0 {
+                    k += 8
+                    continue
                 }
-                fixed += 1
+                if uncertain[k] != 0 {
+                    let xv = x[k * stride].exactDouble
+                    if uncertain[k] & 1 != 0, let outTerms { out[k * stride] = exactOut(xv, outTerms) }
+                    if uncertain[k] & 2 != 0, let dx, let dxTerms {
+                        let dv = dout![k * stride].exactDouble
+                        dx[k * stride] = ElementKernel.cancelsExactly(xv, dv, fast) ? 0 : exactDx(xv, dv, dxTerms)
+                    }
+                    fixed += 1
+                }
+                k += 1
             }
             return fixed
         }
