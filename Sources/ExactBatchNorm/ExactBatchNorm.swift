@@ -12,15 +12,13 @@ public enum ChannelQuantity: String, CaseIterable, Sendable {
     case dbeta
 }
 
-/// The outputs of one forward and backward pass. `out` and `dx` are rounded into
-/// `Output`; per-channel quantities are held exactly and rounded into whatever type
+/// The per-channel results of one pass, held exactly and rounded into whatever type
 /// the caller asks for (torch keeps them in gamma's dtype).
-public struct BatchNormResult<Output: BatchNormFloat>: Sendable {
-    public let out: [Output]
-    public let dx: [Output]?
+public struct BatchNormChannels: Sendable {
+    let channels: [ChannelSolution]
+    let hasGradients: Bool
     /// How many elements the fast path could not certify and the exact path computed.
     public let exactPathCount: Int
-    let channels: [ChannelSolution]
 
     /// The quantity for every channel, each rounded once into `P`; nil for the
     /// gradients when no `dout` was given.
@@ -30,9 +28,23 @@ public struct BatchNormResult<Output: BatchNormFloat>: Sendable {
         case .invstd: return channels.map { $0.invstd.rounded(as: P.self) }
         case .runningMean: return channels.map { $0.runningMean.rounded(as: P.self) }
         case .runningVar: return channels.map { $0.runningVar.rounded(as: P.self) }
-        case .dgamma: return dx == nil ? nil : channels.map { $0.dgamma!.rounded(as: P.self) }
-        case .dbeta: return dx == nil ? nil : channels.map { $0.dbeta!.rounded(as: P.self) }
+        case .dgamma: return hasGradients ? channels.map { $0.dgamma!.rounded(as: P.self) } : nil
+        case .dbeta: return hasGradients ? channels.map { $0.dbeta!.rounded(as: P.self) } : nil
         }
+    }
+}
+
+/// The outputs of one forward and backward pass: `out` and `dx` rounded into `Output`,
+/// and the per-channel results.
+public struct BatchNormResult<Output: BatchNormFloat>: Sendable {
+    public let out: [Output]
+    public let dx: [Output]?
+    public let channels: BatchNormChannels
+
+    public var exactPathCount: Int { channels.exactPathCount }
+
+    public func perChannel<P: BatchNormFloat>(_ quantity: ChannelQuantity, as type: P.Type) -> [P]? {
+        channels.perChannel(quantity, as: type)
     }
 }
 
@@ -82,16 +94,76 @@ public enum ExactBatchNorm {
     @_specialize(exported: true, where X == Float, Output == Double)
     @_specialize(exported: true, where X == Float16, Output == Double)
     public static func compute<X: BatchNormFloat, Output: BatchNormFloat>(
-        xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType _: X.Type,
+        xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType: X.Type,
         shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode, output _: Output.Type,
         threads: Int = ExactBatchNorm.defaultThreadCount
     ) throws(BatchNormError) -> BatchNormResult<Output> {
-        let size = MemoryLayout<X>.stride
-        guard xBytes.count == shape.elementCount * size else {
-            throw .lengthMismatch(name: "x", expected: shape.elementCount, found: xBytes.count / size)
+        let count = shape.elementCount
+        var failure: BatchNormError? = nil
+        var channels: BatchNormChannels? = nil
+        var dxArray: [Output]? = nil
+        let outArray = [Output](unsafeUninitializedCapacity: count) { outBuffer, outCount in
+            adviseHugePages(UnsafeMutableRawBufferPointer(outBuffer))
+            func run(_ dx: UnsafeMutableBufferPointer<Output>?) {
+                do {
+                    channels = try computeInto(xBytes: xBytes, doutBytes: doutBytes, elementType: elementType,
+                                               shape: shape, parameters: parameters, mode: mode,
+                                               out: outBuffer, dx: dx, threads: threads)
+                } catch {
+                    failure = error
+                }
+            }
+            if doutBytes != nil {
+                dxArray = [Output](unsafeUninitializedCapacity: count) { dxBuffer, dxCount in
+                    adviseHugePages(UnsafeMutableRawBufferPointer(dxBuffer))
+                    run(dxBuffer)
+                    dxCount = failure == nil ? count : 0
+                }
+            } else {
+                run(nil)
+            }
+            outCount = failure == nil ? count : 0
         }
-        if let doutBytes, doutBytes.count != shape.elementCount * size {
-            throw .lengthMismatch(name: "dout", expected: shape.elementCount, found: doutBytes.count / size)
+        if let failure { throw failure }
+        return BatchNormResult(out: outArray, dx: dxArray, channels: channels!)
+    }
+
+    /// Computes into the caller's buffers (`count` elements each, `dx` exactly when
+    /// `doutBytes` is given) and returns the per-channel results. For callers that
+    /// reuse their output memory, as torch's allocator does, or write into a mapping.
+    @_specialize(exported: true, where X == Float, Output == Float)
+    @_specialize(exported: true, where X == Float16, Output == Float16)
+    @_specialize(exported: true, where X == Double, Output == Double)
+    @_specialize(exported: true, where X == Float, Output == Double)
+    @_specialize(exported: true, where X == Float16, Output == Double)
+    public static func compute<X: BatchNormFloat, Output: BatchNormFloat>(
+        xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType: X.Type,
+        shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode,
+        out: UnsafeMutableBufferPointer<Output>, dx: UnsafeMutableBufferPointer<Output>?,
+        threads: Int = ExactBatchNorm.defaultThreadCount
+    ) throws(BatchNormError) -> BatchNormChannels {
+        try computeInto(xBytes: xBytes, doutBytes: doutBytes, elementType: elementType, shape: shape,
+                        parameters: parameters, mode: mode, out: out, dx: dx, threads: threads)
+    }
+
+    /// The one implementation behind both entry points. (One specialized public entry
+    /// calling another does not link with this toolchain; both call this instead, and
+    /// it is specialized inside each.)
+    static func computeInto<X: BatchNormFloat, Output: BatchNormFloat>(
+        xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType _: X.Type,
+        shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode,
+        out: UnsafeMutableBufferPointer<Output>, dx: UnsafeMutableBufferPointer<Output>?, threads: Int
+    ) throws(BatchNormError) -> BatchNormChannels {
+        let size = MemoryLayout<X>.stride
+        let count = shape.elementCount
+        guard xBytes.count == count * size else {
+            throw .lengthMismatch(name: "x", expected: count, found: xBytes.count / size)
+        }
+        if let doutBytes, doutBytes.count != count * size {
+            throw .lengthMismatch(name: "dout", expected: count, found: doutBytes.count / size)
+        }
+        guard out.count == count, (dx == nil) == (doutBytes == nil), dx.map({ $0.count == count }) ?? true else {
+            throw .lengthMismatch(name: "out or dx buffer", expected: count, found: out.count)
         }
         if mode == .training && shape.valuesPerChannel <= 1 {
             throw .oneValuePerChannel(shape: shape.dimensions)
@@ -101,12 +173,11 @@ public enum ExactBatchNorm {
         let placeholder = UnsafeRawPointer(bitPattern: 64)!   // for empty buffers; never read
         let xBase = Elements<X>(xBytes.baseAddress ?? placeholder)
         let doutBase = doutBytes.map { Elements<X>($0.baseAddress ?? placeholder) }
-        let dout = doutBytes
 
         let sums = ChannelSummation.sums(x: xBase, dout: doutBase, shape: shape,
                                          training: mode == .training, threads: threads)
         let m = shape.valuesPerChannel
-        let hasDout = dout != nil
+        let hasDout = doutBytes != nil
         let solutions = parallelRanges(count: shape.channels, threads: threads) { range in
             range.map { c in
                 ChannelSolution.solve(channel: c, sums: sums[c], count: m, mode: mode,
@@ -115,27 +186,11 @@ public enum ExactBatchNorm {
             }
         }.flatMap { $0 }
 
-        let count = shape.elementCount
-        var exactPaths = 0
-        var dxArray: [Output]? = nil
-        let outArray = [Output](unsafeUninitializedCapacity: count) { outBuffer, outCount in
-            let outBase = outBuffer.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
-            adviseHugePages(UnsafeMutableRawBufferPointer(outBuffer))
-            if doutBase != nil {
-                dxArray = [Output](unsafeUninitializedCapacity: count) { dxBuffer, dxCount in
-                    let dxBase = dxBuffer.baseAddress ?? UnsafeMutablePointer(bitPattern: 8)!
-                    adviseHugePages(UnsafeMutableRawBufferPointer(dxBuffer))
-                    exactPaths = runKernel(x: xBase, dout: doutBase, shape: shape, solutions: solutions,
-                                           out: outBase, dx: dxBase, threads: threads)
-                    dxCount = count
-                }
-            } else {
-                exactPaths = runKernel(x: xBase, dout: nil, shape: shape, solutions: solutions,
-                                       out: outBase, dx: nil, threads: threads)
-            }
-            outCount = count
-        }
-        return BatchNormResult(out: outArray, dx: dxArray, exactPathCount: exactPaths, channels: solutions)
+        let outBase = out.baseAddress ?? UnsafeMutablePointer(bitPattern: 64)!
+        let dxBase = dx.map { $0.baseAddress ?? UnsafeMutablePointer(bitPattern: 64)! }
+        let exactPaths = runKernel(x: xBase, dout: doutBase, shape: shape, solutions: solutions,
+                                   out: outBase, dx: dxBase, threads: threads)
+        return BatchNormChannels(channels: solutions, hasGradients: hasDout, exactPathCount: exactPaths)
     }
 
     /// Double arithmetic certifies float16 and float32 results; float64 results need
