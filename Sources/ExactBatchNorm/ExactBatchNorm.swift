@@ -146,9 +146,8 @@ public enum ExactBatchNorm {
                         parameters: parameters, mode: mode, out: out, dx: dx, threads: threads)
     }
 
-    /// The one implementation behind both entry points. (One specialized public entry
-    /// calling another does not link with this toolchain; both call this instead, and
-    /// it is specialized inside each.)
+    /// The one implementation behind the raw-bytes entry points; the compiler
+    /// specializes it inside each of their specializations.
     static func computeInto<X: BatchNormFloat, Output: BatchNormFloat>(
         xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType _: X.Type,
         shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode,
