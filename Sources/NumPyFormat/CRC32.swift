@@ -6,12 +6,14 @@ let zlibMaxChunk = 1 << 30
 
 /// The CRC-32 zip uses (zlib's `crc32`), over buffers of any size.
 enum CRC32 {
-    static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    /// `chunk` is the largest piece handed to zlib at once; only tests make it small,
+    /// to run the over-4-GiB path on small buffers.
+    static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer, chunk: Int = zlibMaxChunk) -> UInt32 {
         guard let base = bytes.baseAddress else { return crc }
         var value = uLong(crc)
         var offset = 0
         while offset < bytes.count {
-            let n = min(zlibMaxChunk, bytes.count - offset)
+            let n = min(chunk, bytes.count - offset)
             value = crc32(value, (base + offset).assumingMemoryBound(to: Bytef.self), uInt(n))
             offset += n
         }

@@ -44,10 +44,12 @@ final class Deflater {
     }
 
     /// Compresses `input`, passing full output buffers to `sink`.
-    func compress(_ input: UnsafeRawBufferPointer, sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// `chunk` as in ``CRC32/update(_:_:chunk:)``.
+    func compress(_ input: UnsafeRawBufferPointer, chunk: Int = zlibMaxChunk,
+                  sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         var offset = 0
         while offset < input.count {
-            let n = min(zlibMaxChunk, input.count - offset)
+            let n = min(chunk, input.count - offset)
             stream.pointee.next_in = UnsafeMutablePointer(
                 mutating: (input.baseAddress! + offset).assumingMemoryBound(to: Bytef.self))
             stream.pointee.avail_in = uInt(n)

@@ -14,7 +14,7 @@ enum Inflate {
     /// Returns the CRC-32 of the inflated bytes.
     static func inflate(
         _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
-        context: ErrorContext, inputOffset: Int
+        context: ErrorContext, inputOffset: Int, chunk: Int = zlibMaxChunk
     ) throws -> UInt32 {
         var consumed = 0
         /// Errors point at the compressed byte where inflation stopped.
@@ -37,7 +37,7 @@ enum Inflate {
         var crc: UInt32 = 0
         var overflowProbe: UInt8 = 0
         while true {
-            let inputPiece = min(zlibMaxChunk, input.count - consumed)
+            let inputPiece = min(chunk, input.count - consumed)
             stream.pointee.next_in = inputPiece == 0
                 ? nil : UnsafeMutablePointer(mutating: (input.baseAddress! + consumed).assumingMemoryBound(to: Bytef.self))
             stream.pointee.avail_in = uInt(inputPiece)
