@@ -22,7 +22,8 @@ extension ChannelSolution {
     /// a non-finite `beta` makes `out` NaN. `var + eps <= 0` (possible only with
     /// `eps <= 0`) leaves `invstd` as IEEE gives it and `out`, `dx`, `dgamma` NaN.
     static func solve(channel ch: Int, sums: ChannelSums, count m: Int, mode: BatchNormMode,
-                      hasDout: Bool, parameters p: ResolvedParameters, doubleDouble: Bool) -> ChannelSolution {
+                      hasDout: Bool, parameters p: ResolvedParameters, doubleDouble: Bool,
+                      fastPath: Bool = true) -> ChannelSolution {
         let gammaD = p.gamma[ch], betaD = p.beta[ch], rmD = p.runningMean[ch], rvD = p.runningVar[ch]
         let eps = ExactRational(exactly: p.eps)
         let momentum = ExactRational(exactly: p.momentum)
@@ -120,8 +121,9 @@ extension ChannelSolution {
         let factor = ExactRational(exactly: gammaOK ? gammaD : 0) / xScale
         let betaR = ExactRational(exactly: betaOK ? betaD : 0)
 
-        let fast = fastConstants(xScale: xScale, xShift: xShift, doutScale: doutScale, doutShift: doutShift,
-                                 factor: factor, coupling: coupling, c: c, beta: betaD, doubleDouble: doubleDouble)
+        let fast = !fastPath ? nil
+            : fastConstants(xScale: xScale, xShift: xShift, doutScale: doutScale, doutShift: doutShift,
+                            factor: factor, coupling: coupling, c: c, beta: betaD, doubleDouble: doubleDouble)
         let terms = ElementTerms(xScale: xScale, xShift: xShift, doutScale: doutScale, doutShift: doutShift,
                                  factor: factor, coupling: coupling, c: c, beta: betaR, fast: fast)
         let finiteX = training ? sums.xTally.isFinite : true

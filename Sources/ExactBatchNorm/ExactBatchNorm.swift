@@ -151,7 +151,8 @@ public enum ExactBatchNorm {
     static func computeInto<X: BatchNormFloat, Output: BatchNormFloat>(
         xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType _: X.Type,
         shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode,
-        out: UnsafeMutableBufferPointer<Output>, dx: UnsafeMutableBufferPointer<Output>?, threads: Int
+        out: UnsafeMutableBufferPointer<Output>, dx: UnsafeMutableBufferPointer<Output>?, threads: Int,
+        fastPath: Bool = true
     ) throws(BatchNormError) -> BatchNormChannels {
         let size = MemoryLayout<X>.stride
         let count = shape.elementCount
@@ -181,7 +182,7 @@ public enum ExactBatchNorm {
             range.map { c in
                 ChannelSolution.solve(channel: c, sums: sums[c], count: m, mode: mode,
                                       hasDout: hasDout, parameters: resolved,
-                                      doubleDouble: Output.binaryFormat.precision > 24)
+                                      doubleDouble: Output.binaryFormat.precision > 24, fastPath: fastPath)
             }
         }.flatMap { $0 }
 
