@@ -83,8 +83,7 @@ struct Diff: ParsableCommand {
     @Option(help: "With --inputs: worker threads for the exact engine (default: all cores).")
     var threads: Int = ExactBatchNorm.defaultThreadCount
 
-    @Option(help: "Refuse members larger than this many bytes (default 64 GiB).")
-    var maxBytes: Int = 64 << 30
+    @OptionGroup var limits: ReadLimits
 
     /// `--keys a,b --keys c` is a, b, c; nil when not given.
     var keyList: [String]? {
@@ -107,8 +106,7 @@ struct Diff: ParsableCommand {
     }
 
     func run() throws {
-        var options = NPYReadOptions()
-        options.maxBytes = maxBytes
+        let options = limits.options
         let request = DiffRequest(
             fileA: fileA, fileB: fileB, keys: keyList, rtol: rtol, atol: atol,
             channelAxis: axis ?? (layout == .channelsLast ? -1 : 1), topK: top, equalNaN: equalNan,

@@ -28,14 +28,16 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print one JSON document instead of text.")
     var json = false
 
+    @OptionGroup var limits: ReadLimits
+
     func run() throws {
         var reports: [InspectFileReport] = []
         var failed = false
         for path in files {
             do {
-                reports.append(try InspectFileReport(path: path, withStats: stats))
+                reports.append(try InspectFileReport(path: path, withStats: stats, options: limits.options))
             } catch {
-                printError("\(error)")
+                printError(ToolError.describe(error))
                 failed = true
             }
         }

@@ -8,11 +8,11 @@ struct InspectFileReport {
     var arrays: [InspectArrayReport]
 
     /// Reads every array of the file (so CRCs and bool bytes are verified) and describes it.
-    init(path: String, withStats: Bool) throws {
+    init(path: String, withStats: Bool, options: NPYReadOptions) throws {
         self.path = path
         if try Self.isNPY(path) {
             format = "npy"
-            let array = try NPYFile.read(path: path)
+            let array = try NPYFile.read(path: path, options: options)
             let size = array.byteCount + NPYFile.encodeHeader(array.header).count
             let stem = Self.stem(of: path)
             arrays = [
@@ -22,7 +22,7 @@ struct InspectFileReport {
             ]
         } else {
             format = "npz"
-            let archive = try NPZArchive(path: path)
+            let archive = try NPZArchive(path: path, options: options)
             arrays = try archive.members.map { member in
                 try InspectArrayReport(
                     name: member.name, array: try archive.array(named: member.name),

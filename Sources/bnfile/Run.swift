@@ -60,8 +60,7 @@ struct Run: ParsableCommand {
     @Option(help: "Worker threads in all (default: all cores), shared by the files --out-dir runs at once. The results do not depend on it.")
     var threads: Int = ExactBatchNorm.defaultThreadCount
 
-    @Option(help: "Refuse members larger than this many bytes (default 64 GiB).")
-    var maxBytes: Int = 64 << 30
+    @OptionGroup var limits: ReadLimits
 
     func validate() throws {
         if outDir != nil {
@@ -79,8 +78,7 @@ struct Run: ParsableCommand {
     func run() throws {
         let settings = BatchNormSettings(evaluation: eval, eps: eps, momentum: momentum, layout: layout,
                                          threads: threads)
-        var options = NPYReadOptions()
-        options.maxBytes = maxBytes
+        let options = limits.options
         if let outDir {
             try BatchRun.perform(arguments: files, outDir: outDir, keepGoing: keepGoing, threads: threads) {
                 [settings, options, compress] item, threadsForFile in

@@ -31,7 +31,7 @@ private func hint(_ limit: NumPyFormatError.Limit) -> String {
     switch limit {
     case .maxBytes: return "raise the limit with --max-bytes N if you trust this file"
     case .maxHeaderSize: return "numpy refuses such headers too (its max_header_size)"
-    case .maxMembers: return "a batch-norm input needs only a few arrays; keep those"
+    case .maxMembers: return "raise the limit with --max-members N if you trust this file"
     }
 }
 
