@@ -12,7 +12,7 @@ import Foundation
 
 // The exact engine's loops are written for SIMD lanes and fused multiply-adds. On
 // x86-64 a release build targets Haswell-class processors (AVX2 and FMA, 2013 and
-// later), which makes the engine about three times faster than baseline SSE2 code.
+// later), which makes the engine about 1.5 times faster than baseline SSE2 code.
 //
 // That is an unsafe flag, which SwiftPM accepts only in a root package. Set
 // BNFILE_PORTABLE=1 to build without it: for any x86-64 processor, or to depend on

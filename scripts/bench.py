@@ -84,6 +84,8 @@ def main():
     p.add_argument("--bench", default=".build/release/bnbench")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--quick", action="store_true", help="smaller arrays, for a smoke test")
+    p.add_argument("--huge", action="store_true",
+                   help="also run M = 10^8 values in one channel (1.6 GB of files) and check every output exactly")
     args = p.parse_args()
     r = args.repeats
     shape = (8, 64, 28, 28) if args.quick else (32, 64, 56, 56)
@@ -167,7 +169,30 @@ def main():
     rdd = bnbench(args, "read", deflated, dr)["median_s"]
     np_rdd = timed(lambda: np.load(deflated)["x"].sum(), dr)
     row(f"read deflated npz", rdd, np_rdd)
+    if args.huge:
+        huge(args, tmp)
     subprocess.run(["rm", "-rf", tmp])
+
+
+def huge(args, tmp):
+    """M = 10^8 in one channel: x = 1000 +- 2^-10 alternating, dout = +-1, eps = 0.
+
+    |mean|/std is about 10^6 and the exact answers are known in closed form: out is
+    +-gamma + beta, dx is exactly +0, dgamma = M, dbeta = 0, mean 1000, invstd 1024.
+    """
+    m = 10**8
+    s = np.where(np.arange(m) % 2 == 0, 1, -1).astype(np.float32)
+    inp, out = os.path.join(tmp, "huge.npz"), os.path.join(tmp, "huge.out.npz")
+    np.savez(inp, x=(np.float32(1000) + s * np.float32(2.0**-10)).reshape(1, 1, m), dout=s.reshape(1, 1, m),
+             gamma=np.array([2], np.float32), beta=np.array([0.25], np.float32), eps=np.array(0.0))
+    t = time.perf_counter()
+    subprocess.run([args.bin, "run", inp, out], check=True)
+    seconds = time.perf_counter() - t
+    r = np.load(out)
+    exact = (np.array_equal(r["out"].ravel(), (2 * s + np.float32(0.25)).astype(np.float32))
+             and not np.any(r["dx"]) and not np.any(np.signbit(r["dx"]))
+             and r["dgamma"][0] == m and r["dbeta"][0] == 0 and r["mean"][0] == 1000 and r["invstd"][0] == 1024)
+    print(f"{'bnfile run, M = 10^8 in one channel':<44} {seconds:>9.2f}   every output exact: {exact}")
 
 
 if __name__ == "__main__":

@@ -136,20 +136,8 @@ private struct ComparisonScan {
             if a != 0 && b != 0 && a.sign != b.sign { signFlips += 1 }
         case .sameInfinity:
             histogram.add(ulp: 0)
-        case .bothNaN:
-            nonFinite.nanInBoth += 1
-            histogram.addNonFinite()
-        case .nanInAOnly:
-            nonFinite.nanInAOnly += 1
-            histogram.addNonFinite()
-        case .nanInBOnly:
-            nonFinite.nanInBOnly += 1
-            histogram.addNonFinite()
-        case .infVsFinite:
-            nonFinite.infVsFinite += 1
-            histogram.addNonFinite()
-        case .infOppositeSign:
-            nonFinite.infOppositeSign += 1
+        case .bothNaN, .nanInAOnly, .nanInBOnly, .infVsFinite, .infOppositeSign:
+            nonFinite.count(figures.kind)
             histogram.addNonFinite()
         }
         if figures.excess > 0 {

@@ -36,6 +36,18 @@ public struct NonFiniteCounts: Sendable, Codable, Equatable {
 
     /// Disagreements only (NaN in both sides is agreement of a kind, counted apart).
     public var disagreements: Int { nanInAOnly + nanInBOnly + infVsFinite + infOppositeSign }
+
+    /// Counts one non-finite pair; finite pairs and equal infinities are not counted.
+    mutating func count(_ kind: PairKind) {
+        switch kind {
+        case .finite, .sameInfinity: break
+        case .bothNaN: nanInBoth += 1
+        case .nanInAOnly: nanInAOnly += 1
+        case .nanInBOnly: nanInBOnly += 1
+        case .infVsFinite: infVsFinite += 1
+        case .infOppositeSign: infOppositeSign += 1
+        }
+    }
 }
 
 /// Figures for one slice along the channel axis. Batch-norm bugs are very often

@@ -67,22 +67,6 @@ public enum ExactBatchNorm {
         #endif
     }
 
-    /// Computes from typed buffers of `X`.
-    @_specialize(exported: true, where X == Float, Output == Float)
-    @_specialize(exported: true, where X == Float16, Output == Float16)
-    @_specialize(exported: true, where X == Double, Output == Double)
-    @_specialize(exported: true, where X == Float, Output == Double)
-    @_specialize(exported: true, where X == Float16, Output == Double)
-    public static func compute<X: BatchNormFloat, Output: BatchNormFloat>(
-        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
-        parameters: BatchNormParameters, mode: BatchNormMode, output: Output.Type,
-        threads: Int = ExactBatchNorm.defaultThreadCount
-    ) throws(BatchNormError) -> BatchNormResult<Output> {
-        try compute(xBytes: UnsafeRawBufferPointer(x), doutBytes: dout.map { UnsafeRawBufferPointer($0) },
-                    elementType: X.self, shape: shape, parameters: parameters, mode: mode, output: output,
-                    threads: threads)
-    }
-
     /// Computes from the raw bytes of native-endian, C-order elements of `X`, at any
     /// alignment: a memory-mapped array inside a numpy-written .npz is used in place.
     // Specialized here for the pairs the tool uses (outputs in the input's type, or in

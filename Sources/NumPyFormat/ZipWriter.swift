@@ -55,19 +55,28 @@ enum ZipWriter {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(ZipSize.localFileHeader + entry.nameBytes.count + extra.count)
         appendLE(ZipSignature.localFileHeader, to: &bytes)
+        appendSharedFields(entry, zip64: zip64, markCompressed: zip64, markUncompressed: zip64,
+                           extraCount: extra.count, to: &bytes)
+        bytes += entry.nameBytes
+        bytes += extra
+        return bytes
+    }
+
+    /// The run of fields the local header and the central record share, in the same
+    /// order: version needed, flags, method, time, date, CRC, the two sizes (0xFFFFFFFF
+    /// where a ZIP64 extra field carries the real value), name and extra lengths.
+    private static func appendSharedFields(_ entry: Entry, zip64: Bool, markCompressed: Bool,
+                                           markUncompressed: Bool, extraCount: Int, to bytes: inout [UInt8]) {
         appendLE(versionNeeded(zip64: zip64, method: entry.method), to: &bytes)
         appendLE(entry.flags, to: &bytes)
         appendLE(entry.method, to: &bytes)
         appendLE(dosTime, to: &bytes)
         appendLE(dosDate, to: &bytes)
         appendLE(entry.crc, to: &bytes)
-        appendLE(zip64 ? Zip64Marker.size32 : UInt32(entry.compressedSize), to: &bytes)
-        appendLE(zip64 ? Zip64Marker.size32 : UInt32(entry.uncompressedSize), to: &bytes)
+        appendLE(markCompressed ? Zip64Marker.size32 : UInt32(entry.compressedSize), to: &bytes)
+        appendLE(markUncompressed ? Zip64Marker.size32 : UInt32(entry.uncompressedSize), to: &bytes)
         appendLE(UInt16(entry.nameBytes.count), to: &bytes)
-        appendLE(UInt16(extra.count), to: &bytes)
-        bytes += entry.nameBytes
-        bytes += extra
-        return bytes
+        appendLE(UInt16(extraCount), to: &bytes)
     }
 
     /// Offsets within a local header of the fields patched after deflating.
@@ -96,16 +105,8 @@ enum ZipWriter {
         var bytes: [UInt8] = []
         appendLE(ZipSignature.centralDirectoryHeader, to: &bytes)
         appendLE(UInt16(3 << 8) | 45, to: &bytes)  // made by: Unix, spec 4.5
-        appendLE(versionNeeded(zip64: zip64, method: entry.method), to: &bytes)
-        appendLE(entry.flags, to: &bytes)
-        appendLE(entry.method, to: &bytes)
-        appendLE(dosTime, to: &bytes)
-        appendLE(dosDate, to: &bytes)
-        appendLE(entry.crc, to: &bytes)
-        appendLE(bigCompressed ? Zip64Marker.size32 : UInt32(entry.compressedSize), to: &bytes)
-        appendLE(bigUncompressed ? Zip64Marker.size32 : UInt32(entry.uncompressedSize), to: &bytes)
-        appendLE(UInt16(entry.nameBytes.count), to: &bytes)
-        appendLE(UInt16(extra.count), to: &bytes)
+        appendSharedFields(entry, zip64: zip64, markCompressed: bigCompressed, markUncompressed: bigUncompressed,
+                           extraCount: extra.count, to: &bytes)
         appendLE(UInt16(0), to: &bytes)  // comment length
         appendLE(UInt16(0), to: &bytes)  // disk number
         appendLE(UInt16(0), to: &bytes)  // internal attributes

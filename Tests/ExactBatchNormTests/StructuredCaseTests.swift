@@ -89,10 +89,13 @@ import ExactBatchNorm
                 try ExactBatchNorm.compute(x: xs, dout: nil, shape: single, parameters: BatchNormParameters(),
                                            mode: .training, output: Float.self)
             }
-            // Evaluation mode needs no batch statistics, so one row is fine.
-            let r = try ExactBatchNorm.compute(x: xs, dout: nil, shape: single, parameters: BatchNormParameters(),
+            // Evaluation mode needs no batch statistics, so one row is fine. With
+            // running_var 3 and eps 1, invstd is exactly 1/2.
+            let evalParameters = BatchNormParameters(runningMean: [0, 1, -1], runningVar: [3, 3, 3], eps: 1)
+            let r = try ExactBatchNorm.compute(x: xs, dout: nil, shape: single, parameters: evalParameters,
                                                mode: .evaluation, output: Float.self)
-            #expect(r.out == x.map { Float(Double($0) / (1 + 1e-5).squareRoot()) })
+            #expect(r.out == [0.5, 0.5, 2])
+            #expect(r.perChannel(.invstd, as: Float.self) == [0.5, 0.5, 0.5])
             #expect(throws: BatchNormError.lengthMismatch(name: "gamma", expected: 3, found: 2)) {
                 try ExactBatchNorm.compute(x: xs, dout: nil, shape: single, parameters: BatchNormParameters(gamma: [1, 2]),
                                            mode: .evaluation, output: Float.self)
