@@ -143,6 +143,10 @@ enum ChannelSummation {
                                                   count: Int, training: Bool,
                                                   scratch: UnsafeMutablePointer<Double>,
                                                   into sums: inout ChannelSums) {
+        if training, OnePassSummation.applies(X.self, stride: stride),
+           OnePassSummation.accumulate(x: x, dout: dout, count: count, into: &sums) {
+            return
+        }
         let block = BlockSummation.blockSize
         let xv = scratch, xx = scratch + block, dv = scratch + 2 * block, xd = scratch + 3 * block
         let exactProducts = productsAreExactInDouble(X.self)

@@ -21,6 +21,7 @@ enum ElementKernel {
         arithmetic: Arithmetic.Type, threads: Int
     ) -> Int {
         let tiles = Tiles(shape)
+        let plans = solutions.map { ChannelPlan($0, wantsDx: dx != nil) }
         let os = SharedPointer(out), dxs = dx.map { SharedPointer($0) }
         let counts = parallelRanges(count: tiles.count, threads: threads) { range -> Int in
             var exactPaths = 0
@@ -34,14 +35,30 @@ enum ElementKernel {
                 // Unit stride (channels first) gets its own copy of the loops, with the
                 // stride a constant, so that they vectorize.
                 if stride == 1 {
-                    exactPaths += run.withUnitStride.all(solutions[c], out: o, dx: d, Arithmetic.self)
+                    exactPaths += run.withUnitStride.all(plans[c], solutions, c, out: o, dx: d, Arithmetic.self)
                 } else {
-                    exactPaths += run.all(solutions[c], out: o, dx: d, Arithmetic.self)
+                    exactPaths += run.all(plans[c], solutions, c, out: o, dx: d, Arithmetic.self)
                 }
             }
             return exactPaths
         }
         return counts.reduce(0, +)
+    }
+
+    /// What the element loops need of one channel. Unlike ``ChannelSolution`` it holds no
+    /// reference-counted storage, so reading it for every run costs no atomic retain and
+    /// release; the exact terms are fetched only for the rare elements that need them.
+    struct ChannelPlan {
+        /// The fast path's constants; nil when every element is NaN or exact.
+        let fast: FastConstants?
+        let hasOut: Bool
+        let hasDx: Bool
+
+        init(_ s: ChannelSolution, wantsDx: Bool) {
+            hasOut = s.outTerms != nil
+            hasDx = wantsDx && s.dxTerms != nil
+            fast = s.outTerms?.fast ?? (hasDx ? s.dxTerms?.fast : nil)
+        }
     }
 
     /// One channel's elements within a tile.
@@ -57,13 +74,13 @@ enum ElementKernel {
 
         @inline(__always)
         func all<Output: BatchNormFloat, A: KernelArithmetic>(
-            _ solution: ChannelSolution, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
-            _: A.Type
+            _ plan: ChannelPlan, _ solutions: [ChannelSolution], _ c: Int,
+            out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?, _: A.Type
         ) -> Int {
-            let outTerms = solution.outTerms
-            let dxTerms = dx == nil ? nil : solution.dxTerms
             // NaN by the non-finite rules, or every element exact: no fast path to run.
-            guard let fast = (outTerms?.fast ?? dxTerms?.fast) else {
+            guard let fast = plan.fast else {
+                let outTerms = solutions[c].outTerms
+                let dxTerms = dx == nil ? nil : solutions[c].dxTerms
                 for k in 0 ..< count {
                     let xv = x[k * stride].exactDouble
                     out[k * stride] = outTerms.map { exactOut(xv, $0) } ?? .nan
@@ -71,62 +88,93 @@ enum ElementKernel {
                 }
                 return outTerms == nil ? (dxTerms == nil ? 0 : count) : count
             }
-            let formulas = FastFormulas<A>(fast)
-            let wantOut = outTerms?.fast != nil, wantDx = dxTerms?.fast != nil
-            if outTerms == nil { for k in 0 ..< count { out[k * stride] = .nan } }
-            if let dx, dxTerms == nil { for k in 0 ..< count { dx[k * stride] = .nan } }
-            // One loop per combination, with every pointer unwrapped outside it: the loops
-            // must be branch-free to vectorize. The formulas themselves are shared.
-            if wantOut, wantDx, let dx, let dout {
+            if !plan.hasOut { for k in 0 ..< count { out[k * stride] = .nan } }
+            if let dx, !plan.hasDx { for k in 0 ..< count { dx[k * stride] = .nan } }
+            let fastOut = plan.hasOut ? out : nil, fastDx = plan.hasDx ? dx : nil
+            if ChannelBoundFormulas.applies(data: X.self, output: Output.self) {
+                runFast(ChannelBoundFormulas(fast), out: fastOut, dx: fastDx)
+            } else {
+                runFast(FastFormulas<A>(fast), out: fastOut, dx: fastDx)
+            }
+            return fixUp(solutions, c, fast, out: out, dx: fastDx)
+        }
+
+        /// Writes the fast results for the outputs given and marks the uncertain ones.
+        /// One loop per combination, with every pointer unwrapped outside it: the loops
+        /// must be branch-free to vectorize. The formulas themselves are shared.
+        @inline(__always)
+        func runFast<F: ElementFormulas, Output: BatchNormFloat>(
+            _ formulas: F, out: UnsafeMutablePointer<Output>?, dx: UnsafeMutablePointer<Output>?
+        ) {
+            if let out, let dx, let dout {
                 for k in 0 ..< count {
-                    let (b, bErr) = formulas.centred(x[k * stride].exactDouble)
-                    let (ro, co) = formulas.out(b, bErr, as: Output.self)
-                    let (rd, cd) = formulas.dx(b, bErr, dout: dout[k * stride].exactDouble, as: Output.self)
+                    let b = formulas.centred(x[k * stride].exactDouble)
+                    let (ro, co) = formulas.out(b, as: Output.self)
+                    let (rd, cd) = formulas.dx(b, dout: dout[k * stride].exactDouble, as: Output.self)
                     out[k * stride] = ro
                     dx[k * stride] = rd
                     uncertain[k] = (co ? 0 : 1) | (cd ? 0 : 2)
                 }
-            } else if wantOut {
+            } else if let out {
                 for k in 0 ..< count {
-                    let (b, bErr) = formulas.centred(x[k * stride].exactDouble)
-                    let (r, c) = formulas.out(b, bErr, as: Output.self)
+                    let (r, c) = formulas.out(formulas.centred(x[k * stride].exactDouble), as: Output.self)
                     out[k * stride] = r
                     uncertain[k] = c ? 0 : 1
                 }
             } else if let dx, let dout {
                 for k in 0 ..< count {
-                    let (b, bErr) = formulas.centred(x[k * stride].exactDouble)
-                    let (r, c) = formulas.dx(b, bErr, dout: dout[k * stride].exactDouble, as: Output.self)
+                    let b = formulas.centred(x[k * stride].exactDouble)
+                    let (r, c) = formulas.dx(b, dout: dout[k * stride].exactDouble, as: Output.self)
                     dx[k * stride] = r
                     uncertain[k] = c ? 0 : 2
                 }
             }
-            // Uncertain elements are rare: skip eight flags at a time.
+        }
+
+        /// Computes the marked elements exactly and returns how many there were.
+        @inline(__always)
+        func fixUp<Output: BatchNormFloat>(_ solutions: [ChannelSolution], _ c: Int, _ fast: FastConstants,
+                                          out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?) -> Int {
+            // The exact terms are large: fetch them only when an element needs them, and
+            // keep them out of the scanning loop.
+            guard var k = firstUncertain(from: 0) else { return 0 }
+            let outTerms = solutions[c].outTerms, dxTerms = solutions[c].dxTerms
             var fixed = 0
-            var k = 0
+            repeat {
+                let xv = x[k * stride].exactDouble
+                if uncertain[k] & 1 != 0, let outTerms { out[k * stride] = exactOut(xv, outTerms) }
+                if uncertain[k] & 2 != 0, let dx, let dxTerms {
+                    let dv = dout![k * stride].exactDouble
+                    dx[k * stride] = ElementKernel.cancelsExactly(xv, dv, fast) ? 0 : exactDx(xv, dv, dxTerms)
+                }
+                fixed += 1
+                guard let next = firstUncertain(from: k + 1) else { break }
+                k = next
+            } while true
+            return fixed
+        }
+
+        /// The first marked element at or after `start`. Marks are rare: eight flags are
+        /// skipped at a time.
+        @inline(__always)
+        func firstUncertain(from start: Int) -> Int? {
+            var k = start
             while k < count {
                 if k + 8 <= count, UnsafeRawPointer(uncertain + k).loadUnaligned(as: UInt64.self) == 0 {
                     k += 8
-                    continue
+                } else if uncertain[k] != 0 {
+                    return k
+                } else {
+                    k += 1
                 }
-                if uncertain[k] != 0 {
-                    let xv = x[k * stride].exactDouble
-                    if uncertain[k] & 1 != 0, let outTerms { out[k * stride] = exactOut(xv, outTerms) }
-                    if uncertain[k] & 2 != 0, let dx, let dxTerms {
-                        let dv = dout![k * stride].exactDouble
-                        dx[k * stride] = ElementKernel.cancelsExactly(xv, dv, fast) ? 0 : exactDx(xv, dv, dxTerms)
-                    }
-                    fixed += 1
-                }
-                k += 1
             }
-            return fixed
+            return nil
         }
     }
 
     /// The fast path's formulas for one channel, with their error bounds:
     /// `b = mB*x - S`, `out = beta + g*b`, `dx = g*(mA*dout - T) - k2*b`.
-    struct FastFormulas<A: KernelArithmetic> {
+    struct FastFormulas<A: KernelArithmetic>: ElementFormulas {
         let constants: FastConstants
         let xShift: A.Value, xShiftErr: Double
         let doutShift: A.Value, doutShiftErr: Double
@@ -147,20 +195,21 @@ enum ElementKernel {
         }
 
         @inline(__always)
-        func centred(_ x: Double) -> (A.Value, Double) {
+        func centred(_ x: Double) -> (value: A.Value, err: Double) {
             difference(constants.xScale, x, xShift, xShiftErr)
         }
 
         @inline(__always)
-        func out<Output: BatchNormFloat>(_ b: A.Value, _ bErr: Double, as _: Output.Type) -> (Output, Bool) {
-            let (t, tErr) = product(g, gMag, gErr, b, bErr)
+        func out<Output: BatchNormFloat>(_ centred: (value: A.Value, err: Double), as _: Output.Type) -> (Output, Bool) {
+            let (t, tErr) = product(g, gMag, gErr, centred.value, centred.err)
             let o = A.sum(beta, t)
             return A.round(o, err: tErr + A.unitRoundoff * A.magnitude(o), as: Output.self)
         }
 
         @inline(__always)
-        func dx<Output: BatchNormFloat>(_ b: A.Value, _ bErr: Double, dout: Double,
+        func dx<Output: BatchNormFloat>(_ centred: (value: A.Value, err: Double), dout: Double,
                                         as _: Output.Type) -> (Output, Bool) {
+            let (b, bErr) = centred
             let (a, aErr) = difference(constants.doutScale, dout, doutShift, doutShiftErr)
             let (t1, t1Err) = product(g, gMag, gErr, a, aErr)
             let (t2, t2Err) = product(k2, k2Mag, k2Err, b, bErr)

@@ -78,14 +78,43 @@ struct ExactAccumulator: Sendable {
     }
 
     /// The exact sum.
+    ///
+    /// Built from machine words in one carry pass: the digits in base 2^32 become the
+    /// two's-complement bits of the sum, which are negated if the final carry says the
+    /// sum is negative and handed to `BigUInt` whole (shifting a growing big integer
+    /// digit by digit cost more than the rest of a channel's algebra).
     var value: ExactRational {
-        var copy = self
-        copy.normalize()
-        var n = BigInt(0)
-        for w in copy.words.reversed() { n = (n << 32) + BigInt(w) }
-        if n.isZero { return .zero }
-        let tz = n.trailingZeroBitCount
-        return ExactRational(dyadic: n >> tz, exponent: Self.lowestBit + 32 * copy.base + tz)
+        var digits: [UInt32] = []
+        digits.reserveCapacity(words.count + 3)
+        var carry: Int64 = 0
+        for w in words {
+            // |w| < 2^62 and |carry| < 2^31 between normalizations: no overflow.
+            let v = w + carry
+            digits.append(UInt32(truncatingIfNeeded: v))
+            carry = v >> 32
+        }
+        while carry != 0 && carry != -1 {
+            digits.append(UInt32(truncatingIfNeeded: carry))
+            carry >>= 32
+        }
+        let negative = carry == -1
+        if negative {
+            // Two's complement: invert and add one.
+            var add: UInt64 = 1
+            for i in digits.indices {
+                let v = UInt64(~digits[i]) + add
+                digits[i] = UInt32(truncatingIfNeeded: v)
+                add = v >> 32
+            }
+            if add != 0 { digits.append(UInt32(add)) }
+        }
+        var packed = [UInt](repeating: 0, count: (digits.count + 1) / 2)
+        for (i, d) in digits.enumerated() { packed[i / 2] |= UInt(d) << (32 * (i % 2)) }
+        let magnitude = BigUInt(words: packed)
+        if magnitude.isZero { return .zero }
+        let tz = magnitude.trailingZeroBitCount
+        let n = BigInt(sign: negative ? .minus : .plus, magnitude: magnitude >> tz)
+        return ExactRational(dyadic: n, exponent: Self.lowestBit + 32 * base + tz)
     }
 
     /// Resolves carries so that every digit but the top one lies in [0, 2^32).

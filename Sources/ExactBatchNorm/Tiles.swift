@@ -1,30 +1,47 @@
-/// How both passes cut the data: tiles of one batch row by up to
-/// ``BlockSummation/blockSize`` spatial positions, each covering every channel.
+/// How both passes cut the data into runs of at most ``BlockSummation/blockSize``
+/// values of one channel, grouped into units that threads share out.
 ///
-/// A tile's run for one channel is contiguous in channels-first layout and strided by
-/// `C` in channels-last layout, where the tile (block size times C values) stays in
-/// cache while its channels are visited. Work is split between threads by whole tiles.
+/// Channels first, a unit is one `(n, c)` plane, contiguous in memory, and its runs
+/// follow each other: the hardware prefetcher sees one sequential stream per unit.
+/// (Units of one 512-value slice across all channels, as below, jump 2 KiB runs between
+/// planes; every run then starts with cache misses, which cost the first pass more time
+/// than its arithmetic.) Channels last, a unit is one batch row by up to 512 spatial
+/// positions covering every channel: each channel's run is strided by `C` inside a tile
+/// that stays in cache while its channels are visited.
 struct Tiles {
     let shape: BatchNormShape
-    let tilesPerRow: Int
+    let runsPerRow: Int
 
     init(_ shape: BatchNormShape) {
         self.shape = shape
-        tilesPerRow = (shape.spatial + BlockSummation.blockSize - 1) / BlockSummation.blockSize
+        runsPerRow = (shape.spatial + BlockSummation.blockSize - 1) / BlockSummation.blockSize
     }
 
-    var count: Int { shape.batch * tilesPerRow }
+    var count: Int {
+        shape.layout == .channelsFirst ? shape.batch * shape.channels : shape.batch * runsPerRow
+    }
 
     /// Calls `body(channel, offset of the run's first element, run length)` for every
-    /// channel of every tile in `range`.
+    /// run of every unit in `range`.
     @inline(__always)
     func forEachRun(in range: Range<Int>, _ body: (_ channel: Int, _ offset: Int, _ length: Int) -> Void) {
-        for tile in range {
-            let n = tile / tilesPerRow
-            let l0 = (tile % tilesPerRow) * BlockSummation.blockSize
-            let length = min(BlockSummation.blockSize, shape.spatial - l0)
-            for c in 0 ..< shape.channels {
-                body(c, n * shape.batchStride + c * shape.channelStride + l0 * shape.spatialStride, length)
+        let block = BlockSummation.blockSize
+        for unit in range {
+            if shape.layout == .channelsFirst {
+                let c = unit % shape.channels
+                let plane = (unit / shape.channels) * shape.batchStride + c * shape.channelStride
+                var l0 = 0
+                while l0 < shape.spatial {
+                    body(c, plane + l0, min(block, shape.spatial - l0))
+                    l0 += block
+                }
+            } else {
+                let n = unit / runsPerRow
+                let l0 = (unit % runsPerRow) * block
+                let length = min(block, shape.spatial - l0)
+                for c in 0 ..< shape.channels {
+                    body(c, n * shape.batchStride + c * shape.channelStride + l0 * shape.spatialStride, length)
+                }
             }
         }
     }

@@ -1,0 +1,108 @@
+/// The fast path for float16 and float32 data with float16 or float32 outputs: plain
+/// double arithmetic whose error bound is worked out once per channel.
+///
+/// ``FastFormulas`` carries an error bound through every operation of every element,
+/// which costs more than the arithmetic it checks. For data of at most 24 significant
+/// bits the bound can be written down in advance as a function of the two centred
+/// values alone. With `u = 2^-53`, constants `g`, `k2` (off from the true values by at
+/// most `gE`, `k2E`), shifts `S`, `T` (off by `sE`, `tE`) and one fused multiply-add
+/// per step,
+///
+///     b = fl(mB*x - S)            |b - b*| <= u|b| + sE
+///     a = fl(mA*dout - T)         |a - a*| <= u|a| + tE
+///     out = fl(g*b + beta)        |out - out*| <= (2u|g| + 2gE)|b| + u|beta| + (|g| + gE) sE
+///     dx = fl(g*a - fl(k2*b))     |dx - dx*| <= (2u|g| + 2gE)|a| + (3u|k2| + 2k2E)|b|
+///                                               + (|g| + gE) tE + (|k2| + k2E) sE
+///
+/// where starred values are exact. Each bound is `slope*|centred| + floor`: one or two
+/// fused multiply-adds per element instead of about a dozen operations. The constants
+/// also absorb the rounding of the interval's ends `v -+ E` (a further `4u` times the
+/// magnitudes) and of the bound's own evaluation (a relative `2^-40`), so the computed
+/// ends always enclose the true value, and equal roundings of the ends prove the answer
+/// exactly as in ``DoubleArithmetic/round(_:err:as:)``.
+///
+/// Underflow. Float16 and float32 values are multiples of 2^-149, and so are `M*x`, the
+/// exact sums `S`, `T` and their doubles whenever the shifts are too (always in training;
+/// checked here, since in evaluation `S` is the running mean). Then a nonzero `a` or `b`
+/// is at least 2^-149, every product with a tame constant is a normal number, and the
+/// only subnormal rounding left, of a final sum, loses at most 2^-1075: an extra slope of
+/// 2^-900 covers it whenever a centred value is nonzero, while exact zeros keep a zero
+/// bound and stay on the fast path (dout = ones gives `a = 0` and `k2 = 0`). Shifts off
+/// that grid get an absolute floor instead.
+///
+/// Signed zeros. The true value 0 rounds to +0; adding +0.0 to a result turns the -0
+/// that IEEE can produce from signed zero operands into +0 without changing anything else.
+struct ChannelBoundFormulas: ElementFormulas {
+    let xScale: Double, xShift: Double
+    let doutScale: Double, doutShift: Double
+    let g: Double, k2: Double, beta: Double
+    /// `|out error| <= outSlope*|b| + outFloor`.
+    let outSlope: Double, outFloor: Double
+    /// `|dx error| <= dxSlopeA*|a| + dxSlopeB*|b| + dxFloor`.
+    let dxSlopeA: Double, dxSlopeB: Double, dxFloor: Double
+
+    /// Whether the bound above holds for data of type `X`: at most 24 significant bits,
+    /// so that every value is a multiple of 2^-149.
+    static func applies<X: BatchNormFloat, Output: BatchNormFloat>(data _: X.Type, output _: Output.Type) -> Bool {
+        X.binaryFormat.precision <= 24 && Output.binaryFormat.precision <= 24
+    }
+
+    init(_ f: FastConstants) {
+        let u = 0x1p-53
+        let (gv, gE) = DoubleArithmetic.value(f.g)
+        let (kv, kE) = DoubleArithmetic.value(f.k2)
+        let (s, sE) = DoubleArithmetic.value(f.xShift)
+        let (t, tE) = DoubleArithmetic.value(f.doutShift)
+        xScale = f.xScale
+        xShift = s
+        doutScale = f.doutScale
+        doutShift = t
+        g = gv
+        k2 = kv
+        beta = f.beta + 0.0
+        let gM = gv.magnitude, kM = kv.magnitude, betaM = f.beta.magnitude
+        let onGrid = Self.isOnDataGrid(s) && Self.isOnDataGrid(t)
+        let slopeUnderflow = onGrid ? 0x1p-900 : 0
+        let floorUnderflow = onGrid ? 0 : 0x1p-1070
+        // 2u|g| + 2gE for the error, 4u|g| for the rounding of the ends; likewise below.
+        let widen = 1 + 0x1p-40
+        outSlope = (6 * u * gM + 2 * gE + slopeUnderflow) * widen
+        outFloor = (5 * u * betaM + (gM + gE) * sE + floorUnderflow) * widen
+        dxSlopeA = (6 * u * gM + 2 * gE + slopeUnderflow) * widen
+        dxSlopeB = (8 * u * kM + 2 * kE + slopeUnderflow) * widen
+        dxFloor = ((gM + gE) * tE + (kM + kE) * sE + floorUnderflow) * widen
+    }
+
+    /// Whether `v` is a multiple of 2^-149 (the constants are tame, so the scaling is exact).
+    static func isOnDataGrid(_ v: Double) -> Bool {
+        let scaled = v * 0x1p149
+        return scaled == scaled.rounded(.towardZero)
+    }
+
+    @inline(__always)
+    func centred(_ x: Double) -> Double { (-xShift).addingProduct(xScale, x) }
+
+    @inline(__always)
+    func out<Output: BatchNormFloat>(_ b: Double, as _: Output.Type) -> (Output, Bool) {
+        let o = beta.addingProduct(g, b) + 0.0
+        return Self.round(o, err: outFloor.addingProduct(outSlope, b.magnitude), as: Output.self)
+    }
+
+    @inline(__always)
+    func dx<Output: BatchNormFloat>(_ b: Double, dout: Double, as _: Output.Type) -> (Output, Bool) {
+        let a = (-doutShift).addingProduct(doutScale, dout)
+        let d = (-(k2 * b)).addingProduct(g, a) + 0.0
+        let e = dxFloor.addingProduct(dxSlopeB, b.magnitude).addingProduct(dxSlopeA, a.magnitude)
+        return Self.round(d, err: e, as: Output.self)
+    }
+
+    /// `v` rounded into `Output`, certain when both ends of `v -+ err` round alike (the
+    /// widening is already in `err`). NaN, from a non-finite element in evaluation mode,
+    /// makes `err` NaN and the element uncertain.
+    @inline(__always)
+    static func round<Output: BatchNormFloat>(_ v: Double, err: Double, as _: Output.Type) -> (Output, Bool) {
+        let lower = Output(roundingDouble: v - err)
+        let upper = Output(roundingDouble: v + err)
+        return (lower, lower.encoding == upper.encoding && err < .infinity)
+    }
+}

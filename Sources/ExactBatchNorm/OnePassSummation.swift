@@ -1,0 +1,181 @@
+/// The four exact sums of a contiguous run of float16 or float32 data, in integers.
+///
+/// ``BlockSummation`` is general: it widens each quantity into scratch memory and
+/// extracts it level by level in floating point, streaming the block through L1 about a
+/// dozen times. Data of at most 24 significant bits allow a cheaper scheme, because the
+/// levels each quantity needs are known in advance and the partial sums can be kept as
+/// integers rather than as doubles.
+///
+/// The level. Let `v` be a value with `|v| < 2^(k-2)` and `B = 1.5 * 2^k`. Then
+/// `t = fl(B + v)` lies in `[2^k, 2^(k+1))`, a single binade, so `t`'s bit pattern minus
+/// `B`'s is `q / 2^(k-52)` where `q = t - B` is `v` rounded to a multiple of the quantum
+/// `2^(k-52)`. Summing the bit patterns as 64-bit integers sums the `q` exactly (each is
+/// below 2^51 quanta; a run has at most 4096 values), and `q == v` exactly when nothing
+/// was cut off, which one comparison of bit patterns checks. Only a subtraction is
+/// floating point beyond the addition; the sums and checks run on the integer units.
+///
+/// The choice of `k`. With `k` three above the exponent of a run's largest magnitude,
+/// the quantum is 2^-49 of that magnitude: a 24-bit `x` or `dout` is kept whole unless its
+/// exponent is 27 or more below the run's largest. A product `x*x` or `x*dout` (up to 48
+/// bits) takes a second level on the residual `r = v - q` (exact, and at most half a
+/// quantum), with its own `k` 50 below, whose quantum of 2^-99 holds every product unless
+/// exponents in the run are spread by more than about 50.
+///
+/// If any value is not held exactly — widely spread magnitudes, or a non-finite element,
+/// found before any sum — nothing has been added and the caller takes the general path
+/// for the same run. Otherwise the integer sums, scaled by their quanta, are the exact
+/// sums.
+enum OnePassSummation {
+    typealias Lanes = SIMD4<Double>
+    typealias Words = SIMD4<Int64>
+
+    /// Whether this path can serve data of type `X` laid out with `stride`.
+    static func applies<X: BatchNormFloat>(_: X.Type, stride: Int) -> Bool {
+        stride == 1 && ChannelSummation.productsAreExactInDouble(X.self)
+    }
+
+    /// One level: the offset `B = 1.5 * 2^k` and the exponent of its quantum.
+    struct Level {
+        let offset: Double
+        let quantumExponent: Int
+
+        /// The level for magnitudes below `2^(k-2)`; nil where `B` or its quantum would
+        /// leave the normal range.
+        init?(k: Int) {
+            guard k <= 1000, k - 52 >= -1000 else { return nil }
+            offset = 1.5 * Double(bitPattern: UInt64(k + 1023) << 52)
+            quantumExponent = k - 52
+        }
+
+        /// The level that holds values of magnitude up to `largest` (nonzero, finite).
+        init?(largest: Double) { self.init(k: Int(largest.exponent) + 3) }
+
+        /// The level that holds the residuals of `self`: at most half its quantum, so
+        /// below `2^(k'-2)` for `k'` two above the quantum's exponent.
+        var next: Level? { Level(k: quantumExponent + 2) }
+
+        var offsetBits: Int64 { Int64(bitPattern: offset.bitPattern) }
+    }
+
+    /// An exact sum as `significand * 2^exponent`.
+    struct Part {
+        var significand: Int64
+        var exponent: Int
+    }
+
+    @inline(__always)
+    static func bits(_ v: Lanes) -> Words { unsafeBitCast(v, to: Words.self) }
+
+    @inline(__always)
+    static func load<X: BatchNormFloat>(_ e: Elements<X>, _ k: Int) -> Lanes {
+        Lanes(e.base.loadUnaligned(fromByteOffset: k * MemoryLayout<X>.stride, as: SIMD4<X>.self))
+    }
+
+    /// The largest magnitude among `count` elements (a multiple of 8), or nil if one is
+    /// not finite (`v * 0` is NaN exactly for NaN and infinities).
+    @inline(__always)
+    static func largest<X: BatchNormFloat>(_ e: Elements<X>, count: Int) -> Double? {
+        var largest = SIMD8<Double>(repeating: 0), probe = largest
+        var k = 0
+        while k < count {
+            let v = SIMD8<Double>(e.base.loadUnaligned(fromByteOffset: k * MemoryLayout<X>.stride, as: SIMD8<X>.self))
+            let magnitude = v.replacing(with: -v, where: v .< 0)
+            largest = largest.replacing(with: magnitude, where: magnitude .> largest)
+            probe += v * 0
+            k += 8
+        }
+        var m = 0.0, p = 0.0
+        for lane in 0 ..< 8 { m = Swift.max(m, largest[lane]); p += probe[lane] }
+        return p.isNaN ? nil : m
+    }
+
+    /// Adds the run's `S` and `Q` (and `T` and `P` with `dout`) to `sums` and returns
+    /// true, or returns false having added nothing.
+    @inline(__always)
+    static func accumulate<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, count: Int,
+                                              into sums: inout ChannelSums) -> Bool {
+        guard count % 8 == 0, count > 0, count <= 4096,
+              sums.xTally.isFinite, sums.doutTally.isFinite,
+              let xMax = largest(x, count: count),
+              let xSums = sumWithProducts(x, x, count: count, largest: xMax, productLargest: xMax * xMax)
+        else { return false }
+        guard let dout else {
+            add(xSums, into: &sums.x, &sums.xx)
+            return true
+        }
+        // The second sweep pairs dout with x again, which is still in L1.
+        guard let dMax = largest(dout, count: count),
+              let dSums = sumWithProducts(dout, x, count: count, largest: dMax, productLargest: xMax * dMax)
+        else { return false }
+        add(xSums, into: &sums.x, &sums.xx)
+        add(dSums, into: &sums.dout, &sums.xDout)
+        return true
+    }
+
+    @inline(__always)
+    static func add(_ parts: (values: Part, products: Part, productResiduals: Part),
+                    into values: inout ExactAccumulator, _ products: inout ExactAccumulator) {
+        values.add(significand: Int128(parts.values.significand), exponent: parts.values.exponent)
+        products.add(significand: Int128(parts.products.significand), exponent: parts.products.exponent)
+        products.add(significand: Int128(parts.productResiduals.significand),
+                     exponent: parts.productResiduals.exponent)
+    }
+
+    /// The exact sums of `v` (one level) and of `v*w` (two levels), or nil if some value
+    /// is not held exactly. `w` is `v` itself, or `x` when `v` is `dout`.
+    @inline(__always)
+    static func sumWithProducts<X: BatchNormFloat>(_ v: Elements<X>, _ w: Elements<X>, count: Int,
+                                                   largest: Double, productLargest: Double)
+        -> (values: Part, products: Part, productResiduals: Part)? {
+        if largest == 0 || productLargest == 0 {
+            // All of v is zero (or all of w, so every product is): check the other sum.
+            let zero = Part(significand: 0, exponent: 0)
+            guard largest != 0 else { return (zero, zero, zero) }
+            guard let level = Level(largest: largest) else { return nil }
+            let offset = Lanes(repeating: level.offset)
+            var sum = Words(repeating: 0), left = Words(repeating: 0)
+            var k = 0
+            while k < count {
+                let a = load(v, k)
+                let t = offset + a
+                sum &+= bits(t)
+                left |= bits(t - offset) ^ bits(a)
+                k += Lanes.scalarCount
+            }
+            guard left & Int64.max == .zero else { return nil }
+            return (total(sum, count: count, level), zero, zero)
+        }
+        guard let level = Level(largest: largest), let p1 = Level(largest: productLargest), let p2 = p1.next
+        else { return nil }
+        let offset = Lanes(repeating: level.offset)
+        let offset1 = Lanes(repeating: p1.offset), offset2 = Lanes(repeating: p2.offset)
+        var sum = Words(repeating: 0), sum1 = sum, sum2 = sum
+        var left = Words(repeating: 0)
+        var k = 0
+        while k < count {
+            let a = load(v, k), b = load(w, k)
+            let t = offset + a
+            sum &+= bits(t)
+            left |= bits(t - offset) ^ bits(a)
+            let p = a * b
+            let t1 = offset1 + p
+            sum1 &+= bits(t1)
+            let r = p - (t1 - offset1)
+            let t2 = offset2 + r
+            sum2 &+= bits(t2)
+            left |= bits(t2 - offset2) ^ bits(r)
+            k += Lanes.scalarCount
+        }
+        // Bit patterns that differ only in the sign bit are +0 and -0: nothing left.
+        guard left & Int64.max == .zero else { return nil }
+        return (total(sum, count: count, level), total(sum1, count: count, p1), total(sum2, count: count, p2))
+    }
+
+    /// The lanes' integer sums less `count` offsets, in quanta: exact, because the true
+    /// total is far inside Int64 and wrapping arithmetic is exact modulo 2^64.
+    @inline(__always)
+    static func total(_ sums: Words, count: Int, _ level: Level) -> Part {
+        let s = (sums[0] &+ sums[1]) &+ (sums[2] &+ sums[3])
+        return Part(significand: s &- Int64(count) &* level.offsetBits, exponent: level.quantumExponent)
+    }
+}
