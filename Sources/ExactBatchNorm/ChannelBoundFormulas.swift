@@ -62,14 +62,18 @@ struct ChannelBoundFormulas: ElementFormulas {
         beta = f.beta + 0.0
         let gM = gv.magnitude, kM = kv.magnitude, betaM = f.beta.magnitude
         let onGrid = Self.isOnDataGrid(s) && Self.isOnDataGrid(t)
-        let slopeUnderflow = onGrid ? 0x1p-900 : 0
+        // A term whose constant is exactly zero is exact and can round nothing below the
+        // normal range, so it gets no underflow slope: dout = ones (a = 0, k2 = 0) keeps a
+        // zero bound.
+        let gUnderflow = onGrid && gv != 0 ? 0x1p-900 : 0
+        let kUnderflow = onGrid && kv != 0 ? 0x1p-900 : 0
         let floorUnderflow = onGrid ? 0 : 0x1p-1070
         // 2u|g| + 2gE for the error, 4u|g| for the rounding of the ends; likewise below.
         let widen = 1 + 0x1p-40
-        outSlope = (6 * u * gM + 2 * gE + slopeUnderflow) * widen
+        outSlope = (6 * u * gM + 2 * gE + gUnderflow) * widen
         outFloor = (5 * u * betaM + (gM + gE) * sE + floorUnderflow) * widen
-        dxSlopeA = (6 * u * gM + 2 * gE + slopeUnderflow) * widen
-        dxSlopeB = (8 * u * kM + 2 * kE + slopeUnderflow) * widen
+        dxSlopeA = (6 * u * gM + 2 * gE + gUnderflow) * widen
+        dxSlopeB = (8 * u * kM + 2 * kE + kUnderflow) * widen
         dxFloor = ((gM + gE) * tE + (kM + kE) * sE + floorUnderflow) * widen
     }
 

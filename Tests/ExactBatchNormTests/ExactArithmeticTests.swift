@@ -106,6 +106,14 @@ import BigInt
         for v in values { reference = reference + ExactRational(exactly: v) }
         #expect(ExactRational.compare(forward.value, reference) == 0)
         #expect(ExactRational.compare(backward.value, reference) == 0)
+        // The readout handles negative totals (two's complement across many digits) and
+        // totals that cancel to a single low bit.
+        var negated = ExactAccumulator()
+        for v in values { negated.add(-v) }
+        #expect(ExactRational.compare(negated.value, -reference) == 0)
+        var cancelling = ExactAccumulator()
+        cancelling.add(-0x1p200); cancelling.add(0x1p200); cancelling.add(-0x1p-1000)
+        #expect(ExactRational.compare(cancelling.value, ExactRational(exactly: -0x1p-1000)) == 0)
         // Block extraction agrees with one-by-one accumulation.
         var blocked = ExactAccumulator()
         let scratch = BlockSummation.allocateScratch(blocks: 1)

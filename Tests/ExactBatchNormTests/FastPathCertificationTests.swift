@@ -43,11 +43,13 @@ import Testing
     }
 
     func compare<X: BatchNormFloat, Output: BatchNormFloat>(_: X.Type, _: Output.Type, _ flavour: Flavour,
-                                                           seed: UInt64) throws -> Int {
+                                                           seed: UInt64, mode: BatchNormMode = .training,
+                                                           runningMean: [Double]? = nil) throws -> Int {
         let p = Self.problem(flavour, seed: seed)
         let x = p.x.map { X($0) }, dout = p.dout.map { X($0) }
         let shape = try BatchNormShape(dimensions: [6, 3, 40], layout: .channelsFirst)
-        let params = BatchNormParameters(gamma: p.gamma, beta: p.beta,
+        let params = BatchNormParameters(gamma: p.gamma, beta: p.beta, runningMean: runningMean,
+                                         runningVar: runningMean.map { _ in [0.25, 1e-30, 4] },
                                          eps: flavour == .grid || flavour == .affineDout ? 0 : 1e-5)
         func run(fast: Bool) throws -> ([Output], [Output]) {
             var out = [Output](repeating: 0, count: x.count), dx = out
@@ -56,7 +58,7 @@ import Testing
                     try out.withUnsafeMutableBufferPointer { o in
                         try dx.withUnsafeMutableBufferPointer { d in
                             _ = try ExactBatchNorm.computeInto(xBytes: xs, doutBytes: ds, elementType: X.self,
-                                                               shape: shape, parameters: params, mode: .training,
+                                                               shape: shape, parameters: params, mode: mode,
                                                                out: o, dx: d, threads: 2, fastPath: fast)
                         }
                     }
@@ -71,7 +73,7 @@ import Testing
             if fastOut[i].encoding != exactOut[i].encoding { differing += 1 }
             if fastDx[i].encoding != exactDx[i].encoding { differing += 1 }
         }
-        if flavour == .affineDout { #expect(fastDx.allSatisfy { $0 == 0 && $0.sign == .plus }) }
+        if flavour == .affineDout && mode == .training { #expect(fastDx.allSatisfy { $0 == 0 && $0.sign == .plus }) }
         return differing
     }
 
@@ -83,5 +85,42 @@ import Testing
             #expect(try compare(Double.self, Double.self, flavour, seed: seed) == 0, "float64 \(flavour) \(seed)")
             #expect(try compare(Float.self, Double.self, flavour, seed: seed) == 0, "float32->64 \(flavour) \(seed)")
         }
+    }
+
+    /// Evaluation mode shifts by the running mean, which need not lie on float32's grid
+    /// of multiples of 2^-149 (the per-channel bound then adds an absolute floor). Tiny
+    /// and off-grid running means, against tiny and ordinary data.
+    @Test(arguments: Flavour.allCases)
+    func evaluationWithOffGridRunningMeans(_ flavour: Flavour) throws {
+        for runningMean in [[1e-300, -3e-200, 0x1.8p-140], [0.1, 1000, -0x1p-70]] {
+            #expect(try compare(Float.self, Float.self, flavour, seed: 4, mode: .evaluation,
+                                runningMean: runningMean) == 0, "float32 \(flavour) \(runningMean)")
+            #expect(try compare(Float16.self, Float16.self, flavour, seed: 4, mode: .evaluation,
+                                runningMean: runningMean) == 0, "float16 \(flavour) \(runningMean)")
+        }
+    }
+
+    /// How often the exact path runs is speed, not correctness, but the per-channel
+    /// bound is meant to leave ordinary data and exact zeros entirely on the fast path.
+    @Test func ordinaryDataAndExactZerosStayOnTheFastPath() throws {
+        var g = Generator(state: 12)
+        let n = 8, c = 4, l = 256
+        let x = (0 ..< n * c * l).map { _ in Float((g.uniform() - 0.5) * 6) }
+        let shape = try BatchNormShape(dimensions: [n, c, l], layout: .channelsFirst)
+        func exactPaths(dout: [Float], beta: [Double], x: [Float]) throws -> Int {
+            try x.withUnsafeBufferPointer { xs in
+                try dout.withUnsafeBufferPointer { ds in
+                    try ExactBatchNorm.compute(x: xs, dout: ds, shape: shape,
+                                               parameters: BatchNormParameters(gamma: [1, -2, 0.5, 3], beta: beta),
+                                               mode: .training, output: Float.self).exactPathCount
+                }
+            }
+        }
+        let random = (0 ..< x.count).map { _ in Float(g.uniform() - 0.5) }
+        #expect(try exactPaths(dout: random, beta: [0, 0.5, -1, 2], x: x) == 0)
+        // dout = ones: dx is exactly zero everywhere.
+        #expect(try exactPaths(dout: Array(repeating: 1, count: x.count), beta: [0, 0.5, -1, 2], x: x) == 0)
+        // Constant channels with beta = 0: out is exactly zero everywhere.
+        #expect(try exactPaths(dout: random, beta: [0, 0, 0, 0], x: Array(repeating: 0.75, count: x.count)) == 0)
     }
 }

@@ -1,0 +1,152 @@
+import Testing
+@testable import ExactBatchNorm
+
+/// The one-pass integer sums against the plainest exact oracle: every value and every
+/// product added one by one to a superaccumulator (itself checked against rationals in
+/// ``ExactArithmeticTests``).
+/// Also that the path declines what it cannot hold, and takes what it should, so that a
+/// regression to "always fall back" would fail here rather than only in a benchmark.
+@Suite struct OnePassSummationTests {
+    struct Generator {
+        var state: UInt64
+        mutating func uniform() -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 11) * 0x1p-53
+        }
+    }
+
+    enum Data: String, CaseIterable, CustomTestStringConvertible {
+        case normal, offset, tiny, huge, zeroX, zeroDout, mixedSigns, spread26
+        var testDescription: String { rawValue }
+    }
+
+    static func data(_ kind: Data, count: Int, seed: UInt64) -> (x: [Double], dout: [Double]) {
+        var g = Generator(state: seed)
+        var x = [Double](), dout = [Double]()
+        for i in 0 ..< count {
+            let u = g.uniform() - 0.5, w = g.uniform() - 0.5
+            switch kind {
+            case .normal: x.append(u * 6); dout.append(w)
+            case .offset: x.append(1000 + u / 64); dout.append(1)
+            case .tiny: x.append(u * 0x1p-120); dout.append(w * 0x1p-126)
+            case .huge: x.append(u * 0x1p120); dout.append(w * 0x1p100)
+            case .zeroX: x.append(0); dout.append(w)
+            case .zeroDout: x.append(u); dout.append(i % 2 == 0 ? 0 : -0.0)
+            case .mixedSigns: x.append(i % 2 == 0 ? -0.0 : -u); dout.append(-w)
+            // Exponents 26 below the largest still fit the first level (27 do not), and
+            // their squares sit on the second level's last bit.
+            case .spread26: x.append(i == 0 ? 1 : (1 + u.magnitude / 2) * 0x1p-26); dout.append(w)
+            }
+        }
+        return (x, dout)
+    }
+
+    /// Runs the one-pass sums on `x`, `dout` stored as `X` and compares all four with
+    /// one-by-one exact accumulation; returns whether the path took the run.
+    func check<X: BatchNormFloat>(_: X.Type, _ x: [Double], _ dout: [Double]?) -> Bool {
+        let xs = x.map { X($0) }, ds = dout.map { $0.map { X($0) } }
+        var sums = ChannelSums()
+        let taken = xs.withUnsafeBytes { xb in
+            let run = { (d: Elements<X>?) in
+                OnePassSummation.accumulate(x: Elements<X>(xb.baseAddress!), dout: d, count: xs.count, into: &sums)
+            }
+            if let ds { return ds.withUnsafeBytes { db in run(Elements<X>(db.baseAddress!)) } }
+            return run(nil)
+        }
+        guard taken else {
+            #expect(sums.x.isZero && sums.xx.isZero && sums.dout.isZero && sums.xDout.isZero,
+                    "a declined run must add nothing")
+            return false
+        }
+        var s = ExactAccumulator(), q = s, t = s, p = s
+        for (i, xv) in xs.enumerated() {
+            let v = xv.exactDouble
+            s.add(v)
+            q.addProduct(v, v)
+            if let ds {
+                t.add(ds[i].exactDouble)
+                p.addProduct(v, ds[i].exactDouble)
+            }
+        }
+        #expect(ExactRational.compare(sums.x.value, s.value) == 0)
+        #expect(ExactRational.compare(sums.xx.value, q.value) == 0)
+        #expect(ExactRational.compare(sums.dout.value, t.value) == 0)
+        #expect(ExactRational.compare(sums.xDout.value, p.value) == 0)
+        return true
+    }
+
+    @Test(arguments: Data.allCases)
+    func float32SumsAreExact(_ kind: Data) {
+        for (count, seed) in [(8, UInt64(1)), (512, 2), (1000, 3), (4096, 4)] {
+            let (x, dout) = Self.data(kind, count: count, seed: seed)
+            #expect(check(Float.self, x, dout), "\(kind) with \(count) values should take the one-pass path")
+            #expect(check(Float.self, x, nil))
+        }
+    }
+
+    @Test(arguments: [Data.normal, .offset, .zeroX, .mixedSigns])
+    func float16SumsAreExact(_ kind: Data) {
+        let (x, dout) = Self.data(kind, count: 512, seed: 9)
+        #expect(check(Float16.self, x, dout))
+    }
+
+    /// What the path must decline, leaving the run to the general summation.
+    @Test func declinesWhatItCannotHold() {
+        var (x, dout) = Self.data(.normal, count: 512, seed: 5)
+        // A float32 value 40 binades below the largest, with its last bit set, does not
+        // fit the first level; neither does one 27 below.
+        x[7] = 0x1.000002p-40
+        #expect(!check(Float.self, x, dout))
+        (x, dout) = Self.data(.normal, count: 512, seed: 6)
+        dout[3] = 0x1.000002p-60
+        #expect(!check(Float.self, x, dout))
+        #expect(!check(Float.self, [1, 0x1.000002p-27, 0, 0, 0, 0, 0, 0], nil))
+        // Non-finite values are the general path's to tally.
+        for bad in [Double.nan, .infinity, -.infinity] {
+            (x, dout) = Self.data(.normal, count: 64, seed: 7)
+            x[5] = bad
+            #expect(!check(Float.self, x, dout))
+            (x, dout) = Self.data(.normal, count: 64, seed: 7)
+            dout[5] = bad
+            #expect(!check(Float.self, x, dout))
+        }
+        // Runs that are not whole lanes, too long for the integer sums, or float64 data.
+        #expect(!check(Float.self, Array(repeating: 1, count: 12), nil))
+        #expect(!check(Float.self, Array(repeating: 1, count: 4104), nil))
+        #expect(!OnePassSummation.applies(Double.self, stride: 1))
+        #expect(!OnePassSummation.applies(Float.self, stride: 3))
+    }
+
+    /// The general path and the one-pass path agree through the whole summation,
+    /// including the fallback runs mixed in with taken ones.
+    @Test func channelSumsAgreeAcrossLayouts() throws {
+        let n = 3, c = 2, l = 700
+        var g = Generator(state: 11)
+        var x = [Float](), dout = [Float]()
+        for i in 0 ..< n * c * l {
+            x.append(Float((g.uniform() - 0.5) * 8))
+            dout.append(i % 97 == 0 ? 0x1p-50 : Float(g.uniform() - 0.5))   // some runs fall back
+        }
+        // The same values in channels-last order take the general path.
+        var xLast = x, doutLast = dout
+        for b in 0 ..< n { for ch in 0 ..< c { for s in 0 ..< l {
+            xLast[(b * l + s) * c + ch] = x[(b * c + ch) * l + s]
+            doutLast[(b * l + s) * c + ch] = dout[(b * c + ch) * l + s]
+        } } }
+        func sums(_ x: [Float], _ d: [Float], _ layout: ChannelLayout) throws -> [ChannelSums] {
+            let dims = layout == .channelsFirst ? [n, c, l] : [n, l, c]
+            let shape = try BatchNormShape(dimensions: dims, layout: layout)
+            return x.withUnsafeBytes { xb in d.withUnsafeBytes { db in
+                ChannelSummation.sums(x: Elements<Float>(xb.baseAddress!), dout: Elements<Float>(db.baseAddress!),
+                                      shape: shape, training: true, threads: 2)
+            } }
+        }
+        let first = try sums(x, dout, .channelsFirst), last = try sums(xLast, doutLast, .channelsLast)
+        for ch in 0 ..< c {
+            #expect(ExactRational.compare(first[ch].x.value, last[ch].x.value) == 0)
+            #expect(ExactRational.compare(first[ch].xx.value, last[ch].xx.value) == 0)
+            #expect(ExactRational.compare(first[ch].dout.value, last[ch].dout.value) == 0)
+            #expect(ExactRational.compare(first[ch].xDout.value, last[ch].xDout.value) == 0)
+        }
+    }
+}
