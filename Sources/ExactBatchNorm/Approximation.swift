@@ -27,6 +27,19 @@ struct Approximation: Sendable {
         err = lo.magnitude * 0x1p-53 + Double.leastNonzeroMagnitude
     }
 
+    /// `f * sqrt(c)` from `cRounded`, `c` correctly rounded to double, with a relative
+    /// error bound of 2^-50: rounding `f` and `c` (`u = 2^-53` each, the latter halved by
+    /// the square root), the square root and the product (`u` each) compound to below
+    /// `3.5u + O(u^2)`. Nil when a step leaves the normal range, where relative bounds
+    /// fail, or `f` is zero (exact, and the caller's case).
+    init?(_ f: ExactRational, timesSqrtOf cRounded: Double) {
+        let fD = Double(exactly: ExactExpression(f))
+        guard cRounded.isNormal, fD.isNormal else { return nil }
+        let product = fD * cRounded.squareRoot()
+        guard product.isNormal else { return nil }
+        self.init(hi: product, lo: 0, err: product.magnitude * 0x1p-50)
+    }
+
     /// The exact value, when it is a double.
     var exactDouble: Double? { err == 0 && lo == 0 ? hi : nil }
 

@@ -87,13 +87,13 @@ struct ChannelBoundFormulas: ElementFormulas {
     func centred(_ x: Double) -> Double { (-xShift).addingProduct(xScale, x) }
 
     @inline(__always)
-    func out<Output: BatchNormFloat>(_ b: Double, as _: Output.Type) -> (Output, Bool) {
+    func out<Output: BatchNormFloat>(_ b: Double, as _: Output.Type) -> (Output, doubt: UInt64) {
         let o = beta.addingProduct(g, b) + 0.0
         return Self.round(o, err: outFloor.addingProduct(outSlope, b.magnitude), as: Output.self)
     }
 
     @inline(__always)
-    func dx<Output: BatchNormFloat>(_ b: Double, dout: Double, as _: Output.Type) -> (Output, Bool) {
+    func dx<Output: BatchNormFloat>(_ b: Double, dout: Double, as _: Output.Type) -> (Output, doubt: UInt64) {
         let a = (-doutShift).addingProduct(doutScale, dout)
         let d = (-(k2 * b)).addingProduct(g, a) + 0.0
         let e = dxFloor.addingProduct(dxSlopeB, b.magnitude).addingProduct(dxSlopeA, a.magnitude)
@@ -101,12 +101,13 @@ struct ChannelBoundFormulas: ElementFormulas {
     }
 
     /// `v` rounded into `Output`, certain when both ends of `v -+ err` round alike (the
-    /// widening is already in `err`). NaN, from a non-finite element in evaluation mode,
-    /// makes `err` NaN and the element uncertain.
+    /// widening is already in `err`): the doubt is the XOR of the two encodings. The data
+    /// must be finite (the kernel sends channels with a non-finite `x` elsewhere), so
+    /// that `v` and `err` are.
     @inline(__always)
-    static func round<Output: BatchNormFloat>(_ v: Double, err: Double, as _: Output.Type) -> (Output, Bool) {
+    static func round<Output: BatchNormFloat>(_ v: Double, err: Double, as _: Output.Type) -> (Output, doubt: UInt64) {
         let lower = Output(roundingDouble: v - err)
         let upper = Output(roundingDouble: v + err)
-        return (lower, lower.encoding == upper.encoding && err < .infinity)
+        return (lower, lower.encoding ^ upper.encoding)
     }
 }

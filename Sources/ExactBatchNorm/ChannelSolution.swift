@@ -9,6 +9,9 @@ struct ChannelSolution: Sendable {
     /// nil when the channel's elements are NaN by the non-finite rules.
     var outTerms: ElementTerms?
     var dxTerms: ElementTerms?
+    /// Whether every `x` of the channel is finite. In evaluation the terms exist even when
+    /// it is not (each non-finite element is NaN), and the fast path must check elements.
+    var xFinite = true
 }
 
 extension ChannelSolution {
@@ -131,16 +134,27 @@ extension ChannelSolution {
             mean: mean, invstd: invstd, runningMean: runningMean, runningVar: runningVar,
             dgamma: dgamma, dbeta: dbeta,
             outTerms: gammaOK && betaOK && finiteX ? terms : nil,
-            dxTerms: gammaOK && doutOK && finiteX ? terms : nil)
+            dxTerms: gammaOK && doutOK && finiteX ? terms : nil,
+            xFinite: sums.xTally.isFinite)
     }
 
     private static func fastConstants(xScale: ExactRational, xShift: ExactRational, doutScale: ExactRational,
                                       doutShift: ExactRational, factor: ExactRational, coupling: ExactRational,
                                       c: ExactRational, beta: Double, doubleDouble: Bool) -> FastConstants? {
         let dd = doubleDouble
-        let g = Approximation(ExactExpression(.zero, plus: factor, timesSqrtOf: c), doubleDouble: dd)
-        let k2 = coupling.isZero ? .zero
-            : Approximation(ExactExpression(.zero, plus: (factor * coupling).reduced, timesSqrtOf: c), doubleDouble: dd)
+        let kFactor = (factor * coupling).reduced
+        // The double fast path needs g and k2 only to within a few units of 2^-53, which
+        // plain double arithmetic on correctly rounded rationals gives with a proven
+        // bound; rounding the square-root expressions exactly cost most of a channel's
+        // solve. Double-double needs the exact roundings.
+        let cD = dd ? 0 : Double(exactly: ExactExpression(c))
+        func times(_ f: ExactRational) -> Approximation {
+            if f.isZero { return .zero }
+            if !dd, let cheap = Approximation(f, timesSqrtOf: cD) { return cheap }
+            return Approximation(ExactExpression(.zero, plus: f, timesSqrtOf: c), doubleDouble: dd)
+        }
+        let g = times(factor)
+        let k2 = times(kFactor)
         let s = Approximation(xShift, doubleDouble: dd)
         let t = Approximation(doutShift, doubleDouble: dd)
         guard g.isTame, k2.isTame, s.isTame, t.isTame, beta.magnitude < 0x1p600 else { return nil }

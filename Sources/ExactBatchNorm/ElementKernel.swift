@@ -25,12 +25,9 @@ enum ElementKernel {
         let os = SharedPointer(out), dxs = dx.map { SharedPointer($0) }
         let counts = parallelRanges(count: tiles.count, threads: threads) { range -> Int in
             var exactPaths = 0
-            let uncertain = UnsafeMutablePointer<UInt8>.allocate(capacity: BlockSummation.blockSize)
-            defer { uncertain.deallocate() }
             let stride = shape.spatialStride
             tiles.forEachRun(in: range) { c, offset, length in
-                let run = Run(x: x + offset, dout: dout.map { $0 + offset }, stride: stride,
-                              count: length, uncertain: uncertain)
+                let run = Run(x: x + offset, dout: dout.map { $0 + offset }, stride: stride, count: length)
                 let o = os.base + offset, d = dxs.map { $0.base + offset }
                 // Unit stride (channels first) gets its own copy of the loops, with the
                 // stride a constant, so that they vectorize.
@@ -53,11 +50,14 @@ enum ElementKernel {
         let fast: FastConstants?
         let hasOut: Bool
         let hasDx: Bool
+        /// Whether every element is finite (every `dout` is, wherever `dx` is computed).
+        let finite: Bool
 
         init(_ s: ChannelSolution, wantsDx: Bool) {
             hasOut = s.outTerms != nil
             hasDx = wantsDx && s.dxTerms != nil
             fast = s.outTerms?.fast ?? (hasDx ? s.dxTerms?.fast : nil)
+            finite = s.xFinite
         }
     }
 
@@ -67,10 +67,8 @@ enum ElementKernel {
         let dout: Elements<X>?
         let stride: Int
         let count: Int
-        /// Per element: bit 0 set if `out` is uncertain, bit 1 if `dx` is.
-        let uncertain: UnsafeMutablePointer<UInt8>
 
-        var withUnitStride: Run { Run(x: x, dout: dout, stride: 1, count: count, uncertain: uncertain) }
+        var withUnitStride: Run { Run(x: x, dout: dout, stride: 1, count: count) }
 
         @inline(__always)
         func all<Output: BatchNormFloat, A: KernelArithmetic>(
@@ -91,21 +89,33 @@ enum ElementKernel {
             if !plan.hasOut { for k in 0 ..< count { out[k * stride] = .nan } }
             if let dx, !plan.hasDx { for k in 0 ..< count { dx[k * stride] = .nan } }
             let fastOut = plan.hasOut ? out : nil, fastDx = plan.hasDx ? dx : nil
-            if ChannelBoundFormulas.applies(data: X.self, output: Output.self) {
-                runFast(ChannelBoundFormulas(fast), out: fastOut, dx: fastDx)
-            } else {
-                runFast(FastFormulas<A>(fast), out: fastOut, dx: fastDx)
+            if plan.finite && ChannelBoundFormulas.applies(data: X.self, output: Output.self) {
+                return fastThenExact(ChannelBoundFormulas(fast), solutions, c, fast, out: fastOut, dx: fastDx)
             }
-            return fixUp(solutions, c, fast, out: out, dx: fastDx)
+            return fastThenExact(FastFormulas<A>(fast), solutions, c, fast, out: fastOut, dx: fastDx)
         }
 
-        /// Writes the fast results for the outputs given and marks the uncertain ones.
-        /// One loop per combination, with every pointer unwrapped outside it: the loops
-        /// must be branch-free to vectorize. The formulas themselves are shared.
+        /// The fast loop, then the exact path for whatever it could not certify; returns
+        /// how many elements took the exact path.
+        @inline(__always)
+        func fastThenExact<F: ElementFormulas, Output: BatchNormFloat>(
+            _ formulas: F, _ solutions: [ChannelSolution], _ c: Int, _ fast: FastConstants,
+            out: UnsafeMutablePointer<Output>?, dx: UnsafeMutablePointer<Output>?
+        ) -> Int {
+            let marks = runFast(formulas, out: out, dx: dx)
+            return marks == 0 ? 0 : fixUp(formulas, solutions, c, fast, out: out, dx: dx)
+        }
+
+        /// Writes the fast results for the outputs given and returns the OR of their doubts
+        /// (nonzero if any was uncertain). One loop per combination, with every
+        /// pointer unwrapped outside it: the loops must be branch-free to vectorize. They
+        /// keep only an OR of the flags, not a flag per element: uncertain elements are so
+        /// rare that finding them again costs less than storing every flag.
         @inline(__always)
         func runFast<F: ElementFormulas, Output: BatchNormFloat>(
             _ formulas: F, out: UnsafeMutablePointer<Output>?, dx: UnsafeMutablePointer<Output>?
-        ) {
+        ) -> UInt64 {
+            var marks: UInt64 = 0
             if let out, let dx, let dout {
                 for k in 0 ..< count {
                     let b = formulas.centred(x[k * stride].exactDouble)
@@ -113,62 +123,52 @@ enum ElementKernel {
                     let (rd, cd) = formulas.dx(b, dout: dout[k * stride].exactDouble, as: Output.self)
                     out[k * stride] = ro
                     dx[k * stride] = rd
-                    uncertain[k] = (co ? 0 : 1) | (cd ? 0 : 2)
+                    marks |= co | cd
                 }
             } else if let out {
                 for k in 0 ..< count {
                     let (r, c) = formulas.out(formulas.centred(x[k * stride].exactDouble), as: Output.self)
                     out[k * stride] = r
-                    uncertain[k] = c ? 0 : 1
+                    marks |= c
                 }
             } else if let dx, let dout {
                 for k in 0 ..< count {
                     let b = formulas.centred(x[k * stride].exactDouble)
                     let (r, c) = formulas.dx(b, dout: dout[k * stride].exactDouble, as: Output.self)
                     dx[k * stride] = r
-                    uncertain[k] = c ? 0 : 2
+                    marks |= c
                 }
             }
+            return marks
         }
 
-        /// Computes the marked elements exactly and returns how many there were.
-        @inline(__always)
-        func fixUp<Output: BatchNormFloat>(_ solutions: [ChannelSolution], _ c: Int, _ fast: FastConstants,
-                                          out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?) -> Int {
-            // The exact terms are large: fetch them only when an element needs them, and
-            // keep them out of the scanning loop.
-            guard var k = firstUncertain(from: 0) else { return 0 }
+        /// Finds the uncertain elements again (the formulas are deterministic, so the same
+        /// ones) and computes them exactly; returns how many there were.
+        func fixUp<F: ElementFormulas, Output: BatchNormFloat>(
+            _ formulas: F, _ solutions: [ChannelSolution], _ c: Int, _ fast: FastConstants,
+            out: UnsafeMutablePointer<Output>?, dx: UnsafeMutablePointer<Output>?
+        ) -> Int {
+            // The exact terms are large: fetched once, outside the loop.
             let outTerms = solutions[c].outTerms, dxTerms = solutions[c].dxTerms
             var fixed = 0
-            repeat {
+            for k in 0 ..< count {
                 let xv = x[k * stride].exactDouble
-                if uncertain[k] & 1 != 0, let outTerms { out[k * stride] = exactOut(xv, outTerms) }
-                if uncertain[k] & 2 != 0, let dx, let dxTerms {
-                    let dv = dout![k * stride].exactDouble
-                    dx[k * stride] = ElementKernel.cancelsExactly(xv, dv, fast) ? 0 : exactDx(xv, dv, dxTerms)
+                let b = formulas.centred(xv)
+                var exact = false
+                if let out, let outTerms, formulas.out(b, as: Output.self).1 != 0 {
+                    out[k * stride] = exactOut(xv, outTerms)
+                    exact = true
                 }
-                fixed += 1
-                guard let next = firstUncertain(from: k + 1) else { break }
-                k = next
-            } while true
-            return fixed
-        }
-
-        /// The first marked element at or after `start`. Marks are rare: eight flags are
-        /// skipped at a time.
-        @inline(__always)
-        func firstUncertain(from start: Int) -> Int? {
-            var k = start
-            while k < count {
-                if k + 8 <= count, UnsafeRawPointer(uncertain + k).loadUnaligned(as: UInt64.self) == 0 {
-                    k += 8
-                } else if uncertain[k] != 0 {
-                    return k
-                } else {
-                    k += 1
+                if let dx, let dxTerms, let dout {
+                    let dv = dout[k * stride].exactDouble
+                    if formulas.dx(b, dout: dv, as: Output.self).1 != 0 {
+                        dx[k * stride] = ElementKernel.cancelsExactly(xv, dv, fast) ? 0 : exactDx(xv, dv, dxTerms)
+                        exact = true
+                    }
                 }
+                if exact { fixed += 1 }
             }
-            return nil
+            return fixed
         }
     }
 
@@ -200,21 +200,23 @@ enum ElementKernel {
         }
 
         @inline(__always)
-        func out<Output: BatchNormFloat>(_ centred: (value: A.Value, err: Double), as _: Output.Type) -> (Output, Bool) {
+        func out<Output: BatchNormFloat>(_ centred: (value: A.Value, err: Double), as _: Output.Type) -> (Output, doubt: UInt64) {
             let (t, tErr) = product(g, gMag, gErr, centred.value, centred.err)
             let o = A.sum(beta, t)
-            return A.round(o, err: tErr + A.unitRoundoff * A.magnitude(o), as: Output.self)
+            let (r, certain) = A.round(o, err: tErr + A.unitRoundoff * A.magnitude(o), as: Output.self)
+            return (r, certain ? 0 : 1)
         }
 
         @inline(__always)
         func dx<Output: BatchNormFloat>(_ centred: (value: A.Value, err: Double), dout: Double,
-                                        as _: Output.Type) -> (Output, Bool) {
+                                        as _: Output.Type) -> (Output, doubt: UInt64) {
             let (b, bErr) = centred
             let (a, aErr) = difference(constants.doutScale, dout, doutShift, doutShiftErr)
             let (t1, t1Err) = product(g, gMag, gErr, a, aErr)
             let (t2, t2Err) = product(k2, k2Mag, k2Err, b, bErr)
             let d = A.difference(t1, t2)
-            return A.round(d, err: t1Err + t2Err + A.unitRoundoff * A.magnitude(d), as: Output.self)
+            let (r, certain) = A.round(d, err: t1Err + t2Err + A.unitRoundoff * A.magnitude(d), as: Output.self)
+            return (r, certain ? 0 : 1)
         }
 
         /// `scale*value - shift` and its error bound: the scaling's error, the shift's,

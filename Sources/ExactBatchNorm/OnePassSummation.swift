@@ -68,25 +68,43 @@ enum OnePassSummation {
 
     @inline(__always)
     static func load<X: BatchNormFloat>(_ e: Elements<X>, _ k: Int) -> Lanes {
-        Lanes(e.base.loadUnaligned(fromByteOffset: k * MemoryLayout<X>.stride, as: SIMD4<X>.self))
+        Lanes(e.base.loadUnaligned(fromByteOffset: k &* MemoryLayout<X>.stride, as: SIMD4<X>.self))
     }
 
     /// The largest magnitude among `count` elements (a multiple of 8), or nil if one is
-    /// not finite (`v * 0` is NaN exactly for NaN and infinities).
+    /// not finite.
     @inline(__always)
     static func largest<X: BatchNormFloat>(_ e: Elements<X>, count: Int) -> Double? {
+        if X.self == Float.self { return largestFloat32(e.base, count: count) }
+        // `v * 0` is NaN exactly for NaN and infinities.
         var largest = SIMD8<Double>(repeating: 0), probe = largest
         var k = 0
         while k < count {
-            let v = SIMD8<Double>(e.base.loadUnaligned(fromByteOffset: k * MemoryLayout<X>.stride, as: SIMD8<X>.self))
+            let v = SIMD8<Double>(e.base.loadUnaligned(fromByteOffset: k &* MemoryLayout<X>.stride, as: SIMD8<X>.self))
             let magnitude = v.replacing(with: -v, where: v .< 0)
             largest = largest.replacing(with: magnitude, where: magnitude .> largest)
             probe += v * 0
-            k += 8
+            k &+= 8
         }
         var m = 0.0, p = 0.0
         for lane in 0 ..< 8 { m = Swift.max(m, largest[lane]); p += probe[lane] }
         return p.isNaN ? nil : m
+    }
+
+    /// The same for float32, on bit patterns: without the sign bit, the encodings of
+    /// non-negative floats order as the values do, and every encoding at or above
+    /// infinity's is infinity or NaN. One AND and one integer maximum per eight values.
+    @inline(__always)
+    static func largestFloat32(_ base: UnsafeRawPointer, count: Int) -> Double? {
+        var m = SIMD8<Int32>(repeating: 0)
+        var k = 0
+        while k < count {
+            let v = base.loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<Int32>.self) & Int32.max
+            m = pointwiseMax(m, v)
+            k &+= 8
+        }
+        let top = m.max()
+        return top >= 0x7F80_0000 ? nil : Double(Float(bitPattern: UInt32(top)))
     }
 
     /// Adds the run's `S` and `Q` (and `T` and `P` with `dout`) to `sums` and returns
@@ -140,7 +158,7 @@ enum OnePassSummation {
                 let t = offset + a
                 sum &+= bits(t)
                 left |= bits(t - offset) ^ bits(a)
-                k += Lanes.scalarCount
+                k &+= Lanes.scalarCount
             }
             guard left & Int64.max == .zero else { return nil }
             return (total(sum, count: count, level), zero, zero)
@@ -151,8 +169,8 @@ enum OnePassSummation {
         let offset1 = Lanes(repeating: p1.offset), offset2 = Lanes(repeating: p2.offset)
         var sum = Words(repeating: 0), sum1 = sum, sum2 = sum
         var left = Words(repeating: 0)
-        var k = 0
-        while k < count {
+        @inline(__always)
+        func step(_ k: Int) {
             let a = load(v, k), b = load(w, k)
             let t = offset + a
             sum &+= bits(t)
@@ -164,7 +182,14 @@ enum OnePassSummation {
             let t2 = offset2 + r
             sum2 &+= bits(t2)
             left |= bits(t2 - offset2) ^ bits(r)
-            k += Lanes.scalarCount
+        }
+        // Two lanes' worth per trip halves the loop's own instructions (count is a
+        // multiple of 8).
+        var k = 0
+        while k < count {
+            step(k)
+            step(k &+ 4)
+            k &+= 8
         }
         // Bit patterns that differ only in the sign bit are +0 and -0: nothing left.
         guard left & Int64.max == .zero else { return nil }

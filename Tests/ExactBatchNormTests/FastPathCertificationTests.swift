@@ -123,4 +123,37 @@ import Testing
         // Constant channels with beta = 0: out is exactly zero everywhere.
         #expect(try exactPaths(dout: random, beta: [0, 0, 0, 0], x: Array(repeating: 0.75, count: x.count)) == 0)
     }
+
+    /// In evaluation a channel keeps its fast path when some `x` is NaN or infinite;
+    /// those elements must come out NaN with the same bits as the exact path gives
+    /// (a quiet NaN, not the input's payload), and their neighbours as usual.
+    @Test func evaluationWithNonFiniteElements() throws {
+        let shape = try BatchNormShape(dimensions: [2, 2, 8], layout: .channelsFirst)
+        var x = (0 ..< 32).map { Float($0) / 8 - 1 }
+        x[3] = .nan; x[5] = .infinity; x[20] = -.infinity
+        x[21] = Float(bitPattern: 0x7FC0_1234)      // a NaN with a payload
+        let dout = (0 ..< 32).map { Float(31 - $0) / 16 }
+        let params = BatchNormParameters(gamma: [1.5, -1], beta: [0.25, 0], runningMean: [0.1, -0.2],
+                                         runningVar: [2, 0.5])
+        func run(fast: Bool) throws -> ([Float], [Float]) {
+            var out = [Float](repeating: 0, count: 32), dx = out
+            try x.withUnsafeBytes { xs in
+                try dout.withUnsafeBytes { ds in
+                    try out.withUnsafeMutableBufferPointer { o in
+                        try dx.withUnsafeMutableBufferPointer { d in
+                            _ = try ExactBatchNorm.computeInto(xBytes: xs, doutBytes: ds, elementType: Float.self,
+                                                               shape: shape, parameters: params, mode: .evaluation,
+                                                               out: o, dx: d, threads: 1, fastPath: fast)
+                        }
+                    }
+                }
+            }
+            return (out, dx)
+        }
+        let (fastOut, fastDx) = try run(fast: true), (exactOut, exactDx) = try run(fast: false)
+        #expect(fastOut.map(\.bitPattern) == exactOut.map(\.bitPattern))
+        #expect(fastDx.map(\.bitPattern) == exactDx.map(\.bitPattern))
+        for i in [3, 5, 20, 21] { #expect(fastOut[i].isNaN && fastOut[i].bitPattern == Float.nan.bitPattern) }
+        #expect(fastOut.enumerated().filter { ![3, 5, 20, 21].contains($0.offset) }.allSatisfy { $0.element.isFinite })
+    }
 }
