@@ -13,22 +13,25 @@ import RealModule
 /// Each run of elements is done in two loops: a branch-free one that writes the fast
 /// results and marks the uncertain ones (so it vectorizes), then a rare fix-up.
 enum ElementKernel {
-    /// Computes `out` (and `dx`) for the elements of `x` and returns how many elements
-    /// needed the exact path.
+    /// Computes `out` (and `dx`) for the elements of the ``Tiles`` units in `units` and
+    /// returns how many elements needed the exact path. `out[i]` and `dx[i]` receive
+    /// element `firstElement + i`, so a caller can compute a block of the output at a time.
     static func run<X: BatchNormFloat, Output: BatchNormFloat, Arithmetic: KernelArithmetic>(
-        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape,
-        solutions: [ChannelSolution], out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
+        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, solutions: [ChannelSolution],
+        units: Range<Int>, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
         arithmetic: Arithmetic.Type, threads: Int
     ) -> Int {
         let tiles = Tiles(shape)
         let plans = solutions.map { ChannelPlan($0, wantsDx: dx != nil) }
+        let firstElement = tiles.firstElement(ofUnit: units.lowerBound)
         let os = SharedPointer(out), dxs = dx.map { SharedPointer($0) }
-        let counts = parallelRanges(count: tiles.count, threads: threads) { range -> Int in
+        let counts = parallelRanges(count: units.count, threads: threads) { range -> Int in
             var exactPaths = 0
             let stride = shape.spatialStride
-            tiles.forEachRun(in: range) { c, offset, length in
+            let shifted = (range.lowerBound + units.lowerBound) ..< (range.upperBound + units.lowerBound)
+            tiles.forEachRun(in: shifted) { c, offset, length in
                 let run = Run(x: x + offset, dout: dout.map { $0 + offset }, stride: stride, count: length)
-                let o = os.base + offset, d = dxs.map { $0.base + offset }
+                let o = os.base + (offset - firstElement), d = dxs.map { $0.base + (offset - firstElement) }
                 // Unit stride (channels first) gets its own copy of the loops, with the
                 // stride a constant, so that they vectorize.
                 if stride == 1 {

@@ -130,7 +130,46 @@ public enum ExactBatchNorm {
                         parameters: parameters, mode: mode, out: out, dx: dx, threads: threads)
     }
 
-    /// The one implementation behind the raw-bytes entry points; the compiler
+    /// Computes block by block and hands each block of `out` (and `dx`) to `deliver`
+    /// with the range of element indices it holds, in order; returns the per-channel
+    /// results. Only one block of each output is ever in memory (about `blockBytes`
+    /// each), so a caller that writes the blocks to a file holds the inputs and little
+    /// else: `bnfile run` streams its stored .npz output this way. `deliver` runs on the
+    /// calling thread between blocks; an error it throws stops the computation.
+    @_specialize(exported: true, where X == Float, Output == Float)
+    @_specialize(exported: true, where X == Float16, Output == Float16)
+    @_specialize(exported: true, where X == Double, Output == Double)
+    public static func compute<X: BatchNormFloat, Output: BatchNormFloat>(
+        xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType: X.Type,
+        shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode, output _: Output.Type,
+        blockBytes: Int = 1 << 20, threads: Int = ExactBatchNorm.defaultThreadCount,
+        deliver: (_ elements: Range<Int>, _ out: UnsafeBufferPointer<Output>,
+                  _ dx: UnsafeBufferPointer<Output>?) throws -> Void
+    ) throws -> BatchNormChannels {
+        let solved = try solve(xBytes: xBytes, doutBytes: doutBytes, elementType: elementType, shape: shape,
+                               parameters: parameters, mode: mode, output: Output.self, threads: threads)
+        let tiles = Tiles(shape)
+        let perUnit = max(1, tiles.firstElement(ofUnit: 1) - tiles.firstElement(ofUnit: 0))
+        let unitsPerBlock = max(1, blockBytes / MemoryLayout<Output>.stride / perUnit)
+        let capacity = unitsPerBlock * perUnit
+        let out = UnsafeMutableBufferPointer<Output>.allocate(capacity: capacity)
+        let dx = doutBytes == nil ? nil : UnsafeMutableBufferPointer<Output>.allocate(capacity: capacity)
+        defer { out.deallocate(); dx?.deallocate() }
+        var exactPaths = 0
+        var unit = 0
+        while unit < tiles.count {
+            let units = unit ..< min(tiles.count, unit + unitsPerBlock)
+            let elements = tiles.firstElement(ofUnit: units.lowerBound) ..< tiles.firstElement(ofUnit: units.upperBound)
+            exactPaths += solved.runKernel(units: units, out: out.baseAddress!, dx: dx?.baseAddress, threads: threads)
+            try deliver(elements, UnsafeBufferPointer(rebasing: out[0 ..< elements.count]),
+                        dx.map { UnsafeBufferPointer(rebasing: $0[0 ..< elements.count]) })
+            unit = units.upperBound
+        }
+        return BatchNormChannels(channels: solved.solutions, hasGradients: doutBytes != nil,
+                                 exactPathCount: exactPaths)
+    }
+
+    /// The one implementation behind the whole-buffer entry points; the compiler
     /// specializes it inside each of their specializations.
     static func computeInto<X: BatchNormFloat, Output: BatchNormFloat>(
         xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType _: X.Type,
@@ -138,6 +177,28 @@ public enum ExactBatchNorm {
         out: UnsafeMutableBufferPointer<Output>, dx: UnsafeMutableBufferPointer<Output>?, threads: Int,
         fastPath: Bool = true
     ) throws(BatchNormError) -> BatchNormChannels {
+        let count = shape.elementCount
+        guard out.count == count, (dx == nil) == (doutBytes == nil), dx.map({ $0.count == count }) ?? true else {
+            throw .lengthMismatch(name: "out or dx buffer", expected: count, found: out.count)
+        }
+        let solved = try solve(xBytes: xBytes, doutBytes: doutBytes, elementType: X.self, shape: shape,
+                               parameters: parameters, mode: mode, output: Output.self, threads: threads,
+                               fastPath: fastPath)
+        let outBase = out.baseAddress ?? UnsafeMutablePointer(bitPattern: 64)!
+        let dxBase = dx.map { $0.baseAddress ?? UnsafeMutablePointer(bitPattern: 64)! }
+        let exactPaths = solved.runKernel(units: 0 ..< Tiles(shape).count, out: outBase, dx: dxBase, threads: threads)
+        return BatchNormChannels(channels: solved.solutions, hasGradients: doutBytes != nil,
+                                 exactPathCount: exactPaths)
+    }
+
+    /// The first pass and the per-channel algebra: everything before the elements'
+    /// outputs, which ``Solved/runKernel(units:out:dx:threads:)`` then computes in any
+    /// blocks of units.
+    static func solve<X: BatchNormFloat, Output: BatchNormFloat>(
+        xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType _: X.Type,
+        shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode, output _: Output.Type,
+        threads: Int, fastPath: Bool = true
+    ) throws(BatchNormError) -> Solved<X, Output> {
         let size = MemoryLayout<X>.stride
         let count = shape.elementCount
         guard xBytes.count == count * size else {
@@ -145,9 +206,6 @@ public enum ExactBatchNorm {
         }
         if let doutBytes, doutBytes.count != count * size {
             throw .lengthMismatch(name: "dout", expected: count, found: doutBytes.count / size)
-        }
-        guard out.count == count, (dx == nil) == (doutBytes == nil), dx.map({ $0.count == count }) ?? true else {
-            throw .lengthMismatch(name: "out or dx buffer", expected: count, found: out.count)
         }
         if mode == .training && shape.valuesPerChannel <= 1 {
             throw .oneValuePerChannel(shape: shape.dimensions)
@@ -169,26 +227,28 @@ public enum ExactBatchNorm {
                                       doubleDouble: Output.binaryFormat.precision > 24, fastPath: fastPath)
             }
         }.flatMap { $0 }
-
-        let outBase = out.baseAddress ?? UnsafeMutablePointer(bitPattern: 64)!
-        let dxBase = dx.map { $0.baseAddress ?? UnsafeMutablePointer(bitPattern: 64)! }
-        let exactPaths = runKernel(x: xBase, dout: doutBase, shape: shape, solutions: solutions,
-                                   out: outBase, dx: dxBase, threads: threads)
-        return BatchNormChannels(channels: solutions, hasGradients: hasDout, exactPathCount: exactPaths)
+        return Solved(x: xBase, dout: doutBase, shape: shape, solutions: solutions)
     }
 
-    /// Double arithmetic certifies float16 and float32 results; float64 results need
-    /// double-double.
-    private static func runKernel<X: BatchNormFloat, Output: BatchNormFloat>(
-        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, solutions: [ChannelSolution],
-        out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?, threads: Int
-    ) -> Int {
-        if Output.binaryFormat.precision <= 24 {
-            return ElementKernel.run(x: x, dout: dout, shape: shape, solutions: solutions, out: out, dx: dx,
-                                     arithmetic: DoubleArithmetic.self, threads: threads)
+    /// A problem after ``solve(xBytes:doutBytes:elementType:shape:parameters:mode:output:threads:fastPath:)``.
+    struct Solved<X: BatchNormFloat, Output: BatchNormFloat> {
+        let x: Elements<X>
+        let dout: Elements<X>?
+        let shape: BatchNormShape
+        let solutions: [ChannelSolution]
+
+        /// The second pass over `units`, into `out` and `dx` from their first element.
+        /// Double arithmetic certifies float16 and float32 results; float64 results need
+        /// double-double.
+        func runKernel(units: Range<Int>, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
+                       threads: Int) -> Int {
+            if Output.binaryFormat.precision <= 24 {
+                return ElementKernel.run(x: x, dout: dout, shape: shape, solutions: solutions, units: units,
+                                         out: out, dx: dx, arithmetic: DoubleArithmetic.self, threads: threads)
+            }
+            return ElementKernel.run(x: x, dout: dout, shape: shape, solutions: solutions, units: units,
+                                     out: out, dx: dx, arithmetic: DoubleDoubleArithmetic.self, threads: threads)
         }
-        return ElementKernel.run(x: x, dout: dout, shape: shape, solutions: solutions, out: out, dx: dx,
-                                 arithmetic: DoubleDoubleArithmetic.self, threads: threads)
     }
 }
 

@@ -21,6 +21,15 @@ struct Tiles {
         shape.layout == .channelsFirst ? shape.batch * shape.channels : shape.batch * runsPerRow
     }
 
+    /// The index of the first element of `unit` (or the element count, for `count`).
+    /// Consecutive units cover consecutive elements in both layouts, so a range of units
+    /// is a contiguous block of the output: what streaming output writes at a time.
+    func firstElement(ofUnit unit: Int) -> Int {
+        if shape.layout == .channelsFirst { return unit * shape.spatial }
+        let n = unit / runsPerRow, l0 = (unit % runsPerRow) * BlockSummation.blockSize
+        return n * shape.batchStride + min(l0, shape.spatial) * shape.channels
+    }
+
     /// Calls `body(channel, offset of the run's first element, run length)` for every
     /// run of every unit in `range`.
     @inline(__always)

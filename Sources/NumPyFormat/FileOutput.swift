@@ -46,20 +46,31 @@ struct FileOutput {
 
     /// Overwrites bytes already written, without moving the sequential position.
     func patch(_ bytes: [UInt8], at offset: Int) throws {
-        try bytes.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(offset + done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw NumPyFormatError(
-                        file: name, offset: offset + done,
-                        message: "cannot update a header already written (the output must be a seekable file): "
-                            + systemErrorMessage())
-                }
-                done += n
+        try bytes.withUnsafeBytes { try write($0, at: offset) }
+    }
+
+    /// Writes `bytes` at `offset`, without moving the sequential position: for headers
+    /// patched afterwards, and for members whose data arrives in pieces out of order.
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                let hint = errno == ESPIPE ? " (the output must be a seekable file)" : ""
+                throw NumPyFormatError(
+                    file: name, offset: offset + done, message: "write failed: \(systemErrorMessage())" + hint)
             }
+            done += n
         }
+    }
+
+    /// Moves the sequential position to `offset`, past bytes written with `write(_:at:)`.
+    mutating func seek(to offset: Int) throws {
+        guard lseek(fd, off_t(offset), SEEK_SET) >= 0 else {
+            throw NumPyFormatError(file: name, offset: offset, message: "cannot seek: \(systemErrorMessage())")
+        }
+        position = offset
     }
 
     func close() throws {

@@ -66,6 +66,106 @@ public final class NPZWriter {
     public func add(
         _ name: String, header: NPYArrayHeader, data: UnsafeRawBufferPointer, compressed: Bool? = nil
     ) throws {
+        let (memberName, expected) = try admit(name, header)
+        guard data.count == expected else {
+            throw ErrorContext(file: output.name, member: memberName).error(
+                "expected \(expected) bytes of data for shape \(formatShape(header.shape)) "
+                    + "of \(header.dtype.descr), got \(data.count)")
+        }
+        let npyHeader = NPYFile.encodeHeader(header)
+        try failing {
+            try npyHeader.withUnsafeBytes { headerBytes in
+                let payload = [headerBytes, data]
+                if compressed ?? options.compressed {
+                    try writeDeflated(memberName, payload)
+                } else {
+                    try writeStored(memberName, payload)
+                }
+            }
+        }
+    }
+
+    /// Adds stored members whose data `fill` hands over in pieces, for arrays that are
+    /// produced a block at a time and never held whole. Each member's pieces must come
+    /// in order, but pieces of different members may interleave (as `out` and `dx` do
+    /// when both are computed per block): the layout of every member is fixed in
+    /// advance from its header, pieces are written at their place, and the CRCs are
+    /// patched into the local headers at the end. Each member must be given exactly its
+    /// size; `options.compressed` does not apply.
+    public func addStored(
+        _ members: [(name: String, header: NPYArrayHeader)], fill: (inout StoredPieces) throws -> Void
+    ) throws {
+        var admitted: [(memberName: String, size: Int)] = []
+        do {
+            for (name, header) in members { admitted.append(try admit(name, header)) }
+        } catch {
+            // A refused member leaves no trace: the others' names stay free.
+            for (name, _) in members.prefix(admitted.count) { arrayNames.remove(name) }
+            throw error
+        }
+        try failing {
+            var pieces = StoredPieces(output: output)
+            var offset = output.position
+            for ((memberName, dataSize), (_, header)) in zip(admitted, members) {
+                let npyHeader = NPYFile.encodeHeader(header)
+                let size = npyHeader.count + dataSize
+                let entry = ZipWriter.Entry(
+                    nameBytes: Array(memberName.utf8), method: 0, crc: 0, compressedSize: size,
+                    uncompressedSize: size, localHeaderOffset: offset)
+                let local = ZipWriter.localHeader(entry, zip64: size > ZipWriter.zip64Threshold, align: true)
+                try (local + npyHeader).withUnsafeBytes { try output.write($0, at: offset) }
+                let dataStart = offset + local.count + npyHeader.count
+                let crc = npyHeader.withUnsafeBytes { CRC32.update(0, $0) }
+                pieces.members.append(.init(entry: entry, name: memberName, next: dataStart,
+                                            end: dataStart + dataSize, crc: crc))
+                offset = dataStart + dataSize
+            }
+            try fill(&pieces)
+            for member in pieces.members {
+                guard member.next == member.end else {
+                    throw NumPyFormatError(
+                        file: output.name, member: member.name, offset: member.next,
+                        message: "expected \(member.end - member.next) more bytes of data before the archive is finished")
+                }
+                var entry = member.entry
+                entry.crc = member.crc
+                var crcBytes: [UInt8] = []
+                appendLE(member.crc, to: &crcBytes)
+                try output.patch(crcBytes, at: ZipWriter.crcOffset(entry))
+                entries.append(entry)
+            }
+            try output.seek(to: offset)
+        }
+    }
+
+    /// The pieces of the members of one ``NPZWriter/addStored(_:fill:)`` call.
+    public struct StoredPieces {
+        struct Member {
+            var entry: ZipWriter.Entry
+            var name: String
+            var next: Int
+            var end: Int
+            var crc: UInt32
+        }
+        let output: FileOutput
+        var members: [Member] = []
+
+        /// Writes the next `bytes` of member `index` (in the order given to `addStored`).
+        public mutating func write(_ bytes: UnsafeRawBufferPointer, toMember index: Int) throws {
+            let member = members[index]
+            guard bytes.count <= member.end - member.next else {
+                throw NumPyFormatError(
+                    file: output.name, member: member.name, offset: member.next,
+                    message: "expected at most \(member.end - member.next) more bytes of data, got \(bytes.count)")
+            }
+            try output.write(bytes, at: member.next)
+            members[index].crc = CRC32.update(member.crc, bytes)
+            members[index].next += bytes.count
+        }
+    }
+
+    /// Checks a new member's name and header; returns its member name and data size.
+    private func admit(_ name: String, _ header: NPYArrayHeader) throws -> (memberName: String, size: Int) {
         let memberName = name + ".npy"
         let context = ErrorContext(file: output.name, member: memberName)
         guard state == .open else {
@@ -77,22 +177,13 @@ public final class NPZWriter {
         guard arrayNames.insert(name).inserted else {
             throw context.error("expected unique array names, but '\(name)' was already added")
         }
-        let expected = try NPYArray.checkedByteCount(header, context: context)
-        guard data.count == expected else {
-            throw context.error(
-                "expected \(expected) bytes of data for shape \(formatShape(header.shape)) "
-                    + "of \(header.dtype.descr), got \(data.count)")
-        }
-        let npyHeader = NPYFile.encodeHeader(header)
+        return (memberName, try NPYArray.checkedByteCount(header, context: context))
+    }
+
+    /// Runs `body`; if it throws, the archive is left failed (no further writes).
+    private func failing(_ body: () throws -> Void) throws {
         do {
-            try npyHeader.withUnsafeBytes { headerBytes in
-                let payload = [headerBytes, data]
-                if compressed ?? options.compressed {
-                    try writeDeflated(memberName, payload)
-                } else {
-                    try writeStored(memberName, payload)
-                }
-            }
+            try body()
         } catch {
             state = .failed
             throw error

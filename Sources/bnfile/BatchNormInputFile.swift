@@ -116,20 +116,35 @@ struct BatchNormInputFile {
     func evaluate<X: BatchNormFloat & NPYElement, Output: BatchNormFloat>(
         _: X.Type, as _: Output.Type, threads: Int
     ) throws -> BatchNormResult<Output> {
+        try withInputBytes(X.self) { xs, ds in
+            try ExactBatchNorm.compute(xBytes: xs, doutBytes: ds, elementType: X.self, shape: shape,
+                                       parameters: parameters, mode: mode, output: Output.self, threads: threads)
+        }
+    }
+
+    /// Runs the engine a block at a time, `out` and `dx` in x's type, handing each block
+    /// to `deliver` (see `ExactBatchNorm.compute(...deliver:)`).
+    func evaluate<X: BatchNormFloat & NPYElement>(
+        _: X.Type, threads: Int,
+        deliver: (Range<Int>, UnsafeBufferPointer<X>, UnsafeBufferPointer<X>?) throws -> Void
+    ) throws -> BatchNormChannels {
+        try withInputBytes(X.self) { xs, ds in
+            try ExactBatchNorm.compute(xBytes: xs, doutBytes: ds, elementType: X.self, shape: shape,
+                                       parameters: parameters, mode: mode, output: X.self, threads: threads,
+                                       deliver: deliver)
+        }
+    }
+
+    /// `x` and `dout` as raw bytes of `X` (the memory-mapped arrays are used in place
+    /// even when numpy's zip headers left them misaligned), with the engine's errors
+    /// named after the input file.
+    private func withInputBytes<X: BatchNormFloat & NPYElement, R>(
+        _: X.Type, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> R
+    ) throws -> R {
         do {
-            // Raw bytes: the memory-mapped arrays are used in place even when numpy's zip
-            // headers left them misaligned.
             return try x.withUnsafeElementBytes(as: X.self) { xs in
-                if let dout {
-                    return try dout.withUnsafeElementBytes(as: X.self) { ds in
-                        try ExactBatchNorm.compute(xBytes: xs, doutBytes: ds, elementType: X.self, shape: shape,
-                                                   parameters: parameters, mode: mode, output: Output.self,
-                                                   threads: threads)
-                    }
-                }
-                return try ExactBatchNorm.compute(xBytes: xs, doutBytes: nil, elementType: X.self, shape: shape,
-                                                  parameters: parameters, mode: mode, output: Output.self,
-                                                  threads: threads)
+                guard let dout else { return try body(xs, nil) }
+                return try dout.withUnsafeElementBytes(as: X.self) { ds in try body(xs, ds) }
             }
         } catch let error as BatchNormError {
             throw ToolError("\(path): \(error)")

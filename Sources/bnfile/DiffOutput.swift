@@ -1,5 +1,9 @@
 import ArrayComparison
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What `bnfile diff` prints. The library renders the table, the histograms, the summary
 /// line and the JSON; this adds, one line per key, what the table has no room for (the
@@ -103,10 +107,8 @@ enum DiffOutput {
     /// Three significant digits, integers as integers.
     static func number(_ x: Double) -> String {
         if x.isFinite && x == x.rounded() && abs(x) < 1e6 { return String(Int(x)) }
-        return x.isFinite ? String(format: "%.3g", x) : x.description
+        return x.isFinite ? NumberText.printf("%.3g", x) : x.description
     }
 
-    static func index(_ index: [Int]) -> String {
-        "(" + index.map(String.init).joined(separator: ", ") + (index.count == 1 ? ",)" : ")")
-    }
+    static func index(_ index: [Int]) -> String { NumberText.index(index) }
 }

@@ -16,22 +16,41 @@ enum RunJob {
         }
     }
 
+    /// Stored output (the default) is streamed: `out` and `dx` go to the file a block at
+    /// a time as the engine computes them, so the process holds the (memory-mapped)
+    /// inputs and about a megabyte of outputs rather than both whole outputs. Deflated
+    /// output needs each member's bytes in sequence, so it computes whole arrays first.
     static func write<X: BatchNormFloat & NPYElement>(_ problem: BatchNormInputFile, _: X.Type, to path: String,
                                                       settings: BatchNormSettings, compressed: Bool) throws {
-        let result = try problem.evaluate(X.self, as: X.self, threads: settings.threads)
         let file = try AtomicOutput(destination: path)
         do {
             let writer = NPZWriter(fileDescriptor: file.descriptor, name: path,
                                    options: NPZWriteOptions(compressed: compressed))
             let shape = problem.x.shape
-            try result.out.withUnsafeBufferPointer { try writer.add("out", elements: $0, shape: shape) }
-            if let dx = result.dx {
-                try dx.withUnsafeBufferPointer { try writer.add("dx", elements: $0, shape: shape) }
+            let channels: BatchNormChannels
+            if compressed {
+                let result = try problem.evaluate(X.self, as: X.self, threads: settings.threads)
+                try result.out.withUnsafeBufferPointer { try writer.add("out", elements: $0, shape: shape) }
+                if let dx = result.dx {
+                    try dx.withUnsafeBufferPointer { try writer.add("dx", elements: $0, shape: shape) }
+                }
+                channels = result.channels
+            } else {
+                let header = NPYArrayHeader(dtype: X.npyDType, shape: shape)
+                let members = problem.dout == nil ? [("out", header)] : [("out", header), ("dx", header)]
+                var computed: BatchNormChannels? = nil
+                try writer.addStored(members) { pieces in
+                    computed = try problem.evaluate(X.self, threads: settings.threads) { _, out, dx in
+                        try pieces.write(UnsafeRawBufferPointer(out), toMember: 0)
+                        if let dx { try pieces.write(UnsafeRawBufferPointer(dx), toMember: 1) }
+                    }
+                }
+                channels = computed!
             }
             switch problem.channelDType.itemSize {
-            case 2: try addChannels(result, Float16.self, to: writer)
-            case 4: try addChannels(result, Float.self, to: writer)
-            default: try addChannels(result, Double.self, to: writer)
+            case 2: try addChannels(channels, Float16.self, to: writer)
+            case 4: try addChannels(channels, Float.self, to: writer)
+            default: try addChannels(channels, Double.self, to: writer)
             }
             try writer.finish()
             try file.commit()
@@ -41,11 +60,11 @@ enum RunJob {
         }
     }
 
-    static func addChannels<Output: BatchNormFloat, P: BatchNormFloat & NPYElement>(
-        _ result: BatchNormResult<Output>, _: P.Type, to writer: NPZWriter
+    static func addChannels<P: BatchNormFloat & NPYElement>(
+        _ channels: BatchNormChannels, _: P.Type, to writer: NPZWriter
     ) throws {
         for key in channelKeys {
-            guard let values = result.perChannel(key, as: P.self) else { continue }
+            guard let values = channels.perChannel(key, as: P.self) else { continue }
             try values.withUnsafeBufferPointer { try writer.add(key.rawValue, elements: $0, shape: [values.count]) }
         }
     }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials   // JSONEncoder without ICU
+#else
 import Foundation
+#endif
 
 /// The machine-readable report.
 ///
