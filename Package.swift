@@ -3,6 +3,7 @@
 // bnfile: the layering is visible in the target graph.
 //
 //   CZlib            system zlib (deflate, inflate, crc32)
+//   CFoldedCRC       CRC-32 by carry-less multiplication, where the processor has it
 //   NumPyFormat      .npy/.npz reading and writing; knows nothing of batch norm
 //   ExactBatchNorm   exact batch-norm forward/backward on buffers; knows nothing of files
 //   ArrayComparison  element-wise comparison, tolerances, ulp and rounding verdicts
@@ -44,9 +45,10 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .target(name: "CFoldedCRC"),
         .target(
             name: "NumPyFormat",
-            dependencies: ["CZlib"]
+            dependencies: ["CZlib", "CFoldedCRC"]
         ),
         .target(
             name: "ExactBatchNorm",
