@@ -43,10 +43,13 @@ fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
 	    $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$t fuzz/crashers/$$t; \
 	done
 
-$(FUZZ_DIR)/fuzz-%: fuzz/targets/%.swift $(FUZZ_SOURCES)
-	@mkdir -p $(FUZZ_DIR)
+$(FUZZ_DIR)/fuzz-%: fuzz/targets/%.swift $(FUZZ_SOURCES) $(FUZZ_DIR)/folded_crc32.o
 	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name NumPyFormat \
-	  -I Sources/CZlib -lz $(FUZZ_SOURCES) $< -o $@
+	  -I Sources/CZlib -I Sources/CFoldedCRC/include -lz $(FUZZ_SOURCES) $(FUZZ_DIR)/folded_crc32.o $< -o $@
+
+$(FUZZ_DIR)/folded_crc32.o: Sources/CFoldedCRC/folded_crc32.c Sources/CFoldedCRC/include/CFoldedCRC.h
+	@mkdir -p $(FUZZ_DIR)
+	clang -c -O2 -g -fsanitize=address -I Sources/CFoldedCRC/include $< -o $@
 
 # Benchmarks beside numpy and (if PYTHON can import it) torch, as ratios from one run:
 #   make bench PYTHON=/path/to/venv-with-torch/bin/python

@@ -22,7 +22,8 @@ enum ElementKernel {
         arithmetic: Arithmetic.Type, threads: Int
     ) -> Int {
         let tiles = Tiles(shape)
-        let plans = solutions.map { ChannelPlan($0, wantsDx: dx != nil) }
+        let perChannelBound = ChannelBoundFormulas.applies(data: X.self, output: Output.self)
+        let plans = solutions.map { ChannelPlan($0, wantsDx: dx != nil, perChannelBound: perChannelBound) }
         let firstElement = tiles.firstElement(ofUnit: units.lowerBound)
         let os = SharedPointer(out), dxs = dx.map { SharedPointer($0) }
         let counts = parallelRanges(count: units.count, threads: threads) { range -> Int in
@@ -53,14 +54,16 @@ enum ElementKernel {
         let fast: FastConstants?
         let hasOut: Bool
         let hasDx: Bool
-        /// Whether every element is finite (every `dout` is, wherever `dx` is computed).
-        let finite: Bool
+        /// The per-channel bound, when the data type allows it and every element is
+        /// finite (every `dout` is, wherever `dx` is computed); worked out once here
+        /// rather than for every run.
+        let bound: ChannelBoundFormulas?
 
-        init(_ s: ChannelSolution, wantsDx: Bool) {
+        init(_ s: ChannelSolution, wantsDx: Bool, perChannelBound: Bool) {
             hasOut = s.outTerms != nil
             hasDx = wantsDx && s.dxTerms != nil
             fast = s.outTerms?.fast ?? (hasDx ? s.dxTerms?.fast : nil)
-            finite = s.xFinite
+            bound = perChannelBound && s.xFinite ? fast.map { ChannelBoundFormulas($0) } : nil
         }
     }
 
@@ -92,8 +95,8 @@ enum ElementKernel {
             if !plan.hasOut { for k in 0 ..< count { out[k * stride] = .nan } }
             if let dx, !plan.hasDx { for k in 0 ..< count { dx[k * stride] = .nan } }
             let fastOut = plan.hasOut ? out : nil, fastDx = plan.hasDx ? dx : nil
-            if plan.finite && ChannelBoundFormulas.applies(data: X.self, output: Output.self) {
-                return fastThenExact(ChannelBoundFormulas(fast), solutions, c, fast, out: fastOut, dx: fastDx)
+            if let bound = plan.bound {
+                return fastThenExact(bound, solutions, c, fast, out: fastOut, dx: fastDx)
             }
             return fastThenExact(FastFormulas<A>(fast), solutions, c, fast, out: fastOut, dx: fastDx)
         }

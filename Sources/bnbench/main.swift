@@ -12,6 +12,7 @@ import Glibc
 ///     bnbench write PATH MEGABYTES stored|deflated REPEATS
 ///     bnbench read PATH REPEATS [nocrc]
 ///     bnbench copy MEGABYTES REPEATS              memory-copy bandwidth
+///     bnbench rawwrite PATH MEGABYTES REPEATS     write(2) of the same bytes, no npz
 func now() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -102,6 +103,28 @@ func write(_ args: [String]) throws {
     report("write_\(args[2])", times)
 }
 
+/// The floor under any file writer: the same number of bytes through one open(O_TRUNC),
+/// write(2) and close, as the npz writer does them, without headers or CRC. What this
+/// costs is the kernel allocating and filling page-cache pages, not a memory copy.
+func rawWrite(_ args: [String]) throws {
+    let path = args[0]
+    let bytes = Int(args[1])! << 20
+    let data = normalData(bytes / 4, seed: 1)
+    let times = timed(Int(args[2])!) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        data.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                if n <= 0 { break }
+                done += n
+            }
+        }
+        close(fd)
+    }
+    report("raw_write", times)
+}
+
 func read(_ args: [String]) throws {
     let path = args[0]
     var options = NPYReadOptions()
@@ -144,7 +167,8 @@ do {
     case "write": try write(Array(args.dropFirst()))
     case "read": try read(Array(args.dropFirst()))
     case "copy": copyBandwidth(Array(args.dropFirst()))
-    default: print("usage: bnbench engine|write|read|copy ..."); exit(2)
+    case "rawwrite": try rawWrite(Array(args.dropFirst()))
+    default: print("usage: bnbench engine|write|read|copy|rawwrite ..."); exit(2)
     }
 } catch {
     print("bnbench: \(error)")
