@@ -22,12 +22,14 @@ enum ChannelSummation {
     /// Reads `x` (and `dout`) once and returns each channel's exact sums. `training`
     /// asks for `S` and `Q`; `dout`, when given, adds `T` and `P`.
     ///
-    /// Work is cut into tiles of one batch row by up to ``BlockSummation/blockSize``
-    /// spatial positions, covering every channel; in channels-last layout a channel's
-    /// values are gathered with stride `C` from a tile that stays in cache.
+    /// Work is cut as ``Tiles`` says. Where the one-pass sums apply, a channels-first
+    /// plane is taken in runs of up to ``OnePassSummation/maxCount`` values rather than
+    /// 512: each run has a fixed cost (its maxima, levels and six accumulator additions)
+    /// that longer runs spread thinner.
     static func sums<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape,
                                        training: Bool, threads: Int) -> [ChannelSums] {
-        let tiles = Tiles(shape)
+        let onePass = training && OnePassSummation.applies(X.self, stride: shape.spatialStride)
+        let tiles = Tiles(shape, planeRun: onePass ? OnePassSummation.maxCount : BlockSummation.blockSize)
         let partials = parallelRanges(count: tiles.count, threads: threads) { range -> [ChannelSums] in
             var sums = Array(repeating: ChannelSums(), count: shape.channels)
             let scratch = BlockSummation.allocateScratch(blocks: 4)
@@ -147,6 +149,27 @@ enum ChannelSummation {
            OnePassSummation.accumulate(x: x, dout: dout, count: count, into: &sums) {
             return
         }
+        // The general path works in blocks that fit its scratch.
+        let block = BlockSummation.blockSize
+        if count > block {
+            var start = 0
+            while start < count {
+                generalBlock(x: x + start * stride, dout: dout.map { $0 + start * stride }, stride: stride,
+                             count: min(block, count - start), training: training, scratch: scratch, into: &sums)
+                start += block
+            }
+        } else {
+            generalBlock(x: x, dout: dout, stride: stride, count: count, training: training, scratch: scratch,
+                         into: &sums)
+        }
+    }
+
+    /// At most ``BlockSummation/blockSize`` values through the level-by-level extraction.
+    @inline(__always)
+    static func generalBlock<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, stride: Int,
+                                                count: Int, training: Bool,
+                                                scratch: UnsafeMutablePointer<Double>,
+                                                into sums: inout ChannelSums) {
         let block = BlockSummation.blockSize
         let xv = scratch, xx = scratch + block, dv = scratch + 2 * block, xd = scratch + 3 * block
         let exactProducts = productsAreExactInDouble(X.self)

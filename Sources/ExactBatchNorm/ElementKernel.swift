@@ -2,16 +2,19 @@ import RealModule
 
 /// The second pass: every element's `out` and `dx`, each rounded once.
 ///
-/// For each element the fast path evaluates the formulas of ``ElementTerms`` in
-/// `Arithmetic` with a running error bound and keeps the result only if the whole
-/// error interval rounds to one value of the output type. Otherwise — a true value
-/// within about 2^-50 of a rounding boundary, which happens for ties and exactly
-/// representable results, or a channel whose constants are extreme — the element is
-/// computed exactly from the rationals. The output is therefore always the correctly
-/// rounded value; the fast path only decides how much work that takes.
+/// For each element a fast path evaluates the formulas of ``ElementTerms`` in floating
+/// point with an error bound (``ChannelBoundFormulas``, fixed per channel, for float16
+/// and float32 data; ``FastFormulas``, carried through every operation, otherwise) and
+/// keeps the result only if the whole error interval rounds to one value of the output
+/// type. Otherwise — a true value within about 2^-50 of a rounding boundary, which
+/// happens for ties and exactly representable results, or a channel whose constants are
+/// extreme — the element is computed exactly from the rationals. The output is
+/// therefore always the correctly rounded value; the fast path only decides how much
+/// work that takes.
 ///
-/// Each run of elements is done in two loops: a branch-free one that writes the fast
-/// results and marks the uncertain ones (so it vectorizes), then a rare fix-up.
+/// Each run of elements is done in a branch-free loop that writes the fast results and
+/// ORs together their doubts (so it vectorizes), then, only if a doubt was raised, a
+/// fix-up loop that finds the uncertain elements again and computes them exactly.
 enum ElementKernel {
     /// Computes `out` (and `dx`) for the elements of the ``Tiles`` units in `units` and
     /// returns how many elements needed the exact path. `out[i]` and `dx[i]` receive

@@ -29,6 +29,10 @@ enum OnePassSummation {
     typealias Lanes = SIMD4<Double>
     typealias Words = SIMD4<Int64>
 
+    /// The longest run taken at once: its integer sums stay below 2^63 (each value is
+    /// below 2^50 quanta) with room to spare.
+    static let maxCount = 4096
+
     /// Whether this path can serve data of type `X` laid out with `stride`.
     static func applies<X: BatchNormFloat>(_: X.Type, stride: Int) -> Bool {
         stride == 1 && ChannelSummation.productsAreExactInDouble(X.self)
@@ -112,7 +116,7 @@ enum OnePassSummation {
     @inline(__always)
     static func accumulate<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, count: Int,
                                               into sums: inout ChannelSums) -> Bool {
-        guard count % 8 == 0, count > 0, count <= 4096,
+        guard count % 8 == 0, count > 0, count <= maxCount,
               sums.xTally.isFinite, sums.doutTally.isFinite,
               let xMax = largest(x, count: count),
               let xSums = sumWithProducts(x, x, count: count, largest: xMax, productLargest: xMax * xMax)

@@ -1,19 +1,22 @@
-/// How both passes cut the data into runs of at most ``BlockSummation/blockSize``
-/// values of one channel, grouped into units that threads share out.
+/// How both passes cut the data into runs of one channel's values, grouped into units
+/// that threads share out.
 ///
-/// Channels first, a unit is one `(n, c)` plane, contiguous in memory, and its runs
-/// follow each other: the hardware prefetcher sees one sequential stream per unit.
-/// (Units of one 512-value slice across all channels, as below, jump 2 KiB runs between
-/// planes; every run then starts with cache misses, which cost the first pass more time
-/// than its arithmetic.) Channels last, a unit is one batch row by up to 512 spatial
+/// Channels first, a unit is one `(n, c)` plane, contiguous in memory, cut into runs of
+/// up to `planeRun` values (512 unless a pass asks for longer) that follow each other:
+/// the hardware prefetcher sees one sequential stream per unit. (Units of one 512-value
+/// slice across all channels, as below, jump 2 KiB runs between planes; every run then
+/// starts with cache misses, which cost the first pass more time than its arithmetic.) Channels last, a unit is one batch row by up to 512 spatial
 /// positions covering every channel: each channel's run is strided by `C` inside a tile
 /// that stays in cache while its channels are visited.
 struct Tiles {
     let shape: BatchNormShape
     let runsPerRow: Int
+    /// The longest run a channels-first plane is cut into.
+    let planeRun: Int
 
-    init(_ shape: BatchNormShape) {
+    init(_ shape: BatchNormShape, planeRun: Int = BlockSummation.blockSize) {
         self.shape = shape
+        self.planeRun = planeRun
         runsPerRow = (shape.spatial + BlockSummation.blockSize - 1) / BlockSummation.blockSize
     }
 
@@ -41,8 +44,8 @@ struct Tiles {
                 let plane = (unit / shape.channels) * shape.batchStride + c * shape.channelStride
                 var l0 = 0
                 while l0 < shape.spatial {
-                    body(c, plane + l0, min(block, shape.spatial - l0))
-                    l0 += block
+                    body(c, plane + l0, min(planeRun, shape.spatial - l0))
+                    l0 += planeRun
                 }
             } else {
                 let n = unit / runsPerRow
