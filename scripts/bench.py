@@ -92,7 +92,8 @@ def main():
     io_mb = 32 if args.quick else 256
     tmp = tempfile.mkdtemp(prefix="bnbench-")
 
-    print(f"bnfile bench: shape {shape} float32, {io_mb} MB npz, median of {r}; "
+    print(f"bnfile bench: shape {shape} float32, {io_mb} MB npz, median of {r} "
+          f"(compute: median of 3 alternating rounds of {max(r, 7)}); "
           f"torch {'%s, %d threads' % (torch.__version__, torch.get_num_threads()) if torch else 'not installed'}")
     print(f"{'measure':<44} {'bnfile':>9} {'numpy':>9} {'torch':>9}  ratios (>1: bnfile faster)")
 
@@ -105,14 +106,15 @@ def main():
     row("memory copy (read+write GB/s)", bandwidth / 1e9, 2 * copy["bytes"] / np_copy / 1e9, unit="GB/s")
 
     # The engine: exact forward + backward against torch and the notebook's NumPy code.
-    eng = bnbench(args, "engine", ",".join(map(str, shape)), r)
+    # The machine is shared and its load comes in bursts, so the three take turns in
+    # rounds (a burst then slows all of them, not one), and each figure is the median of
+    # its rounds' medians.
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape, dtype=np.float32)
     dout = rng.standard_normal(shape, dtype=np.float32)
     gamma = np.ones(shape[1], np.float32)
     beta = np.zeros(shape[1], np.float32)
-    np_t = timed(lambda: notebook_forward_backward(x, gamma, beta, dout), r)
-    torch_t = None
+    torch_fb = None
     if torch is not None:
         xt = torch.from_numpy(x).requires_grad_()
         dt = torch.from_numpy(dout)
@@ -123,7 +125,17 @@ def main():
             y.backward(dt)
             xt.grad = None
         torch_fb()
-        torch_t = timed(torch_fb, r)
+    reps = max(r, 7)
+    eng_rounds, np_rounds, torch_rounds = [], [], []
+    for _ in range(3):
+        eng = bnbench(args, "engine", ",".join(map(str, shape)), reps)
+        eng_rounds.append(eng["median_s"])
+        np_rounds.append(timed(lambda: notebook_forward_backward(x, gamma, beta, dout), reps))
+        if torch_fb is not None:
+            torch_rounds.append(timed(torch_fb, reps))
+    eng["median_s"] = median(eng_rounds)
+    np_t = median(np_rounds)
+    torch_t = median(torch_rounds) if torch_rounds else None
     row("forward+backward compute (exact)", eng["median_s"], np_t, torch_t)
     moved = 4 * x.nbytes  # read x and dout, write out and dx: the least any method must move
     bound = moved / bandwidth
