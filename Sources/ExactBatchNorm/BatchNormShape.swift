@@ -42,6 +42,24 @@ public struct BatchNormShape: Sendable, Equatable {
     public var valuesPerChannel: Int { batch * spatial }
     public var elementCount: Int { batch * channels * spatial }
 
+    /// The same elements described for iteration. Channels first with one value per
+    /// row and channel, as BatchNorm1d's (N, C) input, is exactly channels last with N
+    /// spatial positions: element (n, c) sits at n*C + c either way. Read channels first,
+    /// every run would be a single value; read channels last, runs are 512 positions long.
+    var forIteration: BatchNormShape {
+        guard layout == .channelsFirst, spatial == 1, batch > 1 else { return self }
+        return BatchNormShape(batch: 1, channels: channels, spatial: batch, dimensions: dimensions,
+                              layout: .channelsLast)
+    }
+
+    private init(batch: Int, channels: Int, spatial: Int, dimensions: [Int], layout: ChannelLayout) {
+        self.batch = batch
+        self.channels = channels
+        self.spatial = spatial
+        self.dimensions = dimensions
+        self.layout = layout
+    }
+
     var batchStride: Int { channels * spatial }
     var channelStride: Int { layout == .channelsFirst ? spatial : 1 }
     var spatialStride: Int { layout == .channelsFirst ? 1 : channels }

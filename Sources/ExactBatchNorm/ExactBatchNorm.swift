@@ -148,7 +148,7 @@ public enum ExactBatchNorm {
     ) throws -> BatchNormChannels {
         let solved = try solve(xBytes: xBytes, doutBytes: doutBytes, elementType: elementType, shape: shape,
                                parameters: parameters, mode: mode, output: Output.self, threads: threads)
-        let tiles = Tiles(shape)
+        let tiles = Tiles(solved.shape)
         let perUnit = max(1, tiles.firstElement(ofUnit: 1) - tiles.firstElement(ofUnit: 0))
         let unitsPerBlock = max(1, blockBytes / MemoryLayout<Output>.stride / perUnit)
         let capacity = unitsPerBlock * perUnit
@@ -186,7 +186,8 @@ public enum ExactBatchNorm {
                                fastPath: fastPath)
         let outBase = out.baseAddress ?? UnsafeMutablePointer(bitPattern: 64)!
         let dxBase = dx.map { $0.baseAddress ?? UnsafeMutablePointer(bitPattern: 64)! }
-        let exactPaths = solved.runKernel(units: 0 ..< Tiles(shape).count, out: outBase, dx: dxBase, threads: threads)
+        let exactPaths = solved.runKernel(units: 0 ..< Tiles(solved.shape).count, out: outBase, dx: dxBase,
+                                          threads: threads)
         return BatchNormChannels(channels: solved.solutions, hasGradients: doutBytes != nil,
                                  exactPathCount: exactPaths)
     }
@@ -212,6 +213,7 @@ public enum ExactBatchNorm {
         }
         let resolved = try parameters.resolved(channels: shape.channels)
         let threads = max(1, threads)
+        let shape = shape.forIteration
         let placeholder = UnsafeRawPointer(bitPattern: 64)!   // for empty buffers; never read
         let xBase = Elements<X>(xBytes.baseAddress ?? placeholder)
         let doutBase = doutBytes.map { Elements<X>($0.baseAddress ?? placeholder) }

@@ -1,8 +1,8 @@
 /// How both passes cut the data into runs of one channel's values, grouped into units
 /// that threads share out.
 ///
-/// Channels first, a unit is one `(n, c)` plane, contiguous in memory, cut into runs of
-/// up to `planeRun` values (512 unless a pass asks for longer) that follow each other:
+/// Channels first, a unit is one `(n, c)` plane (or a 65536-value slice of a longer
+/// one), contiguous in memory, cut into runs of up to `planeRun` values (512 unless a pass asks for longer) that follow each other:
 /// the hardware prefetcher sees one sequential stream per unit. (Units of one 512-value
 /// slice across all channels, as below, jump 2 KiB runs between planes; every run then
 /// starts with cache misses, which cost the first pass more time than its arithmetic.) Channels last, a unit is one batch row by up to 512 spatial
@@ -11,24 +11,35 @@
 struct Tiles {
     let shape: BatchNormShape
     let runsPerRow: Int
-    /// The longest run a channels-first plane is cut into.
+    /// The longest run a channels-first unit is cut into.
     let planeRun: Int
+    /// Channels-first units per plane.
+    let slicesPerPlane: Int
+
+    /// Channels first, planes longer than this are cut into several units, so that a few
+    /// large planes (one channel of 10^8 values, say) still spread over every thread. A
+    /// multiple of every run length the passes use.
+    static let slice = 1 << 16
 
     init(_ shape: BatchNormShape, planeRun: Int = BlockSummation.blockSize) {
         self.shape = shape
         self.planeRun = planeRun
         runsPerRow = (shape.spatial + BlockSummation.blockSize - 1) / BlockSummation.blockSize
+        slicesPerPlane = (shape.spatial + Self.slice - 1) / Self.slice
     }
 
     var count: Int {
-        shape.layout == .channelsFirst ? shape.batch * shape.channels : shape.batch * runsPerRow
+        shape.layout == .channelsFirst ? shape.batch * shape.channels * slicesPerPlane : shape.batch * runsPerRow
     }
 
     /// The index of the first element of `unit` (or the element count, for `count`).
     /// Consecutive units cover consecutive elements in both layouts, so a range of units
     /// is a contiguous block of the output: what streaming output writes at a time.
     func firstElement(ofUnit unit: Int) -> Int {
-        if shape.layout == .channelsFirst { return unit * shape.spatial }
+        if shape.layout == .channelsFirst {
+            guard slicesPerPlane > 0 else { return 0 }
+            return (unit / slicesPerPlane) * shape.spatial + (unit % slicesPerPlane) * Self.slice
+        }
         let n = unit / runsPerRow, l0 = (unit % runsPerRow) * BlockSummation.blockSize
         return n * shape.batchStride + min(l0, shape.spatial) * shape.channels
     }
@@ -40,11 +51,12 @@ struct Tiles {
         let block = BlockSummation.blockSize
         for unit in range {
             if shape.layout == .channelsFirst {
-                let c = unit % shape.channels
-                let plane = (unit / shape.channels) * shape.batchStride + c * shape.channelStride
-                var l0 = 0
-                while l0 < shape.spatial {
-                    body(c, plane + l0, min(planeRun, shape.spatial - l0))
+                let plane = unit / slicesPerPlane, first = (unit % slicesPerPlane) * Self.slice
+                let c = plane % shape.channels
+                let end = min(shape.spatial, first + Self.slice)
+                var l0 = first
+                while l0 < end {
+                    body(c, plane * shape.spatial + l0, min(planeRun, end - l0))
                     l0 += planeRun
                 }
             } else {

@@ -1,5 +1,8 @@
 import Testing
 @testable import ExactBatchNorm
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The block-at-a-time entry point against the whole-buffer one: same bits, blocks that
 /// tile the output in order, and a `deliver` error that stops the work.
@@ -17,13 +20,17 @@ import Testing
         Case(dimensions: [2, 5, 9, 130], layout: .channelsLast, blockBytes: 1),     // NHWC, tail tiles
         Case(dimensions: [2, 5, 9, 130], layout: .channelsLast, blockBytes: 1 << 20),
         Case(dimensions: [6, 3], layout: .channelsFirst, blockBytes: 8),
+        // (N, C) is read as channels last; planes over 65536 values are cut into slices.
+        Case(dimensions: [3000, 5], layout: .channelsFirst, blockBytes: 4096),
+        Case(dimensions: [1, 2, 140_000], layout: .channelsFirst, blockBytes: 1 << 20),
+        Case(dimensions: [1, 2, 140_000], layout: .channelsFirst, blockBytes: 1),
     ]
 
     func check<X: BatchNormFloat>(_: X.Type, _ c: Case, withDout: Bool) throws {
         let shape = try BatchNormShape(dimensions: c.dimensions, layout: c.layout)
         let n = shape.elementCount
-        let x = (0 ..< n).map { X(Double(($0 * 7919) % 1009) / 64 - 8) }
-        let dout = (0 ..< n).map { X(Double(($0 * 104_729) % 997) / 256 - 2) }
+        let x = (0 ..< n).map { X(sin(Double($0) * 0.7) * 3 + 0.5) }
+        let dout = (0 ..< n).map { X(cos(Double($0) * 1.3)) }
         let parameters = BatchNormParameters(gamma: (0 ..< shape.channels).map { 1 + Double($0) / 4 },
                                              beta: (0 ..< shape.channels).map { Double($0) / 8 })
         let whole = try x.withUnsafeBufferPointer { xs in
