@@ -10,21 +10,25 @@
 /// `t = fl(B + v)` lies in `[2^k, 2^(k+1))`, a single binade, so `t`'s bit pattern minus
 /// `B`'s is `q / 2^(k-52)` where `q = t - B` is `v` rounded to a multiple of the quantum
 /// `2^(k-52)`. Summing the bit patterns as 64-bit integers sums the `q` exactly (each is
-/// below 2^51 quanta; a run has at most 4096 values), and `q == v` exactly when nothing
-/// was cut off, which one comparison of bit patterns checks. Only a subtraction is
-/// floating point beyond the addition; the sums and checks run on the integer units.
+/// below 2^51 quanta; a run has at most 4096 values), and `q == v` whenever `v` is a
+/// multiple of the quantum. Only the addition is floating point; the sums run on the
+/// integer units.
 ///
 /// The choice of `k`. With `k` three above the exponent of a run's largest magnitude,
-/// the quantum is 2^-49 of that magnitude: a 24-bit `x` or `dout` is kept whole unless its
-/// exponent is 27 or more below the run's largest. A product `x*x` or `x*dout` (up to 48
-/// bits) takes a second level on the residual `r = v - q` (exact, and at most half a
-/// quantum), with its own `k` 50 below, whose quantum of 2^-99 holds every product unless
-/// exponents in the run are spread by more than about 50.
+/// the quantum is 2^-49 of that magnitude. A nonzero float16 or float32 value `v` is a
+/// multiple of `2^(e-23)` where `e` is its exponent (subnormals of even coarser steps),
+/// so it is a multiple of the quantum whenever `e` is at most 26 below the largest's:
+/// a survey of each run's largest and smallest nonzero magnitudes decides that before
+/// any sum. A product `x*x` or `x*dout` (up to 48 bits) takes a second level on the
+/// residual `r = p - q` (exact, and at most half a quantum), with its own `k` 50 below
+/// and a quantum of 2^-99 of the largest product. When both factors' runs span at most
+/// 26 binades, a product is a multiple of `2^(ex+ed-46)` with `ex + ed` at most 52 below
+/// the largest product's exponent plus one, so the second level holds it exactly too.
 ///
-/// If any value is not held exactly — widely spread magnitudes, or a non-finite element,
-/// found before any sum — nothing has been added and the caller takes the general path
-/// for the same run. Otherwise the integer sums, scaled by their quanta, are the exact
-/// sums.
+/// A run that spans more binades, or holds a non-finite value, adds nothing, and the
+/// caller takes the general path for it. Otherwise the integer sums, scaled by their
+/// quanta, are the exact sums; `OnePassSummationTests` checks them against one-by-one
+/// exact accumulation, at the 26-binade edge included.
 enum OnePassSummation {
     typealias Lanes = SIMD4<Double>
     typealias Words = SIMD4<Int64>
@@ -75,40 +79,60 @@ enum OnePassSummation {
         Lanes(e.base.loadUnaligned(fromByteOffset: k &* MemoryLayout<X>.stride, as: SIMD4<X>.self))
     }
 
-    /// The largest magnitude among `count` elements (a multiple of 8), or nil if one is
-    /// not finite.
+    /// A run's largest and smallest nonzero magnitudes (0 and 0 if all are zero).
+    struct Magnitudes {
+        var largest: Double
+        var smallest: Double
+
+        /// Whether every nonzero value is within 26 binades of the largest: then each
+        /// is a multiple of the first level's quantum (see the type's notes), and the
+        /// products of two such runs are multiples of the second level's.
+        var fitLevels: Bool {
+            largest == 0 || Int(largest.exponent) - Int(smallest.exponent) <= 26
+        }
+    }
+
+    /// The magnitudes of `count` elements (a multiple of 8), or nil if one is not finite.
     @inline(__always)
-    static func largest<X: BatchNormFloat>(_ e: Elements<X>, count: Int) -> Double? {
-        if X.self == Float.self { return largestFloat32(e.base, count: count) }
+    static func survey<X: BatchNormFloat>(_ e: Elements<X>, count: Int) -> Magnitudes? {
+        if X.self == Float.self { return surveyFloat32(e.base, count: count) }
         // `v * 0` is NaN exactly for NaN and infinities.
-        var largest = SIMD8<Double>(repeating: 0), probe = largest
+        var largest = SIMD8<Double>(repeating: 0), smallest = SIMD8<Double>(repeating: .infinity)
+        var probe = largest
         var k = 0
         while k < count {
             let v = SIMD8<Double>(e.base.loadUnaligned(fromByteOffset: k &* MemoryLayout<X>.stride, as: SIMD8<X>.self))
             let magnitude = v.replacing(with: -v, where: v .< 0)
             largest = largest.replacing(with: magnitude, where: magnitude .> largest)
+            let nonzero = magnitude.replacing(with: .infinity, where: magnitude .== 0)
+            smallest = smallest.replacing(with: nonzero, where: nonzero .< smallest)
             probe += v * 0
             k &+= 8
         }
-        var m = 0.0, p = 0.0
-        for lane in 0 ..< 8 { m = Swift.max(m, largest[lane]); p += probe[lane] }
-        return p.isNaN ? nil : m
+        var m = 0.0, low = Double.infinity, p = 0.0
+        for lane in 0 ..< 8 { m = Swift.max(m, largest[lane]); low = Swift.min(low, smallest[lane]); p += probe[lane] }
+        return p.isNaN ? nil : Magnitudes(largest: m, smallest: low.isFinite ? low : 0)
     }
 
     /// The same for float32, on bit patterns: without the sign bit, the encodings of
     /// non-negative floats order as the values do, and every encoding at or above
-    /// infinity's is infinity or NaN. One AND and one integer maximum per eight values.
+    /// infinity's is infinity or NaN. Subtracting one (wrapping) sends zero to the top,
+    /// so an unsigned minimum finds the smallest nonzero. Four integer operations per
+    /// eight values.
     @inline(__always)
-    static func largestFloat32(_ base: UnsafeRawPointer, count: Int) -> Double? {
-        var m = SIMD8<Int32>(repeating: 0)
+    static func surveyFloat32(_ base: UnsafeRawPointer, count: Int) -> Magnitudes? {
+        var high = SIMD8<UInt32>(repeating: 0), low = SIMD8<UInt32>(repeating: .max)
         var k = 0
         while k < count {
-            let v = base.loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<Int32>.self) & Int32.max
-            m = pointwiseMax(m, v)
+            let v = base.loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<UInt32>.self) & 0x7FFF_FFFF
+            high = pointwiseMax(high, v)
+            low = pointwiseMin(low, v &- 1)
             k &+= 8
         }
-        let top = m.max()
-        return top >= 0x7F80_0000 ? nil : Double(Float(bitPattern: UInt32(top)))
+        let top = high.max(), bottom = low.min()
+        guard top < 0x7F80_0000 else { return nil }
+        return Magnitudes(largest: Double(Float(bitPattern: top)),
+                          smallest: bottom == .max ? 0 : Double(Float(bitPattern: bottom &+ 1)))
     }
 
     /// Adds the run's `S` and `Q` (and `T` and `P` with `dout`) to `sums` and returns
@@ -118,16 +142,18 @@ enum OnePassSummation {
                                               into sums: inout ChannelSums) -> Bool {
         guard count % 8 == 0, count > 0, count <= maxCount,
               sums.xTally.isFinite, sums.doutTally.isFinite,
-              let xMax = largest(x, count: count),
-              let xSums = sumWithProducts(x, x, count: count, largest: xMax, productLargest: xMax * xMax)
+              let xRange = survey(x, count: count), xRange.fitLevels,
+              let xSums = sumWithProducts(x, x, count: count, largest: xRange.largest,
+                                          productLargest: xRange.largest * xRange.largest)
         else { return false }
         guard let dout else {
             add(xSums, into: &sums.x, &sums.xx)
             return true
         }
         // The second sweep pairs dout with x again, which is still in L1.
-        guard let dMax = largest(dout, count: count),
-              let dSums = sumWithProducts(dout, x, count: count, largest: dMax, productLargest: xMax * dMax)
+        guard let dRange = survey(dout, count: count), dRange.fitLevels,
+              let dSums = sumWithProducts(dout, x, count: count, largest: dRange.largest,
+                                          productLargest: xRange.largest * dRange.largest)
         else { return false }
         add(xSums, into: &sums.x, &sums.xx)
         add(dSums, into: &sums.dout, &sums.xDout)
@@ -143,49 +169,40 @@ enum OnePassSummation {
                      exponent: parts.productResiduals.exponent)
     }
 
-    /// The exact sums of `v` (one level) and of `v*w` (two levels), or nil if some value
-    /// is not held exactly. `w` is `v` itself, or `x` when `v` is `dout`.
+    /// The exact sums of `v` (one level) and of `v*w` (two levels). `w` is `v` itself,
+    /// or `x` when `v` is `dout`; both must fit the levels (``Magnitudes/fitLevels``),
+    /// which is what makes every cut exact without checking it here. Nil only where a
+    /// level would leave the comfortable middle of the double range.
     @inline(__always)
     static func sumWithProducts<X: BatchNormFloat>(_ v: Elements<X>, _ w: Elements<X>, count: Int,
                                                    largest: Double, productLargest: Double)
         -> (values: Part, products: Part, productResiduals: Part)? {
-        if largest == 0 || productLargest == 0 {
-            // All of v is zero (or all of w, so every product is): check the other sum.
-            let zero = Part(significand: 0, exponent: 0)
-            guard largest != 0 else { return (zero, zero, zero) }
-            guard let level = Level(largest: largest) else { return nil }
-            let offset = Lanes(repeating: level.offset)
-            var sum = Words(repeating: 0), left = Words(repeating: 0)
+        let zero = Part(significand: 0, exponent: 0)
+        // All of v is zero, so every product is.
+        guard largest != 0 else { return (zero, zero, zero) }
+        guard let level = Level(largest: largest) else { return nil }
+        let offset = Lanes(repeating: level.offset)
+        var sum = Words(repeating: 0)
+        if productLargest == 0 {
+            // All of w is zero: only v's own sum.
             var k = 0
             while k < count {
-                let a = load(v, k)
-                let t = offset + a
-                sum &+= bits(t)
-                left |= bits(t - offset) ^ bits(a)
+                sum &+= bits(offset + load(v, k))
                 k &+= Lanes.scalarCount
             }
-            guard left & Int64.max == .zero else { return nil }
             return (total(sum, count: count, level), zero, zero)
         }
-        guard let level = Level(largest: largest), let p1 = Level(largest: productLargest), let p2 = p1.next
-        else { return nil }
-        let offset = Lanes(repeating: level.offset)
+        guard let p1 = Level(largest: productLargest), let p2 = p1.next else { return nil }
         let offset1 = Lanes(repeating: p1.offset), offset2 = Lanes(repeating: p2.offset)
-        var sum = Words(repeating: 0), sum1 = sum, sum2 = sum
-        var left = Words(repeating: 0)
+        var sum1 = sum, sum2 = sum
         @inline(__always)
         func step(_ k: Int) {
             let a = load(v, k), b = load(w, k)
-            let t = offset + a
-            sum &+= bits(t)
-            left |= bits(t - offset) ^ bits(a)
+            sum &+= bits(offset + a)
             let p = a * b
             let t1 = offset1 + p
             sum1 &+= bits(t1)
-            let r = p - (t1 - offset1)
-            let t2 = offset2 + r
-            sum2 &+= bits(t2)
-            left |= bits(t2 - offset2) ^ bits(r)
+            sum2 &+= bits(offset2 + (p - (t1 - offset1)))
         }
         // Two lanes' worth per trip halves the loop's own instructions (count is a
         // multiple of 8).
@@ -195,8 +212,6 @@ enum OnePassSummation {
             step(k &+ 4)
             k &+= 8
         }
-        // Bit patterns that differ only in the sign bit are +0 and -0: nothing left.
-        guard left & Int64.max == .zero else { return nil }
         return (total(sum, count: count, level), total(sum1, count: count, p1), total(sum2, count: count, p2))
     }
 

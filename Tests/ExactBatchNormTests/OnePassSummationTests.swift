@@ -16,7 +16,7 @@ import Testing
     }
 
     enum Data: String, CaseIterable, CustomTestStringConvertible {
-        case normal, offset, tiny, huge, zeroX, zeroDout, mixedSigns, spread26
+        case normal, offset, tiny, huge, zeroX, zeroDout, mixedSigns, spread26, bothAtTheEdge
         var testDescription: String { rawValue }
     }
 
@@ -36,6 +36,12 @@ import Testing
             // Exponents 26 below the largest still fit the first level (27 do not), and
             // their squares sit on the second level's last bit.
             case .spread26: x.append(i == 0 ? 1 : (1 + u.magnitude / 2) * 0x1p-26); dout.append(w)
+            // Both factors span exactly 26 binades with their last bits set: the products
+            // x*dout then reach the second level's last bit.
+            case .bothAtTheEdge:
+                let edge = 0x1.000002p-26 * (i % 3 == 0 ? -1.0 : 1.0)
+                x.append(i == 0 ? 1 : (i % 2 == 1 ? edge : u))
+                dout.append(i == 0 ? -1 : (i % 2 == 1 ? -edge : w))
             }
         }
         return (x, dout)
