@@ -93,22 +93,15 @@ def main():
     tmp = tempfile.mkdtemp(prefix="bnbench-")
 
     print(f"bnfile bench: shape {shape} float32, {io_mb} MB npz, median of {r} "
-          f"(compute: median of 3 alternating rounds of {max(r, 7)}); "
+          f"(copy and compute: median of 3 alternating rounds of {max(r, 7)}); "
           f"torch {'%s, %d threads' % (torch.__version__, torch.get_num_threads()) if torch else 'not installed'}")
     print(f"{'measure':<44} {'bnfile':>9} {'numpy':>9} {'torch':>9}  ratios (>1: bnfile faster)")
 
-    # Memory-copy bandwidth: the yardstick for "as fast as the bytes can move".
-    copy = bnbench(args, "copy", io_mb, r)
-    bandwidth = 2 * copy["bytes"] / copy["median_s"]  # read + write
-    a = np.ones(copy["bytes"] // 4, np.float32)
-    b = np.empty_like(a)
-    np_copy = timed(lambda: np.copyto(b, a), r)
-    row("memory copy (read+write GB/s)", bandwidth / 1e9, 2 * copy["bytes"] / np_copy / 1e9, unit="GB/s")
-
-    # The engine: exact forward + backward against torch and the notebook's NumPy code.
-    # The machine is shared and its load comes in bursts, so the three take turns in
-    # rounds (a burst then slows all of them, not one), and each figure is the median of
-    # its rounds' medians.
+    # The engine: exact forward + backward against torch and the notebook's NumPy code,
+    # and the memory-copy bandwidth that is the yardstick for "as fast as the bytes can
+    # move". The machine is shared and its load comes in bursts, so all four take turns
+    # in rounds (a burst then slows all of them, not one), and each figure is the median
+    # of its rounds' medians.
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape, dtype=np.float32)
     dout = rng.standard_normal(shape, dtype=np.float32)
@@ -126,8 +119,13 @@ def main():
             xt.grad = None
         torch_fb()
     reps = max(r, 7)
-    eng_rounds, np_rounds, torch_rounds = [], [], []
+    a = np.ones(io_mb * 2**18, np.float32)
+    b = np.empty_like(a)
+    eng_rounds, np_rounds, torch_rounds, copy_rounds, np_copy_rounds = [], [], [], [], []
     for _ in range(3):
+        copy = bnbench(args, "copy", io_mb, reps)
+        copy_rounds.append(copy["median_s"])
+        np_copy_rounds.append(timed(lambda: np.copyto(b, a), reps))
         eng = bnbench(args, "engine", ",".join(map(str, shape)), reps)
         eng_rounds.append(eng["median_s"])
         np_rounds.append(timed(lambda: notebook_forward_backward(x, gamma, beta, dout), reps))
@@ -136,6 +134,9 @@ def main():
     eng["median_s"] = median(eng_rounds)
     np_t = median(np_rounds)
     torch_t = median(torch_rounds) if torch_rounds else None
+    bandwidth = 2 * copy["bytes"] / median(copy_rounds)  # read + write
+    row("memory copy (read+write GB/s)", bandwidth / 1e9, 2 * copy["bytes"] / median(np_copy_rounds) / 1e9,
+        unit="GB/s")
     row("forward+backward compute (exact)", eng["median_s"], np_t, torch_t)
     moved = 4 * x.nbytes  # read x and dout, write out and dx: the least any method must move
     bound = moved / bandwidth
