@@ -24,7 +24,10 @@ let targetCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"], .when(
 #else
 let targetCPU: [SwiftSetting] = []
 #endif
-let engineTuning: [SwiftSetting] = portable ? [] : targetCPU
+// Portable x86-64 code has no fused multiply-add instruction: each one becomes a call
+// into libm, which the per-channel-bound kernel (built on them) cannot afford, so a
+// portable build tells the engine to use its other kernel (ChannelBoundFormulas.swift).
+let engineTuning: [SwiftSetting] = portable ? [.define("BNFILE_PORTABLE")] : targetCPU
 
 let package = Package(
     name: "bnfile",
