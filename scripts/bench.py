@@ -205,13 +205,14 @@ def huge(args, tmp):
     np.savez(inp, x=(np.float32(1000) + s * np.float32(2.0**-10)).reshape(1, 1, m), dout=s.reshape(1, 1, m),
              gamma=np.array([2], np.float32), beta=np.array([0.25], np.float32), eps=np.array(0.0))
     t = time.perf_counter()
-    subprocess.run([args.bin, "run", inp, out], check=True)
+    peak = child_peak_rss([args.bin, "run", inp, out])
     seconds = time.perf_counter() - t
     r = np.load(out)
     exact = (np.array_equal(r["out"].ravel(), (2 * s + np.float32(0.25)).astype(np.float32))
              and not np.any(r["dx"]) and not np.any(np.signbit(r["dx"]))
              and r["dgamma"][0] == m and r["dbeta"][0] == 0 and r["mean"][0] == 1000 and r["invstd"][0] == 1024)
-    print(f"{'bnfile run, M = 10^8 in one channel':<44} {seconds:>9.2f}   every output exact: {exact}")
+    print(f"{'bnfile run, M = 10^8 in one channel':<44} {seconds:>9.2f}   every output exact: {exact}; "
+          f"peak memory {peak / 2**30:.2f} GB (input {os.path.getsize(inp) / 2**30:.2f} GB)")
 
 
 if __name__ == "__main__":

@@ -129,9 +129,7 @@ public final class NPZWriter {
                 }
                 var entry = member.entry
                 entry.crc = member.crc
-                var crcBytes: [UInt8] = []
-                appendLE(member.crc, to: &crcBytes)
-                try output.patch(crcBytes, at: ZipWriter.crcOffset(entry))
+                try patchCRC(entry)
                 entries.append(entry)
             }
             try output.seek(to: offset)
@@ -178,6 +176,13 @@ public final class NPZWriter {
             throw context.error("expected unique array names, but '\(name)' was already added")
         }
         return (memberName, try NPYArray.checkedByteCount(header, context: context))
+    }
+
+    /// Writes `entry.crc` into its local header, which went out before the data.
+    private func patchCRC(_ entry: ZipWriter.Entry) throws {
+        var bytes: [UInt8] = []
+        appendLE(entry.crc, to: &bytes)
+        try output.patch(bytes, at: ZipWriter.crcOffset(entry))
     }
 
     /// Runs `body`; if it throws, the archive is left failed (no further writes).
@@ -258,9 +263,7 @@ public final class NPZWriter {
                 file: output.name, member: memberName, offset: dataStart,
                 message: "compressed size \(entry.compressedSize) exceeded zlib's bound; cannot record it")
         }
-        var crcBytes: [UInt8] = []
-        appendLE(crc, to: &crcBytes)
-        try output.patch(crcBytes, at: ZipWriter.crcOffset(entry))
+        try patchCRC(entry)
         var sizeBytes: [UInt8] = []
         if zip64 {
             appendLE(UInt64(entry.compressedSize), to: &sizeBytes)
