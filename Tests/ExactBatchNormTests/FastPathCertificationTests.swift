@@ -7,22 +7,13 @@ import Testing
 /// tie results), dout affine in x (exact zeros by cancellation), float16 and float64
 /// outputs. A bound that is too tight would show up here as a differing bit.
 @Suite struct FastPathCertificationTests {
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return state >> 11
-        }
-        mutating func uniform() -> Double { Double(next()) * 0x1p-53 }
-    }
-
     enum Flavour: String, CaseIterable, CustomTestStringConvertible {
         case offset, grid, affineDout, tiny
         var testDescription: String { rawValue }
     }
 
     static func problem(_ flavour: Flavour, seed: UInt64) -> (x: [Double], dout: [Double], gamma: [Double], beta: [Double]) {
-        var g = Generator(state: seed)
+        var g = TestGenerator(state: seed)
         let n = 6, c = 3, l = 40
         var x = [Double](), dout = [Double]()
         for _ in 0 ..< n * c * l {
@@ -106,7 +97,7 @@ import Testing
     /// the exact path; this is about the per-channel one.)
     @Test(.enabled(if: ChannelBoundFormulas.applies(data: Float.self, output: Float.self)))
     func ordinaryDataAndExactZerosStayOnTheFastPath() throws {
-        var g = Generator(state: 12)
+        var g = TestGenerator(state: 12)
         let n = 8, c = 4, l = 256
         let x = (0 ..< n * c * l).map { _ in Float((g.uniform() - 0.5) * 6) }
         let shape = try BatchNormShape(dimensions: [n, c, l], layout: .channelsFirst)

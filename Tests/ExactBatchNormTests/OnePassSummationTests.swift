@@ -7,21 +7,13 @@ import Testing
 /// Also that the path declines what it cannot hold, and takes what it should, so that a
 /// regression to "always fall back" would fail here rather than only in a benchmark.
 @Suite struct OnePassSummationTests {
-    struct Generator {
-        var state: UInt64
-        mutating func uniform() -> Double {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Double(state >> 11) * 0x1p-53
-        }
-    }
-
     enum Data: String, CaseIterable, CustomTestStringConvertible {
         case normal, offset, tiny, huge, zeroX, zeroDout, mixedSigns, spread26, bothAtTheEdge
         var testDescription: String { rawValue }
     }
 
     static func data(_ kind: Data, count: Int, seed: UInt64) -> (x: [Double], dout: [Double]) {
-        var g = Generator(state: seed)
+        var g = TestGenerator(state: seed)
         var x = [Double](), dout = [Double]()
         for i in 0 ..< count {
             let u = g.uniform() - 0.5, w = g.uniform() - 0.5
@@ -129,7 +121,7 @@ import Testing
         // Planes of 2000 values are one run each; the first plane's tiny dout values make
         // it fall back to the general path (in 512-value blocks), the others are taken.
         let n = 3, c = 2, l = 2000
-        var g = Generator(state: 11)
+        var g = TestGenerator(state: 11)
         var x = [Float](), dout = [Float]()
         for i in 0 ..< n * c * l {
             x.append(Float((g.uniform() - 0.5) * 8))

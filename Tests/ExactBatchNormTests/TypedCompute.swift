@@ -12,3 +12,15 @@ extension ExactBatchNorm {
                     threads: threads)
     }
 }
+
+/// A small deterministic generator (a 64-bit LCG) for test data that must be the same on
+/// every run and machine.
+struct TestGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return state >> 11
+    }
+    /// Uniform in [0, 1), on 53-bit steps.
+    mutating func uniform() -> Double { Double(next()) * 0x1p-53 }
+}
