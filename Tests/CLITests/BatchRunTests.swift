@@ -52,14 +52,19 @@ import Testing
         }
     }
 
-    /// With one worker the order is fixed: a is written, b fails, c is never started.
-    @Test func firstFailureStopsNewFiles() throws {
-        let scratch = try BatchScratch()
-        defer { scratch.cleanup() }
+    /// `in/a.npz` and `in/c.npz` valid, `in/b.npz` garbage between them.
+    static func goodBadGood(in scratch: BatchScratch) throws {
         try scratch.mkdir("in")
         try scratch.copyFixture("notebook", to: "in/a.npz")
         try scratch.writeGarbage("in/b.npz")
         try scratch.copyFixture("small_f32_4d", to: "in/c.npz")
+    }
+
+    /// With one worker the order is fixed: a is written, b fails, c is never started.
+    @Test func firstFailureStopsNewFiles() throws {
+        let scratch = try BatchScratch()
+        defer { scratch.cleanup() }
+        try Self.goodBadGood(in: scratch)
         let out = scratch.path("out")
         let result = try BNFileBinary.run(["run", "--threads", "1", "--out-dir", out, scratch.path("in")])
         #expect(result.status == 2)
@@ -73,10 +78,7 @@ import Testing
     @Test func keepGoingRunsEveryFileAndStillFails() throws {
         let scratch = try BatchScratch()
         defer { scratch.cleanup() }
-        try scratch.mkdir("in")
-        try scratch.copyFixture("notebook", to: "in/a.npz")
-        try scratch.writeGarbage("in/b.npz")
-        try scratch.copyFixture("small_f32_4d", to: "in/c.npz")
+        try Self.goodBadGood(in: scratch)
         let missing = scratch.path("nowhere/d.npz")
         let out = scratch.path("out")
         let result = try BNFileBinary.run(["run", "--keep-going", "--out-dir", out, scratch.path("in"), missing])
