@@ -7,7 +7,9 @@
 //   NumPyFormat      .npy/.npz reading and writing; knows nothing of batch norm
 //   ExactBatchNorm   exact batch-norm forward/backward on buffers; knows nothing of files
 //   ArrayComparison  element-wise comparison, tolerances, ulp and rounding verdicts
-//   bnfile           the command-line tool: thin glue between the three libraries
+//   BatchNormFiles   the batch-norm file schema (keys, settings) and judging files against
+//                    the exact result; the only library that sees the other three
+//   bnfile           the command-line tool: thin glue (commands, batches, output placement)
 import PackageDescription
 import Foundation
 
@@ -36,6 +38,7 @@ let package = Package(
         .library(name: "NumPyFormat", targets: ["NumPyFormat"]),
         .library(name: "ExactBatchNorm", targets: ["ExactBatchNorm"]),
         .library(name: "ArrayComparison", targets: ["ArrayComparison"]),
+        .library(name: "BatchNormFiles", targets: ["BatchNormFiles"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -64,10 +67,14 @@ let package = Package(
         .target(
             name: "ArrayComparison"
         ),
+        .target(
+            name: "BatchNormFiles",
+            dependencies: ["NumPyFormat", "ExactBatchNorm", "ArrayComparison"]
+        ),
         .executableTarget(
             name: "bnfile",
             dependencies: [
-                "NumPyFormat", "ExactBatchNorm", "ArrayComparison",
+                "NumPyFormat", "ExactBatchNorm", "ArrayComparison", "BatchNormFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -82,6 +89,7 @@ let package = Package(
             dependencies: ["ExactBatchNorm", "NumPyFormat", .product(name: "BigInt", package: "BigInt")]
         ),
         .testTarget(name: "ArrayComparisonTests", dependencies: ["ArrayComparison"]),
+        .testTarget(name: "BatchNormFilesTests", dependencies: ["BatchNormFiles", "NumPyFormat", "ExactBatchNorm", "ArrayComparison"]),
         .testTarget(name: "CLITests", dependencies: ["NumPyFormat"]),
     ]
 )

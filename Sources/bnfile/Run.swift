@@ -1,3 +1,4 @@
+import BatchNormFiles
 import ArgumentParser
 import ExactBatchNorm
 import NumPyFormat

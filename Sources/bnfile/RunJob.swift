@@ -1,3 +1,4 @@
+import BatchNormFiles
 import ExactBatchNorm
 import NumPyFormat
 

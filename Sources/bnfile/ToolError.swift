@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatchNormFiles
 import ExactBatchNorm
 import NumPyFormat
 #if canImport(Glibc)
@@ -18,6 +19,7 @@ struct ToolError: Error, CustomStringConvertible {
     static func describe(_ error: Error) -> String {
         switch error {
         case let e as ToolError: return e.description
+        case let e as BatchNormFileError: return e.description
         case let e as NumPyFormatError: return e.description(limitHint: e.limit.map(hint))
         case let e as BatchNormError: return e.description
         default: return String(describing: error)

@@ -2,28 +2,35 @@ import ArrayComparison
 import NumPyFormat
 
 /// Everything `bnfile diff` was asked, with defaults resolved.
-struct DiffRequest {
-    var fileA: String
-    var fileB: String
-    var keys: [String]?
-    var rtol: Double?
-    var atol: Double?
-    var channelAxis: Int
-    var topK: Int
-    var equalNaN: Bool
-    var inputs: String?
-    var settings: BatchNormSettings
-    var options: NPYReadOptions
+public struct DiffRequest {
+    public var fileA: String
+    public var fileB: String
+    public var keys: [String]?
+    public var rtol: Double?
+    public var atol: Double?
+    public var channelAxis: Int
+    public var topK: Int
+    public var equalNaN: Bool
+    public var inputs: String?
+    public var settings: BatchNormSettings
+    public var options: NPYReadOptions
+
+    public init(fileA: String, fileB: String, keys: [String]?, rtol: Double?, atol: Double?, channelAxis: Int,
+                topK: Int, equalNaN: Bool, inputs: String?, settings: BatchNormSettings, options: NPYReadOptions) {
+        (self.fileA, self.fileB, self.keys, self.rtol, self.atol) = (fileA, fileB, keys, rtol, atol)
+        (self.channelAxis, self.topK, self.equalNaN) = (channelAxis, topK, equalNaN)
+        (self.inputs, self.settings, self.options) = (inputs, settings, options)
+    }
 }
 
 /// Builds the report: opens both files, picks the keys, reads each pair, computes the
 /// truth when asked, and hands every key to `KeyReport.compare`. Any error here is
 /// trouble (exit 2); differences are in the report.
-enum DiffJob {
-    static func report(for request: DiffRequest) throws -> DiffReport {
+public enum DiffJob {
+    public static func report(for request: DiffRequest) throws -> DiffReport {
         let npyA = DiffFile.isNPY(request.fileA), npyB = DiffFile.isNPY(request.fileB)
         guard npyA == npyB else {
-            throw ToolError("\(npyA ? request.fileA : request.fileB) is an .npy file and "
+            throw BatchNormFileError("\(npyA ? request.fileA : request.fileB) is an .npy file and "
                 + "\(npyA ? request.fileB : request.fileA) is not; compare two .npz or two .npy files")
         }
         let single = npyA

@@ -2,12 +2,17 @@ import ExactBatchNorm
 import NumPyFormat
 
 /// The settings that are not in the file, or that flags override.
-struct BatchNormSettings {
-    var evaluation = false
-    var eps: Double? = nil
-    var momentum: Double? = nil
-    var layout: ChannelLayout = .channelsFirst
-    var threads = ExactBatchNorm.defaultThreadCount
+public struct BatchNormSettings: Sendable {
+    public var evaluation = false
+    public var eps: Double? = nil
+    public var momentum: Double? = nil
+    public var layout: ChannelLayout = .channelsFirst
+    public var threads = ExactBatchNorm.defaultThreadCount
+
+    public init(evaluation: Bool = false, eps: Double? = nil, momentum: Double? = nil,
+                layout: ChannelLayout = .channelsFirst, threads: Int = ExactBatchNorm.defaultThreadCount) {
+        (self.evaluation, self.eps, self.momentum, self.layout, self.threads) = (evaluation, eps, momentum, layout, threads)
+    }
 }
 
 /// An input .npz read as a batch-norm problem: which member plays which role, checked
@@ -17,36 +22,36 @@ struct BatchNormSettings {
 /// `bias`; `dout`, `grad_out` or `dy`; `running_mean`, `running_var`; `eps` and
 /// `momentum` as 0-d arrays. Per-channel outputs take gamma's dtype (as torch keeps
 /// them), or, without gamma, that of the first per-channel input present, else x's.
-struct BatchNormInputFile {
-    static let aliases: [(role: String, keys: [String])] = [
+public struct BatchNormInputFile {
+    public static let aliases: [(role: String, keys: [String])] = [
         ("x", ["x"]), ("gamma", ["gamma", "weight"]), ("beta", ["beta", "bias"]),
         ("dout", ["dout", "grad_out", "dy"]), ("running_mean", ["running_mean"]),
         ("running_var", ["running_var"]), ("eps", ["eps"]), ("momentum", ["momentum"]),
     ]
-    static let floatDescrs = "float16, float32 or float64"
+    public static let floatDescrs = "float16, float32 or float64"
 
-    let path: String
-    let x: NPYArray
-    let dout: NPYArray?
-    let shape: BatchNormShape
-    let parameters: BatchNormParameters
-    let mode: BatchNormMode
+    public let path: String
+    public let x: NPYArray
+    public let dout: NPYArray?
+    public let shape: BatchNormShape
+    public let parameters: BatchNormParameters
+    public let mode: BatchNormMode
     /// The dtype of the per-channel outputs.
-    let channelDType: NPYDType
+    public let channelDType: NPYDType
 
-    init(path: String, settings: BatchNormSettings, options: NPYReadOptions) throws {
+    public init(path: String, settings: BatchNormSettings, options: NPYReadOptions) throws {
         self.path = path
         let archive = try NPZArchive(path: path, options: options)
         var found: [String: (key: String, array: NPYArray)] = [:]
         for (role, keys) in Self.aliases {
             let present = keys.filter { archive.member(named: $0) != nil }
             if present.count > 1 {
-                throw ToolError("\(path): keys \(present.joined(separator: " and ")) both give \(role); keep one")
+                throw BatchNormFileError("\(path): keys \(present.joined(separator: " and ")) both give \(role); keep one")
             }
             if let key = present.first { found[role] = (key, try archive.array(named: key)) }
         }
         guard let x = found["x"]?.array else {
-            throw ToolError(BatchNormInputKeys.missingX(names: archive.names, path: path))
+            throw BatchNormFileError(BatchNormInputKeys.missingX(names: archive.names, path: path))
         }
         try BatchNormInputKeys.refuseMisspellings(names: archive.names, foundRoles: Set(found.keys), path: path)
         try Self.requireFloat(x, key: "x", path: path)
@@ -54,15 +59,15 @@ struct BatchNormInputFile {
         do {
             shape = try BatchNormShape(dimensions: x.shape, layout: settings.layout)
         } catch {
-            throw ToolError("\(path): x: \(error)")
+            throw BatchNormFileError("\(path): x: \(error)")
         }
         if let d = found["dout"] {
             try Self.requireFloat(d.array, key: d.key, path: path)
             guard d.array.shape == x.shape else {
-                throw ToolError("\(path): \(d.key) has shape \(d.array.shape); expected x's shape \(x.shape)")
+                throw BatchNormFileError("\(path): \(d.key) has shape \(d.array.shape); expected x's shape \(x.shape)")
             }
             guard d.array.dtype.kind == x.dtype.kind, d.array.dtype.itemSize == x.dtype.itemSize else {
-                throw ToolError("\(path): \(d.key) has dtype \(d.array.dtype.descr); expected x's dtype \(x.dtype.descr)")
+                throw BatchNormFileError("\(path): \(d.key) has dtype \(d.array.dtype.descr); expected x's dtype \(x.dtype.descr)")
             }
             dout = d.array
         } else {
@@ -74,7 +79,7 @@ struct BatchNormInputFile {
             guard let (key, array) = found[role] else { continue }
             try Self.requireFloat(array, key: key, path: path)
             guard array.shape == [shape.channels] else {
-                throw ToolError("\(path): \(key) has shape \(array.shape); expected (\(shape.channels),), one value per channel of x \(x.shape) (\(settings.layout.rawValue))"
+                throw BatchNormFileError("\(path): \(key) has shape \(array.shape); expected (\(shape.channels),), one value per channel of x \(x.shape) (\(settings.layout.rawValue))"
                     + BatchNormInputKeys.layoutHint(length: array.shape, xShape: x.shape, layout: settings.layout))
             }
             channelArrays[role] = try array.elements(as: Double.self)
@@ -84,7 +89,7 @@ struct BatchNormInputFile {
             guard let (key, array) = found[role] else { return nil }
             try Self.requireFloat(array, key: key, path: path)
             guard array.count == 1 else {
-                throw ToolError("\(path): \(key) has shape \(array.shape); expected a 0-d array holding one number")
+                throw BatchNormFileError("\(path): \(key) has shape \(array.shape); expected a 0-d array holding one number")
             }
             return try array.elements(as: Double.self)[0]
         }
@@ -98,14 +103,14 @@ struct BatchNormInputFile {
         channelDType = (found["gamma"]?.array.dtype ?? firstChannelDType ?? x.dtype).withByteOrder(.native)
     }
 
-    static func requireFloat(_ array: NPYArray, key: String, path: String) throws {
+    public static func requireFloat(_ array: NPYArray, key: String, path: String) throws {
         guard array.dtype.kind == .float, [2, 4, 8].contains(array.dtype.itemSize) else {
-            throw ToolError("\(path): \(key) has dtype \(array.dtype.descr); expected \(floatDescrs)")
+            throw BatchNormFileError("\(path): \(key) has dtype \(array.dtype.descr); expected \(floatDescrs)")
         }
     }
 
     /// Runs the engine with `out` and `dx` rounded into `Output`, whatever x's type.
-    func evaluate<Output: BatchNormFloat>(as _: Output.Type, threads: Int) throws -> BatchNormResult<Output> {
+    public func evaluate<Output: BatchNormFloat>(as _: Output.Type, threads: Int) throws -> BatchNormResult<Output> {
         switch x.dtype.itemSize {
         case 2: return try evaluate(Float16.self, as: Output.self, threads: threads)
         case 4: return try evaluate(Float.self, as: Output.self, threads: threads)
@@ -113,7 +118,7 @@ struct BatchNormInputFile {
         }
     }
 
-    func evaluate<X: BatchNormFloat & NPYElement, Output: BatchNormFloat>(
+    public func evaluate<X: BatchNormFloat & NPYElement, Output: BatchNormFloat>(
         _: X.Type, as _: Output.Type, threads: Int
     ) throws -> BatchNormResult<Output> {
         try withInputBytes(X.self) { xs, ds in
@@ -124,7 +129,7 @@ struct BatchNormInputFile {
 
     /// Runs the engine a block at a time, `out` and `dx` in x's type, handing each block
     /// to `deliver` (see `ExactBatchNorm.compute(...deliver:)`).
-    func evaluate<X: BatchNormFloat & NPYElement>(
+    public func evaluate<X: BatchNormFloat & NPYElement>(
         _: X.Type, threads: Int,
         deliver: (Range<Int>, UnsafeBufferPointer<X>, UnsafeBufferPointer<X>?) throws -> Void
     ) throws -> BatchNormChannels {
@@ -147,7 +152,7 @@ struct BatchNormInputFile {
                 return try dout.withUnsafeElementBytes(as: X.self) { ds in try body(xs, ds) }
             }
         } catch let error as BatchNormError {
-            throw ToolError("\(path): \(error)")
+            throw BatchNormFileError("\(path): \(error)")
         }
     }
 }
@@ -155,7 +160,7 @@ struct BatchNormInputFile {
 extension BatchNormInputFile {
     /// The exact result in float64 and each value's error scale, for `bnfile diff
     /// --inputs`. The scales need x and dout in their stored type, hence the dispatch.
-    func evaluateWithScales<Output: BatchNormFloat>(as _: Output.Type, threads: Int) throws
+    public func evaluateWithScales<Output: BatchNormFloat>(as _: Output.Type, threads: Int) throws
         -> (result: BatchNormResult<Output>, scales: ErrorScales) {
         let result = try evaluate(as: Output.self, threads: threads)
         func scales<X: BatchNormFloat & NPYElement>(_: X.Type) throws -> ErrorScales {
@@ -176,7 +181,7 @@ extension BatchNormInputFile {
             default: return (result, try scales(Double.self))
             }
         } catch let error as BatchNormError {
-            throw ToolError("\(path): \(error)")
+            throw BatchNormFileError("\(path): \(error)")
         }
     }
 }

@@ -8,20 +8,20 @@ import ExactBatchNorm
 /// otherwise silently become gamma = 1 and a wrong reference, so it is an error that
 /// names the key to rename. The messages list the keys present, so the fix can be made
 /// without opening the file in Python.
-enum BatchNormInputKeys {
+public enum BatchNormInputKeys {
     /// What bnfile (and `scripts/torch_export.py`) write: a file with these and no x is
     /// an output given where an input belongs.
-    static let outputKeys: Set<String> = ["out", "dx", "dgamma", "dbeta", "mean", "invstd"]
+    public static let outputKeys: Set<String> = ["out", "dx", "dgamma", "dbeta", "mean", "invstd"]
 
     /// What each role becomes when its key is absent, for the misspelling message.
-    static let defaults: [String: String] = [
+    public static let defaults: [String: String] = [
         "gamma": "gamma = 1", "beta": "beta = 0", "dout": "no backward pass",
         "running_mean": "running_mean = 0", "running_var": "running_var = 1",
         "eps": "eps = 1e-5", "momentum": "momentum = 0.1",
     ]
 
     /// The message for a file without `x`.
-    static func missingX(names: [String], path: String) -> String {
+    public static func missingX(names: [String], path: String) -> String {
         var message = "\(path): no array 'x' (the input); keys present: \(present(names))"
         if let candidate = names.first(where: { ["x", "input", "inputs"].contains($0.lowercased()) }) {
             message += "; rename '\(candidate)' to 'x'"
@@ -32,20 +32,20 @@ enum BatchNormInputKeys {
     }
 
     /// Throws for a key that is not read but resembles a key of a role that is absent.
-    static func refuseMisspellings(names: [String], foundRoles: Set<String>, path: String) throws {
+    public static func refuseMisspellings(names: [String], foundRoles: Set<String>, path: String) throws {
         let known = Set(BatchNormInputFile.aliases.flatMap(\.keys))
         for name in names where !known.contains(name) && !outputKeys.contains(name) {
             for (role, keys) in BatchNormInputFile.aliases where !foundRoles.contains(role) {
                 guard let meant = keys.first(where: { resembles(name, $0) }) else { continue }
                 let fallback = defaults[role].map { " (without it: \($0))" } ?? ""
-                throw ToolError("\(path): key '\(name)' is not one bnfile reads; did you mean '\(meant)'? "
+                throw BatchNormFileError("\(path): key '\(name)' is not one bnfile reads; did you mean '\(meant)'? "
                     + "Rename it in the file\(fallback); keys present: \(present(names))")
             }
         }
     }
 
     /// A hint for a per-channel array whose length fits the other layout's channel axis.
-    static func layoutHint(length: [Int], xShape: [Int], layout: ChannelLayout) -> String {
+    public static func layoutHint(length: [Int], xShape: [Int], layout: ChannelLayout) -> String {
         guard xShape.count >= 3, length.count == 1 else { return "" }
         let other: ChannelLayout = layout == .channelsFirst ? .channelsLast : .channelsFirst
         let otherChannels = other == .channelsLast ? xShape[xShape.count - 1] : xShape[1]
@@ -56,7 +56,7 @@ enum BatchNormInputKeys {
     /// Case-insensitive equality; for keys of 4+ characters also one edit (two for 6+,
     /// a transposition counting as one) or one name extending the other (`grad_output`,
     /// `epsilon`). Short keys (x, dy) get no fuzzy matching: too many names are near them.
-    static func resembles(_ name: String, _ key: String) -> Bool {
+    public static func resembles(_ name: String, _ key: String) -> Bool {
         let a = name.lowercased(), b = key.lowercased()
         if a == b { return true }
         if b.count >= 3, a.count > b.count, a.hasPrefix(b) { return true }
@@ -66,7 +66,7 @@ enum BatchNormInputKeys {
     }
 
     /// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
-    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    public static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
         if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
         var table = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
         for i in 0 ... a.count { table[i][0] = i }

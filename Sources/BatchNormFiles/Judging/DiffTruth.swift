@@ -13,17 +13,17 @@ import NumPyFormat
 /// engine runs once per format the files use (normally once: out and dx share x's
 /// dtype), per-channel keys are rounded from its exact solution, and the scales come
 /// from the first run.
-final class DiffTruth {
-    let problem: BatchNormInputFile
-    let threads: Int
-    let layout: ChannelLayout
+public final class DiffTruth {
+    public let problem: BatchNormInputFile
+    public let threads: Int
+    public let layout: ChannelLayout
     /// out and dx rounded into each format asked for, computed on first use.
     private var runs: [FloatFormat: (out: [Double], dx: [Double]?)] = [:]
     private var scales: ErrorScales?
     /// Rounds a per-channel quantity of the first run's exact solution into a format.
     private var channelValues: ((ChannelQuantity, FloatFormat) -> [Double]?)?
 
-    init(path: String, settings: BatchNormSettings, options: NPYReadOptions) throws {
+    public init(path: String, settings: BatchNormSettings, options: NPYReadOptions) throws {
         problem = try BatchNormInputFile(path: path, settings: settings, options: options)
         threads = settings.threads
         layout = settings.layout
@@ -35,7 +35,7 @@ final class DiffTruth {
     /// A key the engine does produce must have the shape the inputs imply. Anything else
     /// means the inputs are not the ones that produced the files (or --layout is wrong),
     /// and judging values against the truth of another problem would be nonsense.
-    func truth(for key: String, shape: [Int], format: FloatFormat) throws -> TruthInput? {
+    public func truth(for key: String, shape: [Int], format: FloatFormat) throws -> TruthInput? {
         let quantity = ChannelQuantity(rawValue: key)
         guard key == "out" || key == "dx" || quantity != nil else { return nil }
         let run = try elementwise(format)
@@ -51,7 +51,7 @@ final class DiffTruth {
         }
         guard let values, let scale else { return nil }
         guard shape == expected else {
-            throw ToolError("\(key) has shape \(shape) in A and B, but the inputs \(problem.path) give \(expected) "
+            throw BatchNormFileError("\(key) has shape \(shape) in A and B, but the inputs \(problem.path) give \(expected) "
                 + "(layout \(layout.rawValue)); are these the inputs that produced them, with the right --layout?")
         }
         return TruthInput(values: values, scale: scale, valuesPerChannel: problem.shape.valuesPerChannel)
