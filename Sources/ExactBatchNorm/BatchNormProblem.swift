@@ -15,9 +15,17 @@ public struct BatchNormParameters: Sendable {
     /// A double, as in torch: `1e-5` means the double nearest 1e-5, used exactly.
     public var eps: Double
     public var momentum: Double
+    /// Which end `momentum` counts from; torch's by default.
+    public var momentumConvention: MomentumConvention
+    /// The variance stored in the running variance; torch's (unbiased) by default.
+    public var runningVariance: RunningVarianceConvention
 
     public init(gamma: [Double]? = nil, beta: [Double]? = nil, runningMean: [Double]? = nil,
-                runningVar: [Double]? = nil, eps: Double = 1e-5, momentum: Double = 0.1) {
+                runningVar: [Double]? = nil, eps: Double = 1e-5, momentum: Double = 0.1,
+                momentumConvention: MomentumConvention = .torch,
+                runningVariance: RunningVarianceConvention = .unbiased) {
+        self.momentumConvention = momentumConvention
+        self.runningVariance = runningVariance
         self.gamma = gamma
         self.beta = beta
         self.runningMean = runningMean
@@ -42,7 +50,8 @@ public struct BatchNormParameters: Sendable {
             gamma: try take(gamma, "gamma", 1), beta: try take(beta, "beta", 0),
             runningMean: try take(runningMean, "running_mean", 0),
             runningVar: try take(runningVar, "running_var", 1),
-            eps: eps, momentum: momentum)
+            eps: eps, momentum: momentum, momentumConvention: momentumConvention,
+            runningVariance: runningVariance)
     }
 }
 
@@ -53,4 +62,6 @@ struct ResolvedParameters: Sendable {
     var runningVar: [Double]
     var eps: Double
     var momentum: Double
+    var momentumConvention: MomentumConvention
+    var runningVariance: RunningVarianceConvention
 }

@@ -29,7 +29,6 @@ extension ChannelSolution {
                       fastPath: Bool = true) -> ChannelSolution {
         let gammaD = p.gamma[ch], betaD = p.beta[ch], rmD = p.runningMean[ch], rvD = p.runningVar[ch]
         let eps = ExactRational(exactly: p.eps)
-        let momentum = ExactRational(exactly: p.momentum)
         let bigM = ExactRational(m)
         let nan = ChannelValue.special(.nan)
 
@@ -56,21 +55,13 @@ extension ChannelSolution {
                 // M^2 var = M Q - S^2: one subtraction of exact integers-over-powers-of-two.
                 let v = ((bigM * sums.xx.value - s * s) / (bigM * bigM)).reduced
                 varianceExact = v
-                if rmD.isFinite {
-                    runningMean = .exact(ExactExpression((.one - momentum) * ExactRational(exactly: rmD) + momentum * mu))
-                } else {
-                    runningMean = .special((1 - p.momentum) * rmD + p.momentum * mu.approximateDouble)
-                }
-                if rvD.isFinite {
-                    let unbiased = v * bigM / ExactRational(m - 1)
-                    runningVar = .exact(ExactExpression((.one - momentum) * ExactRational(exactly: rvD) + momentum * unbiased))
-                } else {
-                    runningVar = .special((1 - p.momentum) * rvD + p.momentum * v.approximateDouble)
-                }
+                (runningMean, runningVar) = Self.runningStatistics(
+                    mean: mu, variance: v, count: m, runningMean: rmD, runningVar: rvD, parameters: p)
             } else {
                 let s = sums.xTally.ieeeSum
                 mean = .special(s)
-                runningMean = .special((1 - p.momentum) * rmD + p.momentum * s)
+                let (keep, take) = p.momentumConvention.weights(p.momentum)
+                runningMean = .special(keep * rmD + take * s)
                 runningVar = nan
             }
         case .evaluation:
@@ -162,5 +153,23 @@ extension ChannelSolution {
                              doutScale: Double(exactly: ExactExpression(doutScale)), doutShift: t,
                              g: g, k2: k2, coupling: Approximation(coupling, doubleDouble: false).exactDouble,
                              beta: beta)
+    }
+
+    /// The running statistics after a training step, exactly: `keep*running + take*batch`
+    /// with the convention's weights, the batch variance biased or unbiased as the
+    /// convention says. A non-finite running value follows IEEE arithmetic instead.
+    static func runningStatistics(mean mu: ExactRational, variance v: ExactRational, count m: Int,
+                                  runningMean rmD: Double, runningVar rvD: Double,
+                                  parameters p: ResolvedParameters) -> (mean: ChannelValue, variance: ChannelValue) {
+        let (keep, take) = p.momentumConvention.weights(ExactRational(exactly: p.momentum))
+        let (keepD, takeD) = p.momentumConvention.weights(p.momentum)
+        let stored = p.runningVariance == .unbiased ? v * ExactRational(m) / ExactRational(m - 1) : v
+        let mean: ChannelValue = rmD.isFinite
+            ? .exact(ExactExpression(keep * ExactRational(exactly: rmD) + take * mu))
+            : .special(keepD * rmD + takeD * mu.approximateDouble)
+        let variance: ChannelValue = rvD.isFinite
+            ? .exact(ExactExpression(keep * ExactRational(exactly: rvD) + take * stored))
+            : .special(keepD * rvD + takeD * v.approximateDouble)
+        return (mean, variance)
     }
 }

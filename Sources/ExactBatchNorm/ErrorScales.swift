@@ -1,96 +1,291 @@
-/// For every output value, the sum of the magnitudes of the terms it is made of.
+/// For every output value, the first-order error bound of a backward-stable evaluation,
+/// in units of the unit roundoff u: the yardstick `bnfile diff --inputs` measures errors by.
 ///
-/// A floating-point evaluation of a sum of terms `t1 + t2 + ...` by any reasonable
-/// algorithm errs by at most a modest multiple of `u * (|t1| + |t2| + ...)`, where `u`
-/// is the unit roundoff; it cannot promise less, because cancellation between large
-/// terms is exactly where rounding shows. So `|computed - true| / (u * scale)` says how
-/// many roundings' worth of error a value carries, independently of its own size: a
-/// result that is tiny because its terms cancel is judged against the terms, and a
-/// result that is tiny because everything is tiny is judged against that.
+/// ## The contract
 ///
-/// The terms are those of torch's formulas with the batch statistics taken as given
-/// (the statistics are sums of non-negative or well-scaled terms and carry their own
-/// scales): `out = gamma*xhat + beta`, `dbeta = sum dout`, `dgamma = sum dout*xhat`,
-/// `dx = gamma*invstd/M * (M*dout - dbeta - xhat*dgamma)` with the sums replaced by sums
-/// of magnitudes, `mean = sum x / M`, and the running-statistics updates.
+/// A floating-point evaluation of any formula, in any order, commits one relative error
+/// of at most u on every quantity it forms, and a backward-stable one (every sensible
+/// batch-norm implementation, in any framework) behaves as if each input had been
+/// perturbed by a relative u too. To first order, then, a value y errs by at most
+///
+///     u * sum over every input and intermediate q of |dy/dq| * |q|        (*)
+///
+/// times a modest count of roundings per term, which the threshold supplies
+/// (`RoundingThreshold`). A reduction `sum t_j` counts with `|q| = sum |t_j|`, since its
+/// rounding errors are committed on the partial sums, not on the result. `scale` is the
+/// sum (*) without the u; `|computed - exact| / (u * scale)` then counts roundings' worth
+/// of error, whatever the value's own size: a value that is small because large terms
+/// cancel is judged against the terms.
+///
+/// ## Why every term is needed
+///
+/// The terms a formula adds last (`|gamma*xhat| + |beta|` for out) are not enough: every
+/// implementation rounds the mean at about `u * sum|x| / M` and each deviation `x - mean`
+/// at `u * (|x| + |mean|)`, so near the mean (xhat ~ 0) with beta ~ 0 those unavoidable
+/// errors exceed a scale made of the result's own terms by orders of magnitude. With
+/// x = 1000 + 0.01*N(0,1) in float32 the deviations are quantised at 6e-5 for a spread of
+/// 0.01: every float32 implementation errs there by thousands of ulps of out, and (*)
+/// says so, through `|gamma|*invstd*(|x| + sum|x|/M)`.
+///
+/// ## The terms, per channel (training; `c = x - mean`, `s = invstd`, `w = var + eps`)
+///
+/// - mean = sum x / M:           S_mean = sum|x|/M + |mean|
+/// - var = sum c^2 / M:          S_var = 2*sum(|c|*|x|)/M + 4*var   (inputs, deviations,
+///   squares, the reduction; the mean's own error enters only to second order, since
+///   sum c = 0)
+/// - w = var + eps:              S_w = S_var + eps + w
+/// - s = 1/sqrt(w):              S_s = s * kappa, kappa = s^2 * S_w / 2 + 2 (ds/dw = -s/(2w),
+///   then the square root and the reciprocal)
+/// - xhat = c*s:                 S_xhat = s*(|x| + S_mean + |c|) + |xhat|*(kappa + 1)
+/// - out = gamma*xhat + beta:    S_out = |gamma|*S_xhat + 3*|gamma*xhat| + 2*|beta|
+/// - dbeta = sum dout:           S_dbeta = sum|dout|
+/// - dgamma = sum dout*xhat:     S_dgamma = sum |dout|*S_xhat + 2*sum|dout*xhat|
+/// - dx = k*(M*dout - dbeta - xhat*dgamma), k = gamma*s/M, with B = M|dout| + |dbeta| +
+///   |xhat*dgamma| the bracket's terms:
+///                               S_dx = |k|*((kappa + 5)*B + S_dbeta + |dgamma|*S_xhat + |xhat|*S_dgamma)
+/// - running = keep*running + take*batch (the convention's weights, `m` the momentum):
+///                               S = 3|keep*running| + |take|*(S_batch + 2|batch|) + max(|m|, |1-m|)*|batch - running|
+///   where the last term is the rounding of the momentum itself (0.1 or 0.99 held in
+///   float32), and the unbiased batch variance has S = S_var*M/(M-1) + |var|*M/(M-1).
+///
+/// In evaluation the running statistics replace mean and var: they are inputs, so
+/// S_mean = |running_mean|, S_var = |running_var|, and dx = dout*gamma*s has
+/// S_dx = |dout*gamma*s|*(kappa + 3). Running statistics pass through: their scales
+/// are their magnitudes.
+///
+/// ## What it does not promise
+///
+/// (*) is a first-order bound: it holds while u times the condition is small. A channel
+/// whose `|mean|/std` approaches 1/u is not resolved at all by the data's format, and
+/// its scales say so by being as large as the values themselves. Summation order enters
+/// through the threshold, not here.
 public struct ErrorScales: Sendable {
     public let out: [Double]
     public let dx: [Double]?
     public let perChannel: [ChannelQuantity: [Double]]
+    /// Per channel: how well the data's format can resolve it.
+    public let conditioning: [ChannelConditioning]
 
     /// `result` may have any output type: the scales use only its exact per-channel
-    /// statistics, rounded to double.
+    /// statistics, rounded to double (a scale needs no more accuracy than that).
     public init<X: BatchNormFloat, Output: BatchNormFloat>(
         x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
         parameters: BatchNormParameters, mode: BatchNormMode, result: BatchNormResult<Output>
     ) throws(BatchNormError) {
         let p = try parameters.resolved(channels: shape.channels)
-        let channels = shape.channels
-        let m = Double(shape.valuesPerChannel)
-        let mean = result.perChannel(.mean, as: Double.self)!
-        let invstd = result.perChannel(.invstd, as: Double.self)!
-        var absX = [Double](repeating: 0, count: channels)
-        var absDout = [Double](repeating: 0, count: channels)
-        var absDoutXhat = [Double](repeating: 0, count: channels)
+        let walk = ElementWalk(shape: shape)
+        let sums = ScaleSums.all(
+            x: x, dout: dout, walk: walk,
+            statistics: ChannelStatistics.all(result: result, parameters: p, mode: mode, shape: shape))
+        let statistics = sums.map(\.statistics)
         var out = [Double](repeating: 0, count: x.count)
-        // One pass for out's scales and the channel sums of magnitudes.
-        Self.forEachElement(shape) { index, c in
-            let xv = x[index].exactDouble
-            let xhat = (xv - mean[c]) * invstd[c]
-            out[index] = (p.gamma[c] * xhat).magnitude + p.beta[c].magnitude
-            absX[c] += xv.magnitude
-            if let dout {
-                let dv = dout[index].exactDouble
-                absDout[c] += dv.magnitude
-                absDoutXhat[c] += (dv * xhat).magnitude
-            }
+        var dx: [Double]? = dout.map { [Double](repeating: 0, count: $0.count) }
+        walk.forEach { index, c in
+            let terms = ElementScale(statistics[c], sums[c], x: x[index].exactDouble, mode: mode)
+            out[index] = terms.out
+            if let dout { dx![index] = terms.dx(dout: dout[index].exactDouble) }
         }
         self.out = out
-        var dxScales: [Double]? = nil
-        if let dout {
-            var dx = [Double](repeating: 0, count: x.count)
-            Self.forEachElement(shape) { index, c in
-                let dv = dout[index].exactDouble
-                if mode == .evaluation {
-                    dx[index] = (dv * p.gamma[c] * invstd[c]).magnitude
-                } else {
-                    let xhat = ((x[index].exactDouble - mean[c]) * invstd[c]).magnitude
-                    dx[index] = (p.gamma[c] * invstd[c] / m).magnitude
-                        * (m * dv.magnitude + absDout[c] + xhat * absDoutXhat[c])
-                }
-            }
-            dxScales = dx
+        self.dx = dx
+        perChannel = Self.channelScales(statistics, sums, hasDout: dout != nil, mode: mode, parameters: p)
+        conditioning = zip(statistics, sums).map { statistics, sums in
+            ChannelConditioning(statistics: statistics, sums: sums)
         }
-        self.dx = dxScales
-        var channelScales: [ChannelQuantity: [Double]] = [:]
-        channelScales[.mean] = mode == .training ? absX.map { $0 / m } : p.runningMean.map(\.magnitude)
-        channelScales[.invstd] = invstd.map(\.magnitude)
-        if dout != nil {
-            channelScales[.dbeta] = absDout
-            channelScales[.dgamma] = absDoutXhat
-        }
-        let momentum = p.momentum
-        if mode == .training {
-            let unbiased = result.perChannel(.runningVar, as: Double.self)!.indices.map { c -> Double in
-                // var * M/(M-1) from the exact invstd and eps: a scale needs no more accuracy.
-                let variance = 1 / (invstd[c] * invstd[c]) - p.eps
-                return variance.magnitude * m / (m - 1)
-            }
-            channelScales[.runningMean] = (0 ..< channels).map {
-                ((1 - momentum) * p.runningMean[$0]).magnitude + (momentum * mean[$0]).magnitude
-            }
-            channelScales[.runningVar] = (0 ..< channels).map {
-                ((1 - momentum) * p.runningVar[$0]).magnitude + (momentum * unbiased[$0]).magnitude
-            }
-        } else {
-            channelScales[.runningMean] = p.runningMean.map(\.magnitude)
-            channelScales[.runningVar] = p.runningVar.map(\.magnitude)
-        }
-        perChannel = channelScales
     }
 
-    /// Visits every element with its flat index and channel, in memory order.
-    private static func forEachElement(_ shape: BatchNormShape, _ body: (Int, Int) -> Void) {
+    private static func channelScales(
+        _ statistics: [ChannelStatistics], _ sums: [ScaleSums], hasDout: Bool, mode: BatchNormMode,
+        parameters p: ResolvedParameters
+    ) -> [ChannelQuantity: [Double]] {
+        var scales: [ChannelQuantity: [Double]] = [:]
+        scales[.mean] = statistics.map(\.meanScale)
+        scales[.invstd] = statistics.map { $0.invstd.magnitude * $0.kappa }
+        if hasDout {
+            scales[.dbeta] = sums.map(\.absDout)
+            scales[.dgamma] = sums.map(\.dgammaScale)
+        }
+        let indices = statistics.indices
+        guard mode == .training else {
+            scales[.runningMean] = p.runningMean.map(\.magnitude)
+            scales[.runningVar] = p.runningVar.map(\.magnitude)
+            return scales
+        }
+        let (keep, take) = p.momentumConvention.weights(p.momentum)
+        let momentum = max(p.momentum.magnitude, (1 - p.momentum).magnitude)
+        func update(_ running: Double, batch: Double, batchScale: Double) -> Double {
+            3 * (keep * running).magnitude + take.magnitude * (batchScale + 2 * batch.magnitude)
+                + momentum * (batch - running).magnitude
+        }
+        scales[.runningMean] = indices.map { c in
+            update(p.runningMean[c], batch: statistics[c].mean, batchScale: statistics[c].meanScale)
+        }
+        scales[.runningVar] = indices.map { c in
+            let m = statistics[c].count
+            let factor = p.runningVariance == .unbiased && m > 1 ? m / (m - 1) : 1
+            let variance = statistics[c].variance * factor
+            return update(p.runningVar[c], batch: variance,
+                          batchScale: statistics[c].varianceScale(sums[c]) * factor + variance.magnitude)
+        }
+        return scales
+    }
+}
+
+/// How far the data's format resolves one channel: `|mean|/std` (how much of each value's
+/// bits the deviations keep) and the largest scale of out, whose u-multiple is the
+/// accuracy a correct implementation in that format can promise for out there.
+public struct ChannelConditioning: Sendable, Equatable {
+    /// |mean|/std of the statistics used (the running ones in evaluation); infinite for a
+    /// constant channel with a nonzero mean.
+    public let meanOverStd: Double
+    /// The largest scale of out in the channel.
+    public let outScale: Double
+
+    init(statistics: ChannelStatistics, sums: ScaleSums) {
+        let std = statistics.variance.magnitude.squareRoot()
+        meanOverStd = statistics.mean == 0 ? 0 : statistics.mean.magnitude / std
+        outScale = sums.maxOutScale
+    }
+}
+
+/// The statistics a channel's scales are built from, in double.
+struct ChannelStatistics {
+    var count: Double
+    var mean: Double
+    var variance: Double
+    var invstd: Double
+    var eps: Double
+    var gamma: Double
+    var beta: Double
+    /// The exact gradients' magnitudes (0 without dout): the bracket of dx holds them.
+    var dbeta: Double
+    var dgamma: Double
+    /// S_mean: sum|x|/M + |mean| in training (set once the sums are known), |mean| in
+    /// evaluation, where the mean is an input.
+    var meanScale: Double
+    /// S_s / s, the relative scale of invstd; see `ErrorScales`.
+    var kappa = 0.0
+    var training: Bool
+
+    static func all<Output: BatchNormFloat>(result: BatchNormResult<Output>, parameters p: ResolvedParameters,
+                                            mode: BatchNormMode, shape: BatchNormShape) -> [ChannelStatistics] {
+        let mean = result.perChannel(.mean, as: Double.self)!
+        let invstd = result.perChannel(.invstd, as: Double.self)!
+        let m = Double(shape.valuesPerChannel)
+        let dbeta = result.perChannel(.dbeta, as: Double.self)
+        let dgamma = result.perChannel(.dgamma, as: Double.self)
+        return (0 ..< shape.channels).map { c in
+            let variance = mode == .training ? 1 / (invstd[c] * invstd[c]) - p.eps : p.runningVar[c]
+            return ChannelStatistics(count: m, mean: mean[c], variance: variance, invstd: invstd[c], eps: p.eps,
+                                     gamma: p.gamma[c], beta: p.beta[c],
+                                     dbeta: dbeta?[c].magnitude ?? 0, dgamma: dgamma?[c].magnitude ?? 0,
+                                     meanScale: mean[c].magnitude,
+                                     training: mode == .training)
+        }
+    }
+
+    /// S_var: the deviations' terms in training; the running variance's magnitude in
+    /// evaluation.
+    func varianceScale(_ sums: ScaleSums) -> Double {
+        training ? 2 * sums.absDeviationTimesX / count + 4 * variance.magnitude : variance.magnitude
+    }
+
+    /// Completes `meanScale` and `kappa` from the channel's sums of magnitudes.
+    mutating func complete(with sums: ScaleSums) {
+        if training { meanScale = sums.absX / count + mean.magnitude }
+        let w = variance + eps
+        let scaleW = varianceScale(sums) + eps.magnitude + w.magnitude
+        kappa = invstd * invstd * scaleW / 2 + 2
+    }
+}
+
+/// The channel sums of magnitudes the scales need, accumulated in double in one pass.
+struct ScaleSums {
+    var absX = 0.0
+    var absDeviationTimesX = 0.0
+    var absDout = 0.0
+    var absDoutTimesX = 0.0
+    var absDoutTimesDeviation = 0.0
+    var absDoutTimesXhat = 0.0
+    var statistics: ChannelStatistics
+    /// Filled in by the element pass: S_dgamma needs every element's S_xhat.
+    var dgammaScale = 0.0
+    var maxOutScale = 0.0
+
+    static func all<X: BatchNormFloat>(
+        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, walk: ElementWalk,
+        statistics: [ChannelStatistics]
+    ) -> [ScaleSums] {
+        var sums = statistics.map { ScaleSums(statistics: $0) }
+        walk.forEach { index, c in
+            let xv = x[index].exactDouble
+            let deviation = (xv - statistics[c].mean).magnitude
+            sums[c].absX += xv.magnitude
+            sums[c].absDeviationTimesX += deviation * xv.magnitude
+            if let dout {
+                let dv = dout[index].exactDouble.magnitude
+                sums[c].absDout += dv
+                sums[c].absDoutTimesX += dv * xv.magnitude
+                sums[c].absDoutTimesDeviation += dv * deviation
+            }
+        }
+        for c in sums.indices {
+            sums[c].statistics.complete(with: sums[c])
+            let s = sums[c].statistics
+            sums[c].absDoutTimesXhat = sums[c].absDoutTimesDeviation * s.invstd.magnitude
+            // sum |dout|*S_xhat, with S_xhat = s*(|x| + S_mean + |c|) + |xhat|*(kappa + 1):
+            let doutTimesXhatScale = s.invstd.magnitude
+                * (sums[c].absDoutTimesX + s.meanScale * sums[c].absDout + sums[c].absDoutTimesDeviation)
+                + sums[c].absDoutTimesXhat * (s.kappa + 1)
+            sums[c].dgammaScale = doutTimesXhatScale + 2 * sums[c].absDoutTimesXhat
+        }
+        walk.forEach { index, c in
+            let out = ElementScale(sums[c].statistics, sums[c], x: x[index].exactDouble,
+                                   mode: sums[c].statistics.training ? .training : .evaluation).out
+            sums[c].maxOutScale = max(sums[c].maxOutScale, out)
+        }
+        return sums
+    }
+}
+
+/// The scales of one element's out and dx (see `ErrorScales` for the terms).
+struct ElementScale {
+    let statistics: ChannelStatistics
+    let sums: ScaleSums
+    let mode: BatchNormMode
+    let xhat: Double
+    let xhatScale: Double
+
+    init(_ statistics: ChannelStatistics, _ sums: ScaleSums, x: Double, mode: BatchNormMode) {
+        self.statistics = statistics
+        self.sums = sums
+        self.mode = mode
+        let s = statistics.invstd.magnitude
+        let deviation = (x - statistics.mean).magnitude
+        xhat = deviation * s
+        xhatScale = s * (x.magnitude + statistics.meanScale + deviation) + xhat * (statistics.kappa + 1)
+    }
+
+    var out: Double {
+        let gamma = statistics.gamma.magnitude
+        return gamma * xhatScale + 3 * gamma * xhat + 2 * statistics.beta.magnitude
+    }
+
+    func dx(dout: Double) -> Double {
+        let gamma = statistics.gamma.magnitude, s = statistics.invstd.magnitude
+        guard mode == .training else { return (dout * gamma * s).magnitude * (statistics.kappa + 3) }
+        let m = statistics.count
+        let k = gamma * s / m
+        let dgamma = statistics.dgamma
+        let bracket = m * dout.magnitude + statistics.dbeta + xhat * dgamma
+        return k * ((statistics.kappa + 5) * bracket + sums.absDout + dgamma * xhatScale + xhat * sums.dgammaScale)
+    }
+}
+
+/// Every element with its flat index and channel, in memory order.
+struct ElementWalk {
+    let shape: BatchNormShape
+
+    func forEach(_ body: (Int, Int) -> Void) {
         for n in 0 ..< shape.batch {
             for c in 0 ..< shape.channels {
                 let base = n * shape.batchStride + c * shape.channelStride

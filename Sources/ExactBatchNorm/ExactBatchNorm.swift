@@ -208,7 +208,9 @@ public enum ExactBatchNorm {
         if let doutBytes, doutBytes.count != count * size {
             throw .lengthMismatch(name: "dout", expected: count, found: doutBytes.count / size)
         }
-        if mode == .training && shape.valuesPerChannel <= 1 {
+        // Only the unbiased running variance divides by M - 1; torch refuses M = 1
+        // whatever it tracks, Keras and Flax (biased) compute var = 0.
+        if mode == .training && shape.valuesPerChannel <= 1 && parameters.runningVariance == .unbiased {
             throw .oneValuePerChannel(shape: shape.dimensions)
         }
         let resolved = try parameters.resolved(channels: shape.channels)
