@@ -1,13 +1,20 @@
 /// A numpy element type restricted to what this library can hold without Python:
-/// booleans, integers, IEEE floats and complex numbers, in either byte order.
+/// booleans, integers, IEEE floats and complex numbers, in either byte order, and
+/// fixed-width strings (unicode `<U4`, bytes `|S4`).
 ///
 /// numpy spells these as a `descr` string, `<f4`: a byte-order character, a kind letter
-/// and an item size in bytes. Object (`|O`), string, datetime and structured dtypes are
-/// refused when parsing because their bytes cannot be interpreted without numpy itself
-/// (object arrays are pickles, which means arbitrary code execution).
+/// and a size. The size counts bytes, except for unicode, where it counts characters
+/// (UTF-32 code units of 4 bytes each): `<U4` has items of 16 bytes. Object (`|O`),
+/// void, datetime and structured dtypes are refused when parsing because their bytes
+/// cannot be interpreted without numpy itself (object arrays are pickles, which means
+/// arbitrary code execution).
 public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable, CaseIterable {
         case bool, signedInteger, unsignedInteger, float, complex
+        /// Fixed-width text: UTF-32 code units, NUL-padded (numpy's `str_`, letter U).
+        case unicode
+        /// Fixed-width byte strings, NUL-padded (numpy's `bytes_`, letter S).
+        case bytes
 
         /// numpy's kind letter, as it appears in a descr.
         public var letter: Character {
@@ -17,8 +24,13 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
             case .unsignedInteger: "u"
             case .float: "f"
             case .complex: "c"
+            case .unicode: "U"
+            case .bytes: "S"
             }
         }
+
+        /// True for the two string kinds, whose items are text rather than numbers.
+        public var isString: Bool { self == .unicode || self == .bytes }
     }
 
     public enum ByteOrder: Sendable, Hashable {
@@ -36,8 +48,9 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
     public let itemSize: Int
     public let byteOrder: ByteOrder
 
-    /// Item sizes this library supports per kind; anything else (`<f1`, `<i3`) is not a
-    /// numpy type at all, or (float128) not one whose layout is portable.
+    /// Item sizes this library supports per numeric kind; anything else (`<f1`, `<i3`) is
+    /// not a numpy type at all, or (float128) not one whose layout is portable. String
+    /// kinds take any width up to `maxStringItemSize` (see `StringDType.swift`).
     static let supportedSizes: [Kind: [Int]] = [
         .bool: [1],
         .signedInteger: [1, 2, 4, 8],
@@ -49,25 +62,33 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
     /// Creates a dtype, normalising the byte order of one-byte types to
     /// `.notApplicable` so that `<i1` and `|i1` compare equal, as they do in numpy.
     public init(kind: Kind, itemSize: Int, byteOrder: ByteOrder = .native) throws(DTypeError) {
-        guard Self.supportedSizes[kind]?.contains(itemSize) == true else {
+        if kind.isString {
+            try Self.checkStringItemSize(kind, itemSize)
+        } else if Self.supportedSizes[kind]?.contains(itemSize) != true {
             throw DTypeError(
                 "unsupported item size \(itemSize) for kind \(kind.rawValue) "
                     + "(supported: \(Self.supportedSizes[kind]!.map(String.init).joined(separator: ", ")))")
         }
         self.kind = kind
         self.itemSize = itemSize
-        if itemSize == 1 {
-            self.byteOrder = .notApplicable
-        } else {
-            self.byteOrder = byteOrder == .notApplicable ? .native : byteOrder
-        }
+        self.byteOrder = Self.normalisedOrder(kind, itemSize, byteOrder == .notApplicable ? .native : byteOrder)
     }
 
     /// Trusted construction for the fixed tables in this module.
     init(uncheckedKind kind: Kind, itemSize: Int, byteOrder: ByteOrder) {
         self.kind = kind
         self.itemSize = itemSize
-        self.byteOrder = itemSize == 1 ? .notApplicable : byteOrder
+        self.byteOrder = Self.normalisedOrder(kind, itemSize, byteOrder)
+    }
+
+    /// Bytes strings and one-byte numbers have no byte order; unicode always has one,
+    /// even `<U0` (numpy writes `<U0`, never `|U0`).
+    private static func normalisedOrder(_ kind: Kind, _ itemSize: Int, _ order: ByteOrder) -> ByteOrder {
+        switch kind {
+        case .bytes: .notApplicable
+        case .unicode: order
+        default: itemSize == 1 ? .notApplicable : order
+        }
     }
 
     /// The descr string numpy writes for this dtype, e.g. `<f4`, `|b1`, `>c16`.
@@ -78,7 +99,7 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
         case .big: order = ">"
         case .notApplicable: order = "|"
         }
-        return "\(order)\(kind.letter)\(itemSize)"
+        return "\(order)\(kind.letter)\(kind == .unicode ? itemSize / 4 : itemSize)"
     }
 
     public var description: String { descr }
@@ -91,6 +112,8 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
         case .unsignedInteger: "uint\(itemSize * 8)"
         case .float: "float\(itemSize * 8)"
         case .complex: "complex\(itemSize * 8)"
+        case .unicode: "str\(itemSize * 8)"
+        case .bytes: "bytes\(itemSize * 8)"
         }
     }
 
@@ -138,7 +161,8 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
             throw DTypeError(
                 "object dtype '\(descr)' is not supported: object arrays are Python pickles")
         case "S", "a", "U":
-            throw DTypeError("string dtype '\(descr)' is not supported")
+            self = try Self.stringDType(descr: descr, letter: letter, sizeText: sizeText, order: order, noOrder: explicitNone)
+            return
         case "V":
             throw DTypeError(
                 "void dtype '\(descr)' is not supported (raw bytes with no element type, "

@@ -9,6 +9,7 @@ enum NPYConversion {
     static func isLossless(from source: NPYDType, to target: NPYDType) -> Bool {
         let s = source.itemSize, t = target.itemSize
         switch (source.kind, target.kind) {
+        case (.unicode, _), (.bytes, _), (_, .unicode), (_, .bytes): return false
         case (.bool, _): return true
         case (_, .bool): return false
         case (.signedInteger, .signedInteger), (.unsignedInteger, .unsignedInteger),
@@ -40,7 +41,12 @@ enum NPYConversion {
     }
 
     static func refusal(from source: NPYDType, to type: Any.Type, context: ErrorContext) -> NumPyFormatError {
-        context.error(
+        if source.kind.isString {
+            return context.error(
+                "cannot read \(source.descr) (\(source.typeName)) as \(type): the array holds strings, "
+                    + "not numbers; read it with strings()")
+        }
+        return context.error(
             "cannot read \(source.descr) (\(source.typeName)) as \(type): not every \(source.typeName) "
                 + "value is exactly representable; read it as a type that holds them all")
     }

@@ -12,7 +12,8 @@ struct Inspect: ParsableCommand {
             (npz members; .npy files have no checksum). Every member is fully read and \
             verified. With --stats, also prints min, max, mean and (population) std, \
             computed in float64 over finite values only, plus NaN and Inf counts; complex \
-            arrays get no statistics. A file that cannot be read is reported on stderr \
+            and string arrays get no statistics. String arrays (<U, |S) show their first \
+            items, e.g. layout <U4 () = 'nhwc'. A file that cannot be read is reported on stderr \
             and makes the exit status 2.
 
             Example:

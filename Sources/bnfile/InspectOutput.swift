@@ -19,11 +19,14 @@ enum InspectText {
                     column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
                 }
                 out += "  " + cells.joined(separator: "  ") + "\n"
+                if let text = array.text {
+                    out += "    = \(text.rendered(zeroDimensional: array.header.shape.isEmpty))\n"
+                }
                 if let stats = array.stats {
                     out += "    min \(number(stats.min))  max \(number(stats.max))  mean \(number(stats.mean))"
                     out += "  std \(number(stats.std))  nan \(stats.nan)  inf \(stats.inf)\n"
                 } else if array.statsRequested {
-                    out += "    (no statistics for complex arrays)\n"
+                    out += "    (no statistics for \(array.text == nil ? "complex" : "string") arrays)\n"
                 }
             }
         }
@@ -65,6 +68,10 @@ enum InspectJSON {
             ("raw_bytes", String(a.rawBytes)),
             ("crc", string(a.crc)),
         ]
+        if let text = a.text {
+            fields.append(("strings", "[" + text.shown.map(string).joined(separator: ",") + "]"))
+            fields.append(("strings_total", String(text.total)))
+        }
         if a.statsRequested, a.stats == nil {
             fields.append(("stats", "null"))
         } else if let stats = a.stats {

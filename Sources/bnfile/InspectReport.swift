@@ -63,6 +63,8 @@ struct InspectArrayReport {
     var stats: InspectStats?
     /// Set with --stats, so that "no statistics" (complex) can be told from "not asked".
     var statsRequested: Bool
+    /// The first items of a string array, and how many there are in all.
+    var text: InspectStrings?
 
     init(
         name: String, array: NPYArray, storage: String, compressedBytes: Int, rawBytes: Int, withStats: Bool
@@ -79,6 +81,7 @@ struct InspectArrayReport {
         }
         statsRequested = withStats
         stats = withStats ? try InspectStats(array) : nil
+        text = try InspectStrings(array)
     }
 
     var order: String { header.fortranOrder ? "F" : "C" }

@@ -13,7 +13,8 @@ struct InspectStats {
     var nan = 0
     var inf = 0
 
-    /// nil for complex arrays, which have no order and no single mean.
+    /// nil for complex arrays, which have no order and no single mean, and for string
+    /// arrays, which hold no numbers.
     init?(_ array: NPYArray) throws {
         switch (array.dtype.kind, array.dtype.itemSize) {
         case (.bool, _): try self.init(array, Bool.self) { $0 ? 1 : 0 }
@@ -28,7 +29,7 @@ struct InspectStats {
         case (.float, 2): try self.init(array, Float16.self) { Double($0) }
         case (.float, 4): try self.init(array, Float.self) { Double($0) }
         case (.float, _): try self.init(array, Double.self) { $0 }
-        case (.complex, _): return nil
+        case (.complex, _), (.unicode, _), (.bytes, _): return nil
         }
     }
 

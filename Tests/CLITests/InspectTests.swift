@@ -136,6 +136,28 @@ extension ScratchFolder {
         #expect(missing.stderr.contains("No such file"))
     }
 
+    @Test func showsStringArraysWithoutStatistics() throws {
+        let scratch = try InspectScratch()
+        defer { scratch.cleanup() }
+        let path = scratch.path("settings.npz")
+        let writer = try NPZWriter(path: path)
+        try writer.add("layout", try NPYArray(strings: ["nhwc"], shape: []))
+        try writer.add("keys", try NPYArray(strings: ["x", "it's"], shape: [2]))
+        try writer.add("many", try NPYArray(strings: (0..<10).map(String.init), shape: [10]))
+        try writer.finish()
+        let result = try BNFileBinary.run(["inspect", path, "--stats"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let layout = try #require(lines.firstIndex { $0.hasPrefix("  layout ") })
+        #expect(lines[layout].contains("<U4") && lines[layout].contains("()"))
+        #expect(lines[layout + 1] == "    = 'nhwc'")
+        #expect(lines[layout + 2] == "    (no statistics for string arrays)")
+        #expect(result.stdout.contains("    = ['x', 'it\\'s']"))
+        #expect(result.stdout.contains("'7', ... (10 items)]"))
+        let json = try BNFileBinary.run(["inspect", "--json", "--stats", path])
+        #expect(json.stdout.contains("\"strings\":[\"nhwc\"],\"strings_total\":1,\"stats\":null"), "\(json.stdout)")
+    }
+
     @Test func helpHasAnExample() throws {
         let result = try BNFileBinary.run(["inspect", "--help"])
         #expect(result.stdout.contains("bnfile inspect data/notebook.npz --stats"))

@@ -17,8 +17,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("|O", "object"), ("<q9", "unknown"), ("<f1", "unknown"), ("", "empty"), ("|S5", "string"),
-        ("<U3", "string"), ("|V2", "void"), ("<M8[ns]", "datetime"), ("|f4", "byte order"), ("f4", "byte order"),
+        ("|O", "object"), ("<q9", "unknown"), ("<f1", "unknown"), ("", "empty"), ("|V2", "void"), ("<M8[ns]", "datetime"), ("|f4", "byte order"), ("f4", "byte order"),
         ("<f16", "unknown"),
     ])
     func refusesUnsupported(descr: String, phrase: String) {
@@ -39,5 +38,15 @@ import Testing
         #expect(NPYDType.native(UInt64.self).descr == "<u8")
         #expect(NPYDType.native(NPYComplex64.self).descr == "<c8")
         #expect(NPYDType.native(NPYComplex128.self).descr == "<c16")
+    }
+}
+
+@Suite struct DTypeConstructionTests {
+    @Test func byteOrderIsNormalised() throws {
+        #expect(try NPYDType(kind: .signedInteger, itemSize: 1, byteOrder: .big).descr == "|i1")
+        #expect(try NPYDType(kind: .float, itemSize: 4, byteOrder: .notApplicable) == NPYDType.native(Float.self))
+        #expect(try NPYDType(kind: .bytes, itemSize: 4, byteOrder: .little).descr == "|S4")
+        #expect(try NPYDType(kind: .unicode, itemSize: 0, byteOrder: .big).descr == ">U0")
+        #expect(throws: DTypeError.self) { try NPYDType(kind: .unicode, itemSize: 6) }
     }
 }

@@ -94,7 +94,7 @@ public enum DiffValueKind: Equatable {
         switch dtype.kind {
         case .float: self = FloatFormat(descr: dtype.withByteOrder(.little).descr).map(Self.float) ?? .unsupported
         case .bool, .signedInteger, .unsignedInteger: self = .exact(dtype.kind, itemSize: dtype.itemSize)
-        case .complex: self = .unsupported
+        case .complex, .unicode, .bytes: self = .unsupported
         }
     }
 

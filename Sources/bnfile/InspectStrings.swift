@@ -1,0 +1,54 @@
+import NumPyFormat
+
+/// What `inspect` shows of a string array: its first few items (reading them checks
+/// every item's code points), written the way Python prints them.
+struct InspectStrings {
+    static let shownItems = 8
+
+    var shown: [String]
+    var total: Int
+
+    /// nil for arrays that are not strings. Bytes items that are not UTF-8 are shown
+    /// with U+FFFD in place of the bad bytes rather than refused: `|S` arrays may hold
+    /// any bytes.
+    init?(_ array: NPYArray) throws {
+        switch array.dtype.kind {
+        case .unicode:
+            let items = try array.strings()
+            shown = Array(items.prefix(Self.shownItems))
+            total = items.count
+        case .bytes:
+            let items = try array.byteStrings()
+            shown = items.prefix(Self.shownItems).map { String(decoding: $0, as: UTF8.self) }
+            total = items.count
+        default:
+            return nil
+        }
+    }
+
+    /// `'nhwc'` for a 0-d array, `['x', 'dout']` otherwise, with `...` when items were left out.
+    func rendered(zeroDimensional: Bool) -> String {
+        let items = shown.map(Self.quoted)
+        if zeroDimensional, let only = items.first { return only }
+        let more = total > shown.count ? ", ... (\(total) items)" : ""
+        return "[" + items.joined(separator: ", ") + more + "]"
+    }
+
+    /// Python-style single-quoted text with control characters escaped.
+    static func quoted(_ text: String) -> String {
+        var out = "'"
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "'": out += "\\'"
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7f:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\x" + (hex.count < 2 ? "0" : "") + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "'"
+    }
+}
