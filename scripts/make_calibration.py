@@ -438,7 +438,7 @@ def bug_wrong_momentum(d, w):
 
 @dataclasses.dataclass(frozen=True)
 class Bug:
-    name: str            # issue-16 catalogue name
+    name: str            # the bug catalogue's name (what diff should print)
     function: object
     affects: tuple
     parameter: dict | None = None
@@ -543,8 +543,8 @@ def m32768_offset3():
 
 
 def bn1d_relu():
-    """BatchNorm1d (256, 16) after a ReLU: relu(N(b_c, 1)), b_c from -1.5 to 1.5, so a
-    sixth to nine tenths of each channel are exact zeros."""
+    """BatchNorm1d (256, 16) after a ReLU: relu(N(b_c, 1)), b_c from -1.5 to 1.5, so
+    from 93% (channel 0) down to 7% (channel 15) of each channel are exact zeros."""
     rs = np.random.default_rng(107)
     shape = (256, 16)
     pre = rs.standard_normal(shape) + np.linspace(-1.5, 1.5, 16)
@@ -637,7 +637,7 @@ def roundings(result, ref, bounds):
 
 
 def verdict_allowance(M):
-    """The prototype allowance quoted in the verdict issue: 10 + 2*ceil(log2 M)."""
+    """The prototype allowance the verdict design starts from: 10 + 2*ceil(log2 M)."""
     return 10 + 2 * math.ceil(math.log2(M))
 
 
@@ -680,7 +680,7 @@ def why_invisible(impl, d):
 
 def visibility_fields(impl, d, effect):
     """invisible_reason when the mistake moves no affected key by a full rounding;
-    weak_reason when it moves them by less than the verdict issue's allowance."""
+    weak_reason when it moves them by less than the prototype verdict allowance."""
     key = max(effect, key=effect.get)
     worst, allowance = effect[key], verdict_allowance(d["x"].size // d["x"].shape[1])
     if worst < 1:
@@ -691,7 +691,7 @@ def visibility_fields(impl, d, effect):
     if worst < allowance:
         return {"weak_reason": (
             f"the mistake moves {key} by only {worst:.3g} roundings (u*scale), below the allowance "
-            f"10 + 2*ceil(log2 M) = {allowance} of the verdict issue"), "effect_ratio": worst}
+            f"10 + 2*ceil(log2 M) = {allowance} that the verdict design starts from"), "effect_ratio": worst}
     return {"effect_ratio": worst}
 
 
@@ -761,6 +761,27 @@ def sanity_row(rec, res, ref, bounds):
     return rec, rel, roundings(res, ref, bounds)
 
 
+def oracle_agreement(datasets):
+    """The long double reference against scripts/bn_oracle.py (exact rational arithmetic,
+    rounded once to the file dtype): max |reference - oracle| / bound per key. The
+    oracle's own rounding contributes up to about one; a formula mistake in the
+    reference would show as a large figure."""
+    import tempfile
+    import bn_oracle
+    rows_out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in datasets:
+            d = DATASETS[name]()
+            path = os.path.join(tmp, "in.npz")
+            np.savez(path, **{k: d[k] for k in bn_oracle.INPUT_KEYS})
+            exact = bn_oracle.solve(bn_oracle.load_problem(path))
+            ref = reference(d)
+            rows_out.append((name, roundings({k: exact[k] for k in KEYS}, ref, rounding_bounds(d, ref))))
+    print("reference vs exact oracle (max |ref - oracle| / first-order bound):")
+    for name, r in rows_out:
+        print(f"  {name:16} " + " ".join(f"{k}={r[k]:.2g}" for k in KEYS))
+
+
 def print_table(table):
     head = f"{'dataset':16} {'implementation':36} " + " ".join(f"{k[:12]:>19}" for k in KEYS)
     print("rel = max|cand-ref|/max|ref|; r = max roundings (|cand-ref| / first-order bound)")
@@ -782,6 +803,7 @@ def main(argv=None):
     manifest, table = build(args.only or list(DATASETS), args.check)
     if args.check:
         print_table(table)
+        oracle_agreement(args.only or list(DATASETS))
     print(f"wrote {len(manifest)} implementation files over {len(args.only or DATASETS)} data sets "
           f"to {os.path.relpath(OUT_DIR, ROOT)} (torch-cpu {'included' if 'torch-cpu' in CORRECT else 'absent'})")
     return 0
