@@ -718,33 +718,71 @@ def save(path, arrays):
     os.replace(tmp, path)
 
 
-def build(datasets, check):
-    os.makedirs(OUT_DIR, exist_ok=True)
-    for stale in os.listdir(OUT_DIR):      # a full run replaces every generated file
-        if stale.endswith(".npz") and len(datasets) == len(DATASETS):
-            os.remove(os.path.join(OUT_DIR, stale))
+def torch_records_to_keep(out_dir):
+    """Without torch, the torch-cpu records of an earlier run (kept only where the data
+    set's inputs come out the same again, see build)."""
+    path = os.path.join(out_dir, "manifest.json")
+    if "torch-cpu" in CORRECT or not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return {r["dataset"]: r for r in json.load(f) if r["implementation"] == "torch-cpu"
+                and os.path.exists(os.path.join(out_dir, r["file"]))}
+
+
+def same_inputs(path, d):
+    if not os.path.exists(path):
+        return False
+    with np.load(path) as z:
+        return sorted(z.files) == sorted(d) and all(
+            z[k].dtype == d[k].dtype and z[k].tobytes() == d[k].tobytes() for k in d)
+
+
+def clear_generated(out_dir, keep):
+    """A full run replaces every generated file, except torch files it cannot remake."""
+    kept = {r["file"] for r in keep.values()}
+    for name in os.listdir(out_dir):
+        if name.endswith(".npz") and name not in kept:
+            os.remove(os.path.join(out_dir, name))
+
+
+def run_implementation(impl, d):
+    fn = CORRECT[impl] if impl in CORRECT else BUGS[impl].function
+    return finish(fn(d, working_dtype(d)), d)
+
+
+def build(out_dir, datasets, check):
+    os.makedirs(out_dir, exist_ok=True)
+    keep = torch_records_to_keep(out_dir)
+    keep = {k: r for k, r in keep.items()
+            if k in datasets and same_inputs(os.path.join(out_dir, f"{k}.npz"), DATASETS[k]())}
+    if len(datasets) == len(DATASETS):
+        clear_generated(out_dir, keep)
     manifest, table = [], []
     for name in datasets:
         d = DATASETS[name]()
-        save(os.path.join(OUT_DIR, f"{name}.npz"), d)
+        save(os.path.join(out_dir, f"{name}.npz"), d)
         ref = reference(d)
         bounds = rounding_bounds(d, ref)
-        for impl in implementations_for(name):
-            fn = CORRECT[impl] if impl in CORRECT else BUGS[impl].function
-            res = finish(fn(d, working_dtype(d)), d)
-            save(os.path.join(OUT_DIR, f"{name}.{impl}.npz"), res)
-            rec = record(name, impl, d)
-            if impl in BUGS:
-                effect = bug_effect(BUGS[impl], d, ref, bounds)
+        results = [(record(name, impl, d), run_implementation(impl, d))
+                   for impl in implementations_for(name)]
+        if name in keep:   # torch-cpu, after the numpy styles
+            with np.load(os.path.join(out_dir, keep[name]["file"])) as z:
+                results.insert(len(CORRECT), (keep[name], {k: z[k] for k in KEYS}))
+        for rec, res in results:
+            if rec is not keep.get(name):
+                save(os.path.join(out_dir, rec["file"]), res)
+            if rec["kind"] == "bug":
+                effect = bug_effect(BUGS[rec["implementation"]], d, ref, bounds)
                 rec["effect"] = {k: float(f"{v:.4g}") for k, v in effect.items()}
-                rec.update(visibility_fields(impl, d, effect))
+                rec.update(visibility_fields(rec["implementation"], d, effect))
             manifest.append(rec)
             if check:
                 table.append(sanity_row(rec, res, ref, bounds))
-    with open(os.path.join(OUT_DIR, "manifest.json.tmp"), "w") as f:
+    tmp = os.path.join(out_dir, "manifest.json.tmp")
+    with open(tmp, "w") as f:
         json.dump(manifest, f, indent=1)
         f.write("\n")
-    os.replace(os.path.join(OUT_DIR, "manifest.json.tmp"), os.path.join(OUT_DIR, "manifest.json"))
+    os.replace(tmp, os.path.join(out_dir, "manifest.json"))
     return manifest, table
 
 
@@ -795,17 +833,21 @@ def print_table(table):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--check", action="store_true", help="print the sanity table")
+    ap.add_argument("--check", action="store_true", help="print the sanity tables")
+    ap.add_argument("--out", default=OUT_DIR, help="output folder (default data/calibration)")
     ap.add_argument("--only", nargs="*", choices=list(DATASETS), help="only these data sets (testing)")
     args = ap.parse_args(argv)
-    if args.only and os.path.exists(os.path.join(OUT_DIR, "manifest.json")):
-        ap.error("--only would replace the full manifest; use it on a scratch copy")
-    manifest, table = build(args.only or list(DATASETS), args.check)
+    datasets = args.only or list(DATASETS)
+    if args.only and os.path.exists(os.path.join(args.out, "manifest.json")):
+        ap.error(f"--only would replace {args.out}/manifest.json by a partial one; use --out with a new folder")
+    manifest, table = build(args.out, datasets, args.check)
     if args.check:
         print_table(table)
-        oracle_agreement(args.only or list(DATASETS))
-    print(f"wrote {len(manifest)} implementation files over {len(args.only or DATASETS)} data sets "
-          f"to {os.path.relpath(OUT_DIR, ROOT)} (torch-cpu {'included' if 'torch-cpu' in CORRECT else 'absent'})")
+        oracle_agreement(datasets)
+    torch_note = "included" if "torch-cpu" in CORRECT else (
+        "kept from the earlier run" if any(r["implementation"] == "torch-cpu" for r in manifest)
+        else "absent: run with a Python that has torch")
+    print(f"wrote {len(manifest)} records over {len(datasets)} data sets to {args.out} (torch-cpu {torch_note})")
     return 0
 
 
