@@ -3,7 +3,11 @@
 
     python3 scripts/make_calibration.py            # numpy only: every style but torch-cpu
     /path/to/torch/python scripts/make_calibration.py   # also the torch-cpu style
-    python3 scripts/make_calibration.py --check    # also print the sanity table
+    python3 scripts/make_calibration.py --check    # also print the sanity tables
+    python3 scripts/make_calibration.py --out /tmp/cal --only float16   # a scratch run
+
+Without torch, the torch-cpu results of an earlier run are kept (when the data set's
+inputs come out the same), so a numpy-only run changes nothing that it cannot remake.
 
 The suite is the evidence that `bnfile diff --inputs` tells rounding from mistakes: every
 correct implementation must be judged within rounding, every bug beyond it (and named),
@@ -27,8 +31,10 @@ in units of a first-order rounding bound of each value (`rounding_bounds`). A bu
 whose effect on every key it affects is below one such rounding is recorded as
 invisible at the data's precision, with the figure.
 
-Random inputs come from fixed seeds, so the array contents are reproducible (the zip
-timestamps are not).
+Random inputs come from fixed seeds, and numpy writes fixed zip timestamps, so a run
+reproduces the committed files byte for byte (torch-cpu's with the same torch build).
+The long double reference needs an x86 80-bit (or wider) long double; elsewhere the
+script refuses to run rather than measure with float64.
 """
 
 import argparse
@@ -832,6 +838,9 @@ def print_table(table):
 
 
 def main(argv=None):
+    if np.finfo(ext).nmant < 63:
+        sys.exit("make_calibration: np.longdouble has only %d significand bits here; the reference "
+                 "needs 64 (x86 extended precision) or more" % (np.finfo(ext).nmant + 1))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="print the sanity tables")
     ap.add_argument("--out", default=OUT_DIR, help="output folder (default data/calibration)")
