@@ -673,11 +673,11 @@ def why_invisible(impl, d):
         invstd = 1 / np.sqrt(var + p.eps)
         resolution = float(np.min(unit_roundoff(working_dtype(d)) * invstd
                                   * (np.abs(mean) + np.mean(np.abs(p.x), axis=p.axes))))
-        xhat_max = float(np.max(np.abs((p.x - p.bc(mean)) * p.bc(invstd))))
-        f16_step = unit_roundoff(f16) * 2.0 ** math.ceil(math.log2(xhat_max))
+        xhat = (p.x - p.bc(mean)) * p.bc(invstd)
+        f16_error = float(np.max(np.abs(xhat.astype(f16).astype(ext) - xhat)))
         return (f"the working precision resolves xhat here only to about u*invstd*(|x|+mean|x|) = "
-                f"{resolution:.2g}, coarser than float16's rounding of xhat (at most {float(f16_step):.2g} "
-                f"for |xhat| <= {xhat_max:.2g}): the float16 intermediate adds less than the inputs' own rounding")
+                f"{resolution:.2g}, coarser than float16's rounding of xhat (at most {f16_error:.2g} "
+                f"here): the float16 intermediate adds less than the inputs' own rounding")
     if impl == "bug-missing-dgamma-term":
         return ("dout is constant, so the true dgamma = dout*sum(xhat) = 0 exactly and the term "
                 "xhat*dgamma that the mistake drops from dx is exactly 0")
