@@ -15,16 +15,23 @@ public struct DiffReport: Sendable, Codable, Equatable {
     public var fileB: String
     /// In the order the caller wants them shown (typically sorted by key).
     public var keys: [KeyReport]
+    /// What the reader should know that is no difference: keys in one file only, dtypes
+    /// that differ, the settings used. One sentence each.
+    public var notes: [String]
 
-    public init(fileA: String, fileB: String, keys: [KeyReport]) {
+    public init(fileA: String, fileB: String, keys: [KeyReport], notes: [String] = []) {
         self.fileA = fileA
         self.fileB = fileB
         self.keys = keys
+        self.notes = notes
     }
 
     public var differingKeys: [KeyReport] { keys.filter(\.differs) }
 
-    public var result: DiffResult { keys.contains(where: \.differs) ? .differ : .same }
+    /// Two files with no key in common differ: nothing of B was reproduced.
+    public var hasCommonKey: Bool { keys.contains { $0.outcome.comparison != nil } || keys.isEmpty && notes.isEmpty }
+
+    public var result: DiffResult { keys.contains(where: \.differs) || !hasCommonKey ? .differ : .same }
 
     /// "truth" when any key was judged against the truth, else "plain".
     public var mode: String { keys.contains { $0.truth != nil } ? "truth" : "plain" }

@@ -22,6 +22,8 @@ public struct TruthElement: Sendable, Codable, Equatable {
 
 /// The judgement of one side (A or B) of one key.
 public struct SideJudgement: Sendable, Codable, Equatable {
+    /// The format this side holds its values in, whose u is the unit of its errors.
+    public var format: FloatFormat
     public var verdict: TruthVerdict
     public var maxError: Double
     /// The element with the largest error (earliest on ties); nil when exact.
@@ -56,25 +58,49 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
         format: FloatFormat, valuesPerChannel: Int,
         threshold: RoundingThreshold = .standard, topK: Int = 10
     ) -> TruthJudgement {
+        judge(a: Side(values: a, format: format, truth: truth), b: Side(values: b, format: format, truth: truth),
+              scale: scale, shape: shape, valuesPerChannel: valuesPerChannel, threshold: threshold, topK: topK)
+    }
+
+    /// One side's values, the format they are held in, and the truth rounded into it.
+    public struct Side: Sendable {
+        public var values: [Double]
+        public var format: FloatFormat
+        public var truth: [Double]
+
+        public init(values: [Double], format: FloatFormat, truth: [Double]) {
+            self.values = values
+            self.format = format
+            self.truth = truth
+        }
+    }
+
+    /// Judges each side against the truth in its own format, with its own u: the
+    /// notebook's float64 dx for float32 inputs is measured against the truth rounded to
+    /// float64, in float64's roundings, not excused by float32's.
+    public static func judge(
+        a: Side, b: Side, scale: [Double], shape: [Int], valuesPerChannel: Int,
+        threshold: RoundingThreshold = .standard, topK: Int = 10
+    ) -> TruthJudgement {
         let total = shape.reduce(1, *)
-        precondition([a.count, b.count, truth.count, scale.count].allSatisfy { $0 == total },
-                     "judge: arrays of \(a.count), \(b.count), \(truth.count), \(scale.count) values for shape \(shape)")
+        precondition([a.values.count, b.values.count, a.truth.count, b.truth.count, scale.count].allSatisfy { $0 == total },
+                     "judge: arrays of \(a.values.count), \(b.values.count) values for shape \(shape)")
         let limit = threshold.limit(valuesPerChannel: valuesPerChannel)
-        let side = { (values: [Double]) in
-            judgeSide(values, truth: truth, scale: scale, shape: shape,
-                      unitRoundoff: format.unitRoundoff, subnormalStep: format.leastNonzeroMagnitude,
+        let side = { (side: Side) in
+            judgeSide(side.values, truth: side.truth, scale: scale, shape: shape, format: side.format,
                       limit: limit, topK: topK)
         }
         return TruthJudgement(
-            format: format, unitRoundoff: format.unitRoundoff, valuesPerChannel: valuesPerChannel,
+            format: a.format, unitRoundoff: a.format.unitRoundoff, valuesPerChannel: valuesPerChannel,
             threshold: limit, thresholdRule: threshold.rule, a: side(a), b: side(b))
     }
 
     /// One pass over one side; the same code judges A and B.
     static func judgeSide(
         _ values: [Double], truth: [Double], scale: [Double], shape: [Int],
-        unitRoundoff u: Double, subnormalStep step: Double, limit: Double, topK: Int
+        format: FloatFormat, limit: Double, topK: Int
     ) -> SideJudgement {
+        let u = format.unitRoundoff, step = format.leastNonzeroMagnitude
         var allEqual = true
         var maxError = 0.0
         var histogram = HistogramCounter()
@@ -102,7 +128,7 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
         }
         let verdict: TruthVerdict = allEqual ? .exact : (maxError <= limit ? .withinRounding : .beyondRounding)
         return SideJudgement(
-            verdict: verdict, maxError: maxError, worst: elements.first,
+            format: format, verdict: verdict, maxError: maxError, worst: elements.first,
             topOffenders: Array(elements.prefix(max(topK, 0))),
             histogram: histogram.histogram(unit: "u*scale", limitLabel: "beyond rounding"))
     }

@@ -1,3 +1,4 @@
+import ArrayComparison
 import BatchNormFiles
 import ArgumentParser
 import ExactBatchNorm
@@ -69,20 +70,7 @@ struct Diff: ParsableCommand {
     @Flag(help: "Print the error histograms of every key, not only of the keys that differ.")
     var histograms = false
 
-    @Flag(help: "With --inputs: evaluation mode (running statistics).")
-    var eval = false
-
-    @Option(help: "With --inputs: nchw (channels on axis 1) or nhwc (channels last).")
-    var layout: ChannelLayout = .channelsFirst
-
-    @Option(help: "With --inputs: eps (default: the inputs' 'eps', else 1e-5).")
-    var eps: Double?
-
-    @Option(help: "With --inputs: momentum (default: the inputs' 'momentum', else 0.1).")
-    var momentum: Double?
-
-    @Option(help: "With --inputs: worker threads for the exact engine (default: all cores).")
-    var threads: Int = ExactBatchNorm.defaultThreadCount
+    @OptionGroup(title: "Batch-norm settings (with --inputs)") var batchNorm: BatchNormOptions
 
     @OptionGroup var limits: ReadLimits
 
@@ -101,7 +89,6 @@ struct Diff: ParsableCommand {
             }
         }
         guard top >= 0 else { throw ValidationError("--top must be at least 0") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         if keyList?.isEmpty == true { throw ValidationError("--keys names no key") }
         if json && quiet { throw ValidationError("--json and --quiet exclude each other") }
     }
@@ -110,15 +97,12 @@ struct Diff: ParsableCommand {
         let options = limits.options
         let request = DiffRequest(
             fileA: fileA, fileB: fileB, keys: keyList, rtol: rtol, atol: atol,
-            channelAxis: axis ?? (layout == .channelsLast ? -1 : 1), topK: top, equalNaN: equalNan,
-            inputs: inputs,
-            settings: BatchNormSettings(evaluation: eval, eps: eps, momentum: momentum, layout: layout,
-                                        threads: threads),
-            options: options)
+            channelAxis: axis, topK: top, equalNaN: equalNan, inputs: inputs,
+            settings: batchNorm.settings, options: options)
         let report = try exitingOnTrouble { try DiffJob.report(for: request) }
         let format: DiffOutput.Format = json ? .json : (quiet ? .quiet : .text(color: DiffOutput.colorWanted, allHistograms: histograms))
         let text = try exitingOnTrouble { try DiffOutput.render(report, as: format) }
         print(text, terminator: "")
-        if report.result == .differ { throw ExitCode(report.result.rawValue) }
+        if report.result == DiffResult.differ { throw ExitCode(report.result.rawValue) }
     }
 }

@@ -34,6 +34,7 @@ enum DiffOutput {
             let width = report.keys.map(\.key.count).max() ?? 0
             let details = report.keys.compactMap { detailLine($0, width: width) }
             if !details.isEmpty { sections.append(details.joined(separator: "\n") + "\n") }
+            if !report.notes.isEmpty { sections.append(report.notes.map { "note: \($0)" }.joined(separator: "\n") + "\n") }
             let rules = toleranceLines(report) + limitLines(report)
             if !rules.isEmpty { sections.append(rules.joined(separator: "\n") + "\n") }
             let shown = allHistograms ? report.keys : report.differingKeys

@@ -43,23 +43,10 @@ struct Run: ParsableCommand {
     @Flag(help: "With --out-dir: after a file fails, go on with the others (the exit status is still 2).")
     var keepGoing = false
 
-    @Flag(help: "Evaluation mode: use the running statistics and leave them unchanged.")
-    var eval = false
-
-    @Option(help: "eps (a double, default: the file's 'eps', else 1e-5).")
-    var eps: Double?
-
-    @Option(help: "momentum for the running statistics (default: the file's 'momentum', else 0.1).")
-    var momentum: Double?
-
-    @Option(help: "nchw: channels on axis 1 (torch); nhwc: channels on the last axis.")
-    var layout: ChannelLayout = .channelsFirst
+    @OptionGroup var batchNorm: BatchNormOptions
 
     @Flag(help: "Deflate the output members (like np.savez_compressed).")
     var compress = false
-
-    @Option(help: "Worker threads in all (default: all cores), shared by the files --out-dir runs at once. The results do not depend on it.")
-    var threads: Int = ExactBatchNorm.defaultThreadCount
 
     @OptionGroup var limits: ReadLimits
 
@@ -73,15 +60,13 @@ struct Run: ParsableCommand {
             }
             guard !keepGoing else { throw ValidationError("--keep-going applies only with --out-dir DIR") }
         }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
-        let settings = BatchNormSettings(evaluation: eval, eps: eps, momentum: momentum, layout: layout,
-                                         threads: threads)
+        let settings = batchNorm.settings
         let options = limits.options
         if let outDir {
-            try BatchRun.perform(arguments: files, outDir: outDir, keepGoing: keepGoing, threads: threads) {
+            try BatchRun.perform(arguments: files, outDir: outDir, keepGoing: keepGoing, threads: settings.threads) {
                 [settings, options, compress] item, threadsForFile in
                 var fileSettings = settings
                 fileSettings.threads = threadsForFile
@@ -97,4 +82,3 @@ struct Run: ParsableCommand {
     }
 }
 
-extension ChannelLayout: ExpressibleByArgument {}

@@ -53,6 +53,7 @@ enum RunJob {
             case 4: try addChannels(channels, Float.self, to: writer)
             default: try addChannels(channels, Double.self, to: writer)
             }
+            try problem.settings.write(to: writer)
             try writer.finish()
             try file.commit()
         } catch {

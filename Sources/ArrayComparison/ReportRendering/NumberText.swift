@@ -42,5 +42,5 @@ public enum NumberText {
         "(" + index.map(String.init).joined(separator: ", ") + (index.count == 1 ? ",)" : ")")
     }
 
-    static func shape(_ shape: [Int]) -> String { index(shape) }
+    public static func shape(_ shape: [Int]) -> String { index(shape) }
 }

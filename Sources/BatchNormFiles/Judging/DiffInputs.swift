@@ -15,14 +15,23 @@ public struct DiffFile {
 
     public static func isNPY(_ path: String) -> Bool { path.lowercased().hasSuffix(".npy") }
 
+    /// The settings the file records (a result written by bnfile or an exporter).
+    public let stated: StatedSettings
+
     public init(path: String, singleArrayKey: String, options: NPYReadOptions) throws {
         self.path = path
         if Self.isNPY(path) {
             storage = .single(key: singleArrayKey, array: try NPYFile.read(path: path, options: options))
+            stated = StatedSettings()
         } else {
-            storage = .archive(try NPZArchive(path: path, options: options))
+            let archive = try NPZArchive(path: path, options: options)
+            storage = .archive(archive)
+            stated = try StatedSettings(reading: archive, path: path)
         }
     }
+
+    /// The keys that hold data, not settings, in the file's order.
+    public var dataKeys: [String] { keys.filter { !StatedSettings.keys.contains($0) } }
 
     /// In the file's order.
     public var keys: [String] {
@@ -65,7 +74,7 @@ public enum DiffKeys {
     /// order given. A requested key in neither file is a typo, not a difference: the
     /// user would otherwise read "0 of 0 keys differ" as success.
     public static func select(a: DiffFile, b: DiffFile, requested: [String]?) throws -> [String] {
-        let present = a.keys + b.keys.filter { !a.keys.contains($0) }
+        let present = a.dataKeys + b.dataKeys.filter { !a.dataKeys.contains($0) }
         guard let requested else { return present }
         var chosen: [String] = []
         for key in requested where !chosen.contains(key) { chosen.append(key) }
@@ -115,9 +124,11 @@ public enum DiffValueKind: Equatable {
 /// `isFloat` is false for integer and bool arrays, which have no rounding to judge.
 public enum DiffPair {
     case structural(KeyOutcome)
-    case values(a: [Double], b: [Double], shape: [Int], format: FloatFormat, tolerance: Tolerance, isFloat: Bool)
+    case values(DiffValues)
 
-    /// Shape is checked before dtype, as torch's assert_close does.
+    /// Shape is checked before dtype, as torch's assert_close does. Two float dtypes
+    /// are no structural difference: each side keeps its own format for the truth, and
+    /// A and B are compared on the looser one's grid under its tolerance.
     public static func load(key: String, a: DiffFile, b: DiffFile, rtol: Double?, atol: Double?) throws -> DiffPair {
         let inA = a.keys.contains(key), inB = b.keys.contains(key)
         guard inA else { return .structural(.onlyInB) }
@@ -126,9 +137,15 @@ public enum DiffPair {
         guard arrayA.shape == arrayB.shape else {
             return .structural(.shapeMismatch(a: arrayA.shape, b: arrayB.shape))
         }
-        let kind = DiffValueKind(arrayA.dtype)
-        guard kind == DiffValueKind(arrayB.dtype) else {
-            return .structural(.dtypeMismatch(a: arrayA.dtype.descr, b: arrayB.dtype.descr))
+        let kindA = DiffValueKind(arrayA.dtype), kindB = DiffValueKind(arrayB.dtype)
+        let kind: DiffValueKind
+        switch (kindA, kindB) {
+        case (.float(let fa), .float(let fb)): kind = .float(fa.precision <= fb.precision ? fa : fb)
+        default:
+            guard kindA == kindB else {
+                return .structural(.dtypeMismatch(a: arrayA.dtype.descr, b: arrayB.dtype.descr))
+            }
+            kind = kindA
         }
         let tolerance: Tolerance
         switch kind {
@@ -142,9 +159,12 @@ public enum DiffPair {
             throw BatchNormFileError("\(key): \(arrayA.dtype.descr) (\(arrayA.dtype.typeName)) arrays cannot be compared; "
                 + "leave the key out with --keys")
         }
-        return .values(a: try doubles(arrayA, key: key, path: a.path), b: try doubles(arrayB, key: key, path: b.path),
-                       shape: arrayA.shape, format: kind.format, tolerance: tolerance,
-                       isFloat: kind.isFloat)
+        return .values(DiffValues(
+            a: try doubles(arrayA, key: key, path: a.path), b: try doubles(arrayB, key: key, path: b.path),
+            shape: arrayA.shape, format: kind.format, formatA: kindA.format, formatB: kindB.format,
+            tolerance: tolerance, isFloat: kind.isFloat,
+            dtypeNote: arrayA.dtype == arrayB.dtype ? nil
+                : "\(key): A is \(arrayA.dtype.typeName), B is \(arrayB.dtype.typeName); compared on \(kind.format.rawValue)'s grid, each judged in its own"))
     }
 
     /// The values as doubles, in C order, each exactly. 64-bit integers are the only
@@ -165,4 +185,19 @@ public enum DiffPair {
         default: return try array.elements(as: Double.self)
         }
     }
+}
+
+/// Two arrays of one key, ready to compare.
+public struct DiffValues {
+    public var a: [Double]
+    public var b: [Double]
+    public var shape: [Int]
+    /// The grid A and B are compared on.
+    public var format: FloatFormat
+    public var formatA: FloatFormat
+    public var formatB: FloatFormat
+    public var tolerance: Tolerance
+    public var isFloat: Bool
+    /// Set when the dtypes differ.
+    public var dtypeNote: String?
 }

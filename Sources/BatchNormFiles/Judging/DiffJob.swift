@@ -8,14 +8,15 @@ public struct DiffRequest {
     public var keys: [String]?
     public var rtol: Double?
     public var atol: Double?
-    public var channelAxis: Int
+    /// nil: the layout's channel axis.
+    public var channelAxis: Int?
     public var topK: Int
     public var equalNaN: Bool
     public var inputs: String?
     public var settings: BatchNormSettings
     public var options: NPYReadOptions
 
-    public init(fileA: String, fileB: String, keys: [String]?, rtol: Double?, atol: Double?, channelAxis: Int,
+    public init(fileA: String, fileB: String, keys: [String]?, rtol: Double?, atol: Double?, channelAxis: Int?,
                 topK: Int, equalNaN: Bool, inputs: String?, settings: BatchNormSettings, options: NPYReadOptions) {
         (self.fileA, self.fileB, self.keys, self.rtol, self.atol) = (fileA, fileB, keys, rtol, atol)
         (self.channelAxis, self.topK, self.equalNaN) = (channelAxis, topK, equalNaN)
@@ -26,8 +27,46 @@ public struct DiffRequest {
 /// Builds the report: opens both files, picks the keys, reads each pair, computes the
 /// truth when asked, and hands every key to `KeyReport.compare`. Any error here is
 /// trouble (exit 2); differences are in the report.
+///
+/// Keys in one file only are notes, not differences (bnfile's own `mean` and `invstd`
+/// beside torch's file, a file without running statistics), unless `--keys` asked for
+/// them. Settings come from the flags, then the inputs, then a result file that records
+/// them; two files that record different settings are trouble, naming both.
 public enum DiffJob {
     public static func report(for request: DiffRequest) throws -> DiffReport {
+        let (a, b) = try openFiles(request)
+        let keys = try DiffKeys.select(a: a, b: b, requested: request.keys)
+        let fallback = try recordedSettings(a: a, b: b, flags: request.settings.stated)
+        let truth = try request.inputs.map {
+            try DiffTruth(path: $0, settings: request.settings, fallback: fallback, options: request.options)
+        }
+        if let truth { try checkAgreement(truth.problem, with: [a, b], flags: request.settings.stated) }
+        let layout = truth?.layout ?? request.settings.stated.over(fallback).resolved(framework: request.settings.framework).layout
+        let axis = request.channelAxis ?? (layout == .channelsLast ? -1 : 1)
+        var notes: [String] = []
+        let reports = try keys.map { key in
+            switch try DiffPair.load(key: key, a: a, b: b, rtol: request.rtol, atol: request.atol) {
+            case .structural(let outcome):
+                if let note = onlyInOneFile(key, outcome, a: a, b: b) { notes.append(note) }
+                return KeyReport(key: key, outcome: outcome, missingIsDifference: request.keys != nil)
+            case .values(let pair):
+                if let note = pair.dtypeNote { notes.append(note) }
+                let judged = pair.isFloat ? try truth.flatMap { try sides(of: key, pair, truth: $0) } : nil
+                return KeyReport.compare(
+                    key: key, a: pair.a, b: pair.b, shape: pair.shape, format: pair.format,
+                    tolerance: pair.tolerance, channelAxis: axis, equalNaN: request.equalNaN, topK: request.topK,
+                    truth: judged?.a, formatA: pair.formatA, formatB: pair.formatB, truthB: judged?.b)
+            }
+        }
+        if let truth { notes.append(settingsNote(truth.problem)) }
+        var report = DiffReport(fileA: request.fileA, fileB: request.fileB, keys: reports, notes: notes)
+        if !report.hasCommonKey || reports.allSatisfy({ $0.outcome.comparison == nil }) {
+            report.notes.append("no key in common: \(a.path) has \(list(a.dataKeys)), \(b.path) has \(list(b.dataKeys))")
+        }
+        return report
+    }
+
+    static func openFiles(_ request: DiffRequest) throws -> (DiffFile, DiffFile) {
         let npyA = DiffFile.isNPY(request.fileA), npyB = DiffFile.isNPY(request.fileB)
         guard npyA == npyB else {
             throw BatchNormFileError("\(npyA ? request.fileA : request.fileB) is an .npy file and "
@@ -35,23 +74,67 @@ public enum DiffJob {
         }
         let single = npyA
             ? try DiffKeys.singleArrayKey(a: request.fileA, b: request.fileB, requested: request.keys) : ""
-        let a = try DiffFile(path: request.fileA, singleArrayKey: single, options: request.options)
-        let b = try DiffFile(path: request.fileB, singleArrayKey: single, options: request.options)
-        let keys = try DiffKeys.select(a: a, b: b, requested: request.keys)
-        let truth = try request.inputs.map {
-            try DiffTruth(path: $0, settings: request.settings, options: request.options)
+        return (try DiffFile(path: request.fileA, singleArrayKey: single, options: request.options),
+                try DiffFile(path: request.fileB, singleArrayKey: single, options: request.options))
+    }
+
+    /// The truth of one key for each side, in that side's format.
+    static func sides(of key: String, _ pair: DiffValues, truth: DiffTruth) throws -> (a: TruthInput, b: TruthInput)? {
+        guard let a = try truth.truth(for: key, shape: pair.shape, format: pair.formatA) else { return nil }
+        guard pair.formatB != pair.formatA else { return (a, a) }
+        guard let b = try truth.truth(for: key, shape: pair.shape, format: pair.formatB) else { return nil }
+        return (a, b)
+    }
+
+    /// What A and B record, after checking that they agree where the flags are silent.
+    static func recordedSettings(a: DiffFile, b: DiffFile, flags: StatedSettings) throws -> StatedSettings {
+        let conflicts = a.stated.conflicts(with: b.stated).filter { !overridden($0, by: flags) }
+        guard conflicts.isEmpty else {
+            throw BatchNormFileError("\(a.path) and \(b.path) record different settings: "
+                + conflicts.joined(separator: ", ") + "; give the right one as a flag")
         }
-        let reports = try keys.map { key in
-            switch try DiffPair.load(key: key, a: a, b: b, rtol: request.rtol, atol: request.atol) {
-            case .structural(let outcome):
-                return KeyReport(key: key, outcome: outcome)
-            case .values(let valuesA, let valuesB, let shape, let format, let tolerance, let isFloat):
-                return KeyReport.compare(
-                    key: key, a: valuesA, b: valuesB, shape: shape, format: format, tolerance: tolerance,
-                    channelAxis: request.channelAxis, equalNaN: request.equalNaN, topK: request.topK,
-                    truth: isFloat ? try truth?.truth(for: key, shape: shape, format: format) : nil)
+        return a.stated.over(b.stated)
+    }
+
+    /// The inputs' settings against each result file's.
+    static func checkAgreement(_ problem: BatchNormInputFile, with files: [DiffFile], flags: StatedSettings) throws {
+        for file in files {
+            let conflicts = problem.statedInFile.conflicts(with: file.stated).filter { !overridden($0, by: flags) }
+            guard conflicts.isEmpty else {
+                throw BatchNormFileError("\(problem.path) and \(file.path) record different settings: "
+                    + conflicts.joined(separator: ", ") + "; give the right one as a flag")
             }
         }
-        return DiffReport(fileA: request.fileA, fileB: request.fileB, keys: reports)
     }
+
+    /// Whether a conflict ("eps 1e-05 vs 0.001") concerns a setting the flags decide.
+    static func overridden(_ conflict: String, by flags: StatedSettings) -> Bool {
+        let name = conflict.split(separator: " ").first.map(String.init) ?? ""
+        switch name {
+        case "eps": return flags.eps != nil
+        case "momentum": return flags.momentum != nil
+        case "momentum_convention": return flags.momentumConvention != nil
+        case "running_var_convention": return flags.runningVariance != nil
+        case "training": return flags.training != nil
+        case "layout": return flags.layout != nil
+        default: return false
+        }
+    }
+
+    static func onlyInOneFile(_ key: String, _ outcome: KeyOutcome, a: DiffFile, b: DiffFile) -> String? {
+        switch outcome {
+        case .onlyInA: "\(key) is only in A (\(a.path)); not compared"
+        case .onlyInB: "\(key) is only in B (\(b.path)); not compared"
+        default: nil
+        }
+    }
+
+    static func settingsNote(_ problem: BatchNormInputFile) -> String {
+        let s = problem.settings
+        return "truth computed with: \(s.training ? "training" : "evaluation"), eps \(s.eps), momentum \(s.momentum) "
+            + "(\(s.momentumConvention.rawValue) convention), \(s.runningVariance.rawValue) running variance, "
+            + "layout \(s.layout.rawValue)"
+    }
+
+    static func list(_ keys: [String]) -> String { keys.isEmpty ? "none" : keys.joined(separator: ", ") }
 }

@@ -23,10 +23,10 @@ public final class DiffTruth {
     /// Rounds a per-channel quantity of the first run's exact solution into a format.
     private var channelValues: ((ChannelQuantity, FloatFormat) -> [Double]?)?
 
-    public init(path: String, settings: BatchNormSettings, options: NPYReadOptions) throws {
-        problem = try BatchNormInputFile(path: path, settings: settings, options: options)
+    public init(path: String, settings: BatchNormSettings, fallback: StatedSettings, options: NPYReadOptions) throws {
+        problem = try BatchNormInputFile(path: path, settings: settings, fallback: fallback, options: options)
         threads = settings.threads
-        layout = settings.layout
+        layout = problem.settings.layout
     }
 
     /// The truth for `key` as stored with `shape` in `format`, or nil when the engine

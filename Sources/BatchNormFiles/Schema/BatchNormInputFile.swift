@@ -1,33 +1,20 @@
 import ExactBatchNorm
 import NumPyFormat
 
-/// The settings that are not in the file, or that flags override.
-public struct BatchNormSettings: Sendable {
-    public var evaluation = false
-    public var eps: Double? = nil
-    public var momentum: Double? = nil
-    public var layout: ChannelLayout = .channelsFirst
-    public var threads = ExactBatchNorm.defaultThreadCount
-
-    public init(evaluation: Bool = false, eps: Double? = nil, momentum: Double? = nil,
-                layout: ChannelLayout = .channelsFirst, threads: Int = ExactBatchNorm.defaultThreadCount) {
-        (self.evaluation, self.eps, self.momentum, self.layout, self.threads) = (evaluation, eps, momentum, layout, threads)
-    }
-}
-
 /// An input .npz read as a batch-norm problem: which member plays which role, checked
 /// against each other before any computing starts.
 ///
 /// Keys follow torch's and the common NumPy names: `x`; `gamma` or `weight`; `beta` or
-/// `bias`; `dout`, `grad_out` or `dy`; `running_mean`, `running_var`; `eps` and
-/// `momentum` as 0-d arrays. Per-channel outputs take gamma's dtype (as torch keeps
+/// `bias`; `dout`, `grad_out` or `dy`; `running_mean`, `running_var`; and the settings
+/// `StatedSettings` reads (eps, momentum, their conventions, training, layout), which
+/// flags override and `fallback` (a result file's record, for diff) completes. Per-channel outputs take gamma's dtype (as torch keeps
 /// them), or, without gamma, that of the first per-channel input present, else x's.
 public struct BatchNormInputFile {
     public static let aliases: [(role: String, keys: [String])] = [
         ("x", ["x"]), ("gamma", ["gamma", "weight"]), ("beta", ["beta", "bias"]),
         ("dout", ["dout", "grad_out", "dy"]), ("running_mean", ["running_mean"]),
-        ("running_var", ["running_var"]), ("eps", ["eps"]), ("momentum", ["momentum"]),
-    ]
+        ("running_var", ["running_var"]),
+    ] + StatedSettings.keys.map { ($0, [$0]) }
     public static let floatDescrs = "float16, float32 or float64"
 
     public let path: String
@@ -36,12 +23,20 @@ public struct BatchNormInputFile {
     public let shape: BatchNormShape
     public let parameters: BatchNormParameters
     public let mode: BatchNormMode
+    /// Every setting the problem was solved with, as `bnfile run` records them.
+    public let settings: ResolvedSettings
+    /// What the file itself states.
+    public let statedInFile: StatedSettings
     /// The dtype of the per-channel outputs.
     public let channelDType: NPYDType
 
-    public init(path: String, settings: BatchNormSettings, options: NPYReadOptions) throws {
+    public init(path: String, settings: BatchNormSettings, fallback: StatedSettings = StatedSettings(),
+                options: NPYReadOptions) throws {
         self.path = path
         let archive = try NPZArchive(path: path, options: options)
+        statedInFile = try StatedSettings(reading: archive, path: path)
+        let resolved = settings.stated.over(statedInFile).over(fallback).resolved(framework: settings.framework)
+        self.settings = resolved
         var found: [String: (key: String, array: NPYArray)] = [:]
         for (role, keys) in Self.aliases {
             let present = keys.filter { archive.member(named: $0) != nil }
@@ -57,7 +52,7 @@ public struct BatchNormInputFile {
         try Self.requireFloat(x, key: "x", path: path)
         self.x = x
         do {
-            shape = try BatchNormShape(dimensions: x.shape, layout: settings.layout)
+            shape = try BatchNormShape(dimensions: x.shape, layout: resolved.layout)
         } catch {
             throw BatchNormFileError("\(path): x: \(error)")
         }
@@ -79,27 +74,18 @@ public struct BatchNormInputFile {
             guard let (key, array) = found[role] else { continue }
             try Self.requireFloat(array, key: key, path: path)
             guard array.shape == [shape.channels] else {
-                throw BatchNormFileError("\(path): \(key) has shape \(array.shape); expected (\(shape.channels),), one value per channel of x \(x.shape) (\(settings.layout.rawValue))"
-                    + BatchNormInputKeys.layoutHint(length: array.shape, xShape: x.shape, layout: settings.layout))
+                throw BatchNormFileError("\(path): \(key) has shape \(array.shape); expected (\(shape.channels),), one value per channel of x \(x.shape) (\(resolved.layout.rawValue))"
+                    + BatchNormInputKeys.layoutHint(length: array.shape, xShape: x.shape, layout: resolved.layout))
             }
             channelArrays[role] = try array.elements(as: Double.self)
             if firstChannelDType == nil { firstChannelDType = array.dtype }
         }
-        func scalar(_ role: String) throws -> Double? {
-            guard let (key, array) = found[role] else { return nil }
-            try Self.requireFloat(array, key: key, path: path)
-            guard array.count == 1 else {
-                throw BatchNormFileError("\(path): \(key) has shape \(array.shape); expected a 0-d array holding one number")
-            }
-            return try array.elements(as: Double.self)[0]
-        }
-        let eps = try settings.eps ?? scalar("eps") ?? 1e-5
-        let momentum = try settings.momentum ?? scalar("momentum") ?? 0.1
         parameters = BatchNormParameters(
             gamma: channelArrays["gamma"], beta: channelArrays["beta"],
             runningMean: channelArrays["running_mean"], runningVar: channelArrays["running_var"],
-            eps: eps, momentum: momentum)
-        mode = settings.evaluation ? .evaluation : .training
+            eps: resolved.eps, momentum: resolved.momentum, momentumConvention: resolved.momentumConvention,
+            runningVariance: resolved.runningVariance)
+        mode = resolved.mode
         channelDType = (found["gamma"]?.array.dtype ?? firstChannelDType ?? x.dtype).withByteOrder(.native)
     }
 
