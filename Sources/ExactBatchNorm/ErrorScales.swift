@@ -29,28 +29,38 @@
 ///
 /// ## The terms, per channel (training; `c = x - mean`, `s = invstd`, `w = var + eps`)
 ///
-/// - mean = sum x / M:           S_mean = sum|x|/M + |mean|
-/// - var = sum c^2 / M:          S_var = 2*sum(|c|*|x|)/M + 4*var   (inputs, deviations,
-///   squares, the reduction; the mean's own error enters only to second order, since
-///   sum c = 0)
-/// - w = var + eps:              S_w = S_var + eps + w
-/// - s = 1/sqrt(w):              S_s = s * kappa, kappa = s^2 * S_w / 2 + 2 (ds/dw = -s/(2w),
-///   then the square root and the reciprocal)
-/// - xhat = c*s:                 S_xhat = s*(|x| + S_mean + |c|) + |xhat|*(kappa + 1)
-/// - out = gamma*xhat + beta:    S_out = |gamma|*S_xhat + 3*|gamma*xhat| + 2*|beta|
+/// Each input and each intermediate is counted once, at one rounding (relative u) of
+/// its magnitude; how many roundings a correct evaluation may stack on each is the
+/// threshold's business, so counting them here too would count them twice.
+///
+/// - mean = sum x / M:           S_mean = sum|x|/M + |mean| (the reduction's terms, the
+///   result)
+/// - var = sum c^2 / M:          S_var = 2*sum(|c|*|x|)/M + 2*var (the inputs, through
+///   dvar/dx = 2c/M; the reduction of the squares and the result). The mean's error
+///   enters only to second order, since sum c = 0. The inputs' term is what Welford's
+///   update makes of its running mean's rounding (measured: 460 roundings of 2*var
+///   alone in float64 at |mean|/std = 1e4); E[x^2] - E[x]^2 in working precision errs by
+///   u*E[x^2]/var instead, which is the instability the verdict must expose.
+/// - w = var + eps:              S_w = S_var + eps
+/// - s = 1/sqrt(w):              S_s = s * kappa, kappa = s^2 * S_w / 2 + 1 (ds/dw = -s/(2w),
+///   then s's own rounding)
+/// - xhat = c*s:                 S_xhat = s*(|x| + S_mean + |c|) + |xhat|*(kappa + 1): x's
+///   own magnitude (torch's `x*alpha` form rounds there), the mean's, the deviation's,
+///   invstd's, the product's
+/// - out = gamma*xhat + beta:    S_out = |gamma|*S_xhat + |gamma*xhat| + |beta|
 /// - dbeta = sum dout:           S_dbeta = sum|dout|
-/// - dgamma = sum dout*xhat:     S_dgamma = sum |dout|*S_xhat + 2*sum|dout*xhat|
+/// - dgamma = sum dout*xhat:     S_dgamma = sum |dout|*S_xhat + sum|dout*xhat|
 /// - dx = k*(M*dout - dbeta - xhat*dgamma), k = gamma*s/M, with B = M|dout| + |dbeta| +
 ///   |xhat*dgamma| the bracket's terms:
-///                               S_dx = |k|*((kappa + 5)*B + S_dbeta + |dgamma|*S_xhat + |xhat|*S_dgamma)
+///                               S_dx = |k|*((kappa + 2)*B + S_dbeta + |dgamma|*S_xhat + |xhat|*S_dgamma)
 /// - running = keep*running + take*batch (the convention's weights, `m` the momentum):
-///                               S = 3|keep*running| + |take|*(S_batch + 2|batch|) + max(|m|, |1-m|)*|batch - running|
+///                               S = |keep*running| + |take|*(S_batch + |batch|) + max(|m|, |1-m|)*|batch - running|
 ///   where the last term is the rounding of the momentum itself (0.1 or 0.99 held in
-///   float32), and the unbiased batch variance has S = S_var*M/(M-1) + |var|*M/(M-1).
+///   float32), and the unbiased batch variance has S = (S_var + |var|)*M/(M-1).
 ///
 /// In evaluation the running statistics replace mean and var: they are inputs, so
 /// S_mean = |running_mean|, S_var = |running_var|, and dx = dout*gamma*s has
-/// S_dx = |dout*gamma*s|*(kappa + 3). Running statistics pass through: their scales
+/// S_dx = |dout*gamma*s|*(kappa + 2). Running statistics pass through: their scales
 /// are their magnitudes.
 ///
 /// ## What it does not promise
@@ -113,7 +123,7 @@ public struct ErrorScales: Sendable {
         let (keep, take) = p.momentumConvention.weights(p.momentum)
         let momentum = max(p.momentum.magnitude, (1 - p.momentum).magnitude)
         func update(_ running: Double, batch: Double, batchScale: Double) -> Double {
-            3 * (keep * running).magnitude + take.magnitude * (batchScale + 2 * batch.magnitude)
+            (keep * running).magnitude + take.magnitude * (batchScale + batch.magnitude)
                 + momentum * (batch - running).magnitude
         }
         scales[.runningMean] = indices.map { c in
@@ -183,18 +193,18 @@ struct ChannelStatistics {
         }
     }
 
-    /// S_var: the deviations' terms in training; the running variance's magnitude in
-    /// evaluation.
+    /// S_var: the inputs' terms, the reduction of the squares and its result in
+    /// training; the running variance's magnitude in evaluation.
     func varianceScale(_ sums: ScaleSums) -> Double {
-        training ? 2 * sums.absDeviationTimesX / count + 4 * variance.magnitude : variance.magnitude
+        training ? 2 * sums.absDeviationTimesX / count + 2 * variance.magnitude : variance.magnitude
     }
 
     /// Completes `meanScale` and `kappa` from the channel's sums of magnitudes.
     mutating func complete(with sums: ScaleSums) {
         if training { meanScale = sums.absX / count + mean.magnitude }
         let w = variance + eps
-        let scaleW = varianceScale(sums) + eps.magnitude + w.magnitude
-        kappa = invstd * invstd * scaleW / 2 + 2
+        let scaleW = varianceScale(sums) + eps.magnitude
+        kappa = w > 0 ? invstd * invstd * scaleW / 2 + 1 : 1
     }
 }
 
@@ -236,7 +246,7 @@ struct ScaleSums {
             let doutTimesXhatScale = s.invstd.magnitude
                 * (sums[c].absDoutTimesX + s.meanScale * sums[c].absDout + sums[c].absDoutTimesDeviation)
                 + sums[c].absDoutTimesXhat * (s.kappa + 1)
-            sums[c].dgammaScale = doutTimesXhatScale + 2 * sums[c].absDoutTimesXhat
+            sums[c].dgammaScale = doutTimesXhatScale + sums[c].absDoutTimesXhat
         }
         walk.forEach { index, c in
             let out = ElementScale(sums[c].statistics, sums[c], x: x[index].exactDouble,
@@ -267,17 +277,17 @@ struct ElementScale {
 
     var out: Double {
         let gamma = statistics.gamma.magnitude
-        return gamma * xhatScale + 3 * gamma * xhat + 2 * statistics.beta.magnitude
+        return gamma * xhatScale + gamma * xhat + statistics.beta.magnitude
     }
 
     func dx(dout: Double) -> Double {
         let gamma = statistics.gamma.magnitude, s = statistics.invstd.magnitude
-        guard mode == .training else { return (dout * gamma * s).magnitude * (statistics.kappa + 3) }
+        guard mode == .training else { return (dout * gamma * s).magnitude * (statistics.kappa + 2) }
         let m = statistics.count
         let k = gamma * s / m
         let dgamma = statistics.dgamma
         let bracket = m * dout.magnitude + statistics.dbeta + xhat * dgamma
-        return k * ((statistics.kappa + 5) * bracket + sums.absDout + dgamma * xhatScale + xhat * sums.dgammaScale)
+        return k * ((statistics.kappa + 2) * bracket + sums.absDout + dgamma * xhatScale + xhat * sums.dgammaScale)
     }
 }
 
