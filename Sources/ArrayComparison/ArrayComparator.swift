@@ -22,7 +22,7 @@ extension KeyComparison {
         precondition(a.count == total && b.count == total,
                      "compare: \(a.count) and \(b.count) values for shape \(shape) (\(total) elements)")
         let layout = ChannelLayout(shape: shape, axis: channelAxis)
-        var scan = ComparisonScan(channels: layout.channels, topK: max(topK, 1))
+        var scan = ComparisonScan(channels: layout.channels, topK: max(topK, 1), smallestNormal: format.smallestNormal)
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 var flat = 0
@@ -95,7 +95,9 @@ extension Offender {
 private struct ComparisonScan {
     var mismatched = 0
     var maxAbsolute = 0.0
-    var maxRelative = 0.0
+    /// Over references of full relative precision only (|b| >= the smallest normal):
+    /// against a zero reference no relative figure means anything.
+    var maxRelative: Double? = nil
     var maxULP: UInt64 = 0
     var nonFinite = NonFiniteCounts()
     var signFlips = 0
@@ -107,7 +109,10 @@ private struct ComparisonScan {
     var channelMaxULP: [UInt64]
     var channelMaxExcess: [Double]
 
-    init(channels: Int, topK: Int) {
+    let smallestNormal: Double
+
+    init(channels: Int, topK: Int, smallestNormal: Double) {
+        self.smallestNormal = smallestNormal
         worst = WorstElements(capacity: topK)
         channelCount = Array(repeating: 0, count: channels)
         channelMismatched = Array(repeating: 0, count: channels)
@@ -128,7 +133,7 @@ private struct ComparisonScan {
         case .finite:
             let ulp = figures.ulpDistance ?? 0
             maxAbsolute = max(maxAbsolute, figures.absoluteDifference)
-            maxRelative = max(maxRelative, figures.relativeDifference)
+            if abs(b) >= smallestNormal { maxRelative = max(maxRelative ?? 0, figures.relativeDifference) }
             maxULP = max(maxULP, ulp)
             channelMaxAbsolute[channel] = max(channelMaxAbsolute[channel], figures.absoluteDifference)
             channelMaxULP[channel] = max(channelMaxULP[channel], ulp)

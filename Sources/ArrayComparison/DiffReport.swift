@@ -18,12 +18,16 @@ public struct DiffReport: Sendable, Codable, Equatable {
     /// What the reader should know that is no difference: keys in one file only, dtypes
     /// that differ, the settings used. One sentence each.
     public var notes: [String]
+    /// With a truth: how well the data's format resolves each channel.
+    public var channels: [ChannelAccuracy]
 
-    public init(fileA: String, fileB: String, keys: [KeyReport], notes: [String] = []) {
+    public init(fileA: String, fileB: String, keys: [KeyReport], notes: [String] = [],
+                channels: [ChannelAccuracy] = []) {
         self.fileA = fileA
         self.fileB = fileB
         self.keys = keys
         self.notes = notes
+        self.channels = channels
     }
 
     public var differingKeys: [KeyReport] { keys.filter(\.differs) }

@@ -79,7 +79,11 @@ public struct KeyComparison: Sendable, Codable, Equatable {
     /// finite: an infinity or a NaN would swamp them, and those pairs are counted
     /// in `nonFinite` instead, where they are more informative.
     public var maxAbsoluteDifference: Double
-    public var maxRelativeDifference: Double
+    /// Over elements whose reference has full relative precision (|b| at least the
+    /// format's smallest normal); nil when there is none, as for a gradient that is
+    /// exactly zero: a relative figure against zero (numpy's "max rel 4.27e+31") says
+    /// nothing, so none is given, and `atol` and the truth judge those elements.
+    public var maxRelativeDifference: Double?
     /// Read together with the absolute difference: the grid is densest near zero, so
     /// 1e-8 against 0 is hundreds of millions of float32 ulp while being pure noise.
     /// That is why the verdict comes from the tolerance, never from ulp counts.

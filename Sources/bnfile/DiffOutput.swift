@@ -34,6 +34,11 @@ enum DiffOutput {
             let width = report.keys.map(\.key.count).max() ?? 0
             let details = report.keys.compactMap { detailLine($0, width: width) }
             if !details.isEmpty { sections.append(details.joined(separator: "\n") + "\n") }
+            let sentences = VerdictSentences.render(report)
+            if !sentences.isEmpty {
+                sections.append((sentences + ChannelAccuracy.sentences(report.channels) + [VerdictSentences.legend])
+                    .joined(separator: "\n") + "\n")
+            }
             if !report.notes.isEmpty { sections.append(report.notes.map { "note: \($0)" }.joined(separator: "\n") + "\n") }
             let rules = toleranceLines(report) + limitLines(report)
             if !rules.isEmpty { sections.append(rules.joined(separator: "\n") + "\n") }
@@ -96,14 +101,7 @@ enum DiffOutput {
         return kinds.joined(separator: ", ")
     }
 
-    /// The shortest decimal that reads back as the same value in the data's format.
-    static func value(_ x: Double, _ format: FloatFormat) -> String {
-        switch format {
-        case .float16: Float16(x).description
-        case .float32: Float(x).description
-        case .bfloat16, .float64: x.description
-        }
-    }
+    static func value(_ x: Double, _ format: FloatFormat) -> String { NumberText.value(x, in: format) }
 
     /// Three significant digits, integers as integers.
     static func number(_ x: Double) -> String {

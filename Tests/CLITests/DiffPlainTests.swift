@@ -111,12 +111,11 @@ import Testing
     @Test func allZeroReferenceIsJudgedByAtol() throws {
         defer { scratch.cleanup() }
         // A truly-zero gradient comes back as rounding noise: atol accepts it, and the
-        // relative difference stays a finite number instead of inf or nan.
+        // no relative figure is made up against the zero reference.
         let (noise, zeros) = try pair("np.array([1e-8, -2e-8, 0], np.float32)", "np.zeros(3, np.float32)")
         let report = try DiffJSON.run([noise, zeros])
         #expect(report.status == 0)
-        let rel = try #require(try report.comparison("x")?["maxRelativeDifference"] as? Double)
-        #expect(rel.isFinite && rel > 1)
+        #expect(try report.comparison("x")?["maxRelativeDifference"] == nil)
         let (large, _) = try pair("np.array([1e-3, 0, 0], np.float32)", "np.zeros(3, np.float32)")
         #expect(try BNFileBinary.run(["diff", large, zeros]).status == 1)
     }

@@ -21,6 +21,16 @@ public enum NumberText {
 
     static func count(_ n: UInt64) -> String { String(n) }
 
+    /// The shortest decimal that reads back as the same value in `format`, so a value
+    /// reads as it does in the user's own array.
+    public static func value(_ x: Double, in format: FloatFormat) -> String {
+        switch format {
+        case .float16: Float16(x).description
+        case .float32: Float(x).description
+        case .bfloat16, .float64: x.description
+        }
+    }
+
     static func percent(_ p: Double) -> String {
         if p == 0 || p == 100 { return "\(Int(p))%" }
         // Never print 0% or 100% for a partial count: one mismatch in 10^7 must show.

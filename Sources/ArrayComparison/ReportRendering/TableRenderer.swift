@@ -22,7 +22,7 @@ enum TableRenderer {
             StyledCell(comparison.verdict.rawValue, comparison.verdict == .match ? .good : .bad),
             StyledCell("\(comparison.mismatched)/\(comparison.total) (\(NumberText.percent(comparison.mismatchedPercent)))"),
             StyledCell(NumberText.compact(comparison.maxAbsoluteDifference)),
-            StyledCell(NumberText.compact(comparison.maxRelativeDifference)),
+            StyledCell(comparison.maxRelativeDifference.map(NumberText.compact) ?? "-"),
             StyledCell(NumberText.count(comparison.maxULPDistance)),
             StyledCell(comparison.worst.map { NumberText.index($0.index) } ?? "-"),
             StyledCell(comparison.worstChannel.map(String.init) ?? "-"),

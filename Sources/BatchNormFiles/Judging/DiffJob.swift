@@ -44,6 +44,8 @@ public enum DiffJob {
         let layout = truth?.layout ?? request.settings.stated.over(fallback).resolved(framework: request.settings.framework).layout
         let axis = request.channelAxis ?? (layout == .channelsLast ? -1 : 1)
         var notes: [String] = []
+        var multiples: [String: (a: Int?, b: Int?)] = [:]
+        var outFormat: FloatFormat? = nil
         let reports = try keys.map { key in
             switch try DiffPair.load(key: key, a: a, b: b, rtol: request.rtol, atol: request.atol) {
             case .structural(let outcome):
@@ -52,14 +54,22 @@ public enum DiffJob {
             case .values(let pair):
                 if let note = pair.dtypeNote { notes.append(note) }
                 let judged = pair.isFloat ? try truth.flatMap { try sides(of: key, pair, truth: $0) } : nil
+                if key == "out" { outFormat = pair.formatA }
+                if let judged, key == "dgamma" || key == "dbeta" {
+                    multiples[key] = (DiffHints.multiple(values: pair.a, truth: judged.a, format: pair.formatA),
+                                      DiffHints.multiple(values: pair.b, truth: judged.b, format: pair.formatB))
+                }
                 return KeyReport.compare(
                     key: key, a: pair.a, b: pair.b, shape: pair.shape, format: pair.format,
                     tolerance: pair.tolerance, channelAxis: axis, equalNaN: request.equalNaN, topK: request.topK,
                     truth: judged?.a, formatA: pair.formatA, formatB: pair.formatB, truthB: judged?.b)
             }
         }
+        notes += DiffHints.hints(reports, multiples: multiples, recorded: (!a.stated.isEmpty, !b.stated.isEmpty))
         if let truth { notes.append(settingsNote(truth.problem)) }
-        var report = DiffReport(fileA: request.fileA, fileB: request.fileB, keys: reports, notes: notes)
+        let channels = truth.map { $0.channelAccuracy(format: outFormat ?? .float64) } ?? []
+        var report = DiffReport(fileA: request.fileA, fileB: request.fileB, keys: reports, notes: notes,
+                                channels: channels)
         if !report.hasCommonKey || reports.allSatisfy({ $0.outcome.comparison == nil }) {
             report.notes.append("no key in common: \(a.path) has \(list(a.dataKeys)), \(b.path) has \(list(b.dataKeys))")
         }

@@ -57,6 +57,17 @@ public final class DiffTruth {
         return TruthInput(values: values, scale: scale, valuesPerChannel: problem.shape.valuesPerChannel)
     }
 
+    /// Each channel's conditioning and how finely `format` resolves its out, once a
+    /// truth was computed (empty before).
+    public func channelAccuracy(format: FloatFormat) -> [ChannelAccuracy] {
+        guard let scales else { return [] }
+        let limit = RoundingThreshold.standard.limit(valuesPerChannel: problem.shape.valuesPerChannel)
+        return scales.conditioning.enumerated().map { channel, conditioning in
+            ChannelAccuracy(channel: channel, meanOverStd: conditioning.meanOverStd,
+                            outResolution: limit * format.unitRoundoff * conditioning.outScale, format: format)
+        }
+    }
+
     private func elementwise(_ format: FloatFormat) throws -> (out: [Double], dx: [Double]?) {
         if let cached = runs[format] { return cached }
         func run<Output: BatchNormFloat>(_: Output.Type) throws -> (out: [Double], dx: [Double]?) {
