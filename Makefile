@@ -15,6 +15,13 @@ test:
 	$(SWIFT) build
 	$(SWIFT) test
 
+# The torch capture helper's tests (python/), with an interpreter that has torch and pytest:
+#   make test-torch PYTHON=/path/to/venv-with-torch/bin/python
+# Without torch the test module is skipped.
+.PHONY: test-torch
+test-torch:
+	$(PYTHON) -m pytest python/
+
 # Every test again under address sanitizer, then thread sanitizer, each in its own
 # build folder so neither clobbers the normal debug build.
 # Leaks inside the toolchain's own libraries are suppressed (fuzz/lsan-suppressions.txt);
