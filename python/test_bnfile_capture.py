@@ -2,9 +2,9 @@
 
     make test-torch PYTHON=/path/to/venv-with-torch/bin/python
 
-Each record the helper writes is checked against batch norm recomputed here in float64
-numpy from the record's own inputs and settings (the formulas of torch's documentation,
-not torch), so a record with the wrong inputs, the wrong settings or another call's
+Each record the helper writes is checked against batch norm recomputed in float64 numpy
+(bn_reference.py: the textbook formulas, not torch) from the record's own inputs and
+settings, so a record with the wrong inputs, the wrong settings or another call's
 gradients fails. Tolerances are a few hundred units of the result dtype's rounding,
 scaled by the largest reference value: wide enough for torch's float32 sums, far
 narrower than any of the mistakes tested for.
@@ -19,42 +19,10 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
+from bn_reference import reference  # noqa: E402
 from bnfile_capture import capture  # noqa: E402
 
 TOLERANCE = {np.float16: 3e-2, np.float32: 1e-4, np.float64: 1e-10}
-
-
-def reference(inp):
-    """Batch norm in float64 from an input record: out, dx, dgamma, dbeta, running stats after."""
-    x = inp["x"].astype(np.float64)
-    axes = tuple(i for i in range(x.ndim) if i != 1)
-    shape = [1] * x.ndim
-    shape[1] = x.shape[1]
-    col = lambda v: np.asarray(v, np.float64).reshape(shape)  # noqa: E731
-    C, M = x.shape[1], x.size // x.shape[1]
-    gamma = inp["gamma"].astype(np.float64) if "gamma" in inp else np.ones(C)
-    beta = inp["beta"].astype(np.float64) if "beta" in inp else np.zeros(C)
-    eps, m = float(inp["eps"]), float(inp["momentum"])
-    if bool(inp["training"]):
-        mean, var = x.mean(axis=axes), x.var(axis=axes)
-    else:
-        mean, var = inp["running_mean"].astype(np.float64), inp["running_var"].astype(np.float64)
-    invstd = 1 / np.sqrt(var + eps)
-    xhat = (x - col(mean)) * col(invstd)
-    res = {"out": col(gamma) * xhat + col(beta)}
-    if "dout" in inp:
-        dout = inp["dout"].astype(np.float64)
-        res["dbeta"], res["dgamma"] = dout.sum(axis=axes), (dout * xhat).sum(axis=axes)
-        if bool(inp["training"]):
-            res["dx"] = col(gamma * invstd / M) * (M * dout - col(res["dbeta"]) - xhat * col(res["dgamma"]))
-        else:
-            res["dx"] = dout * col(gamma * invstd)
-    if "running_mean" in inp:
-        rm, rv = inp["running_mean"].astype(np.float64), inp["running_var"].astype(np.float64)
-        if bool(inp["training"]):
-            rm, rv = (1 - m) * rm + m * mean, (1 - m) * rv + m * var * M / (M - 1)
-        res["running_mean"], res["running_var"] = rm, rv
-    return res
 
 
 def assert_matches_reference(inp, got, keys=None):
