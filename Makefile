@@ -15,9 +15,11 @@ test:
 	$(SWIFT) build
 	$(SWIFT) test
 
-# The torch capture helper's tests (python/), with an interpreter that has torch and pytest:
-#   make test-torch PYTHON=/path/to/venv-with-torch/bin/python
-# Without torch the test module is skipped.
+# The Python side's tests (python/): the torch capture helper's, with an interpreter that
+# has torch and pytest, and the framework exporters', run in the interpreters named by
+# TF_PYTHON (tensorflow, keras, tf_keras) and JAX_PYTHON (jax, flax, keras):
+#   make test-torch PYTHON=/path/to/venv-with-torch/bin/python [TF_PYTHON=...] [JAX_PYTHON=...]
+# Tests whose framework is missing are skipped.
 .PHONY: test-torch
 test-torch:
 	$(PYTHON) -m pytest python/

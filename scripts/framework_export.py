@@ -46,7 +46,7 @@ class Framework:
     momentum: float
     running_var_convention: str
     step: Callable
-    dtypes: tuple = ("float32", "float64")
+    dtypes: tuple = ("float16", "float32", "float64")
 
 
 class FrameworkRefused(Exception):
@@ -82,6 +82,16 @@ def read_case(path, fw):
     settings = dict(eps=float(data.get("eps", fw.eps)), momentum=float(data.get("momentum", fw.momentum)),
                     training=bool(data.get("training", True)))
     return {k: data[k] for k in ARRAY_KEYS}, settings
+
+
+def dtype_policy(arrays):
+    """Keras's dtype policy for the file: x's dtype, or mixed_float16 for float16 x with float32 parameters."""
+    x, p = str(arrays["x"].dtype), str(arrays["gamma"].dtype)
+    if x == p:
+        return x
+    if (x, p) == ("float16", "float32"):
+        return "mixed_float16"
+    raise FrameworkRefused(f"x is {x} and gamma {p}: no Keras dtype policy has that pair")
 
 
 def settings_arrays(settings, fw):

@@ -7,8 +7,9 @@
 IN.npz holds channels-last x, dout, gamma, beta, running_mean, running_var (see
 scripts/framework_export.py); eps and momentum come from the file, else Keras's defaults
 (epsilon 1e-3, momentum 0.99, Keras's convention: moving = m*moving + (1-m)*batch).
-The layer is keras.layers.BatchNormalization(axis=-1, momentum, epsilon) in the dtype of
-x (float32 or float64; float64 under JAX needs x64, which this script turns on), with
+The layer is keras.layers.BatchNormalization(axis=-1, momentum, epsilon) with the dtype
+policy of the file (x's dtype; "mixed_float16" for float16 x with float32 gamma; float64
+under JAX needs x64, which this script turns on), with
 synchronized=False (the default), called with training=True unless the file says
 training=False. The upstream gradient is dout: loss = sum(out * dout), so dx, dgamma and
 dbeta are the gradients of out against dout, taken with tf.GradientTape under the
@@ -33,7 +34,7 @@ def build_layer(keras, arrays, settings):
     """A built BatchNormalization holding the file's gamma, beta and moving statistics."""
     x = arrays["x"]
     layer = keras.layers.BatchNormalization(axis=-1, momentum=settings["momentum"],
-                                            epsilon=settings["eps"], dtype=str(x.dtype))
+                                            epsilon=settings["eps"], dtype=fx.dtype_policy(arrays))
     layer.build(x.shape)
     for var, key in [(layer.gamma, "gamma"), (layer.beta, "beta"),
                      (layer.moving_mean, "running_mean"), (layer.moving_variance, "running_var")]:

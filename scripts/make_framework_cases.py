@@ -17,7 +17,8 @@ x is channels-last (layout "nhwc", shape (8, 6, 6, 4): 288 values per channel), 
 training mode. A folder holds only the inputs of one convention, so that each result file
 NAME.<framework>.npz beside NAME.npz was made under the settings NAME.npz records; see
 data/frameworks/README.md. The TF fused kernel has no float64, so tf-fused/ has no
-float64 case.
+float64 case. The float16 case has float32 gamma, beta and running statistics, as mixed
+precision training keeps them.
 
 With --tf-python (an interpreter with tensorflow, keras 3 and tf_keras; default
 $TF_PYTHON) and --jax-python (jax, flax and keras 3; default $JAX_PYTHON), it then runs
@@ -45,7 +46,7 @@ SHAPE = (8, 6, 6, 4)
 CONVENTIONS = {
     "keras": dict(eps=1e-3, momentum=0.99, running_var_convention="biased"),
     "flax": dict(eps=1e-5, momentum=0.99, running_var_convention="biased"),
-    "tf-fused": dict(eps=1e-3, momentum=0.99, running_var_convention="unbiased", dtypes=("float32",)),
+    "tf-fused": dict(eps=1e-3, momentum=0.99, running_var_convention="unbiased", dtypes=("float16", "float32")),
 }
 
 
@@ -61,12 +62,13 @@ def parameters(rs, C, dtype, fresh=False):
 
 
 def cases():
-    """{name: arrays}: U(0,1), offset 1000 +- 0.01, float64 offset 3, fresh layer, dout = ones."""
-    def case(seed, dtype, draw, fresh=False, ones=False):
+    """{name: arrays}: U(0,1), offset 1000 +- 0.01, float64 offset 3, fresh layer, dout = ones,
+    and float16 x and dout with float32 parameters (mixed precision)."""
+    def case(seed, dtype, draw, fresh=False, ones=False, params=None):
         rs = np.random.RandomState(seed)
         x = draw(rs).astype(dtype)
         dout = np.ones(SHAPE, dtype) if ones else rs.standard_normal(SHAPE).astype(dtype)
-        return dict(x=x, dout=dout, **parameters(rs, SHAPE[-1], dtype, fresh))
+        return dict(x=x, dout=dout, **parameters(rs, SHAPE[-1], params or dtype, fresh))
 
     return {
         "u01_f32": case(10, np.float32, lambda rs: rs.uniform(0, 1, SHAPE)),
@@ -74,6 +76,7 @@ def cases():
         "offset3_f64": case(12, np.float64, lambda rs: 3 + rs.standard_normal(SHAPE)),
         "fresh_f32": case(13, np.float32, lambda rs: rs.standard_normal(SHAPE), fresh=True),
         "dout_ones_f32": case(14, np.float32, lambda rs: 2 + rs.standard_normal(SHAPE), ones=True),
+        "u01_f16": case(15, np.float16, lambda rs: rs.uniform(0, 1, SHAPE), params=np.float32),
     }
 
 
@@ -138,7 +141,7 @@ def main(argv=None):
         folder = os.path.join(args.out, convention)
         os.makedirs(folder, exist_ok=True)
         for name, arrays in cases().items():
-            if str(arrays["x"].dtype) not in c.get("dtypes", ("float32", "float64")):
+            if str(arrays["x"].dtype) not in c.get("dtypes", ("float16", "float32", "float64")):
                 continue
             np.savez(os.path.join(folder, name + ".npz"), **arrays, **settings(convention))
             written += 1

@@ -8,7 +8,8 @@ running_var (see scripts/framework_export.py); eps and momentum come from the fi
 else Keras's defaults (1e-3, 0.99, moving = m*moving + (1-m)*batch).
 
 By default the layer is tf_keras.layers.BatchNormalization(axis=-1, momentum, epsilon,
-fused=True), the Keras 2 layer that calls the fused kernel (FusedBatchNormV3); with
+fused=True, dtype=x's dtype, or "mixed_float16" for float16 x with float32 gamma), the
+Keras 2 layer that calls the fused kernel (FusedBatchNormV3); with
 --raw-op it is tf.compat.v1.nn.fused_batch_norm(..., data_format="NHWC",
 exponential_avg_factor=1-momentum) itself. Both are called in training mode unless the
 file says training=False; the upstream gradient is dout (tf.GradientTape, loss =
@@ -25,6 +26,7 @@ import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["KERAS_BACKEND"] = "tensorflow"  # importing tensorflow imports Keras 3, which must not pick JAX
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import framework_export as fx  # noqa: E402
 
@@ -34,7 +36,8 @@ def keras2_layer(tf, arrays, settings):
     import tf_keras
 
     layer = tf_keras.layers.BatchNormalization(axis=-1, momentum=settings["momentum"],
-                                               epsilon=settings["eps"], fused=True)
+                                               epsilon=settings["eps"], fused=True,
+                                               dtype=fx.dtype_policy(arrays))
     layer.build(arrays["x"].shape)
     layer.set_weights([arrays[k] for k in ("gamma", "beta", "running_mean", "running_var")])
     if not layer.fused:
