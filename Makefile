@@ -15,6 +15,15 @@ test:
 	$(SWIFT) build
 	$(SWIFT) test
 
+# The Python side's tests (python/): the torch capture helper's, with an interpreter that
+# has torch and pytest, and the framework exporters', run in the interpreters named by
+# TF_PYTHON (tensorflow, keras, tf_keras) and JAX_PYTHON (jax, flax, keras):
+#   make test-torch PYTHON=/path/to/venv-with-torch/bin/python [TF_PYTHON=...] [JAX_PYTHON=...]
+# Tests whose framework is missing are skipped.
+.PHONY: test-torch
+test-torch:
+	$(PYTHON) -m pytest python/
+
 # Every test again under address sanitizer, then thread sanitizer, each in its own
 # build folder so neither clobbers the normal debug build.
 # Leaks inside the toolchain's own libraries are suppressed (fuzz/lsan-suppressions.txt);
