@@ -21,8 +21,7 @@ import Testing
         var testDescription: String { description }
     }
 
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../data/calibration").standardized
+    static let folder = dataFolder.appendingPathComponent("calibration")
 
     static let records: [Record] = {
         guard let data = try? Data(contentsOf: folder.appendingPathComponent("manifest.json")) else { return [] }
@@ -36,18 +35,8 @@ import Testing
 
     /// The keys of one record judged beyond rounding, with the largest error of each.
     static func beyond(_ record: Record) throws -> [String: Double] {
-        let candidate = folder.appendingPathComponent(record.file).path
-        let request = DiffRequest(
-            fileA: candidate, fileB: candidate, keys: nil, rtol: nil, atol: nil, channelAxis: nil, topK: 1,
-            equalNaN: false, inputs: folder.appendingPathComponent("\(record.dataset).npz").path,
-            settings: BatchNormSettings(threads: 2), options: NPYReadOptions())
-        let report = try DiffJob.report(for: request)
-        var keys: [String: Double] = [:]
-        for key in report.keys {
-            guard let truth = key.truth, truth.a.verdict == .beyondRounding else { continue }
-            keys[key.key] = truth.a.maxError
-        }
-        return keys
+        beyondKeys(try judge(folder.appendingPathComponent(record.file).path,
+                             inputs: folder.appendingPathComponent("\(record.dataset).npz").path))
     }
 
     @Test func theSuiteIsThere() {

@@ -12,7 +12,8 @@ import Foundation
 /// Python print — rather than dropped or turned into null, which would read as "absent".
 /// Keys are sorted so reports diff cleanly between runs.
 enum JSONReport {
-    static let schemaVersion = 1
+    /// 2: notes, channels (conditioning), sentences and the legend; per-side formats.
+    static let schemaVersion = 2
 
     struct Document: Encodable {
         var tool = "bnfile diff"
@@ -26,6 +27,10 @@ enum JSONReport {
         var differingKeyCount: Int
         var summary: String
         var keys: [KeyReport]
+        var notes: [String]
+        var channels: [ChannelAccuracy]
+        var sentences: [String]
+        var legend: String?
     }
 
     static func encoder() -> JSONEncoder {
@@ -41,7 +46,9 @@ enum JSONReport {
             fileA: report.fileA, fileB: report.fileB, mode: report.mode,
             result: report.result.name, exitStatus: report.result.rawValue,
             keyCount: report.keys.count, differingKeyCount: report.differingKeys.count,
-            summary: SummaryLine.render(report), keys: report.keys)
+            summary: SummaryLine.render(report), keys: report.keys, notes: report.notes, channels: report.channels,
+            sentences: VerdictSentences.render(report) + ChannelAccuracy.sentences(report.channels),
+            legend: report.mode == "truth" ? VerdictSentences.legend : nil)
         let data = try encoder().encode(document)
         return String(decoding: data, as: UTF8.self) + "\n"
     }

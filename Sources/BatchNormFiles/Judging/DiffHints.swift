@@ -3,8 +3,8 @@ import ArrayComparison
 /// What to check when a side is beyond rounding, from the shape of its errors: a verdict
 /// says something is wrong, a hint says where users usually find it.
 ///
-/// - Every judged key beyond by a million roundings or more: the values belong to
-///   another problem, most often the other mode or layout.
+/// - Three keys or more beyond, every one by ten thousand roundings or more: the values
+///   belong to another problem, most often the other mode or layout.
 /// - dgamma and dbeta both an integer multiple (2, 3, ...) of the truth: gradients
 ///   accumulated over that many steps (zero_grad forgotten).
 /// - A side that records its settings (a file bnfile or an exporter wrote) and is
@@ -16,8 +16,9 @@ enum DiffHints {
         for (side, pick) in [("A", \TruthJudgement.a), ("B", \TruthJudgement.b)] {
             let judged = reports.compactMap { $0.truth?[keyPath: pick] }
             guard judged.contains(where: { $0.verdict == .beyondRounding }) else { continue }
-            if judged.count >= 2, judged.allSatisfy({ $0.maxError >= 1e6 }) {
-                hints.append("every key of \(side) is off by a million roundings or more: check the mode "
+            let beyond = judged.filter { $0.verdict == .beyondRounding }
+            if beyond.count >= 3, beyond.allSatisfy({ $0.maxError >= 1e4 }) {
+                hints.append("\(beyond.count) keys of \(side) are off by ten thousand roundings or more: check the mode "
                     + "(--eval or --train) and the layout (--layout), or whether these are its inputs")
             }
             let factors = ["dgamma", "dbeta"].compactMap { multiples[$0].flatMap { side == "A" ? $0.a : $0.b } }
