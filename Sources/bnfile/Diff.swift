@@ -15,21 +15,22 @@ struct Diff: ParsableCommand {
         discussion: """
             B is the reference. Each key is compared element by element with torch's \
             assert_close rule, |a - b| <= atol + rtol*|b|, under the dtype's assert_close \
-            defaults unless --rtol/--atol replace them; keys present on one side only, shape \
-            and dtype mismatches count as differences. Integer and bool arrays are compared \
-            exactly. With --inputs, the exact engine computes the true out, dx, dgamma, dbeta, \
-            mean, invstd and running statistics from the inputs that produced A and B, and \
-            each side is judged by its error in units of u*scale (the rounding a correct \
-            float implementation can make): exact, within rounding, or beyond rounding. Then \
-            A and B may disagree, as two correct implementations do, and the run fails only \
-            when a side is beyond rounding; keys the engine does not produce are compared \
-            plainly. Give --eval, --layout, --eps and --momentum as for `bnfile run`. Two .npy \
-            files are one key, named after the file when both have the same name \
-            (out.npy), else "array"; --keys NAME names it (e.g. dx, to judge it against the \
-            truth). Exit status: 0 same, 1 differ, 2 trouble (unreadable file, bad flag).
+            defaults unless --rtol/--atol replace them (two float dtypes: the looser one's). \
+            Shape mismatches count as differences; a key in one file only is a note unless \
+            --keys names it. With --inputs, the exact engine computes the true out, dx, \
+            dgamma, dbeta, mean, invstd and running statistics from the inputs that produced \
+            A and B, and each side is judged in its own dtype by its error in units of \
+            u*scale, scale being the first-order error bound of a backward-stable evaluation: \
+            exact, within rounding, or beyond rounding (a bug, or an unstable algorithm). A \
+            and B may then disagree, as two correct implementations do; the run fails only \
+            when a side is beyond rounding. Settings come from the flags, then the inputs, \
+            then a result file that records them, then --framework's defaults. Two .npy files \
+            are one key, named after the file when both have the same name (out.npy), else \
+            "array"; --keys NAME names it. Exit status: 0 same, 1 differ, 2 trouble.
 
             Example:
               bnfile diff mine.npz torch.npz --inputs in.npz
+              bnfile diff keras.npz keras.npz --inputs in.npz --framework keras
               bnfile diff mine.npz torch.npz --keys out,dx --rtol 1e-5 --json
             """)
 

@@ -8,8 +8,11 @@ struct Run: ParsableCommand {
         abstract: "Compute batch norm forward and backward exactly, from .npz files to .npz files.",
         discussion: """
             Reads x (required), gamma/weight, beta/bias, dout/grad_out/dy, running_mean, \
-            running_var and optional 0-d eps and momentum from IN.npz, and writes out, dx, \
-            dgamma, dbeta, running_mean, running_var, mean and invstd to OUT.npz. Every value \
+            running_var and the optional 0-d settings (eps, momentum, momentum_convention, \
+            running_var_convention, training, layout) from IN.npz, and writes out, dx, \
+            dgamma, dbeta, running_mean, running_var, mean, invstd and the settings used to \
+            OUT.npz. Flags override the file's settings, which override --framework's \
+            defaults. Every value \
             is the exact result of torch's BatchNorm formulas on the given inputs, rounded \
             once to the output dtype (out and dx in x's dtype, per-channel arrays in gamma's), \
             so the file is a reference to measure other implementations against. Without \
