@@ -20,7 +20,7 @@ struct BNFile: ParsableCommand {
               bnfile run data/notebook.npz nb.grads.npz
               bnfile diff nb.grads.npz data/notebook.torch.npz --inputs data/notebook.npz
             """,
-        subcommands: [Run.self, Diff.self, Inspect.self])
+        subcommands: [Run.self, Diff.self, Check.self, Inspect.self])
 
     /// Exit statuses follow cmp and h5diff: 0 same or done, 1 differ (diff only),
     /// 2 trouble. ArgumentParser exits 64 (EX_USAGE) on a bad flag; a Makefile or script
