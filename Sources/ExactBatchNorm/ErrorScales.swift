@@ -121,10 +121,13 @@ public struct ErrorScales: Sendable {
         }
         scales[.runningVar] = indices.map { c in
             let m = statistics[c].count
-            let factor = p.runningVariance == .unbiased && m > 1 ? m / (m - 1) : 1
+            let unbiased = p.runningVariance == .unbiased && m > 1
+            let factor = unbiased ? m / (m - 1) : 1
             let variance = statistics[c].variance * factor
+            // The unbiased correction is one more product; the biased variance is S_var's own.
+            let correction = unbiased ? variance.magnitude : 0
             return update(p.runningVar[c], batch: variance,
-                          batchScale: statistics[c].varianceScale(sums[c]) * factor + variance.magnitude)
+                          batchScale: statistics[c].varianceScale(sums[c]) * factor + correction)
         }
         return scales
     }
