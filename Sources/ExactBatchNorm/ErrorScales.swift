@@ -154,6 +154,8 @@ public struct ChannelConditioning: Sendable, Equatable {
 struct ChannelStatistics {
     var count: Double
     var mean: Double
+    /// The biased batch variance in training (set once the sums are known), the running
+    /// variance in evaluation.
     var variance: Double
     var invstd: Double
     var eps: Double
@@ -177,7 +179,7 @@ struct ChannelStatistics {
         let dbeta = result.perChannel(.dbeta, as: Double.self)
         let dgamma = result.perChannel(.dgamma, as: Double.self)
         return (0 ..< shape.channels).map { c in
-            let variance = mode == .training ? 1 / (invstd[c] * invstd[c]) - p.eps : p.runningVar[c]
+            let variance = mode == .training ? 0 : p.runningVar[c]
             return ChannelStatistics(count: m, mean: mean[c], variance: variance, invstd: invstd[c], eps: p.eps,
                                      gamma: p.gamma[c], beta: p.beta[c],
                                      dbeta: dbeta?[c].magnitude ?? 0, dgamma: dgamma?[c].magnitude ?? 0,
@@ -192,9 +194,15 @@ struct ChannelStatistics {
         training ? 2 * sums.absDeviationTimesX / count + 4 * variance.magnitude : variance.magnitude
     }
 
-    /// Completes `meanScale` and `kappa` from the channel's sums of magnitudes.
+    /// Completes `meanScale`, the training variance and `kappa` from the channel's sums.
+    /// The variance comes from the deviations, not from `1/invstd^2 - eps`: that difference
+    /// loses the variance wherever it is below about 1e-16 of eps (a constant channel, or
+    /// data of size 1e-30), and the conditioning shown beside a verdict needs it.
     mutating func complete(with sums: ScaleSums) {
-        if training { meanScale = sums.absX / count + mean.magnitude }
+        if training {
+            meanScale = sums.absX / count + mean.magnitude
+            variance = sums.squaredDeviation / count
+        }
         let w = variance + eps
         let scaleW = varianceScale(sums) + eps.magnitude + w.magnitude
         kappa = invstd * invstd * scaleW / 2 + 2
@@ -205,6 +213,7 @@ struct ChannelStatistics {
 struct ScaleSums {
     var absX = 0.0
     var absDeviationTimesX = 0.0
+    var squaredDeviation = 0.0
     var absDout = 0.0
     var absDoutTimesX = 0.0
     var absDoutTimesDeviation = 0.0
@@ -224,6 +233,7 @@ struct ScaleSums {
             let deviation = (xv - statistics[c].mean).magnitude
             sums[c].absX += xv.magnitude
             sums[c].absDeviationTimesX += deviation * xv.magnitude
+            sums[c].squaredDeviation += deviation * deviation
             if let dout {
                 let dv = dout[index].exactDouble.magnitude
                 sums[c].absDout += dv
