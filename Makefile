@@ -66,6 +66,7 @@ bench:
 	$(SWIFT) build -c release --product bnfile
 	$(SWIFT) build -c release --product bnbench
 	$(PYTHON) scripts/bench.py $(BENCH_ARGS)
+	$(PYTHON) scripts/bench_check.py --bin $(BIN)
 
 # `make demo`: the notebook's case through the README's pattern rule, then diffed
 # against torch's results stored beside it. With --inputs, diff judges each side against

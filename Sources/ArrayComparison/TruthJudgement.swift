@@ -93,9 +93,12 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
             judgeSide(side.values, truth: side.truth, scale: scale, shape: shape, format: side.format,
                       limit: limit, topK: topK, channelAxis: channelAxis)
         }
+        let judgedA = side(a)
+        // A file judged against itself (bnfile check, `diff F F --inputs`): one pass.
+        let same = a.format == b.format && a.values == b.values && a.truth == b.truth
         return TruthJudgement(
             format: a.format, unitRoundoff: a.format.unitRoundoff, valuesPerChannel: valuesPerChannel,
-            threshold: limit, thresholdRule: threshold.rule, a: side(a), b: side(b))
+            threshold: limit, thresholdRule: threshold.rule, a: judgedA, b: same ? judgedA : side(b))
     }
 
     /// One pass over one side; the same code judges A and B.
