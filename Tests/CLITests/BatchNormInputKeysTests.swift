@@ -9,7 +9,7 @@ import Testing
     @Test(arguments: [("gama", "gamma"), ("wieght", "weight"), ("Beta", "beta"), ("grad_output", "grad_out"),
                       ("epsilon", "eps"), ("runing_var", "running_var")])
     func misspeltKeyIsAnErrorThatSuggestsTheName(typo: String, meant: String) throws {
-        let scratch = try BatchScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let extra = typo == "grad_output" ? try NPYArray([Float](repeating: 1, count: 24), shape: [2, 3, 4])
             : typo == "epsilon" ? try NPYArray([Double(1e-3)], shape: []) : Self.three
@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func unrelatedExtraKeysAreIgnored() throws {
-        let scratch = try BatchScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         try scratch.writeInput("in.npz", extra: ["num_batches_tracked": try NPYArray([Int64(7)], shape: []),
                                                  "label": try NPYArray([Int64(1), 2]), "gamma": Self.three])
@@ -32,7 +32,7 @@ import Testing
     }
 
     @Test func outputFileGivenAsInputIsRecognised() throws {
-        let result = try BNFileBinary.run(["run", BatchScratch.packageRoot.appendingPathComponent("data/notebook.torch.npz").path,
+        let result = try BNFileBinary.run(["run", Repository.data("notebook.torch.npz"),
                                            "/nonexistent/out.npz"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("no array 'x' (the input); keys present: out, dx,"), "\(result.stderr)")
@@ -40,7 +40,7 @@ import Testing
     }
 
     @Test func channelsLastInputSuggestsTheLayoutFlag() throws {
-        let scratch = try BatchScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let writer = try NPZWriter(path: scratch.path("nhwc.npz"))
         try writer.add("x", try NPYArray((0 ..< 40).map { Float($0 % 9) }, shape: [2, 4, 5]))

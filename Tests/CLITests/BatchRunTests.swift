@@ -5,10 +5,10 @@ import Testing
 /// `bnfile run --out-dir DIR IN...`: same bytes as single runs, failures, names, folders.
 @Suite struct BatchRunTests {
     @Test func batchOutputsAreByteIdenticalToSingleRuns() throws {
-        let scratch = try BatchScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         try scratch.mkdir("in")
-        let cases = try BatchScratch.defaultFlagCases()
+        let cases = try ScratchFolder.defaultFlagCases()
         #expect(cases.count >= 10)
         // Each fixture twice under different names: more files than cores, so files run
         // concurrently with fewer engine threads each than the single runs use.
@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func threadBudgetDoesNotChangeTheBytes() throws {
-        let scratch = try BatchScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         try scratch.mkdir("in")
         for name in ["notebook", "small_f32_4d", "mixed_f16_f32", "ties_f32"] {
@@ -53,7 +53,7 @@ import Testing
     }
 
     /// `in/a.npz` and `in/c.npz` valid, `in/b.npz` garbage between them.
-    static func goodBadGood(in scratch: BatchScratch) throws {
+    static func goodBadGood(in scratch: ScratchFolder) throws {
         try scratch.mkdir("in")
         try scratch.copyFixture("notebook", to: "in/a.npz")
         try scratch.writeGarbage("in/b.npz")
@@ -62,7 +62,7 @@ import Testing
 
     /// With one worker the order is fixed: a is written, b fails, c is never started.
     @Test func firstFailureStopsNewFiles() throws {
-        let scratch = try BatchScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         try Self.goodBadGood(in: scratch)
         let out = scratch.path("out")
@@ -76,7 +76,7 @@ import Testing
     }
 
     @Test func keepGoingRunsEveryFileAndStillFails() throws {
-        let scratch = try BatchScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         try Self.goodBadGood(in: scratch)
         let missing = scratch.path("nowhere/d.npz")
@@ -90,7 +90,7 @@ import Testing
     }
 
     @Test func sameStemFromTwoFoldersIsRefusedBeforeAnyWork() throws {
-        let scratch = try BatchScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         try scratch.mkdir("one")
         try scratch.mkdir("two")
@@ -105,7 +105,7 @@ import Testing
     }
 
     @Test func outputThatWouldReplaceAnInputIsRefused() throws {
-        let scratch = try BatchScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         try scratch.mkdir("d")
         try scratch.copyFixture("notebook", to: "d/b.npz")
@@ -121,7 +121,7 @@ import Testing
     /// Folders give their *.npz files, sorted, not recursively, without hidden files or
     /// earlier outputs; a folder can be its own --out-dir and a rerun adds nothing new.
     @Test func foldersContributeTheirInputs() throws {
-        let scratch = try BatchScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         try scratch.mkdir("d/sub")
         try scratch.copyFixture("notebook", to: "d/z.npz")
@@ -141,7 +141,7 @@ import Testing
     }
 
     @Test func emptyBatchIsAnError() throws {
-        let scratch = try BatchScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         try scratch.mkdir("empty")
         let result = try BNFileBinary.run(["run", "--out-dir", scratch.path("out"), scratch.path("empty")])
@@ -156,9 +156,9 @@ import Testing
     }
 
     @Test func singleFileUsageStaysAndPointsToBatchMode() throws {
-        let scratch = try BatchScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
-        let single = try BNFileBinary.run(["run", BatchScratch.fixture("notebook"), scratch.path("nb.grads.npz")])
+        let single = try BNFileBinary.run(["run", ScratchFolder.fixture("notebook"), scratch.path("nb.grads.npz")])
         #expect(single.status == 0 && single.stderr.isEmpty, "\(single.stderr)")
         let three = try BNFileBinary.run(["run", "a.npz", "b.npz", "c.npz"])
         #expect(three.status != 0)
@@ -169,15 +169,15 @@ import Testing
     }
 
     /// Under a pseudo-terminal (script(1)) the bar is drawn and erased before the summary.
-    @Test(.enabled(if: BatchProcess.which("script") != nil))
+    @Test(.enabled(if: ChildProcess.which("script") != nil))
     func progressBarOnATerminal() throws {
-        let scratch = try BatchScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         try scratch.mkdir("in")
         for index in 0 ..< 4 { try scratch.copyFixture("notebook", to: "in/n\(index).npz") }
         let command = "'\(BNFileBinary.path)' run --out-dir out in"
-        let result = try BatchProcess.run(BatchProcess.which("script")!, ["-qec", command, "/dev/null"],
-                                          in: scratch.url.path)
+        let result = try ChildProcess.run([ChildProcess.which("script")!, "-qec", command, "/dev/null"],
+                                          directory: scratch.url.path)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("] 4/4 files"), "\(result.stdout)")
         #expect(result.stdout.contains("[" + String(repeating: ".", count: 30) + "] 0/4 files"))

@@ -5,8 +5,7 @@ import Testing
 /// installs it): its DOM holds the table and the plots, and its screenshot shows the
 /// verdict colours, so the page renders, not merely parses.
 @Suite(.serialized) struct CheckPageTests {
-    static let captures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../data/captures").standardized.path
+    static let captures = Repository.data("captures")
 
     static var chromium: String? {
         ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -23,13 +22,13 @@ import Testing
         #expect(!html.contains("http://") || html.components(separatedBy: "http://").count == html.components(separatedBy: "xmlns=\"http://www.w3.org/2000/svg\"").count,
                 "no external asset: the only URL is the SVG namespace")
         let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=" + scratch.path("profile")]
-        let dom = try BNFileBinary.runProgram(browser, flags + ["--dump-dom", "file://" + page])
+        let dom = try ChildProcess.run([browser] + flags + ["--dump-dom", "file://" + page])
         #expect(dom.stdout.contains("<table id=\"layers\">"), "\(dom.stderr)")
         #expect(dom.stdout.components(separatedBy: "<svg").count - 1 >= 12, "two plots per key and layer")
         #expect(dom.stdout.contains("BEYOND 3.17e+03"))
         let shot = scratch.path("shot.png")
-        _ = try BNFileBinary.runProgram(browser, flags + ["--screenshot=" + shot, "--window-size=1000,700", "file://" + page])
-        let colours = try ScratchFolder.python(Self.pngColours + "\nprint(' '.join(sorted(colours(\(ScratchFolder.quoted(shot))))))")
+        _ = try ChildProcess.run([browser] + flags + ["--screenshot=" + shot, "--window-size=1000,700", "file://" + page])
+        let colours = try Python.run(Self.pngColours + "\nprint(' '.join(sorted(colours(\(Python.quoted(shot))))))")
         #expect(colours.contains("f4a6a6"), "the beyond cell is drawn in its colour: \(colours.prefix(200))")
         #expect(colours.contains("dff3d8"), "within cells are drawn")
         #expect(colours.contains("c0392b"), "beyond-limit histogram bars are drawn")

@@ -3,8 +3,7 @@ import Testing
 
 /// `bnfile check`: every captured layer of a real network in one command.
 @Suite struct CheckTests {
-    static let captures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../data/captures").standardized.path
+    static let captures = Repository.data("captures")
 
     let scratch: ScratchFolder
 

@@ -4,7 +4,7 @@ import Testing
 /// The Makefile use the README shows: the pattern rule under `make -j`, failures that
 /// leave no target behind, reruns that redo only what is missing, and the repository's
 /// own `make demo` built from the same rule.
-@Suite(.enabled(if: BatchProcess.which("make") != nil))
+@Suite(.enabled(if: ChildProcess.which("make") != nil))
 struct DemoTests {
     /// The README's rule, verbatim but for the binary's path.
     static let makefile = """
@@ -17,12 +17,12 @@ struct DemoTests {
 
         """
 
-    static func make(_ arguments: [String], in scratch: BatchScratch) throws -> BNFileBinary.Result {
-        try BatchProcess.run(BatchProcess.which("make")!, arguments + ["BNFILE=\(BNFileBinary.path)"], in: scratch.url.path)
+    static func make(_ arguments: [String], in scratch: ScratchFolder) throws -> ProcessOutcome {
+        try ChildProcess.run([ChildProcess.which("make")!] + arguments + ["BNFILE=\(BNFileBinary.path)"], directory: scratch.url.path)
     }
 
     @Test func patternRuleUnderParallelMakeThenRerunAfterAFix() throws {
-        let scratch = try BatchScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         try Self.makefile.write(toFile: scratch.path("Makefile"), atomically: true, encoding: .utf8)
         let names = ["notebook", "small_f32_4d", "small_f64_4d", "mixed_f16_f32", "ties_f32"]
@@ -56,10 +56,10 @@ struct DemoTests {
     /// `make -n demo` in the repository: the demo goes through the pattern rule and the
     /// diff step the README shows (nothing is built or run).
     @Test func repositoryDemoUsesThePatternRuleAndTheDiffStep() throws {
-        let root = BatchScratch.packageRoot.path
+        let root = Repository.root.path
         let makefile = try String(contentsOfFile: root + "/Makefile", encoding: .utf8)
         #expect(makefile.contains("%.grads.npz: %.npz\n\t$(BIN) run $< $@\n"))
-        let dryRun = try BatchProcess.run(BatchProcess.which("make")!, ["-n", "-B", "demo"], in: root)
+        let dryRun = try ChildProcess.run([ChildProcess.which("make")!, "-n", "-B", "demo"], directory: root)
         #expect(dryRun.status == 0, "\(dryRun.stderr)")
         let lines = dryRun.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains(".build/release/bnfile run build/demo/notebook.npz build/demo/notebook.grads.npz"),

@@ -4,9 +4,9 @@ import Testing
 /// `bnfile diff A B` without `--inputs`: every verdict path of the plain comparison and
 /// every way to end in trouble. Files are written by numpy in a fresh directory per test.
 @Suite struct DiffPlainTests {
-    let scratch: DiffScratch
+    let scratch: ScratchFolder
 
-    init() throws { scratch = try DiffScratch() }
+    init() throws { scratch = try ScratchFolder() }
 
     /// A pair of one-key files, `x` in A and B.
     func pair(_ a: String, _ b: String, key: String = "x") throws -> (String, String) {
@@ -295,7 +295,7 @@ import Testing
         let b = try scratch.savez("b.npz", "x=np.array([0, 1, 2.5], np.float32)")
         let result = try BNFileBinary.run(["diff", a, b, "--json", "--top", "1"])
         #expect(result.status == 1)
-        let summary = try DiffScratch.python("""
+        let summary = try Python.run("""
             import json, sys
             d = json.load(sys.stdin)
             x = [k for k in d['keys'] if k['key'] == 'x'][0]['outcome']['comparison']
@@ -331,12 +331,12 @@ import Testing
         #expect(!(try BNFileBinary.run(["diff", a, b]).stdout.contains("\u{1B}[")))
         // `script` gives the command a pseudo-terminal as standard output.
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "util-linux script(1) needed")
-        let command = [BNFileBinary.path, "diff", a, b].map(DiffScratch.quoted).joined(separator: " ")
+        let command = [BNFileBinary.path, "diff", a, b].map(Python.quoted).joined(separator: " ")
         let encoder = JSONEncoder()
         encoder.outputFormatting = .withoutEscapingSlashes
         let literal = String(decoding: try encoder.encode(command), as: UTF8.self)  // a Python literal too
         // NO_COLOR (set by some test runners) switches colours off even on a terminal.
-        let onTerminal = try DiffScratch.python("""
+        let onTerminal = try Python.run("""
             import os, subprocess
             for no_color in [None, '1']:
                 env = {k: v for k, v in os.environ.items() if k != 'NO_COLOR'}

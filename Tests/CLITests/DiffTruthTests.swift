@@ -8,8 +8,7 @@ struct FixtureCase: Sendable, CustomTestStringConvertible {
     let eval: Bool
     let wellConditioned: Bool
 
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("data/cases")
+    static let directory = URL(fileURLWithPath: Repository.data("cases"))
 
     static let all: [FixtureCase] = {
         guard let data = try? Data(contentsOf: directory.appendingPathComponent("manifest.json")),
@@ -90,7 +89,7 @@ struct FixtureCase: Sendable, CustomTestStringConvertible {
         let limit = try #require((try report.key("out")["truth"] as? [String: Any])?["threshold"] as? Double)
         #expect(limit == 28, "10 + 2*ceil(log2(280))")
         #expect(try report.comparison("out")?["verdict"] as? String == "mismatch", "assert_close calls it a mismatch")
-        let scratch = try DiffScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let unresolved = try Self.corrupted(fixture, key: "out", factor: 1 + 1e-3, in: scratch)
         let hidden = try DiffJSON.run([unresolved, fixture.path("exact"), "--inputs", fixture.path("in")])
@@ -104,13 +103,13 @@ struct FixtureCase: Sendable, CustomTestStringConvertible {
     }
 
     /// A copy of a fixture's torch file with one key multiplied by `factor`.
-    static func corrupted(_ fixture: FixtureCase, key: String, factor: Double, in scratch: DiffScratch) throws -> String {
+    static func corrupted(_ fixture: FixtureCase, key: String, factor: Double, in scratch: ScratchFolder) throws -> String {
         let path = scratch.path("corrupted.npz")
-        try DiffScratch.python("""
+        try Python.run("""
             import numpy as np
-            d = dict(np.load(\(DiffScratch.quoted(fixture.path("torch")))))
+            d = dict(np.load(\(Python.quoted(fixture.path("torch")))))
             d['\(key)'] = (d['\(key)'] * \(factor)).astype(d['\(key)'].dtype)
-            np.savez(\(DiffScratch.quoted(path)), **d)
+            np.savez(\(Python.quoted(path)), **d)
             """)
         return path
     }
@@ -161,14 +160,14 @@ struct FixtureCase: Sendable, CustomTestStringConvertible {
 
     @Test func keysTheEngineDoesNotProduceAreComparedPlainly() throws {
         let fixture = try #require(FixtureCase.all.first { $0.name == "small_f32_4d" })
-        let scratch = try DiffScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let extended = scratch.path("torch_plus.npz")
-        try DiffScratch.python("""
+        try Python.run("""
             import numpy as np
-            d = dict(np.load(\(DiffScratch.quoted(fixture.path("torch")))))
+            d = dict(np.load(\(Python.quoted(fixture.path("torch")))))
             d['loss'] = np.float32([0.5])
-            np.savez(\(DiffScratch.quoted(extended)), **d)
+            np.savez(\(Python.quoted(extended)), **d)
             """)
         let report = try DiffJSON.run([extended, fixture.path("exact"), "--inputs", fixture.path("in")])
         #expect(try report.outcomeKind("loss") == "onlyInA")
@@ -185,12 +184,12 @@ struct FixtureCase: Sendable, CustomTestStringConvertible {
 
     @Test func npyFilesNamedAfterAKeyAreJudged() throws {
         let fixture = try #require(FixtureCase.all.first { $0.name == "small_f32_4d" })
-        let scratch = try DiffScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         try FileManager.default.createDirectory(atPath: scratch.path("torch"), withIntermediateDirectories: true)
         let buggy = try Self.corrupted(fixture, key: "out", factor: 1 + 1e-3, in: scratch)
-        let torch = try scratch.save("torch/out.npy", "np.load(\(DiffScratch.quoted(buggy)))['out']")
-        let exact = try scratch.save("out.npy", "np.load(\(DiffScratch.quoted(fixture.path("exact"))))['out']")
+        let torch = try scratch.save("torch/out.npy", "np.load(\(Python.quoted(buggy)))['out']")
+        let exact = try scratch.save("out.npy", "np.load(\(Python.quoted(fixture.path("exact"))))['out']")
         let report = try DiffJSON.run([torch, exact, "--inputs", fixture.path("in")])
         #expect(report.status == 1)
         #expect(try report.side("out", "a")["verdict"] as? String == "beyondRounding")
@@ -208,7 +207,7 @@ struct FixtureCase: Sendable, CustomTestStringConvertible {
 
     @Test func tableShowsBothSidesAgainstTheTruth() throws {
         let fixture = try #require(FixtureCase.all.first { $0.name == "small_f32_4d" })
-        let scratch = try DiffScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let buggy = try Self.corrupted(fixture, key: "out", factor: 1 + 1e-3, in: scratch)
         let result = try BNFileBinary.run(["diff", buggy, fixture.path("exact"), "--inputs", fixture.path("in")])

@@ -2,49 +2,6 @@ import Foundation
 import NumPyFormat
 import Testing
 
-/// Runs the built `bnfile` binary: `$BNFILE_BIN`, else `<package root>/.build/debug/bnfile`
-/// (`make test` builds it before testing).
-struct BNFileBinary {
-    static var path: String {
-        if let fromEnvironment = ProcessInfo.processInfo.environment["BNFILE_BIN"] { return fromEnvironment }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/bnfile").path
-    }
-
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func run(_ arguments: [String]) throws -> Result {
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            Issue.record("bnfile binary not found at \(path): run `swift build` first or set BNFILE_BIN")
-            throw CancellationError()
-        }
-        return try runProgram(path, arguments)
-    }
-
-    /// Runs any program to completion, capturing both streams.
-    static func runProgram(_ executable: String, _ arguments: [String], in directory: String? = nil) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
-    }
-}
-
 extension ScratchFolder {
 
     /// An npz with a float array holding a NaN and an Inf, a Fortran int array and a complex one.
@@ -61,7 +18,7 @@ extension ScratchFolder {
 
 @Suite struct InspectTests {
     @Test func describesStoredArchiveAsText() throws {
-        let scratch = try InspectScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let path = try scratch.sampleArchive(compressed: false)
         let result = try BNFileBinary.run(["inspect", path, "--stats"])
@@ -78,7 +35,7 @@ extension ScratchFolder {
     }
 
     @Test func jsonReportsEveryField() throws {
-        let scratch = try InspectScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let path = try scratch.sampleArchive(compressed: true)
         let result = try BNFileBinary.run(["inspect", "--json", "--stats", path])
@@ -108,7 +65,7 @@ extension ScratchFolder {
     }
 
     @Test func describesNPYFiles() throws {
-        let scratch = try InspectScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let path = scratch.path("weights.npy")
         try NPYFile.write(try NPYArray([Double(0.5), -0.5]), to: path)
@@ -120,7 +77,7 @@ extension ScratchFolder {
     }
 
     @Test func unreadableInputExitsWithStatus2() throws {
-        let scratch = try InspectScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let good = try scratch.sampleArchive(compressed: false)
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: good)))
@@ -137,7 +94,7 @@ extension ScratchFolder {
     }
 
     @Test func showsStringArraysWithoutStatistics() throws {
-        let scratch = try InspectScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let path = scratch.path("settings.npz")
         let writer = try NPZWriter(path: path)

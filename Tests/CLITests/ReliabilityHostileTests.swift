@@ -29,11 +29,11 @@ import Testing
 
     @Test(arguments: cases)
     func hostileInputIsRefused(_ hostile: Case) throws {
-        let scratch = try ReliabilityScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let input = try scratch.hostile(hostile.kind)
         let out = scratch.path("out.npz")
-        let fresh = try SpawnedBNFile.run(["run", input, out], in: scratch)
+        let fresh = try BNFileBinary.run(["run", input, out])
         expectCleanFailure(fresh, file: input, phrases: hostile.phrases, out: "out.npz", previous: nil, in: scratch)
         // Sanitizer builds (make sanitize) reserve hundreds of MiB of their own; the bound
         // is checked on ordinary builds only.
@@ -44,26 +44,26 @@ import Testing
 
         let previous = Data("an earlier result".utf8)
         try previous.write(to: URL(fileURLWithPath: out))
-        let again = try SpawnedBNFile.run(["run", input, out], in: scratch)
+        let again = try BNFileBinary.run(["run", input, out])
         expectCleanFailure(again, file: input, phrases: hostile.phrases, out: "out.npz", previous: previous, in: scratch)
     }
 
     /// A member over `--max-bytes` is refused with a message naming the flag, and the
     /// same file runs once the flag is raised.
     @Test func maxBytesIsEnforcedAndRaisable() throws {
-        let scratch = try ReliabilityScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         try scratch.python(
             "np.savez_compressed('in.npz', x=np.random.default_rng(1).standard_normal((4, 3, 8, 8)).astype('<f4'))")
         let input = scratch.path("in.npz")
         let out = scratch.path("out.npz")
-        let refused = try SpawnedBNFile.run(["run", "--max-bytes", "1000", input, out], in: scratch)
+        let refused = try BNFileBinary.run(["run", "--max-bytes", "1000", input, out])
         expectCleanFailure(
             refused, file: input,
             phrases: ["member 'x.npy'", "at most 1000 bytes once inflated", "raise the limit with --max-bytes"],
             out: "out.npz", previous: nil, in: scratch)
         #expect(!refused.stderr.contains("NPYReadOptions"))
-        let accepted = try SpawnedBNFile.run(["run", "--max-bytes", "1000000", input, out], in: scratch)
+        let accepted = try BNFileBinary.run(["run", "--max-bytes", "1000000", input, out])
         #expect(accepted.status == 0, "\(accepted.stderr)")
         #expect(scratch.bytes("out.npz") != nil)
     }
@@ -71,13 +71,13 @@ import Testing
     /// The member-count bound is raisable too: with `--max-members` above the count,
     /// the 10,000-member archive opens, and inspect describes it.
     @Test func maxMembersIsRaisable() throws {
-        let scratch = try ReliabilityScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let input = try scratch.hostile("many-members")
-        let refused = try SpawnedBNFile.run(["inspect", input], in: scratch)
+        let refused = try BNFileBinary.run(["inspect", input])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("--max-members"))
-        let accepted = try SpawnedBNFile.run(["inspect", "--max-members", "20000", input], in: scratch)
+        let accepted = try BNFileBinary.run(["inspect", "--max-members", "20000", input])
         #expect(accepted.status == 0, "\(accepted.stderr)")
     }
 }

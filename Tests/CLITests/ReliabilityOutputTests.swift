@@ -1,8 +1,5 @@
 import Foundation
 import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// OUT appears complete or not at all: a run stopped by a signal or by a file-size
 /// limit leaves no OUT and no temporary file (an existing OUT stays byte for byte), and
@@ -13,14 +10,14 @@ import Glibc
 @Suite(.serialized) struct ReliabilityOutputTests {
     /// A (64, 64, 64, 64) float32 x (64 MiB), so that writing a deflated OUT takes long
     /// enough to be interrupted in the middle.
-    static func bigInput(in scratch: ReliabilityScratch) throws -> String {
+    static func bigInput(in scratch: ScratchFolder) throws -> String {
         try scratch.python("np.savez('big.npz', x=np.random.default_rng(7).standard_normal((64, 64, 64, 64), dtype=np.float32))")
         return scratch.path("big.npz")
     }
 
     @Test(arguments: [SIGINT, SIGTERM])
     func signalLeavesNoOutput(_ sig: Int32) throws {
-        let scratch = try ReliabilityScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let input = try Self.bigInput(in: scratch)
         let out = scratch.path("out.npz")
@@ -28,7 +25,7 @@ import Glibc
         try previous.write(to: URL(fileURLWithPath: out))
 
         // Stopped while computing, before any output exists.
-        let early = try SpawnedBNFile(["run", "--compress", input, out], in: scratch)
+        let early = try BNFileBinary.start(["run", "--compress", input, out])
         usleep(300_000)
         early.send(sig)
         let earlyOutcome = early.wait()
@@ -37,7 +34,7 @@ import Glibc
         #expect(scratch.leftovers(for: "out.npz").isEmpty)
 
         // Stopped while writing: the temporary file exists and must go.
-        let late = try SpawnedBNFile(["run", "--compress", input, out], in: scratch)
+        let late = try BNFileBinary.start(["run", "--compress", input, out])
         let writing = scratch.waitForTemporary(of: "out.npz", timeout: 300)
         #expect(writing, "the run never started writing")
         late.send(sig)
@@ -52,18 +49,18 @@ import Glibc
     /// temporary file. (Under 1 MiB, thread-sanitizer builds die at start: their runtime
     /// needs a file of its own.)
     @Test func fileSizeLimitLeavesNoOutput() throws {
-        let scratch = try ReliabilityScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         try scratch.python(
             "np.savez('in.npz', x=np.random.default_rng(3).standard_normal((16, 8, 64, 64)).astype('<f4'))")
         let input = scratch.path("in.npz")
         let out = scratch.path("out.npz")
-        let limited = try SpawnedBNFile.run(["run", input, out], in: scratch, shell: "ulimit -f 1024; exec")
+        let limited = try BNFileBinary.run(["run", input, out], shell: "ulimit -f 1024; exec")
         expectCleanFailure(
             limited, file: out, phrases: ["write failed", "File too large"], out: "out.npz", previous: nil, in: scratch)
         let previous = Data("kept".utf8)
         try previous.write(to: URL(fileURLWithPath: out))
-        let again = try SpawnedBNFile.run(["run", input, out], in: scratch, shell: "ulimit -f 1024; exec")
+        let again = try BNFileBinary.run(["run", input, out], shell: "ulimit -f 1024; exec")
         expectCleanFailure(
             again, file: out, phrases: ["File too large"], out: "out.npz", previous: previous, in: scratch)
     }
@@ -71,7 +68,7 @@ import Glibc
     /// Two runs from different inputs writing one OUT at once, several times over: the
     /// file is always exactly one run's result, and loads in numpy.
     @Test func concurrentRunsLeaveOneCompleteFile() throws {
-        let scratch = try ReliabilityScratch()
+        let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         try scratch.python(
             """
@@ -81,8 +78,7 @@ import Glibc
                          dout=rng.standard_normal((8, 16, 32, 32)).astype('<f4'))
             """)
         for name in ["a", "b"] {
-            let single = try SpawnedBNFile.run(["run", scratch.path("\(name).npz"), scratch.path("\(name).ref.npz")],
-                                               in: scratch)
+            let single = try BNFileBinary.run(["run", scratch.path("\(name).npz"), scratch.path("\(name).ref.npz")])
             #expect(single.status == 0, "\(single.stderr)")
         }
         let references = [scratch.bytes("a.ref.npz"), scratch.bytes("b.ref.npz")]
@@ -90,7 +86,7 @@ import Glibc
         let out = scratch.path("out.npz")
         for _ in 0..<3 {
             let runs = try ["a", "b"].map {
-                try SpawnedBNFile(["run", "--threads", "1", scratch.path("\($0).npz"), out], in: scratch)
+                try BNFileBinary.start(["run", "--threads", "1", scratch.path("\($0).npz"), out])
             }
             for run in runs {
                 let outcome = run.wait()

@@ -7,8 +7,7 @@ import Testing
 
     init() throws { scratch = try ScratchFolder() }
 
-    static let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../data").standardized.path
+    static let data = Repository.root.appendingPathComponent("data").path
 
     @Test func runRecordsItsSettingsAndDiffUsesThem() throws {
         defer { scratch.cleanup() }
@@ -17,8 +16,8 @@ import Testing
         let output = scratch.path("out.npz")
         let run = try BNFileBinary.run(["run", input, output, "--framework", "keras", "--layout", "nchw"])
         #expect(run.status == 0, "\(run.stderr)")
-        let printed = try ScratchFolder.python("""
-            import numpy as np; f = np.load(\(ScratchFolder.quoted(output)))
+        let printed = try Python.run("""
+            import numpy as np; f = np.load(\(Python.quoted(output)))
             print(float(f['eps']), float(f['momentum']), str(f['momentum_convention']), str(f['running_var_convention']), bool(f['training']), str(f['layout']))
             """)
         #expect(printed == "0.001 0.99 keras biased True nchw\n")
@@ -27,7 +26,7 @@ import Testing
         #expect(same.status == 0)
         #expect(try same.side("running_var", "a")["verdict"] as? String == "exact")
         // An input that records other settings is trouble naming both files.
-        let other = try scratch.savez("other.npz", "**dict(np.load(\(ScratchFolder.quoted(input)))), eps=np.float64(1e-5)")
+        let other = try scratch.savez("other.npz", "**dict(np.load(\(Python.quoted(input)))), eps=np.float64(1e-5)")
         let conflict = try BNFileBinary.run(["diff", output, output, "--inputs", other])
         #expect(conflict.status == 2)
         #expect(conflict.stderr.contains("record different settings: eps 1e-05 vs 0.001"), "\(conflict.stderr)")
@@ -81,7 +80,7 @@ import Testing
     @Test func eachSideIsJudgedInItsOwnDtype() throws {
         defer { scratch.cleanup() }
         let torch = Self.data + "/notebook.torch.npz"
-        let wide = try scratch.savez("wide.npz", "**{k: v.astype(np.float64) for k, v in np.load(\(ScratchFolder.quoted(torch))).items()}")
+        let wide = try scratch.savez("wide.npz", "**{k: v.astype(np.float64) for k, v in np.load(\(Python.quoted(torch))).items()}")
         let report = try DiffJSON.run([wide, torch, "--inputs", Self.data + "/notebook.npz"])
         let side = try report.side("dx", "a")
         #expect(side["format"] as? String == "float64")
