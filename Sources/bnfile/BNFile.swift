@@ -6,7 +6,7 @@ import Glibc
 @main
 struct BNFile: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bnfile",
+        commandName: ToolIdentity.name,
         abstract: "Exact batch-norm references in .npz files, and the tools to check against them.",
         discussion: """
             `bnfile run` computes batch norm's forward and backward passes exactly (torch's \
@@ -20,6 +20,7 @@ struct BNFile: ParsableCommand {
               bnfile run data/notebook.npz nb.grads.npz
               bnfile diff nb.grads.npz data/notebook.torch.npz --inputs data/notebook.npz
             """,
+        version: ToolIdentity.version,
         subcommands: [Run.self, Diff.self, Check.self, Inspect.self])
 
     /// Exit statuses follow cmp and h5diff: 0 same or done, 1 differ (diff only),

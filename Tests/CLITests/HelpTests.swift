@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 /// Every subcommand's --help has a description and an example of itself. The list of
@@ -29,5 +30,18 @@ import Testing
             #expect(overview.split(separator: "\n").count >= 5, "\(name) --help has no description")
             #expect(overview.contains("\nExample:\n  bnfile \(name) "), "\(name) --help has no example")
         }
+    }
+
+    /// `bnfile --version` prints a semantic version alone and exits 0, before and after a
+    /// subcommand alike.
+    @Test func versionIsPrinted() throws {
+        let result = try BNFileBinary.run(["--version"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let version = result.stdout.trimmingCharacters(in: .newlines)
+        let parts = version.split(separator: ".", omittingEmptySubsequences: false)
+        #expect(parts.count == 3 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }, "\(result.stdout)")
+        #expect(result.stdout == version + "\n")
+        let fromSubcommand = try BNFileBinary.run(["run", "--version"])
+        #expect(fromSubcommand.status == 0 && fromSubcommand.stdout == result.stdout, "\(fromSubcommand.stderr)")
     }
 }
