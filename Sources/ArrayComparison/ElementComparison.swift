@@ -16,7 +16,7 @@ public enum PairKind: String, Sendable, Codable {
 
 /// Every figure bnfile reports about one element. Computed by a single function so
 /// the scan, the top-K list and the worst element can never disagree.
-public struct ElementFigures: Sendable, Equatable {
+public struct ElementFigures: Sendable, Codable, Equatable {
     public var kind: PairKind
     public var matches: Bool
     /// |a - b|; NaN when a NaN is involved, +inf for an infinity against anything else.

@@ -4,23 +4,62 @@ public enum Verdict: String, Sendable, Codable {
     case mismatch
 }
 
-/// One element singled out for the report: where it is and everything known about it.
+/// One element singled out for the report: where it is, its two values, the figures the
+/// scan computed for it (`ElementFigures`, the one source of every per-element figure)
+/// and, in truth mode, the truth and each side's error.
+///
+/// The JSON keeps one flat object per element: the figures' fields (kind, matches,
+/// absoluteDifference, relativeDifference, ulpDistance, excess) sit beside flatIndex,
+/// index, a and b, as they always have.
 public struct Offender: Sendable, Codable, Equatable {
     public var flatIndex: Int
     public var index: [Int]
     public var a: Double
     public var b: Double
-    public var kind: PairKind
-    public var matches: Bool
-    public var absoluteDifference: Double
-    public var relativeDifference: Double
-    public var ulpDistance: UInt64?
-    /// |a - b| over the allowance; see `ElementFigures.excess`.
-    public var excess: Double
+    public var figures: ElementFigures
     /// Filled in only in truth mode: the exact value and each side's error in u*scale.
     public var truth: Double?
     public var errorA: Double?
     public var errorB: Double?
+
+    public init(flatIndex: Int, index: [Int], a: Double, b: Double, figures: ElementFigures,
+                truth: Double? = nil, errorA: Double? = nil, errorB: Double? = nil) {
+        self.flatIndex = flatIndex
+        self.index = index
+        self.a = a
+        self.b = b
+        self.figures = figures
+        self.truth = truth
+        self.errorA = errorA
+        self.errorB = errorB
+    }
+
+    private enum CodingKeys: String, CodingKey { case flatIndex, index, a, b, truth, errorA, errorB }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        flatIndex = try container.decode(Int.self, forKey: .flatIndex)
+        index = try container.decode([Int].self, forKey: .index)
+        a = try container.decode(Double.self, forKey: .a)
+        b = try container.decode(Double.self, forKey: .b)
+        figures = try ElementFigures(from: decoder)
+        truth = try container.decodeIfPresent(Double.self, forKey: .truth)
+        errorA = try container.decodeIfPresent(Double.self, forKey: .errorA)
+        errorB = try container.decodeIfPresent(Double.self, forKey: .errorB)
+    }
+
+    /// The figures are encoded into the same object as the position and the values.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(flatIndex, forKey: .flatIndex)
+        try container.encode(index, forKey: .index)
+        try container.encode(a, forKey: .a)
+        try container.encode(b, forKey: .b)
+        try container.encodeIfPresent(truth, forKey: .truth)
+        try container.encodeIfPresent(errorA, forKey: .errorA)
+        try container.encodeIfPresent(errorB, forKey: .errorB)
+        try figures.encode(to: encoder)
+    }
 }
 
 /// Counts of disagreements that a difference cannot express. Each one is a mismatch

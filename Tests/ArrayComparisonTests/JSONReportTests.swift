@@ -89,4 +89,18 @@ import Testing
         #expect(decoded.keys[3].outcome == .shapeMismatch(a: [3], b: [4]))
         #expect(decoded.keys[0].truth?.b.verdict == .beyondRounding)
     }
+
+    /// An offender is one flat JSON object, its figures beside its position and values,
+    /// and it decodes back to itself.
+    @Test func offenderIsOneFlatObjectThatDecodesBack() throws {
+        let figures = ElementFigures(comparing: 3.5, 3, format: .float32,
+                                     tolerance: Tolerance.resolved(for: .float32), equalNaN: false)
+        let offender = Offender(flatIndex: 2, index: [0, 2], a: 3.5, b: 3, figures: figures, truth: 3, errorA: 4)
+        let data = try JSONReport.encoder().encode(offender)
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(Set(object.keys) == ["flatIndex", "index", "a", "b", "kind", "matches", "absoluteDifference",
+                                     "relativeDifference", "ulpDistance", "excess", "truth", "errorA"])
+        #expect(object["kind"] as? String == "finite" && object["matches"] as? Bool == false)
+        #expect(try JSONDecoder().decode(Offender.self, from: data) == offender)
+    }
 }

@@ -30,7 +30,7 @@ func compare32(
         let result = compare32(a, b)
         #expect(result.verdict == .match)
         #expect(result.maxULPDistance == 1)
-        #expect(result.worst?.matches == true)
+        #expect(result.worst?.figures.matches == true)
         #expect(result.topOffenders.count == 3)
         #expect(result.histogram.beyondLimit == 0)
     }
@@ -107,8 +107,8 @@ func compare32(
         let exact = Tolerance(rtol: 0, atol: 0, source: "--rtol/--atol flag")
         let result = compare32([1, Double(Float(1).nextUp)], [1, 1], tolerance: exact)
         #expect(result.mismatched == 1)
-        #expect(result.worst?.excess == .infinity)
-        #expect(result.worst?.ulpDistance == 1)
+        #expect(result.worst?.figures.excess == .infinity)
+        #expect(result.worst?.figures.ulpDistance == 1)
     }
 
     @Test func multiIndexIsRowMajor() {

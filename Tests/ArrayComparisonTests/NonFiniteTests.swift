@@ -11,7 +11,7 @@ import Testing
         #expect(result.nonFinite.disagreements == 2)
         // NaN disagreements outrank the finite mismatch at index 2.
         #expect(result.worst?.flatIndex == 0)
-        #expect(result.worst?.ulpDistance == nil)
+        #expect(result.worst?.figures.ulpDistance == nil)
         #expect(result.topOffenders.last?.flatIndex == 2)
         // Greatest differences are over finite pairs only.
         #expect(result.maxAbsoluteDifference == 4)
@@ -35,8 +35,8 @@ import Testing
         let result = compare32([.infinity, 2], [3, 2])
         #expect(result.verdict == .mismatch)
         #expect(result.nonFinite.infVsFinite == 1)
-        #expect(result.worst?.kind == .infVsFinite)
-        #expect(result.worst?.absoluteDifference == .infinity)
+        #expect(result.worst?.figures.kind == .infVsFinite)
+        #expect(result.worst?.figures.absoluteDifference == .infinity)
         #expect(result.maxAbsoluteDifference == 0)
     }
 
@@ -52,7 +52,7 @@ import Testing
         #expect(result.verdict == .mismatch)
         #expect(result.nonFinite.infOppositeSign == 1)
         #expect(result.nonFinite.infVsFinite == 0)
-        #expect(result.worst?.kind == .infOppositeSign)
+        #expect(result.worst?.figures.kind == .infOppositeSign)
         #expect(result.signFlips == 0)  // counted under infinities, not twice
     }
 

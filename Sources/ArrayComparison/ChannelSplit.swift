@@ -1,9 +1,11 @@
-/// A row-major shape seen as `outer x channels x inner` around one axis.
+/// A row-major shape split as `outer x channels x inner` around one axis: the loop
+/// bounds of a comparison pass. (Not ExactBatchNorm's `ChannelLayout`, which names
+/// where the channel axis of a batch-norm tensor is.)
 ///
 /// Walking the flat buffer as three nested loops gives each element's channel for free
 /// (no division per element), which keeps the scan of 10^7 values a single cheap pass.
 /// Without a channel axis the whole array is one "channel" and the loops degenerate.
-struct ChannelLayout: Sendable {
+struct ChannelSplit: Sendable {
     let outer: Int
     let channels: Int
     let inner: Int
@@ -35,14 +37,6 @@ struct ChannelLayout: Sendable {
     }
 }
 
-/// The multi-dimensional (row-major, C order) index of a flat position, which is what a
-/// user types into `x[...]` to look at the element in Python.
-public func multiIndex(ofFlat flat: Int, shape: [Int]) -> [Int] {
-    var index = [Int](repeating: 0, count: shape.count)
-    var remainder = flat
-    for axis in shape.indices.reversed() where shape[axis] > 0 {
-        index[axis] = remainder % shape[axis]
-        remainder /= shape[axis]
-    }
-    return index
-}
+/// The former name, kept only because TruthJudgement.swift (changed on another branch
+/// at the same time) still spells it; remove it once that file says `ChannelSplit`.
+typealias ChannelLayout = ChannelSplit

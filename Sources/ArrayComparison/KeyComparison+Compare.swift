@@ -21,14 +21,14 @@ extension KeyComparison {
         let total = shape.reduce(1, *)
         precondition(a.count == total && b.count == total,
                      "compare: \(a.count) and \(b.count) values for shape \(shape) (\(total) elements)")
-        let layout = ChannelLayout(shape: shape, axis: channelAxis)
-        var scan = ComparisonScan(channels: layout.channels, topK: max(topK, 1), smallestNormal: format.smallestNormal)
+        let split = ChannelSplit(shape: shape, axis: channelAxis)
+        var scan = ComparisonScan(channels: split.channels, topK: max(topK, 1), smallestNormal: format.smallestNormal)
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 var flat = 0
-                for _ in 0..<layout.outer {
-                    for channel in 0..<layout.channels {
-                        for _ in 0..<layout.inner {
+                for _ in 0..<split.outer {
+                    for channel in 0..<split.channels {
+                        for _ in 0..<split.inner {
                             let figures = ElementFigures(
                                 comparing: a[flat], b[flat], format: format,
                                 tolerance: tolerance, equalNaN: equalNaN)
@@ -43,12 +43,11 @@ extension KeyComparison {
         let offender = { (ranked: RankedElement) -> Offender in
             let i = ranked.flatIndex
             return Offender(
-                figures: ElementFigures(comparing: a[i], b[i], format: format,
-                                        tolerance: tolerance, equalNaN: equalNaN),
-                flatIndex: i, shape: shape, a: a[i], b: b[i])
+                flatIndex: i, index: multiIndex(ofFlat: i, shape: shape), a: a[i], b: b[i],
+                figures: ElementFigures(comparing: a[i], b[i], format: format, tolerance: tolerance, equalNaN: equalNaN))
         }
         let ranked = scan.worst.sorted()
-        let channels = layout.axis == nil ? [] : scan.channelSummaries()
+        let channels = split.axis == nil ? [] : scan.channelSummaries()
         return KeyComparison(
             shape: shape, format: format, tolerance: tolerance, equalNaN: equalNaN,
             verdict: scan.mismatched == 0 ? .match : .mismatch,
@@ -58,7 +57,7 @@ extension KeyComparison {
             maxRelativeDifference: scan.maxRelative,
             maxULPDistance: scan.maxULP,
             worst: ranked.first.map(offender),
-            channelAxis: layout.axis,
+            channelAxis: split.axis,
             channels: channels,
             worstChannel: ranked.isEmpty ? nil : worstChannel(of: channels),
             nonFinite: scan.nonFinite,
@@ -76,18 +75,6 @@ extension KeyComparison {
             if lhs.maxExcess != rhs.maxExcess { return lhs.maxExcess < rhs.maxExcess }
             return lhs.channel > rhs.channel  // ties go to the lower channel
         }?.channel
-    }
-}
-
-extension Offender {
-    init(figures: ElementFigures, flatIndex: Int, shape: [Int], a: Double, b: Double) {
-        self.init(
-            flatIndex: flatIndex, index: multiIndex(ofFlat: flatIndex, shape: shape),
-            a: a, b: b, kind: figures.kind, matches: figures.matches,
-            absoluteDifference: figures.absoluteDifference,
-            relativeDifference: figures.relativeDifference,
-            ulpDistance: figures.ulpDistance, excess: figures.excess,
-            truth: nil, errorA: nil, errorB: nil)
     }
 }
 
