@@ -59,10 +59,12 @@ struct Check: ParsableCommand {
         }
         let report = CheckReport(layers: CheckRun.judge(layers, settings: batchNorm.settings, options: limits.options),
                                  referenceName: suffix)
+        let command = ToolIdentity.command("check")
         if let html {
-            try exitingOnTrouble { try writeAtomically(CheckPage.render(report), to: html) }
+            try exitingOnTrouble { try writeAtomically(CheckPage.render(report, command: command), to: html) }
         }
-        print(json ? try report.json() : report.table(color: DiffOutput.colorWanted) + "\n" + report.summaryLine(),
+        print(json ? try report.json(command: command)
+                   : report.table(color: DiffOutput.colorWanted) + "\n" + report.summaryLine(command: command),
               terminator: json ? "" : "\n")
         for trouble in report.layers.flatMap(\.troubles) { printError(trouble) }
         if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }

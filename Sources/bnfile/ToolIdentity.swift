@@ -7,4 +7,7 @@ enum ToolIdentity {
     /// Semantic versioning: the major number changes when a verdict, an exit status or a
     /// file the tool writes changes meaning.
     static let version = "0.1.0"
+
+    /// How a subcommand is named in what it prints: "bnfile diff".
+    static func command(_ subcommand: String) -> String { "\(name) \(subcommand)" }
 }

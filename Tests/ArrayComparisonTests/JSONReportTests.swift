@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func wellFormedWithVerdictsAndTolerances() throws {
-        let root = try parse(try sampleReport().json())
+        let root = try parse(try sampleReport().json(command: "bnfile diff"))
         #expect(root["result"] as? String == "differ")
         #expect(root["exitStatus"] as? Int == 1)
         #expect(root["mode"] as? String == "truth")
@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func nonFiniteNumbersBecomeStrings() throws {
-        let root = try parse(try sampleReport().json())
+        let root = try parse(try sampleReport().json(command: "bnfile diff"))
         let keys = try #require(root["keys"] as? [[String: Any]])
         let outcome = try #require(keys[1]["outcome"] as? [String: Any])
         let comparison = try #require(outcome["comparison"] as? [String: Any])
@@ -75,7 +75,7 @@ import Testing
 
     @Test func sortedKeysAndRoundTrip() throws {
         let report = sampleReport()
-        let text = try report.json()
+        let text = try report.json(command: "bnfile diff")
         let resultRange = try #require(text.range(of: "\"result\""))
         let modeRange = try #require(text.range(of: "\"mode\""))
         #expect(modeRange.lowerBound < resultRange.lowerBound)

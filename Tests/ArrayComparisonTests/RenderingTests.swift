@@ -14,10 +14,33 @@ import Testing
     }
 
     @Test func quietSummaryLine() {
-        #expect(report().summaryLine()
+        #expect(report().summaryLine(command: "bnfile diff")
                 == "bnfile diff: 2 of 3 keys differ (dgamma: 2/3 mismatched, max 2097152 ulp; out: only in A)")
         let clean = DiffReport(fileA: "a", fileB: "b", keys: [report().keys[0]])
-        #expect(clean.summaryLine() == "bnfile diff: 0 of 1 keys differ")
+        #expect(clean.summaryLine(command: "bnfile diff") == "bnfile diff: 0 of 1 keys differ")
+    }
+
+    /// The command's name comes from the caller: nothing in the library spells "bnfile".
+    @Test func theCommandNameIsTheCallers() throws {
+        #expect(report().summaryLine(command: "tool x").hasPrefix("tool x: 2 of 3 keys differ"))
+        let text = report().text(command: "tool x")
+        #expect(text.hasSuffix("tool x: 2 of 3 keys differ (dgamma: 2/3 mismatched, max 2097152 ulp; out: only in A)\n"))
+        #expect(!text.contains("bnfile"))
+        let json = try report().json(command: "tool x")
+        #expect(json.contains("\"tool\" : \"tool x\""), "\(json.prefix(400))")
+    }
+
+    /// Below the table: one detail line per compared key, aligned, then each tolerance
+    /// once for the keys that share it.
+    @Test func detailAndToleranceLines() {
+        let lines = report().text(command: "bnfile diff").split(separator: "\n").map(String.init)
+        #expect(lines.contains("dbeta   identical"), "\(lines)")
+        let dgamma = lines.first { $0.hasPrefix("dgamma  worst (1,): A 2.5, B 2.0") }
+        #expect(dgamma?.hasSuffix("; NaN/Inf: none; sign flips: 0") == true, "\(lines)")
+        let tolerance = lines.filter { $0.hasPrefix("tolerance for ") }
+        #expect(tolerance.count == 1 && tolerance[0].hasPrefix("tolerance for dbeta, dgamma: rtol 1.3e-06, atol 1e-05"),
+                "\(tolerance)")
+        #expect(!lines.contains { $0.hasPrefix("rounding limit") }, "no truth, no limit")
     }
 
     @Test func summaryLineInTruthMode() {
@@ -26,7 +49,7 @@ import Testing
             key: "dx", a: [1], b: [1 + 64 * u], shape: [1], format: .float32,
             tolerance: .torchDefault(for: .float32),
             truth: TruthInput(values: [1], scale: [1], valuesPerChannel: 280))
-        #expect(DiffReport(fileA: "a", fileB: "b", keys: [key]).summaryLine()
+        #expect(DiffReport(fileA: "a", fileB: "b", keys: [key]).summaryLine(command: "bnfile diff")
                 == "bnfile diff: 1 of 1 keys differ (dx: B beyond rounding (max 64 u*scale > 28))")
     }
 

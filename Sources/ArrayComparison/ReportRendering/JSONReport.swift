@@ -16,7 +16,8 @@ public enum JSONReport {
     static let schemaVersion = 2
 
     struct Document: Encodable {
-        var tool = "bnfile diff"
+        /// The command that wrote the report ("bnfile diff").
+        var tool: String
         var schemaVersion = JSONReport.schemaVersion
         var fileA: String
         var fileB: String
@@ -42,12 +43,12 @@ public enum JSONReport {
         return encoder
     }
 
-    static func render(_ report: DiffReport) throws -> String {
+    static func render(_ report: DiffReport, command: String) throws -> String {
         let document = Document(
-            fileA: report.fileA, fileB: report.fileB, mode: report.mode,
+            tool: command, fileA: report.fileA, fileB: report.fileB, mode: report.mode,
             result: report.result.name, exitStatus: report.result.rawValue,
             keyCount: report.keys.count, differingKeyCount: report.differingKeys.count,
-            summary: SummaryLine.render(report), keys: report.keys, notes: report.notes, channels: report.channels,
+            summary: SummaryLine.render(report, command: command), keys: report.keys, notes: report.notes, channels: report.channels,
             sentences: VerdictSentences.render(report) + ChannelAccuracy.sentences(report.channels),
             legend: report.mode == "truth" ? VerdictSentences.legend : nil)
         let data = try encoder().encode(document)

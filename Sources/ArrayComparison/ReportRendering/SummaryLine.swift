@@ -1,10 +1,11 @@
 /// The one line `--quiet` prints: enough to know whether to look further and where.
+/// It starts with the name of the command that printed it.
 ///
 ///     bnfile diff: 2 of 5 keys differ (dgamma: 2/3 mismatched, max 512 ulp; out: only in A)
 enum SummaryLine {
-    static func render(_ report: DiffReport) -> String {
+    static func render(_ report: DiffReport, command: String) -> String {
         let differing = report.differingKeys
-        let head = "bnfile diff: \(differing.count) of \(report.keys.count) keys differ"
+        let head = "\(command): \(differing.count) of \(report.keys.count) keys differ"
         guard !differing.isEmpty else { return head }
         return head + " (" + differing.map(describe).joined(separator: "; ") + ")"
     }

@@ -10,10 +10,11 @@ import ArrayComparison
 /// inline SVG plots: the histogram of errors in u*scale against the rounding limit, and
 /// each channel's worst error on a log scale against the same limit.
 public enum CheckPage {
-    public static func render(_ report: CheckReport) -> String {
+    /// The page of `report`, titled with `command`, the name of the command that wrote it.
+    public static func render(_ report: CheckReport, command: String) -> String {
         var page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            + "<title>bnfile check</title><style>\(style)</style></head><body>\n"
-        page += "<h1>bnfile check</h1>\n<p class=\"summary\">\(escape(report.summaryLine()))</p>\n"
+            + "<title>\(escape(command))</title><style>\(style)</style></head><body>\n"
+        page += "<h1>\(escape(command))</h1>\n<p class=\"summary\">\(escape(report.summaryLine(command: command)))</p>\n"
         page += "<p class=\"legend\">\(escape(VerdictSentences.legend)). Cells: exact, the largest error in u*scale "
             + "when within rounding, BEYOND when beyond it.</p>\n"
         page += table(report) + "\n"

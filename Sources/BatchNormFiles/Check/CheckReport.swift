@@ -109,11 +109,12 @@ public struct CheckReport: Sendable {
         }
     }
 
-    /// "bnfile check: 20 layers within rounding" or the layers and keys beyond it.
-    public func summaryLine() -> String {
+    /// "bnfile check: 20 layers within rounding" or the layers and keys beyond it;
+    /// `command` is the name of the command that prints it ("bnfile check").
+    public func summaryLine(command: String) -> String {
         let troubled = layers.filter { !$0.troubles.isEmpty }
         let beyond = layers.filter { !$0.beyondKeys.isEmpty }
-        var text = "bnfile check: \(layers.count) layers"
+        var text = "\(command): \(layers.count) layers"
         if beyond.isEmpty && troubled.isEmpty { return text + ", every result within rounding" }
         if !beyond.isEmpty {
             text += "; \(beyond.count) beyond rounding: "
@@ -124,7 +125,8 @@ public struct CheckReport: Sendable {
     }
 
     struct Document: Encodable {
-        var tool = "bnfile check"
+        /// The command that wrote the report ("bnfile check").
+        var tool: String
         var schemaVersion = 1
         var reference: String
         var exitStatus: Int32
@@ -132,8 +134,9 @@ public struct CheckReport: Sendable {
         var layers: [LayerCheck]
     }
 
-    public func json() throws -> String {
-        let document = Document(reference: referenceName, exitStatus: exitStatus, summary: summaryLine(), layers: layers)
+    public func json(command: String) throws -> String {
+        let document = Document(tool: command, reference: referenceName, exitStatus: exitStatus,
+                                summary: summaryLine(command: command), layers: layers)
         return String(decoding: try JSONReport.encoder().encode(document), as: UTF8.self) + "\n"
     }
 }
