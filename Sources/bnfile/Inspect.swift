@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatchNormFiles
 import NumPyFormat
 
 /// `bnfile inspect`: what is in .npy and .npz files, without loading them into Python.

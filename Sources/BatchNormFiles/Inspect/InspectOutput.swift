@@ -1,15 +1,16 @@
+import ArrayComparison
 import NumPyFormat
 
 /// The human-readable form of `inspect`: one aligned line per array, stats indented below.
-enum InspectText {
-    static func render(_ reports: [InspectFileReport]) -> String {
+public enum InspectText {
+    public static func render(_ reports: [InspectFileReport]) -> String {
         var out = ""
         for report in reports {
             let noun = report.arrays.count == 1 ? "array" : "arrays"
             out += "\(report.path): \(report.format), \(report.arrays.count) \(noun)\n"
             let rows = report.arrays.map { a in
                 [
-                    a.name, a.header.dtype.descr, shapeText(a.header.shape), a.order, "v\(a.header.version)",
+                    a.name, a.header.dtype.descr, NumberText.shape(a.header.shape), a.order, "v\(a.header.version)",
                     a.storage, "\(a.compressedBytes)/\(a.rawBytes) bytes", "crc \(a.crc)",
                 ]
             }
@@ -33,10 +34,6 @@ enum InspectText {
         return out
     }
 
-    static func shapeText(_ shape: [Int]) -> String {
-        shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
-    }
-
     private static func number(_ value: Double?) -> String {
         guard let value else { return "-" }
         return "\(value)"
@@ -44,8 +41,8 @@ enum InspectText {
 }
 
 /// The `--json` form: `{"files":[{"path":...,"arrays":[{...}]}]}`, keys in a fixed order.
-enum InspectJSON {
-    static func document(_ reports: [InspectFileReport]) -> String {
+public enum InspectJSON {
+    public static func document(_ reports: [InspectFileReport]) -> String {
         let files = reports.map { report in
             object([
                 ("path", string(report.path)),

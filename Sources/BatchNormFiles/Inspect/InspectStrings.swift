@@ -2,11 +2,11 @@ import NumPyFormat
 
 /// What `inspect` shows of a string array: its first few items (reading them checks
 /// every item's code points), written the way Python prints them.
-struct InspectStrings {
+public struct InspectStrings {
     static let shownItems = 8
 
-    var shown: [String]
-    var total: Int
+    public var shown: [String]
+    public var total: Int
 
     /// nil for arrays that are not strings. Bytes items that are not UTF-8 are shown
     /// with U+FFFD in place of the bad bytes rather than refused: `|S` arrays may hold

@@ -1,14 +1,18 @@
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NumPyFormat
 
-/// What `inspect` found in one file.
-struct InspectFileReport {
-    var path: String
-    var format: String
-    var arrays: [InspectArrayReport]
+/// What `bnfile inspect` found in one file: every array, fully read and verified.
+public struct InspectFileReport {
+    public var path: String
+    public var format: String
+    public var arrays: [InspectArrayReport]
 
     /// Reads every array of the file (so CRCs and bool bytes are verified) and describes it.
-    init(path: String, withStats: Bool, options: NPYReadOptions) throws {
+    public init(path: String, withStats: Bool, options: NPYReadOptions) throws {
         self.path = path
         if try Self.isNPY(path) {
             format = "npy"
@@ -52,19 +56,19 @@ struct InspectFileReport {
     }
 }
 
-struct InspectArrayReport {
-    var name: String
-    var header: NPYArrayHeader
-    var storage: String
-    var compressedBytes: Int
-    var rawBytes: Int
+public struct InspectArrayReport {
+    public var name: String
+    public var header: NPYArrayHeader
+    public var storage: String
+    public var compressedBytes: Int
+    public var rawBytes: Int
     /// "ok" when verified, "unchecked", or "none" for .npy (the format has no checksum).
-    var crc: String
-    var stats: InspectStats?
+    public var crc: String
+    public var stats: InspectStats?
     /// Set with --stats, so that "no statistics" (complex) can be told from "not asked".
-    var statsRequested: Bool
+    public var statsRequested: Bool
     /// The first items of a string array, and how many there are in all.
-    var text: InspectStrings?
+    public var text: InspectStrings?
 
     init(
         name: String, array: NPYArray, storage: String, compressedBytes: Int, rawBytes: Int, withStats: Bool
@@ -84,5 +88,5 @@ struct InspectArrayReport {
         text = try InspectStrings(array)
     }
 
-    var order: String { header.fortranOrder ? "F" : "C" }
+    public var order: String { header.fortranOrder ? "F" : "C" }
 }

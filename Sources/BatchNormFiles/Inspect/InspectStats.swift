@@ -5,36 +5,39 @@ import NumPyFormat
 /// NaN and ±Inf are counted, not folded in: one NaN would otherwise make every other
 /// number NaN and hide what the rest of the data looks like. min, max, mean and std are
 /// over the finite values (std with divisor n, numpy's default), nil when there are none.
-struct InspectStats {
-    var min: Double?
-    var max: Double?
-    var mean: Double?
-    var std: Double?
-    var nan = 0
-    var inf = 0
+public struct InspectStats {
+    public var min: Double?
+    public var max: Double?
+    public var mean: Double?
+    public var std: Double?
+    public var nan = 0
+    public var inf = 0
 
     /// nil for complex arrays, which have no order and no single mean, and for string
     /// arrays, which hold no numbers.
+    /// nil for complex and string arrays, which have no such statistics. Every numeric
+    /// kind and width the reader accepts has its own case; a width it does not (which
+    /// `NPYDType` refuses on reading) is an error here, never read as another type.
     init?(_ array: NPYArray) throws {
         switch (array.dtype.kind, array.dtype.itemSize) {
-        case (.bool, _): try self.init(array, Bool.self) { $0 ? 1 : 0 }
+        case (.bool, 1): try self.init(array, Bool.self) { $0 ? 1 : 0 }
         case (.signedInteger, 1): try self.init(array, Int8.self) { Double($0) }
         case (.signedInteger, 2): try self.init(array, Int16.self) { Double($0) }
         case (.signedInteger, 4): try self.init(array, Int32.self) { Double($0) }
-        case (.signedInteger, _): try self.init(array, Int64.self) { Double($0) }
+        case (.signedInteger, 8): try self.init(array, Int64.self) { Double($0) }
         case (.unsignedInteger, 1): try self.init(array, UInt8.self) { Double($0) }
         case (.unsignedInteger, 2): try self.init(array, UInt16.self) { Double($0) }
         case (.unsignedInteger, 4): try self.init(array, UInt32.self) { Double($0) }
-        case (.unsignedInteger, _): try self.init(array, UInt64.self) { Double($0) }
+        case (.unsignedInteger, 8): try self.init(array, UInt64.self) { Double($0) }
         case (.float, 2): try self.init(array, Float16.self) { Double($0) }
         case (.float, 4): try self.init(array, Float.self) { Double($0) }
-        case (.float, _): try self.init(array, Double.self) { $0 }
+        case (.float, 8): try self.init(array, Double.self) { $0 }
         case (.complex, _), (.unicode, _), (.bytes, _): return nil
+        case (.bool, _), (.signedInteger, _), (.unsignedInteger, _), (.float, _):
+            throw BatchNormFileError("no statistics for dtype \(array.dtype.descr): unsupported width")
         }
     }
 
-    /// Two passes (mean, then squared deviations) with compensated sums: the one-pass
-    /// formula loses everything when |mean| is much larger than std.
     private init<T: NPYElement>(_ array: NPYArray, _ type: T.Type, _ toDouble: (T) -> Double) throws {
         var result = InspectStats()
         try array.withUnsafeElements(as: T.self) { elements in
