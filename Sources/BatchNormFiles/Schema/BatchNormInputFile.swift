@@ -19,6 +19,8 @@ public struct BatchNormInputFile {
 
     public let path: String
     public let x: NPYArray
+    /// x's format, which dout shares.
+    public let storedFloat: StoredFloat
     public let dout: NPYArray?
     public let shape: BatchNormShape
     public let parameters: BatchNormParameters
@@ -49,7 +51,7 @@ public struct BatchNormInputFile {
             throw BatchNormFileError(BatchNormInputKeys.missingX(names: archive.names, path: path))
         }
         try BatchNormInputKeys.refuseMisspellings(names: archive.names, foundRoles: Set(found.keys), path: path)
-        try Self.requireFloat(x, key: "x", path: path)
+        storedFloat = try Self.requireFloat(x, key: "x", path: path)
         self.x = x
         do {
             shape = try BatchNormShape(dimensions: x.shape, layout: resolved.layout)
@@ -89,19 +91,19 @@ public struct BatchNormInputFile {
         channelDType = (found["gamma"]?.array.dtype ?? firstChannelDType ?? x.dtype).withByteOrder(.native)
     }
 
-    public static func requireFloat(_ array: NPYArray, key: String, path: String) throws {
-        guard array.dtype.kind == .float, [2, 4, 8].contains(array.dtype.itemSize) else {
+    /// The array's format; a dtype other than float16, float32 or float64 is an error
+    /// naming the file and the key.
+    @discardableResult
+    public static func requireFloat(_ array: NPYArray, key: String, path: String) throws -> StoredFloat {
+        guard let format = StoredFloat(array.dtype) else {
             throw BatchNormFileError("\(path): \(key) has dtype \(array.dtype.descr); expected \(floatDescrs)")
         }
+        return format
     }
 
     /// Runs the engine with `out` and `dx` rounded into `Output`, whatever x's type.
     public func evaluate<Output: BatchNormFloat>(as _: Output.Type, threads: Int) throws -> BatchNormResult<Output> {
-        switch x.dtype.itemSize {
-        case 2: return try evaluate(Float16.self, as: Output.self, threads: threads)
-        case 4: return try evaluate(Float.self, as: Output.self, threads: threads)
-        default: return try evaluate(Double.self, as: Output.self, threads: threads)
-        }
+        try storedFloat.dispatch(Evaluation<Output>(file: self, threads: threads))
     }
 
     public func evaluate<X: BatchNormFloat & NPYElement, Output: BatchNormFloat>(
@@ -149,25 +151,39 @@ extension BatchNormInputFile {
     public func evaluateWithScales<Output: BatchNormFloat>(as _: Output.Type, threads: Int) throws
         -> (result: BatchNormResult<Output>, scales: ErrorScales) {
         let result = try evaluate(as: Output.self, threads: threads)
-        func scales<X: BatchNormFloat & NPYElement>(_: X.Type) throws -> ErrorScales {
-            try x.withUnsafeElements(as: X.self) { xs in
-                guard let dout else {
-                    return try ErrorScales(x: xs, dout: nil, shape: shape, parameters: parameters,
-                                           mode: mode, result: result)
-                }
-                return try dout.withUnsafeElements(as: X.self) { ds in
-                    try ErrorScales(x: xs, dout: ds, shape: shape, parameters: parameters, mode: mode, result: result)
-                }
-            }
-        }
         do {
-            switch x.dtype.itemSize {
-            case 2: return (result, try scales(Float16.self))
-            case 4: return (result, try scales(Float.self))
-            default: return (result, try scales(Double.self))
-            }
+            return (result, try storedFloat.dispatch(ScaleEvaluation(file: self, result: result)))
         } catch let error as BatchNormError {
             throw BatchNormFileError("\(path): \(error)")
+        }
+    }
+}
+
+/// `evaluate(_:as:threads:)` for x's stored type.
+private struct Evaluation<Output: BatchNormFloat>: StoredFloatBody {
+    let file: BatchNormInputFile
+    let threads: Int
+
+    func run<X: BatchNormFloat & NPYElement>(_: X.Type) throws -> BatchNormResult<Output> {
+        try file.evaluate(X.self, as: Output.self, threads: threads)
+    }
+}
+
+/// The error scales of `result`, from x and dout in their stored type.
+private struct ScaleEvaluation<Output: BatchNormFloat>: StoredFloatBody {
+    let file: BatchNormInputFile
+    let result: BatchNormResult<Output>
+
+    func run<X: BatchNormFloat & NPYElement>(_: X.Type) throws -> ErrorScales {
+        try file.x.withUnsafeElements(as: X.self) { xs in
+            guard let dout = file.dout else {
+                return try ErrorScales(x: xs, dout: nil, shape: file.shape, parameters: file.parameters,
+                                       mode: file.mode, result: result)
+            }
+            return try dout.withUnsafeElements(as: X.self) { ds in
+                try ErrorScales(x: xs, dout: ds, shape: file.shape, parameters: file.parameters,
+                                mode: file.mode, result: result)
+            }
         }
     }
 }
