@@ -3,16 +3,19 @@ import NumPyFormat
 
 /// The reader's bounds on untrusted files, as flags shared by every subcommand that
 /// reads .npz files. They keep a hostile or corrupt archive from costing more than a
-/// bounded amount of memory and time; a user who trusts a file raises them here.
+/// bounded amount of memory and time; a user who trusts a file raises them here. The
+/// defaults are the reader's own (`NPYReadOptions()`), read from it, not repeated.
 struct ReadLimits: ParsableArguments {
-    @Option(help: "Refuse members that declare more than this many bytes (default 64 GiB).")
-    var maxBytes: Int = 64 << 30
+    private static let defaults = NPYReadOptions()
 
-    @Option(help: "Refuse archives with more than this many members (default 4096).")
-    var maxMembers: Int = 4096
+    @Option(help: "Refuse members that declare more than this many bytes (default \(bytes(defaults.maxBytes))).")
+    var maxBytes: Int = ReadLimits.defaults.maxBytes
+
+    @Option(help: "Refuse archives with more than this many members (default \(defaults.maxMembers)).")
+    var maxMembers: Int = ReadLimits.defaults.maxMembers
 
     var options: NPYReadOptions {
-        var options = NPYReadOptions()
+        var options = Self.defaults
         options.maxBytes = maxBytes
         options.maxMembers = maxMembers
         return options
@@ -20,5 +23,13 @@ struct ReadLimits: ParsableArguments {
 
     func validate() throws {
         guard maxBytes > 0, maxMembers > 0 else { throw ValidationError("--max-bytes and --max-members must be positive") }
+    }
+
+    /// A byte count in the largest binary unit that divides it: "64 GiB".
+    static func bytes(_ count: Int) -> String {
+        for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] where count > 0 && count % (1 << shift) == 0 {
+            return "\(count >> shift) \(unit)"
+        }
+        return "\(count) bytes"
     }
 }
