@@ -1,8 +1,4 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
-
 @main
 struct BNFile: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,7 +35,7 @@ struct BNFile: ParsableCommand {
                     .map { $0._commandName }
                     .first { $0 == arguments.first } ?? ""
                 StandardError.write("See 'bnfile \(subcommand.isEmpty ? "" : subcommand + " ")--help'.\n")
-                Glibc.exit(2)
+                LibC.exit(2)
             }
             exit(withError: error)
         }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// One file of a batch: where it is read and where its results go.
 struct BatchItem: Sendable {
     let input: String

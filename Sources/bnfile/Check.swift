@@ -2,10 +2,6 @@ import ArgumentParser
 import BatchNormFiles
 import Dispatch
 import NumPyFormat
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `bnfile check DIR...`: every captured batch-norm layer of a training step, judged
 /// against the truth in one run, one table, one exit status.
 ///
@@ -76,7 +72,7 @@ struct Check: ParsableCommand {
             let bytes = Array(text.utf8)
             var done = 0
             while done < bytes.count {
-                let n = bytes.withUnsafeBytes { Glibc.write(file.descriptor, $0.baseAddress! + done, bytes.count - done) }
+                let n = bytes.withUnsafeBytes { LibC.write(file.descriptor, $0.baseAddress! + done, bytes.count - done) }
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else { throw ToolError("\(path): cannot write: \(String(cString: strerror(errno)))") }
                 done += n

@@ -1,10 +1,4 @@
 import ArrayComparison
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Which of the library's renderings of a diff report `bnfile diff` prints; the text
 /// itself is ArrayComparison's (ReportRendering/).
 enum DiffOutput {

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A value guarded by a pthread mutex.
 ///
 /// The standard library's `Mutex` would do, but on Linux it locks with raw futexes that

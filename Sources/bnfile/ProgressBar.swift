@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The progress line of a batch, `[#########.....................] 12/40 files`,
 /// redrawn in place with a carriage return.
 ///

@@ -2,10 +2,6 @@ import ArgumentParser
 import BatchNormFiles
 import ExactBatchNorm
 import NumPyFormat
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A failure the user can act on: printed as one line, exit status 2.
 ///
 /// Status 2 means "trouble" for every subcommand (as for cmp and h5diff), so that a
@@ -48,7 +44,7 @@ enum StandardError {
         bytes.withUnsafeMutableBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let n = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                let n = LibC.write(2, buffer.baseAddress! + offset, buffer.count - offset)
                 if n <= 0 { break }
                 offset += n
             }
