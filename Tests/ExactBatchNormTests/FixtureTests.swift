@@ -30,7 +30,8 @@ import NumPyFormat
         let shape: BatchNormShape
         let parameters: BatchNormParameters
         let mode: BatchNormMode
-        let channelItemSize: Int
+        let xFormat: FixtureFloat
+        let channelFormat: FixtureFloat
 
         init(_ c: Case) throws {
             let archive = try NPZArchive(path: FixtureTests.casesFolder.appendingPathComponent("\(c.name).in.npz").path)
@@ -46,16 +47,17 @@ import NumPyFormat
                 runningVar: try channel("running_var"), eps: try scalar("eps") ?? 1e-5,
                 momentum: try scalar("momentum") ?? 0.1)
             mode = c.eval ? .evaluation : .training
-            channelItemSize = archive.member(named: "gamma").map { _ in try! archive.array(named: "gamma").dtype.itemSize }
-                ?? x.dtype.itemSize
+            xFormat = try FixtureFloat(x.dtype)
+            channelFormat = try archive.member(named: "gamma").map { _ in try FixtureFloat(archive.array(named: "gamma").dtype) }
+                ?? xFormat
         }
 
         /// Runs the engine and returns every output as raw bytes, keyed like the files.
         func outputs(threads: Int) throws -> [String: [UInt8]] {
-            switch x.dtype.itemSize {
-            case 2: return try outputs(Float16.self, threads: threads)
-            case 4: return try outputs(Float.self, threads: threads)
-            default: return try outputs(Double.self, threads: threads)
+            switch xFormat {
+            case .float16: return try outputs(Float16.self, threads: threads)
+            case .float32: return try outputs(Float.self, threads: threads)
+            case .float64: return try outputs(Double.self, threads: threads)
             }
         }
 
@@ -69,10 +71,10 @@ import NumPyFormat
             var bytes: [String: [UInt8]] = ["out": result.out.rawBytes]
             if let dx = result.dx { bytes["dx"] = dx.rawBytes }
             for q in ChannelQuantity.allCases {
-                switch channelItemSize {
-                case 2: if let v = result.perChannel(q, as: Float16.self) { bytes[q.rawValue] = v.rawBytes }
-                case 4: if let v = result.perChannel(q, as: Float.self) { bytes[q.rawValue] = v.rawBytes }
-                default: if let v = result.perChannel(q, as: Double.self) { bytes[q.rawValue] = v.rawBytes }
+                switch channelFormat {
+                case .float16: if let v = result.perChannel(q, as: Float16.self) { bytes[q.rawValue] = v.rawBytes }
+                case .float32: if let v = result.perChannel(q, as: Float.self) { bytes[q.rawValue] = v.rawBytes }
+                case .float64: if let v = result.perChannel(q, as: Double.self) { bytes[q.rawValue] = v.rawBytes }
                 }
             }
             return bytes
@@ -91,6 +93,26 @@ import NumPyFormat
                 #expect(got[name] == want, "\(c.name): \(name) differs from the oracle (threads \(threads))")
             }
             #expect(Set(got.keys) == Set(expected.names), "\(c.name): keys \(got.keys.sorted()) vs \(expected.names)")
+        }
+    }
+}
+
+/// A fixture array's float format, decided once: any other dtype fails the test rather
+/// than being read as float64.
+enum FixtureFloat {
+    case float16, float32, float64
+
+    struct Unsupported: Error, CustomStringConvertible {
+        let descr: String
+        var description: String { "fixture dtype \(descr) is not float16, float32 or float64" }
+    }
+
+    init(_ dtype: NPYDType) throws {
+        switch (dtype.kind, dtype.itemSize) {
+        case (.float, 2): self = .float16
+        case (.float, 4): self = .float32
+        case (.float, 8): self = .float64
+        default: throw Unsupported(descr: dtype.descr)
         }
     }
 }
