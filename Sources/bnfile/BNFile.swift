@@ -34,7 +34,7 @@ struct BNFile: ParsableCommand {
                 let subcommand = configuration.subcommands
                     .map { $0._commandName }
                     .first { $0 == arguments.first } ?? ""
-                StandardError.write("See 'bnfile \(subcommand.isEmpty ? "" : subcommand + " ")--help'.\n")
+                StandardError.write("See '\(ToolIdentity.name) \(subcommand.isEmpty ? "" : subcommand + " ")--help'.\n")
                 LibC.exit(2)
             }
             exit(withError: error)

@@ -22,7 +22,8 @@ struct BatchSummary {
     var text: String {
         let written = outcomes.filter { if case .written = $0 { true } else { false } }.count
         let notStarted = outcomes.filter { if case .notStarted = $0 { true } else { false } }.count
-        var line = "bnfile: \(written) of \(items.count) \(items.count == 1 ? "file" : "files") written to \(outDir)"
+        let noun = items.count == 1 ? "file" : "files"
+        var line = "\(ToolIdentity.name): \(written) of \(items.count) \(noun) written to \(outDir)"
         let failed = failedInputs
         if !failed.isEmpty {
             line += "; \(failed.count) failed: \(failed.joined(separator: ", "))"

@@ -35,7 +35,7 @@ private func hint(_ limit: NumPyFormatError.Limit) -> String {
 
 /// Prints `bnfile: error: ...` to standard error.
 func printError(_ message: String) {
-    StandardError.write("bnfile: error: \(message)\n")
+    StandardError.write("\(ToolIdentity.name): error: \(message)\n")
 }
 
 enum StandardError {
