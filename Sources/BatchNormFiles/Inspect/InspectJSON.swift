@@ -1,44 +1,4 @@
-import ArrayComparison
 import NumPyFormat
-
-/// The human-readable form of `inspect`: one aligned line per array, stats indented below.
-public enum InspectText {
-    public static func render(_ reports: [InspectFileReport]) -> String {
-        var out = ""
-        for report in reports {
-            let noun = report.arrays.count == 1 ? "array" : "arrays"
-            out += "\(report.path): \(report.format), \(report.arrays.count) \(noun)\n"
-            let rows = report.arrays.map { a in
-                [
-                    a.name, a.header.dtype.descr, NumberText.shape(a.header.shape), a.order, "v\(a.header.version)",
-                    a.storage, "\(a.compressedBytes)/\(a.rawBytes) bytes", "crc \(a.crc)",
-                ]
-            }
-            let widths = (0..<8).map { column in rows.map { $0[column].count }.max() ?? 0 }
-            for (row, array) in zip(rows, report.arrays) {
-                let cells = row.enumerated().map { column, cell in
-                    column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
-                }
-                out += "  " + cells.joined(separator: "  ") + "\n"
-                if let text = array.text {
-                    out += "    = \(text.rendered(zeroDimensional: array.header.shape.isEmpty))\n"
-                }
-                if let stats = array.stats {
-                    out += "    min \(number(stats.min))  max \(number(stats.max))  mean \(number(stats.mean))"
-                    out += "  std \(number(stats.std))  nan \(stats.nan)  inf \(stats.inf)\n"
-                } else if array.statsRequested {
-                    out += "    (no statistics for \(array.text == nil ? "complex" : "string") arrays)\n"
-                }
-            }
-        }
-        return out
-    }
-
-    private static func number(_ value: Double?) -> String {
-        guard let value else { return "-" }
-        return "\(value)"
-    }
-}
 
 /// The `--json` form: `{"files":[{"path":...,"arrays":[{...}]}]}`, keys in a fixed order.
 public enum InspectJSON {
