@@ -1,4 +1,5 @@
-/// The floating-point types the engine reads and writes: float16, float32, float64.
+/// The floating-point types the engine reads and writes: float16, bfloat16, float32,
+/// float64.
 ///
 /// Inputs of every type convert to `Double` exactly, so the engine's fast paths work in
 /// double (or double-double) arithmetic and only the final rounding depends on the type.
@@ -17,6 +18,13 @@ extension Float16: BatchNormFloat {
     public static var binaryFormat: BinaryFormat { .binary16 }
     @inline(__always) public var exactDouble: Double { Double(self) }
     @inline(__always) public init(roundingDouble value: Double) { self.init(value) }
+}
+
+extension BFloat16: BatchNormFloat {
+    @inline(__always) public var encoding: UInt64 { UInt64(bitPattern) }
+    public static var binaryFormat: BinaryFormat { .bfloat16 }
+    @inline(__always) public var exactDouble: Double { Double(float) }
+    // init(roundingDouble:) is the type's own (BFloat16.swift).
 }
 
 extension Float: BatchNormFloat {
