@@ -94,7 +94,8 @@ enum DiffValueKind: Equatable {
         switch dtype.kind {
         case .float: self = FloatFormat(descr: dtype.withByteOrder(.little).descr).map(Self.float) ?? .unsupported
         case .bool, .signedInteger, .unsignedInteger: self = .exact(dtype.kind, itemSize: dtype.itemSize)
-        case .complex, .unicode, .bytes: self = .unsupported
+        case .bfloat16: self = .float(.bfloat16)
+        case .complex, .unicode, .bytes, .void: self = .unsupported
         }
     }
 
@@ -139,8 +140,9 @@ enum DiffPair {
                 ? "exact: \(arrayA.dtype.typeName) values" : "--rtol/--atol flags; exact by default for \(arrayA.dtype.typeName)"
             tolerance = Tolerance(rtol: rtol ?? 0, atol: atol ?? 0, source: source)
         case .unsupported:
+            let void = arrayA.dtype.isTwoByteVoid ? "; if they hold bfloat16, declare them with --bfloat16 \(key)" : ""
             throw ToolError("\(key): \(arrayA.dtype.descr) (\(arrayA.dtype.typeName)) arrays cannot be compared; "
-                + "leave the key out with --keys")
+                + "leave the key out with --keys" + void)
         }
         return .values(a: try doubles(arrayA, key: key, path: a.path), b: try doubles(arrayB, key: key, path: b.path),
                        shape: arrayA.shape, format: kind.format, tolerance: tolerance,

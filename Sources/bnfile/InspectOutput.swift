@@ -26,7 +26,7 @@ enum InspectText {
                     out += "    min \(number(stats.min))  max \(number(stats.max))  mean \(number(stats.mean))"
                     out += "  std \(number(stats.std))  nan \(stats.nan)  inf \(stats.inf)\n"
                 } else if array.statsRequested {
-                    out += "    (no statistics for \(array.text == nil ? "complex" : "string") arrays)\n"
+                    out += "    (no statistics for \(InspectStats.missingReason(array.header.dtype)))\n"
                 }
             }
         }
