@@ -18,16 +18,18 @@ struct DiffFile {
     init(path: String, singleArrayKey: String, options: NPYReadOptions) throws {
         self.path = path
         if Self.isNPY(path) {
-            storage = .single(key: singleArrayKey, array: try NPYFile.read(path: path, options: options))
+            let array = try NPYFile.read(path: path, options: options)
+            storage = .single(key: singleArrayKey,
+                              array: try BFloat16Keys.declared(array, key: singleArrayKey, options: options))
         } else {
             storage = .archive(try NPZArchive(path: path, options: options))
         }
     }
 
-    /// In the file's order.
+    /// In the file's order; an archive's bfloat16 declaration is not a key.
     var keys: [String] {
         switch storage {
-        case .archive(let archive): archive.names
+        case .archive(let archive): archive.dataNames
         case .single(let key, _): [key]
         }
     }
