@@ -77,6 +77,9 @@ public enum ExactBatchNorm {
     @_specialize(exported: true, where X == Double, Output == Double)
     @_specialize(exported: true, where X == Float, Output == Double)
     @_specialize(exported: true, where X == Float16, Output == Double)
+    @_specialize(exported: true, where X == BFloat16, Output == BFloat16)
+    @_specialize(exported: true, where X == BFloat16, Output == Float)
+    @_specialize(exported: true, where X == BFloat16, Output == Double)
     public static func compute<X: BatchNormFloat, Output: BatchNormFloat>(
         xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType: X.Type,
         shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode, output _: Output.Type,
@@ -120,6 +123,9 @@ public enum ExactBatchNorm {
     @_specialize(exported: true, where X == Double, Output == Double)
     @_specialize(exported: true, where X == Float, Output == Double)
     @_specialize(exported: true, where X == Float16, Output == Double)
+    @_specialize(exported: true, where X == BFloat16, Output == BFloat16)
+    @_specialize(exported: true, where X == BFloat16, Output == Float)
+    @_specialize(exported: true, where X == BFloat16, Output == Double)
     public static func compute<X: BatchNormFloat, Output: BatchNormFloat>(
         xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType: X.Type,
         shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode,
@@ -139,6 +145,7 @@ public enum ExactBatchNorm {
     @_specialize(exported: true, where X == Float, Output == Float)
     @_specialize(exported: true, where X == Float16, Output == Float16)
     @_specialize(exported: true, where X == Double, Output == Double)
+    @_specialize(exported: true, where X == BFloat16, Output == BFloat16)
     public static func compute<X: BatchNormFloat, Output: BatchNormFloat>(
         xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType: X.Type,
         shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode, output _: Output.Type,

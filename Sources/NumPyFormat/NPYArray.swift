@@ -106,6 +106,11 @@ public struct NPYArray: Sendable {
         return Int(bitPattern: base + dataOffset) % MemoryLayout<T>.alignment == 0
     }
 
+    /// The same bytes under another header of the same data size: a view, not a copy.
+    func retyped(_ header: NPYArrayHeader) -> NPYArray {
+        NPYArray(header: header, storage: storage, dataOffset: dataOffset, checksum: checksum, context: context)
+    }
+
     /// Set when strict bool checking has proven every byte is 0 or 1.
     var booleansAreCanonical: Bool { dtype.kind == .bool && validatedBooleans }
     var validatedBooleans: Bool = false

@@ -25,6 +25,14 @@ public struct NPYReadOptions: Sendable {
     /// Check each npz member's CRC-32 when it is loaded.
     public var verifyCRC: Bool = true
 
+    /// Arrays to read as bfloat16 where they are stored as 2-byte raw items (`<V2`, as
+    /// ml_dtypes saves bfloat16); names of absent or already typed arrays are ignored.
+    /// Added to what an archive's own `bfloat16` member declares (`NPZBFloat16Declaration`).
+    public var bfloat16Arrays: Set<String> = []
+
+    /// Honour an archive's `bfloat16` member, the declaration bnfile's writer adds.
+    public var readsBFloat16Declaration: Bool = true
+
     public init(
         maxHeaderSize: Int = 10_000, maxBytes: Int = 64 << 30,
         strictBooleans: Bool = true, verifyCRC: Bool = true, maxMembers: Int = 4096

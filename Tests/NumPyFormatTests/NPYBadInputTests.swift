@@ -86,7 +86,7 @@ import Testing
     }
 
     @Test(arguments: [("|O", "object"), ("<q9", "unknown dtype descr '<q9'"), ("<f1", "unknown dtype descr '<f1'"),
-                      ("", "empty dtype descr"), ("|U3", "no byte order"), ("<V2", "void dtype")])
+                      ("", "empty dtype descr"), ("|U3", "no byte order"), ("<m8", "datetime")])
     func unsupportedDescr(descr: String, phrase: String) {
         expectFailure(npyBytes(header: "{'descr': '\(descr)', 'fortran_order': False, 'shape': (2,)}"),
             offset: 10 + 10, phrase)
