@@ -56,7 +56,7 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
         format: FloatFormat, valuesPerChannel: Int,
         threshold: RoundingThreshold = .standard, topK: Int = 10
     ) -> TruthJudgement {
-        let total = shape.reduce(1, *)
+        let total = elementCount(of: shape)
         precondition([a.count, b.count, truth.count, scale.count].allSatisfy { $0 == total },
                      "judge: arrays of \(a.count), \(b.count), \(truth.count), \(scale.count) values for shape \(shape)")
         let limit = threshold.limit(valuesPerChannel: valuesPerChannel)

@@ -91,6 +91,7 @@ public struct ErrorScales: Sendable {
 
     /// Visits every element with its flat index and channel, in memory order.
     private static func forEachElement(_ shape: BatchNormShape, _ body: (Int, Int) -> Void) {
+        guard shape.elementCount > 0 else { return }  // the other dimensions may be huge
         for n in 0 ..< shape.batch {
             for c in 0 ..< shape.channels {
                 let base = n * shape.batchStride + c * shape.channelStride

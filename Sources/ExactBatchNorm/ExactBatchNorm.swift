@@ -208,9 +208,13 @@ public enum ExactBatchNorm {
         if let doutBytes, doutBytes.count != count * size {
             throw .lengthMismatch(name: "dout", expected: count, found: doutBytes.count / size)
         }
-        if mode == .training && shape.valuesPerChannel <= 1 {
+        if mode == .training && shape.valuesPerChannel == 0 {
+            throw .noValuesPerChannel(shape: shape.dimensions)
+        }
+        if mode == .training && shape.valuesPerChannel == 1 {
             throw .oneValuePerChannel(shape: shape.dimensions)
         }
+        try parameters.requireValidEps(training: mode == .training)
         let resolved = try parameters.resolved(channels: shape.channels)
         let threads = max(1, threads)
         let shape = shape.forIteration
