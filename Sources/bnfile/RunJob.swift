@@ -8,6 +8,11 @@ enum RunJob {
 
     static func run(input: String, output: String, settings: BatchNormSettings, options: NPYReadOptions,
                     compressed: Bool) throws {
+        SignalCleanup.prepare()
+        if let identity = FileIdentity(path: output), identity == FileIdentity(path: input) {
+            throw ToolError("\(output): is the input file \(input) itself; choose another OUT, "
+                + "so the results do not replace their input")
+        }
         let problem = try BatchNormInputFile(path: input, settings: settings, options: options)
         switch problem.x.dtype.itemSize {
         case 2: try write(problem, Float16.self, to: output, settings: settings, compressed: compressed)
