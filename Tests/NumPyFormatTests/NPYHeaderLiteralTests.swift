@@ -37,3 +37,16 @@ import Testing
         #expect(try NPYFile.read(bytes: header(shape: shape)).shape == expected)
     }
 }
+
+/// Control characters in names become escapes in every error's one line.
+@Suite struct ControlCharacterTests {
+    @Test func controlCharactersAreEscaped() {
+        #expect(escapingControlCharacters("a\nb\tc\r\u{1b}[0m\u{7f}\u{85}é\\") == #"a\nb\tc\r\x1b[0m\x7f\x85é\"# )
+        #expect(escapingControlCharacters("plain.npy") == "plain.npy")
+    }
+
+    @Test func errorDescriptionsStayOneLine() {
+        let error = NumPyFormatError(file: "in\n.npz", member: "x\u{1b}.npy", offset: 3, message: "bad 'y\n'")
+        #expect(error.description == #"in\n.npz: member 'x\x1b.npy': offset 3: bad 'y\n'"#)
+    }
+}
