@@ -180,6 +180,15 @@ enum SignalCleanup {
         installHandlers()
     }
 
+    /// Unlinks every registered file; async-signal-safe, for the signal handlers (here
+    /// and `MappingFaults`'s SIGBUS handler).
+    static let removeFiles: @convention(c) () -> Void = {
+        for slot in 0 ..< SignalCleanup.slots {
+            let start = SignalCleanup.table + slot * SignalCleanup.pathLength
+            if start[0] != 0 { unlink(start) }
+        }
+    }
+
     static func register(_ path: String) {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
@@ -223,10 +232,7 @@ enum SignalCleanup {
             else { continue }
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { received in
-                for slot in 0 ..< SignalCleanup.slots {
-                    let start = SignalCleanup.table + slot * SignalCleanup.pathLength
-                    if start[0] != 0 { unlink(start) }
-                }
+                SignalCleanup.removeFiles()
                 // Die of the same signal, so the parent (make, a shell) sees why.
                 signal(received, SIG_DFL)
                 raise(received)
