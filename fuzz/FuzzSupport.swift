@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+// A no-op where this file is compiled into NumPyFormat itself (the reader targets).
+import NumPyFormat
 
 /// Helpers shared by the fuzz entry points (compiled into each target).
 enum FuzzSupport {
