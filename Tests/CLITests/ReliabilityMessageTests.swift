@@ -48,4 +48,24 @@ import Testing
         #expect(!table.unicodeScalars.contains { $0.value == 0x1b || $0.value == 0x09 })
         #expect(table.split(separator: "\n").count == 3, "\(table)")
     }
+
+    /// `diff`'s table and summary line show key names escaped too.
+    @Test func diffEscapesKeyNames() throws {
+        let scratch = try ReliabilityScratch()
+        defer { scratch.cleanup() }
+        try scratch.python("""
+            import zipfile, io
+            for name, value in [('a.npz', 1.0), ('b.npz', 2.0)]:
+                b = io.BytesIO(); np.save(b, np.full(4, value, '<f4'))
+                with zipfile.ZipFile(name, 'w') as z: z.writestr('k\\x1b[2J\\n.npy', b.getvalue())
+            """)
+        for flags in [[], ["--quiet"]] {
+            let outcome = try SpawnedBNFile.run(["diff"] + flags + [scratch.path("a.npz"), scratch.path("b.npz")],
+                                                in: scratch, shell: "exec 1>\(scratch.path("diff.txt")); exec")
+            #expect(outcome.status == 1, "\(outcome.stderr)")
+            let text = String(decoding: scratch.bytes("diff.txt") ?? Data(), as: UTF8.self)
+            #expect(text.contains(#"k\x1b[2J\n"#), "\(text)")
+            #expect(!text.unicodeScalars.contains { $0.value == 0x1b }, "\(text.debugDescription)")
+        }
+    }
 }
