@@ -75,7 +75,7 @@ $(FUZZ_LIB)/libNumPyFormat.a: $(wildcard Sources/NumPyFormat/*.swift)
 
 $(FUZZ_DIR)/fuzz-run: fuzz/targets/run.swift $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o \
   $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a
-	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name FuzzRun \
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name FuzzRun -D FUZZ_RUN \
 	  -I $(FUZZ_LIB) -I Sources/CZlib -I Sources/CFoldedCRC/include -I $(NUMERICS)/_NumericsShims/include \
 	  -L $(FUZZ_LIB) -lNumPyFormat -lExactBatchNorm -lBigInt -lRealModule -lz \
 	  $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o $< -o $@
