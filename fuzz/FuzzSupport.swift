@@ -1,6 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+// The reader targets compile this file into NumPyFormat itself; the run target
+// (built with -D FUZZ_RUN) imports the library.
+#if FUZZ_RUN
+import NumPyFormat
+#endif
 
 /// Helpers shared by the fuzz entry points (compiled into each target).
 enum FuzzSupport {

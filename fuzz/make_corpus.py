@@ -210,9 +210,35 @@ def inflate_seeds():
     return seeds
 
 
+def run_seeds():
+    """Small batch-norm inputs for the whole run path: every rank and dtype, optional
+    keys, 0-d eps and momentum, empty and constant channels, non-finite values."""
+    rng = np.random.default_rng(11)
+    seeds = {}
+    for descr in ["<f2", "<f4", "<f8", ">f4"]:
+        for shape in [(4, 3), (2, 3, 5), (2, 2, 3, 3), (1, 2, 2, 2, 2)]:
+            x = rng.standard_normal(shape).astype(descr)
+            channels = shape[1]
+            name = f"{descr[1:]}_{'x'.join(map(str, shape))}"
+            seeds[name + "_forward"] = npz_bytes({"x": x})
+            seeds[name + "_full"] = npz_bytes({
+                "x": x, "dout": rng.standard_normal(shape).astype(descr),
+                "gamma": rng.standard_normal(channels).astype(descr), "beta": np.zeros(channels, descr),
+                "running_mean": np.zeros(channels, descr), "running_var": np.ones(channels, descr),
+                "eps": np.array(1e-3), "momentum": np.array(0.5)}, compressed=descr == "<f4")
+    seeds["constant_channel"] = npz_bytes({"x": np.full((4, 2), 3.0, "<f4"), "dout": np.ones((4, 2), "<f4")})
+    seeds["non_finite"] = npz_bytes({"x": np.array([[np.nan, 1], [np.inf, 2], [0, -np.inf]], "<f4")})
+    seeds["empty_batch"] = npz_bytes({"x": np.zeros((0, 3), "<f4"), "dout": np.zeros((0, 3), "<f4")})
+    seeds["aliases"] = npz_bytes({"x": np.ones((2, 2), "<f8"), "weight": np.ones(2), "grad_out": np.ones((2, 2))})
+    seeds["misspelt"] = npz_bytes({"x": np.ones((2, 2), "<f8"), "gama": np.ones(2)})
+    seeds["negative_eps"] = npz_bytes({"x": np.ones((2, 2), "<f8"), "eps": np.array(-1.0)})
+    return seeds
+
+
 def main():
     out = sys.argv[1]
-    for target, seeds in [("npy", npy_seeds()), ("npz", npz_seeds()), ("inflate", inflate_seeds())]:
+    for target, seeds in [("npy", npy_seeds()), ("npz", npz_seeds()), ("inflate", inflate_seeds()),
+                          ("run", run_seeds())]:
         folder = os.path.join(out, target)
         os.makedirs(folder, exist_ok=True)
         for name, data in seeds.items():

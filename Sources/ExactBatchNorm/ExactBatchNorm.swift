@@ -215,11 +215,15 @@ public enum ExactBatchNorm {
         if let doutBytes, doutBytes.count != count * size {
             throw .lengthMismatch(name: "dout", expected: count, found: doutBytes.count / size)
         }
+        if mode == .training && shape.valuesPerChannel == 0 {
+            throw .noValuesPerChannel(shape: shape.dimensions)
+        }
         // Only the unbiased running variance divides by M - 1; torch refuses M = 1
         // whatever it tracks, Keras and Flax (biased) compute var = 0.
-        if mode == .training && shape.valuesPerChannel <= 1 && parameters.runningVariance == .unbiased {
+        if mode == .training && shape.valuesPerChannel == 1 && parameters.runningVariance == .unbiased {
             throw .oneValuePerChannel(shape: shape.dimensions)
         }
+        try parameters.requireValidEps(training: mode == .training)
         let resolved = try parameters.resolved(channels: shape.channels)
         let threads = max(1, threads)
         let shape = shape.forIteration

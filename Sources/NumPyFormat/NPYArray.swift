@@ -204,9 +204,10 @@ extension NPYArray {
         if let negative = header.shape.first(where: { $0 < 0 }) {
             throw context.error("expected non-negative dimensions, got \(negative) in \(formatShape(header.shape))")
         }
-        guard let bytes = header.byteCount else {
-            throw context.error(
-                "shape \(formatShape(header.shape)) of \(header.dtype.descr) needs more bytes than fit in 64 bits")
+        guard ArraySizeLimit.nonzeroBytes(shape: header.shape, itemSize: header.dtype.itemSize) != nil,
+              let bytes = header.byteCount
+        else {
+            throw context.error(ArraySizeLimit.refusal(shape: header.shape, dtype: header.dtype))
         }
         return bytes
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import NumPyFormat
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,6 +29,8 @@ struct BNFile: ParsableCommand {
     /// 2 like every other trouble. Help and version requests still exit 0.
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        // An input truncated while mapped ends the run with one line, not a crash report.
+        MappingFaults.install(prefix: "bnfile: error: ", cleanup: SignalCleanup.removeFiles)
         do {
             var command = try parseAsRoot(arguments)
             try command.run()

@@ -6,10 +6,10 @@ enum InspectText {
         var out = ""
         for report in reports {
             let noun = report.arrays.count == 1 ? "array" : "arrays"
-            out += "\(report.path): \(report.format), \(report.arrays.count) \(noun)\n"
+            out += "\(escapingControlCharacters(report.path)): \(report.format), \(report.arrays.count) \(noun)\n"
             let rows = report.arrays.map { a in
                 [
-                    a.name, dtypeText(a.header.dtype), shapeText(a.header.shape), a.order, "v\(a.header.version)",
+                    escapingControlCharacters(a.name), dtypeText(a.header.dtype), shapeText(a.header.shape), a.order, "v\(a.header.version)",
                     a.storage, "\(a.compressedBytes)/\(a.rawBytes) bytes", "crc \(a.crc)",
                 ]
             }

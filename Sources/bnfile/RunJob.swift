@@ -9,6 +9,11 @@ enum RunJob {
 
     static func run(input: String, output: String, settings: BatchNormSettings, options: NPYReadOptions,
                     compressed: Bool) throws {
+        SignalCleanup.prepare()
+        if let identity = FileIdentity(path: output), identity == FileIdentity(path: input) {
+            throw ToolError("\(output): is the input file \(input) itself; choose another OUT, "
+                + "so the results do not replace their input")
+        }
         let problem = try BatchNormInputFile(path: input, settings: settings, options: options)
         if problem.x.dtype.kind == .bfloat16 {
             return try write(problem, BFloat16.self, to: output, settings: settings, compressed: compressed)

@@ -53,8 +53,10 @@ public struct BatchNormInputFile {
         self.x = x
         do {
             shape = try BatchNormShape(dimensions: x.shape, layout: resolved.layout)
+            try shape.requireWorkingMemory(atMost: options.maxBytes)
         } catch {
-            throw BatchNormFileError("\(path): x: \(error)")
+            let hint = error.limitExceeded ? "; raise the limit with --max-bytes N if you trust this file" : ""
+            throw BatchNormFileError("\(path): x: \(error)\(hint)")
         }
         if let d = found["dout"] {
             try Self.requireFloat(d.array, key: d.key, path: path)
