@@ -22,9 +22,9 @@
 /// exactly as in ``DoubleArithmetic/round(_:err:as:)``.
 ///
 /// Underflow. Float16, bfloat16 (multiples of 2^-133) and float32 values are multiples
-/// of 2^-149, and so are `M*x`, the
-/// exact sums `S`, `T` and their doubles whenever the shifts are too (always in training;
-/// checked here, since in evaluation `S` is the running mean). Then a nonzero `a` or `b`
+/// of 2^-149, and so are `M*x`, the exact sums `S`, `T` and their doubles whenever the
+/// shifts are too (always in training; checked here, since in evaluation `S` is the
+/// running mean). Then a nonzero `a` or `b`
 /// is at least 2^-149, every product with a tame constant is a normal number, and the
 /// only subnormal rounding left, of a final sum, loses at most 2^-1075: an extra slope of
 /// 2^-900 covers it whenever a centred value is nonzero, while exact zeros keep a zero
