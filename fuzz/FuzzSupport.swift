@@ -20,6 +20,10 @@ enum FuzzSupport {
             _ = try? array.elements(as: Float.self)
         } else if array.dtype.kind == .bool {
             _ = try? array.elements(as: Bool.self)
+        } else if array.dtype.kind.isString {
+            _ = try? array.strings()            // code points and UTF-8 checked at offsets
+        } else if array.dtype.isTwoByteVoid || array.dtype.kind == .bfloat16 {
+            _ = try? array.declaredBFloat16().elements(as: Float.self)
         }
         blackHole = sum
     }

@@ -96,6 +96,9 @@ def npy_seeds():
     seeds["np_rank5"] = npy_bytes(np.zeros((1, 2, 1, 2, 1), dtype="<f4"))
     seeds["np_v2"] = npy_bytes(np.arange(3, dtype="<f4"), version=(2, 0))
     seeds["np_v3"] = npy_bytes(np.arange(3, dtype="<i4"), version=(3, 0))
+    seeds["np_unicode"] = npy_bytes(np.array([["x", "dout"], ["é", ""]]))
+    seeds["np_bytes"] = npy_bytes(np.array([b"ab", b"abcd"]))
+    seeds["np_void2"] = npy_bytes(np.arange(4, dtype="<u2").view("V2"))
     seeds["hand_spacing"] = raw_npy("{ 'shape':(2,) ,'fortran_order':False,'descr':'<f4', }\n", b"\0" * 8)
     seeds["hand_long"] = raw_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2L,)}\n", b"\0" * 8)
     good = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n"
@@ -138,6 +141,8 @@ def npz_seeds():
     seeds["np_bool"] = npz_bytes({"m": np.array([True, False])}, compressed=True)
     seeds["np_scalar"] = npz_bytes({"eps": np.array(1e-5)})
     seeds["np_many"] = npz_bytes({f"a{i}": np.array([i], dtype="<i2") for i in range(12)})
+    seeds["np_bfloat16_declared"] = npz_bytes({"out": np.arange(4, dtype="<u2").view("V2"),
+                                               "bfloat16": np.array(["out"])})
     seeds["descriptors_deflated"] = npz_with_descriptors(small)
     seeds["descriptors_stored"] = npz_with_descriptors(small, zipfile.ZIP_STORED)
     good = seeds["np_savez"]

@@ -148,3 +148,35 @@ import BigInt
         for lane in 0 ..< 8 { #expect(widened[lane] == v[lane].exactDouble) }
     }
 }
+
+/// The fast path's cheaper certificate for bfloat16 outputs: whenever it is certain, both
+/// ends (and so everything between) round to its answer; near every midpoint it doubts.
+@Suite struct BFloat16CertificateTests {
+    @Test func certainOnlyWhenBothEndsRoundToTheAnswer() {
+        var rng = TestGenerator(state: 21)
+        var certain = 0
+        for _ in 0 ..< 200_000 {
+            let b = BFloat16Tests.finite[Int(rng.next() % UInt64(BFloat16Tests.finite.count))]
+            let ulp = b.ulp.exactDouble
+            let centre = b.exactDouble + (rng.uniform() - 0.5) * 2 * ulp
+            let radius = rng.uniform() * ulp * (rng.next() % 2 == 0 ? 1e-6 : 0.5)
+            let (value, doubt) = BFloat16.certainRounding(lower: centre - radius, upper: centre + radius)
+            guard doubt == 0 else { continue }
+            certain += 1
+            let low = BFloat16(roundingDouble: centre - radius), high = BFloat16(roundingDouble: centre + radius)
+            #expect(value.bitPattern == low.bitPattern && low.bitPattern == high.bitPattern, "\(centre) ± \(radius)")
+        }
+        #expect(certain > 100_000)
+    }
+
+    @Test func doubtsAtEveryMidpoint() {
+        for low in BFloat16Tests.finite where low.bitPattern & 0x7FFF < 0x7F7F {
+            let high = BFloat16(bitPattern: low.bitPattern + 1)
+            let mid = (low.exactDouble + high.exactDouble) / 2
+            // A tiny interval around the midpoint, and one just past it whose float32
+            // rounding is the midpoint: neither may be certain.
+            #expect(BFloat16.certainRounding(lower: mid, upper: mid).doubt != 0)
+            #expect(BFloat16.certainRounding(lower: mid.nextUp, upper: mid.nextUp).doubt != 0)
+        }
+    }
+}

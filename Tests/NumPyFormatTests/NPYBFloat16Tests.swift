@@ -131,4 +131,18 @@ import Testing
         #expect(data.bfloat16Declaration == nil && data.dataNames == ["x", "bfloat16"])
         #expect(try NPZArchive(path: directory.path("bytes.npz")).array(named: "x").dtype.kind == .bfloat16)
     }
+
+    /// A declaration of a trillion empty names holds no bytes, so nothing but its count
+    /// can refuse it: more names than the archive has arrays is refused before any is made.
+    @Test func aHugeEmptyDeclarationIsRefusedBeforeDecoding() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanup() }
+        let writer = try NPZWriter(path: directory.path("huge.npz"))
+        try writer.add("x", try NPYArray(header: NPYArrayHeader(dtype: try NPYDType(descr: "<V2"), shape: [1]), bytes: [0, 0]))
+        try writer.add("bfloat16", try NPYArray(
+            header: NPYArrayHeader(dtype: try NPYDType(descr: "<U0"), shape: [1_000_000_000_000]), bytes: []))
+        try writer.finish()
+        let error = formatError { _ = try NPZArchive(path: directory.path("huge.npz")) }
+        #expect(error?.message.contains("at most 2 array names") == true, "\(String(describing: error))")
+    }
 }

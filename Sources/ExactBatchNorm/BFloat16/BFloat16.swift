@@ -97,3 +97,27 @@ extension BFloat16: Hashable {
 
     public static func == (a: BFloat16, b: BFloat16) -> Bool { a.float == b.float }
 }
+
+extension BFloat16 {
+    /// The rounding of every real number in `[lower, upper]` when it is certain to be one
+    /// bfloat16 value, for the fast path: the rounding of `lower`, and a doubt that is 0
+    /// only if the whole interval rounds to it.
+    ///
+    /// Cheaper than two `init(roundingDouble:)`: each end goes to float32 (one
+    /// conversion) and from there to bfloat16 on the bits. That second rounding is exact
+    /// unless the float32 value is a bfloat16 midpoint (lower 16 bits 0x8000), because
+    /// the midpoints are float32 values: a real number and its float32 rounding lie on
+    /// the same side of each one. So an end that lands on a midpoint raises a doubt
+    /// (the element takes the exact path), and otherwise equal roundings of the two ends
+    /// prove, by monotonicity, the rounding of everything between. The ends must not be
+    /// NaN (the kernel sends non-finite channels elsewhere).
+    @inline(__always)
+    static func certainRounding(lower: Double, upper: Double) -> (BFloat16, doubt: UInt64) {
+        let low = Float(lower).bitPattern, high = Float(upper).bitPattern
+        let lowRounded = (low &+ 0x7FFF &+ ((low >> 16) & 1)) >> 16
+        let highRounded = (high &+ 0x7FFF &+ ((high >> 16) & 1)) >> 16
+        let onMidpoint = (low & 0xFFFF == 0x8000) || (high & 0xFFFF == 0x8000)
+        let doubt = UInt64(lowRounded ^ highRounded) | (onMidpoint ? 1 : 0)
+        return (BFloat16(bitPattern: UInt16(truncatingIfNeeded: lowRounded)), doubt)
+    }
+}
