@@ -40,7 +40,7 @@ sanitize:
 # Findings land in .build-fuzz/crash-*; fix them and copy the input to fuzz/crashers/.
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := .build-fuzz
-FUZZ_TARGETS := npy npz inflate
+FUZZ_TARGETS := npy npz inflate run
 FUZZ_SOURCES := $(wildcard Sources/NumPyFormat/*.swift) fuzz/FuzzSupport.swift
 
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
@@ -51,6 +51,43 @@ fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
 	    -artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
 	    $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$t fuzz/crashers/$$t; \
 	done
+
+# The run target drives the whole `bnfile run` path, so it links the engine and its
+# packages (from SwiftPM's checkouts, fetched by `swift package resolve`) as static
+# libraries, and compiles the tool's run files unchanged beside its entry.
+FUZZ_LIB := $(FUZZ_DIR)/lib
+CHECKOUTS := .build/checkouts
+FUZZ_RUN_SOURCES := Sources/bnfile/BatchNormInputFile.swift Sources/bnfile/BatchNormInputKeys.swift \
+  Sources/bnfile/RunJob.swift Sources/bnfile/AtomicOutput.swift Sources/bnfile/Locked.swift fuzz/RunSupport.swift \
+  fuzz/FuzzSupport.swift
+FUZZ_LIBRARY = swiftc -sanitize=fuzzer,address -parse-as-library -O -g -emit-library -static \
+  -I $(FUZZ_LIB) -emit-module-path $(FUZZ_LIB)/$(1).swiftmodule -module-name $(1) -o $(FUZZ_LIB)/lib$(1).a
+NUMERICS := $(CHECKOUTS)/swift-numerics/Sources
+
+$(CHECKOUTS)/BigInt/Sources $(NUMERICS)/RealModule:
+	$(SWIFT) package resolve
+
+$(FUZZ_LIB)/libBigInt.a: | $(CHECKOUTS)/BigInt/Sources
+	@mkdir -p $(FUZZ_LIB)
+	$(call FUZZ_LIBRARY,BigInt) "$(CHECKOUTS)/BigInt/Sources/"*.swift
+
+$(FUZZ_LIB)/libRealModule.a: | $(NUMERICS)/RealModule
+	@mkdir -p $(FUZZ_LIB)
+	$(call FUZZ_LIBRARY,RealModule) -I $(NUMERICS)/_NumericsShims/include $(NUMERICS)/RealModule/*.swift
+
+$(FUZZ_LIB)/libExactBatchNorm.a: $(wildcard Sources/ExactBatchNorm/*.swift) $(FUZZ_LIB)/libBigInt.a $(FUZZ_LIB)/libRealModule.a
+	$(call FUZZ_LIBRARY,ExactBatchNorm) -I $(NUMERICS)/_NumericsShims/include $(wildcard Sources/ExactBatchNorm/*.swift)
+
+$(FUZZ_LIB)/libNumPyFormat.a: $(wildcard Sources/NumPyFormat/*.swift)
+	@mkdir -p $(FUZZ_LIB)
+	$(call FUZZ_LIBRARY,NumPyFormat) -I Sources/CZlib -I Sources/CFoldedCRC/include $^
+
+$(FUZZ_DIR)/fuzz-run: fuzz/targets/run.swift $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o \
+  $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name FuzzRun -D FUZZ_RUN \
+	  -I $(FUZZ_LIB) -I Sources/CZlib -I Sources/CFoldedCRC/include -I $(NUMERICS)/_NumericsShims/include \
+	  -L $(FUZZ_LIB) -lNumPyFormat -lExactBatchNorm -lBigInt -lRealModule -lz \
+	  $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o $< -o $@
 
 $(FUZZ_DIR)/fuzz-%: fuzz/targets/%.swift $(FUZZ_SOURCES) $(FUZZ_DIR)/folded_crc32.o
 	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name NumPyFormat \

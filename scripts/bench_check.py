@@ -33,20 +33,9 @@ except ImportError:
     sys.exit(0)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "python"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import timed  # noqa: E402
 from bnfile_capture import capture  # noqa: E402
-
-
-def median(xs):
-    return sorted(xs)[len(xs) // 2]
-
-
-def timed(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return median(times)
 
 
 def step(model, x):

@@ -16,10 +16,13 @@ struct ChannelSplit: Sendable {
     /// channel of a channels-last tensor); anything outside `-rank..<rank` means "no
     /// per-channel breakdown" rather than an error, because a default axis of 1 is
     /// meaningless for 0-d and 1-d arrays (dbeta, running_mean) and should just be skipped.
+    /// An empty array has no breakdown either: with a zero dimension its others may be
+    /// huge (shape (0, 2^40)), and loops or per-channel counters over them would be work
+    /// and memory spent on nothing.
     init(shape: [Int], axis requested: Int?) {
-        let total = shape.reduce(1, *)
+        let total = elementCount(of: shape)
         let rank = shape.count
-        guard let requested, requested >= -rank, requested < rank else {
+        guard let requested, requested >= -rank, requested < rank, total > 0 else {
             self.init(outer: 1, channels: 1, inner: total, axis: nil)
             return
         }

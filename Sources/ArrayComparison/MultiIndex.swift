@@ -9,3 +9,9 @@ public func multiIndex(ofFlat flat: Int, shape: [Int]) -> [Int] {
     }
     return index
 }
+
+/// The number of elements of `shape`: zero as soon as one dimension is zero, without
+/// multiplying the others, which may then be too large to multiply (shape (0, 2^62, 4)).
+func elementCount(of shape: [Int]) -> Int {
+    shape.contains(0) ? 0 : shape.reduce(1, *)
+}

@@ -85,7 +85,7 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
         a: Side, b: Side, scale: [Double], shape: [Int], valuesPerChannel: Int,
         threshold: RoundingThreshold = .standard, topK: Int = 10, channelAxis: Int? = nil
     ) -> TruthJudgement {
-        let total = shape.reduce(1, *)
+        let total = elementCount(of: shape)
         precondition([a.values.count, b.values.count, a.truth.count, b.truth.count, scale.count].allSatisfy { $0 == total },
                      "judge: arrays of \(a.values.count), \(b.values.count) values for shape \(shape)")
         let limit = threshold.limit(valuesPerChannel: valuesPerChannel)

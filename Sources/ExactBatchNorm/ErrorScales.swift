@@ -309,6 +309,7 @@ struct ElementWalk {
     let shape: BatchNormShape
 
     func forEach(_ body: (Int, Int) -> Void) {
+        guard shape.elementCount > 0 else { return }  // the other dimensions may be huge
         for n in 0 ..< shape.batch {
             for c in 0 ..< shape.channels {
                 let base = n * shape.batchStride + c * shape.channelStride

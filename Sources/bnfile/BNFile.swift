@@ -1,4 +1,6 @@
 import ArgumentParser
+import NumPyFormat
+
 @main
 struct BNFile: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,6 +27,8 @@ struct BNFile: ParsableCommand {
     /// 2 like every other trouble. Help and version requests still exit 0.
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        // An input truncated while mapped ends the run with one line, not a crash report.
+        MappingFaults.install(prefix: "\(ToolIdentity.name): error: ", cleanup: SignalCleanup.removeFiles)
         do {
             var command = try parseAsRoot(arguments)
             try command.run()

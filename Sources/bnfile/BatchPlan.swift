@@ -1,3 +1,5 @@
+import BatchNormFiles
+
 /// One file of a batch: where it is read and where its results go.
 struct BatchItem: Sendable {
     let input: String
@@ -103,22 +105,10 @@ enum BatchPlan {
     /// The `*.npz` entries of a folder that are inputs, sorted by their bytes so the
     /// order does not depend on the locale or on readdir.
     private static func npzFiles(inFolder folder: String) throws -> [String] {
-        guard let dir = opendir(folder) else {
-            throw ToolError("\(folder): cannot list the folder: \(String(cString: strerror(errno)))")
-        }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            guard name.hasSuffix(".npz"), !name.hasSuffix(outputSuffix), !name.hasSuffix(referenceSuffix),
-                  !name.hasPrefix(".") else { continue }
-            if isDirectory(join(folder, name)) { continue }
-            names.append(name)
-        }
-        names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        return names.map { join(folder, $0) }
+        try FolderListing.files(in: folder).filter { name in
+            name.hasSuffix(".npz") && !name.hasSuffix(outputSuffix) && !name.hasSuffix(referenceSuffix)
+                && !name.hasPrefix(".")
+        }.map { join(folder, $0) }
     }
 
     /// Drops later mentions of a file already listed (compared by real path, so

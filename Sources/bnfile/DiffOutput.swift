@@ -1,4 +1,6 @@
 import ArrayComparison
+import NumPyFormat
+
 /// Which of the library's renderings of a diff report `bnfile diff` prints; the text
 /// itself is ArrayComparison's (ReportRendering/).
 enum DiffOutput {
@@ -16,9 +18,23 @@ enum DiffOutput {
         let command = ToolIdentity.command("diff")
         switch format {
         case .json: return try report.json(command: command)
-        case .quiet: return report.summaryLine(command: command) + "\n"
+        case .quiet: return forTerminal(report).summaryLine(command: command) + "\n"
         case .text(let color, let allHistograms):
-            return report.text(command: command, color: color, allHistograms: allHistograms)
+            return forTerminal(report).text(command: command, color: color, allHistograms: allHistograms)
         }
+    }
+
+    /// The report with control characters in key and file names escaped, for text a
+    /// terminal shows (JSON escapes them by its own rules and keeps the names exact).
+    static func forTerminal(_ report: DiffReport) -> DiffReport {
+        var shown = report
+        shown.fileA = escapingControlCharacters(report.fileA)
+        shown.fileB = escapingControlCharacters(report.fileB)
+        shown.keys = report.keys.map { key in
+            var key = key
+            key.key = escapingControlCharacters(key.key)
+            return key
+        }
+        return shown
     }
 }

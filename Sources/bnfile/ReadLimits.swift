@@ -8,7 +8,8 @@ import NumPyFormat
 struct ReadLimits: ParsableArguments {
     private static let defaults = NPYReadOptions()
 
-    @Option(help: "Refuse members that declare more than this many bytes (default \(bytes(defaults.maxBytes))).")
+    @Option(help: ArgumentHelp("Refuse members that declare more than this many bytes, and inputs whose per-channel "
+        + "work needs more (default 64 GiB or the machine's memory, whichever is less: \(bytes(defaults.maxBytes)) here)."))
     var maxBytes: Int = ReadLimits.defaults.maxBytes
 
     @Option(help: "Refuse archives with more than this many members (default \(defaults.maxMembers)).")

@@ -33,9 +33,9 @@ private func hint(_ limit: NumPyFormatError.Limit) -> String {
     }
 }
 
-/// Prints `bnfile: error: ...` to standard error.
+/// Prints `bnfile: error: ...` to standard error, as one line whatever names it holds.
 func printError(_ message: String) {
-    StandardError.write("\(ToolIdentity.name): error: \(message)\n")
+    StandardError.write("\(ToolIdentity.name): error: \(escapingControlCharacters(message))\n")
 }
 
 enum StandardError {

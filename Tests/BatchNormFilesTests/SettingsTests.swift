@@ -94,13 +94,15 @@ import Testing
     }
 }
 
-/// The float dispatch of inputs: exactly float16, float32 and float64, in either byte
-/// order; every other dtype has no format, so it cannot be read as another one.
+/// The float dispatch of inputs: exactly float16, bfloat16 (declared), float32 and
+/// float64, in either byte order; every other dtype has no format, so it cannot be read as another one.
 @Suite struct StoredFloatTests {
     @Test func onlyTheThreeFloatsHaveAFormat() throws {
         #expect(StoredFloat(NPYDType.native(Float16.self)) == .float16)
         #expect(StoredFloat(NPYDType.native(Float.self)) == .float32)
         #expect(StoredFloat(try NPYDType(kind: .float, itemSize: 8, byteOrder: .big)) == .float64)
+        #expect(StoredFloat(try NPYDType(kind: .bfloat16, itemSize: 2, byteOrder: .little)) == .bfloat16)
+        #expect(StoredFloat(try NPYDType(kind: .void, itemSize: 2, byteOrder: .little)) == nil, "undeclared <V2")
         #expect(StoredFloat(NPYDType.native(Int32.self)) == nil)
         #expect(StoredFloat(NPYDType.native(Int16.self)) == nil, "a 2-byte integer is not float16")
         #expect(StoredFloat(try NPYDType(kind: .complex, itemSize: 8, byteOrder: .little)) == nil)

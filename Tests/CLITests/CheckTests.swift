@@ -17,6 +17,8 @@ import Testing
         let variants = try BNFileBinary.run(["check", Self.captures + "/variants"])
         #expect(variants.status == 0, "\(variants.stdout)")
         #expect(variants.stdout.contains("shared.call2"), "a second call is its own layer")
+        let autocast = try BNFileBinary.run(["check", Self.captures + "/bfloat16"])
+        #expect(autocast.status == 0, "bfloat16 captures read without flags: \(autocast.stdout)\(autocast.stderr)")
     }
 
     @Test func aCorruptedDxGivesExitOneNamingTheLayer() throws {

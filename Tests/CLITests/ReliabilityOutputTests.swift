@@ -15,7 +15,7 @@ import Testing
         return scratch.path("big.npz")
     }
 
-    @Test(arguments: [SIGINT, SIGTERM])
+    @Test(arguments: [SIGINT, SIGTERM, SIGQUIT])
     func signalLeavesNoOutput(_ sig: Int32) throws {
         let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
@@ -35,7 +35,7 @@ import Testing
 
         // Stopped while writing: the temporary file exists and must go.
         let late = try BNFileBinary.start(["run", "--compress", input, out])
-        let writing = scratch.waitForTemporary(of: "out.npz", timeout: 300)
+        let writing = scratch.waitForTemporary(of: "out.npz", by: late, timeout: 300)
         #expect(writing, "the run never started writing")
         late.send(sig)
         let lateOutcome = late.wait()

@@ -56,6 +56,7 @@ import NumPyFormat
         func outputs(threads: Int) throws -> [String: [UInt8]] {
             switch xFormat {
             case .float16: return try outputs(Float16.self, threads: threads)
+            case .bfloat16: return try bfloat16Outputs(threads: threads)
             case .float32: return try outputs(Float.self, threads: threads)
             case .float64: return try outputs(Double.self, threads: threads)
             }
@@ -68,11 +69,30 @@ import NumPyFormat
                                                output: X.self, threads: threads)
                 }
             }
+            return bytes(of: result)
+        }
+
+        /// bfloat16 data straight from the files' (declared) bytes: the engine takes raw
+        /// bytes, and the fixtures are little-endian, as this machine is.
+        func bfloat16Outputs(threads: Int) throws -> [String: [UInt8]] {
+            let result = try x.withUnsafeBytes { xs in
+                try (dout?.bytes).withOptionalBuffer { (ds: UnsafeBufferPointer<UInt8>?) in
+                    try ExactBatchNorm.compute(xBytes: xs, doutBytes: ds.map { UnsafeRawBufferPointer($0) },
+                                               elementType: BFloat16.self, shape: shape, parameters: parameters,
+                                               mode: mode, output: BFloat16.self, threads: threads)
+                }
+            }
+            return bytes(of: result)
+        }
+
+        /// Every output's raw bytes, per-channel ones in the parameters' dtype.
+        func bytes<Output: BatchNormFloat>(of result: BatchNormResult<Output>) -> [String: [UInt8]] {
             var bytes: [String: [UInt8]] = ["out": result.out.rawBytes]
             if let dx = result.dx { bytes["dx"] = dx.rawBytes }
             for q in ChannelQuantity.allCases {
                 switch channelFormat {
                 case .float16: if let v = result.perChannel(q, as: Float16.self) { bytes[q.rawValue] = v.rawBytes }
+                case .bfloat16: if let v = result.perChannel(q, as: BFloat16.self) { bytes[q.rawValue] = v.rawBytes }
                 case .float32: if let v = result.perChannel(q, as: Float.self) { bytes[q.rawValue] = v.rawBytes }
                 case .float64: if let v = result.perChannel(q, as: Double.self) { bytes[q.rawValue] = v.rawBytes }
                 }
@@ -88,11 +108,14 @@ import NumPyFormat
         // One thread and three: the exact sums make the split irrelevant, and this checks it.
         for threads in [1, 3] {
             let got = try problem.outputs(threads: threads)
-            for name in expected.names {
+            for name in expected.dataNames {
                 let want = try expected.array(named: name).bytes
                 #expect(got[name] == want, "\(c.name): \(name) differs from the oracle (threads \(threads))")
             }
-            #expect(Set(got.keys) == Set(expected.names), "\(c.name): keys \(got.keys.sorted()) vs \(expected.names)")
+            #expect(Set(got.keys) == Set(expected.dataNames), "\(c.name): keys \(got.keys.sorted()) vs \(expected.names)")
+            // bfloat16 outputs are declared as bnfile declares them.
+            let bfloat16 = got.keys.filter { try! expected.array(named: $0).dtype.kind == .bfloat16 }
+            #expect(Set(expected.bfloat16Declaration ?? []) == Set(bfloat16), "\(c.name): bfloat16 declaration")
         }
     }
 }
@@ -100,15 +123,16 @@ import NumPyFormat
 /// A fixture array's float format, decided once: any other dtype fails the test rather
 /// than being read as float64.
 enum FixtureFloat {
-    case float16, float32, float64
+    case float16, bfloat16, float32, float64
 
     struct Unsupported: Error, CustomStringConvertible {
         let descr: String
-        var description: String { "fixture dtype \(descr) is not float16, float32 or float64" }
+        var description: String { "fixture dtype \(descr) is not float16, bfloat16, float32 or float64" }
     }
 
     init(_ dtype: NPYDType) throws {
         switch (dtype.kind, dtype.itemSize) {
+        case (.bfloat16, _): self = .bfloat16
         case (.float, 2): self = .float16
         case (.float, 4): self = .float32
         case (.float, 8): self = .float64

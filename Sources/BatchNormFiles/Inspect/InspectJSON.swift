@@ -24,6 +24,7 @@ public enum InspectJSON {
             ("compressed_bytes", String(a.compressedBytes)),
             ("raw_bytes", String(a.rawBytes)),
             ("crc", string(a.crc)),
+            ("type", string(a.header.dtype.typeName)),
         ]
         if let text = a.text {
             fields.append(("strings", "[" + text.shown.map(string).joined(separator: ",") + "]"))

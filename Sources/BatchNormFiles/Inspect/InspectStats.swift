@@ -14,10 +14,9 @@ public struct InspectStats {
     public var inf = 0
 
     /// nil for complex arrays, which have no order and no single mean, and for string
-    /// arrays, which hold no numbers.
-    /// nil for complex and string arrays, which have no such statistics. Every numeric
-    /// kind and width the reader accepts has its own case; a width it does not (which
-    /// `NPYDType` refuses on reading) is an error here, never read as another type.
+    /// and void (raw bytes) arrays, which hold no numbers. Every numeric kind and width the
+    /// reader accepts has its own case; a width it does not (which `NPYDType` refuses on
+    /// reading) is an error here, never read as another type.
     init?(_ array: NPYArray) throws {
         switch (array.dtype.kind, array.dtype.itemSize) {
         case (.bool, 1): try self.init(array, Bool.self) { $0 ? 1 : 0 }
@@ -32,7 +31,8 @@ public struct InspectStats {
         case (.float, 2): try self.init(array, Float16.self) { Double($0) }
         case (.float, 4): try self.init(array, Float.self) { Double($0) }
         case (.float, 8): try self.init(array, Double.self) { $0 }
-        case (.complex, _), (.unicode, _), (.bytes, _): return nil
+        case (.bfloat16, _): try self.init(array, Float.self) { Double($0) }
+        case (.complex, _), (.unicode, _), (.bytes, _), (.void, _): return nil
         case (.bool, _), (.signedInteger, _), (.unsignedInteger, _), (.float, _):
             throw BatchNormFileError("no statistics for dtype \(array.dtype.descr): unsupported width")
         }
@@ -73,6 +73,16 @@ public struct InspectStats {
     }
 
     private init() {}
+
+    /// Why an array of `dtype` has no statistics, for the text report.
+    static func missingReason(_ dtype: NPYDType) -> String {
+        switch dtype.kind {
+        case .unicode, .bytes: "string arrays"
+        case .void where dtype.itemSize == 2: "raw bytes (void); if they are bfloat16, declare them with --bfloat16"
+        case .void: "raw bytes (void)"
+        default: "complex arrays"
+        }
+    }
 }
 
 /// Neumaier's compensated summation.

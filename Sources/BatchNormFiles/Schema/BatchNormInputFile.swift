@@ -15,7 +15,7 @@ public struct BatchNormInputFile {
         ("dout", ["dout", "grad_out", "dy"]), ("running_mean", ["running_mean"]),
         ("running_var", ["running_var"]),
     ] + StatedSettings.keys.map { ($0, [$0]) }
-    public static let floatDescrs = "float16, float32 or float64"
+    public static let floatDescrs = "float16, bfloat16, float32 or float64"
 
     public let path: String
     public let x: NPYArray
@@ -55,8 +55,10 @@ public struct BatchNormInputFile {
         self.x = x
         do {
             shape = try BatchNormShape(dimensions: x.shape, layout: resolved.layout)
+            try shape.requireWorkingMemory(atMost: options.maxBytes)
         } catch {
-            throw BatchNormFileError("\(path): x: \(error)")
+            let hint = error.limitExceeded ? "; raise the limit with --max-bytes N if you trust this file" : ""
+            throw BatchNormFileError("\(path): x: \(error)\(hint)")
         }
         if let d = found["dout"] {
             try Self.requireFloat(d.array, key: d.key, path: path)
@@ -91,12 +93,13 @@ public struct BatchNormInputFile {
         channelDType = (found["gamma"]?.array.dtype ?? firstChannelDType ?? x.dtype).withByteOrder(.native)
     }
 
-    /// The array's format; a dtype other than float16, float32 or float64 is an error
-    /// naming the file and the key.
+    /// The array's format; a dtype other than float16, bfloat16, float32 or float64 is an
+    /// error naming the file and the key.
     @discardableResult
     public static func requireFloat(_ array: NPYArray, key: String, path: String) throws -> StoredFloat {
         guard let format = StoredFloat(array.dtype) else {
-            throw BatchNormFileError("\(path): \(key) has dtype \(array.dtype.descr); expected \(floatDescrs)")
+            throw BatchNormFileError("\(path): \(key) has dtype \(array.dtype.descr); expected \(floatDescrs)"
+                + BFloat16Declaration.hint(for: array.dtype, key: key))
         }
         return format
     }
