@@ -1,3 +1,11 @@
+// Imported here too, not only through Platform.swift: `make fuzz` compiles this file on
+// its own beside RunJob.swift and AtomicOutput.swift.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A value guarded by a pthread mutex.
 ///
 /// The standard library's `Mutex` would do, but on Linux it locks with raw futexes that
