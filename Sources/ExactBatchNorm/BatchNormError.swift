@@ -17,6 +17,8 @@ public enum BatchNormError: Error, Equatable, CustomStringConvertible {
     case negativeEps(value: Double, training: Bool)
     /// Dimensions whose nonzero product exceeds 2^63 - 1: no array can have them.
     case tooLarge([Int])
+    /// An empty x naming more channels than `limit` with no per-channel input to back them.
+    case unbackedChannels(shape: [Int], limit: Int)
     /// More channels than the per-channel work may hold in `limit` bytes.
     case workingMemory(channels: Int, bytes: Int, limit: Int)
 
@@ -45,6 +47,10 @@ public enum BatchNormError: Error, Equatable, CustomStringConvertible {
                 : "batch_norm eps must be non-negative, but got \(value) (torch refuses it too)"
         case .tooLarge(let dims):
             return "x has shape \(dims), whose nonzero dimensions multiply past 2^63-1, more than any array holds"
+        case .unbackedChannels(let shape, let limit):
+            return "x has shape \(shape): an empty batch whose header alone names more than \(limit) channels, "
+                + "with no gamma, beta or running statistics holding values for them; give those arrays "
+                + "to compute that many channels"
         case .workingMemory(let channels, let bytes, let limit):
             return "x has \(channels) channels, whose per-channel work needs about \(bytes) bytes of memory, "
                 + "more than the limit of \(limit) bytes"

@@ -224,6 +224,7 @@ public enum ExactBatchNorm {
             throw .oneValuePerChannel(shape: shape.dimensions)
         }
         try parameters.requireValidEps(training: mode == .training)
+        try shape.requireBackedChannels(parameters)
         let resolved = try parameters.resolved(channels: shape.channels)
         let threads = max(1, threads)
         let shape = shape.forIteration

@@ -23,3 +23,25 @@ extension BatchNormShape {
         }
     }
 }
+
+extension BatchNormShape {
+    /// The most channels computed for an empty x with no per-channel input to back them.
+    ///
+    /// A non-empty x has at least one value per channel, so its channel count is bounded
+    /// by the bytes that exist; so is that of a given gamma, beta or running statistic.
+    /// An empty x without them names its channels in its header alone: (0, 1048576) is a
+    /// 236-byte file that asked for a minute of exact per-channel work and 6 GB. Up to
+    /// this many such channels (about 0.4 GB and a few seconds) are computed, as torch
+    /// would; more are refused.
+    public static let unbackedChannelLimit = 1 << 16
+
+    /// Refuses an empty x with more than `unbackedChannelLimit` channels when
+    /// `parameters` holds no per-channel array for them.
+    public func requireBackedChannels(_ parameters: BatchNormParameters) throws(BatchNormError) {
+        let backed = [parameters.gamma, parameters.beta, parameters.runningMean, parameters.runningVar]
+            .contains { $0 != nil }
+        guard elementCount > 0 || backed || channels <= Self.unbackedChannelLimit else {
+            throw .unbackedChannels(shape: dimensions, limit: Self.unbackedChannelLimit)
+        }
+    }
+}

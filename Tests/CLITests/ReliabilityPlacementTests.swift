@@ -73,6 +73,20 @@ import Glibc
         #expect(scratch.leftovers(for: "fifo").isEmpty)
     }
 
+    /// `/dev/stdout` (a link to /proc/self/fd/1) is written in place: redirected to a
+    /// file, that file gets the archive and /dev/stdout stays what it was.
+    @Test func standardOutputIsWrittenInPlace() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanup() }
+        let input = try scratch.validInput()
+        let outcome = try BNFileBinary.run(["run", input, "/dev/stdout"],
+                                           shell: "exec 1>\(scratch.path("piped.npz")); exec")
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        try scratch.python("assert 'dx' in np.load('piped.npz').files")
+        var info = stat()
+        #expect(lstat("/dev/stdout", &info) == 0 && info.st_mode & S_IFMT == S_IFLNK)
+    }
+
     /// SIGKILL and SIGUSR1 cannot be caught for cleanup: the temporary file is unnamed
     /// while written (O_TMPFILE), so nothing is left to clean.
     @Test(arguments: [SIGKILL, SIGUSR1])

@@ -55,6 +55,26 @@ import Testing
         #expect(BatchNormError.workingMemory(channels: 1, bytes: 2, limit: 1).limitExceeded)
     }
 
+    /// An empty x's header alone may name at most 65536 channels of work; a per-channel
+    /// input (here running_var), whose values exist, backs any number.
+    @Test func channelsNamedOnlyByAnEmptyHeaderAreBounded() throws {
+        let many = BatchNormShape.unbackedChannelLimit + 1
+        let shape = try BatchNormShape(dimensions: [0, many], layout: .channelsFirst)
+        let empty = [Float]()
+        func run(_ parameters: BatchNormParameters) throws(BatchNormError) -> BatchNormResult<Float> {
+            try empty.withUnsafeBufferPointer { xs throws(BatchNormError) in
+                try ExactBatchNorm.compute(x: xs, dout: nil, shape: shape, parameters: parameters, mode: .evaluation,
+                                           output: Float.self, threads: 1)
+            }
+        }
+        #expect(throws: BatchNormError.unbackedChannels(shape: [0, many], limit: BatchNormShape.unbackedChannelLimit)) {
+            try run(BatchNormParameters())
+        }
+        try BatchNormShape(dimensions: [0, 3], layout: .channelsFirst).requireBackedChannels(BatchNormParameters())
+        try shape.requireBackedChannels(BatchNormParameters(runningVar: Array(repeating: 2, count: many)))
+        #expect(BatchNormError.unbackedChannels(shape: [0, many], limit: 65536).description.contains("header alone"))
+    }
+
     /// Training on no values has no batch statistics: refused with a message that names
     /// the cause, not torch's "more than 1 value" (which is for exactly one value).
     @Test(arguments: [[0, 3], [0, 3, 5], [4, 3, 0], [0, 2, 1 << 30]])
