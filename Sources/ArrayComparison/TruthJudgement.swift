@@ -31,6 +31,10 @@ public struct SideJudgement: Sendable, Codable, Equatable {
     public var topOffenders: [TruthElement]
     /// Errors in u*scale; `beyondLimit` counts elements above the threshold.
     public var histogram: ErrorHistogram
+    /// For a side beyond rounding whose mistakes were looked for: the catalogue's
+    /// mistakes it is within rounding of, best fit first (empty: none fits); nil when
+    /// no diagnosis ran.
+    public var diagnosis: [MistakeMatch]? = nil
 }
 
 /// Both sides of one key judged against the truth: the question is no longer "do A and

@@ -1,0 +1,105 @@
+import ArrayComparison
+
+/// Names the bug behind a side judged beyond rounding: every mistake of the catalogue
+/// (`Mistake`) is evaluated on the inputs — exactly by the engine where it is the right
+/// formula under other settings (`EngineModels`), exactly as a multiple of the truth
+/// (accumulated gradients), otherwise in arithmetic far more precise than the candidate's
+/// (`FormulaModels`) — and the candidate is judged against each with the truth's scales
+/// and limit. A mistake is named when the candidate is within rounding of it and the
+/// mistake is visible on these data: its values are themselves beyond rounding of the
+/// truth. A model indistinguishable from the truth explains nothing, and with that rule
+/// no correct result can be given a name.
+public enum BugDiagnosis {
+    /// For every key of `side.beyond`, the mistakes that explain it, best fit first and
+    /// one entry per name (its best form); empty when none does.
+    public static func diagnose(_ side: DiagnosisSide, truth: DiffTruth) throws -> [String: [MistakeMatch]] {
+        try evaluate(side, truth: truth).mapValues { evaluations in
+            var seen: Set<String> = []
+            return evaluations.filter(\.names).map(\.match).sorted { $0.fit < $1.fit }
+                .filter { seen.insert($0.name).inserted }
+        }
+    }
+
+    /// One model judged on one key.
+    public struct Evaluation: Sendable {
+        public var match: MistakeMatch
+        /// How far the model itself is from the truth, in u*scale (its visibility).
+        public var separation: Double
+        public var limit: Double
+        /// Whether the mistake is named: the candidate fits it, and it is visible.
+        public var names: Bool { match.fit <= limit && separation > limit }
+    }
+
+    /// Every model of the catalogue that applies to `side.beyond`, judged on each of
+    /// those keys, named or not (the tests run it on correct results too).
+    public static func evaluate(_ side: DiagnosisSide, truth: DiffTruth) throws -> [String: [Evaluation]] {
+        let models = try models(side, inputs: try ModelInputs(truth.problem), truth: truth)
+        var evaluations: [String: [Evaluation]] = [:]
+        for key in side.beyond {
+            guard let values = side.values[key], let exact = side.truths[key], let format = side.formats[key],
+                  let limit = side.limit(key) else { continue }
+            evaluations[key] = models.compactMap { model in
+                guard let prediction = model.predictions[key] else { return nil }
+                let scale = ModelFit.scale(prediction, truth: exact.scale)
+                let match = MistakeMatch(
+                    name: model.mistake.rawValue, fit: ModelFit.distance(values, prediction, scale: scale, format: format),
+                    parameter: model.parameter, value: model.value, detail: model.detail(key))
+                return Evaluation(match: match, separation: ModelFit.distance(exact.values, prediction, scale: scale,
+                                                                              format: format), limit: limit)
+            }
+        }
+        return evaluations
+    }
+
+    /// The models, in Double for float16 and float32 results and in Float80 for float64
+    /// ones. Where Float80 does not exist, the formula models of float64 results are left
+    /// out (double is no more precise than the candidate) rather than guessed.
+    static func models(_ side: DiagnosisSide, inputs: ModelInputs, truth: DiffTruth) throws -> [MistakeModel] {
+        if side.needsExtendedPrecision {
+            #if arch(x86_64) && !os(Windows)
+            return try models(Float80.self, side, inputs: inputs, truth: truth)
+            #else
+            return accumulatedGradients(side)
+            #endif
+        }
+        return try models(Double.self, side, inputs: inputs, truth: truth)
+    }
+
+    static func models<R: BinaryFloatingPoint>(_: R.Type, _ side: DiagnosisSide, inputs: ModelInputs,
+                                              truth: DiffTruth) throws -> [MistakeModel] {
+        FormulaModels<R>(side: side, inputs: inputs).all() + accumulatedGradients(side)
+            + (try EngineModels<R>(side: side, inputs: inputs, truth: truth).all())
+    }
+
+    /// accumulated-gradients: k times the truth, k the integer nearest the candidate's
+    /// ratio to it, with k times its scale. k*t is exact in double for a float16 or
+    /// float32 truth t, and within half a rounding of k times the exact value for a
+    /// float64 one (t is the exact value rounded once).
+    static func accumulatedGradients(_ side: DiagnosisSide) -> [MistakeModel] {
+        side.beyond.intersection(["dx", "dgamma", "dbeta"]).sorted().compactMap { key in
+            guard let values = side.values[key], let exact = side.truths[key],
+                  let k = ParameterEstimates.factor(values: values, truth: exact.values) else { return nil }
+            let factor = Double(k)
+            let prediction = Prediction(values: exact.values.map { factor * $0 }, scale: exact.scale.map { factor * $0 })
+            return MistakeModel(mistake: .accumulatedGradients, parameter: "factor \(k)", value: factor,
+                                detail: { "\(k) times the exact \($0) (gradients of \(k) steps summed: zero_grad forgotten)" },
+                                predictions: [key: prediction])
+        }
+    }
+}
+
+extension BugDiagnosis {
+    /// Puts each side's diagnosis into the judgements of its beyond keys. B is not
+    /// diagnosed again when it holds the same values as A on the same keys.
+    public static func attach(to reports: inout [KeyReport], a: DiagnosisSide, b: DiagnosisSide,
+                              truth: DiffTruth) throws {
+        let matchesA = a.beyond.isEmpty ? [:] : try diagnose(a, truth: truth)
+        let sameValues = a.beyond == b.beyond && b.beyond.allSatisfy { a.values[$0] == b.values[$0] }
+        let matchesB = b.beyond.isEmpty ? [:] : sameValues ? matchesA : try diagnose(b, truth: truth)
+        for i in reports.indices {
+            let key = reports[i].key
+            if a.beyond.contains(key) { reports[i].truth?.a.diagnosis = matchesA[key] ?? [] }
+            if b.beyond.contains(key) { reports[i].truth?.b.diagnosis = matchesB[key] ?? [] }
+        }
+    }
+}

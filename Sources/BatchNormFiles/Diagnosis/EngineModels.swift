@@ -1,0 +1,135 @@
+import ArrayComparison
+import ExactBatchNorm
+
+/// The mistakes that are the right formulas under other settings: another eps, the
+/// other mode, another momentum or momentum convention. The exact engine evaluates them
+/// as exactly as the truth (its values rounded once into each key's format, with their
+/// own error scales). Each is first screened in high precision (`FormulaEvaluator`, or
+/// the running update in double), and the engine runs only for a model that may fit, so
+/// a layer pays for at most the engine runs of the mistakes it might have made.
+struct EngineModels<R: BinaryFloatingPoint> {
+    let side: DiagnosisSide
+    let inputs: ModelInputs
+    let truth: DiffTruth
+
+    func all() throws -> [MistakeModel] {
+        var models: [MistakeModel] = []
+        if let eps = try wrongEps() { models.append(eps) }
+        if let mode = try wrongMode() { models.append(mode) }
+        if let momentum = try wrongMomentum() { models.append(momentum) }
+        return models
+    }
+
+    /// The engine's values for `keys` with other parameters or mode.
+    func model(_ mistake: Mistake, parameters: BatchNormParameters, mode: BatchNormMode, keys: Set<String>,
+               parameter: String?, value: Double?, detail: @escaping (String) -> String) throws -> MistakeModel {
+        var problem = truth.problem
+        problem.parameters = parameters
+        problem.mode = mode
+        let variant = DiffTruth(problem: problem, threads: truth.threads)
+        var predictions: [String: Prediction] = [:]
+        for key in keys.sorted() {
+            guard let format = side.formats[key] else { continue }
+            let shape = key == "out" || key == "dx" ? problem.shape.dimensions : [problem.shape.channels]
+            guard let exact = try variant.truth(for: key, shape: shape, format: format) else { continue }
+            predictions[key] = Prediction(values: exact.values, scale: exact.scale)
+        }
+        return MistakeModel(mistake: mistake, parameter: parameter, value: value, detail: detail,
+                            predictions: predictions)
+    }
+
+    /// Whether a screening prediction fits some key it predicts within that key's limit.
+    func mayFit(_ predictions: [String: Prediction]) -> Bool {
+        predictions.contains { key, prediction in side.limit(key).map { fit(key, prediction) <= $0 } ?? false }
+    }
+
+    func wrongEps() throws -> MistakeModel? {
+        guard !side.beyond.isDisjoint(with: FormulaModels<R>.forwardKeys),
+              let (eps, fit) = FormulaModels<R>(side: side, inputs: inputs).wrongEps(),
+              fit <= side.limit("out") ?? 0 else { return nil }
+        var parameters = inputs.parameters
+        parameters.eps = eps
+        let text = "eps ≈ \(ParameterText.decimal(eps)) instead of \(ParameterText.decimal(inputs.parameters.eps))"
+        return try model(.wrongEps, parameters: parameters, mode: truth.problem.mode,
+                         keys: side.beyond.intersection(FormulaModels<R>.forwardKeys), parameter: text, value: eps,
+                         detail: { "the exact \($0) with \(text)" })
+    }
+
+    /// Evaluation statistics in a training step, or batch statistics in evaluation.
+    func wrongMode() throws -> MistakeModel? {
+        var flipped = inputs
+        flipped.training.toggle()
+        let keys = side.beyond.intersection(["out", "dx", "dgamma", "running_mean", "running_var"])
+        guard !keys.isEmpty else { return nil }
+        var screen = MistakeModel.forwardPredictions(FormulaEvaluator<R>(inputs: flipped, variant: FormulaVariant()).evaluate())
+        if !flipped.training {   // evaluation leaves the running statistics as they were
+            screen["running_mean"] = Prediction(values: inputs.runningMean)
+            screen["running_var"] = Prediction(values: inputs.runningVar)
+        } else {
+            (screen["running_mean"], screen["running_var"]) = FormulaEvaluator<R>(inputs: flipped, variant: FormulaVariant())
+                .running(GroupStatistics<R>(flipped, grouping: .channel), [])
+        }
+        guard mayFit(screen.filter { keys.contains($0.key) }) else { return nil }
+        let mode: BatchNormMode = flipped.training ? .training : .evaluation
+        let phrase = flipped.training ? "in training mode (batch statistics) where evaluation was meant"
+                                      : "in evaluation mode (running statistics) where training was meant"
+        return try model(.wrongMode, parameters: inputs.parameters, mode: mode, keys: keys,
+                         parameter: flipped.training ? "training" : "evaluation", value: nil,
+                         detail: { "the exact \($0) \(phrase)" })
+    }
+}
+
+extension EngineModels {
+    /// Another momentum, or the same number in the other framework's convention: the
+    /// batch's weight in the update is estimated from the candidate's running mean (or
+    /// variance), both readings are screened, and the first that fits is solved.
+    func wrongMomentum() throws -> MistakeModel? {
+        let keys = side.beyond.intersection(["running_mean", "running_var"])
+        guard inputs.training, !keys.isEmpty, let take = batchWeight() else { return nil }
+        let p = inputs.parameters
+        let other: MomentumConvention = p.momentumConvention == .torch ? .keras : .torch
+        let estimate = p.momentumConvention == .torch ? take : 1 - take
+        // Momentum 0 (torch) or 1 (keras) leaves the running statistics alone: that is
+        // the evaluation mode's doing, which wrong-mode names.
+        let still = p.momentumConvention == .torch ? 0.0 : 1.0
+        let readings = [(other, p.momentum), (p.momentumConvention, (estimate * 1000).rounded() / 1000)]
+            .filter { ($0.0 != p.momentumConvention || $0.1 != p.momentum) && !($0.0 == p.momentumConvention && $0.1 == still) }
+        let screened = readings.map { reading -> (MomentumConvention, Double, Double) in
+            var changed = inputs
+            (changed.parameters.momentumConvention, changed.parameters.momentum) = reading
+            let (mean, variance) = FormulaEvaluator<R>(inputs: changed, variant: FormulaVariant())
+                .running(GroupStatistics<R>(changed, grouping: .channel), [])
+            let fits = [("running_mean", mean), ("running_var", variance)].filter { keys.contains($0.0) }
+                .map { fit($0.0, $0.1) }
+            return (reading.0, reading.1, fits.max() ?? Double.infinity)
+        }
+        // The first reading that fits: the other convention before another number.
+        guard let best = screened.first(where: { $0.2 <= side.limit(keys.first!) ?? 0 }) else { return nil }
+        var parameters = p
+        (parameters.momentumConvention, parameters.momentum) = (best.0, best.1)
+        let text = "momentum \(NumberText.compact(best.1)), \(best.0.rawValue) convention, instead of "
+            + "\(NumberText.compact(p.momentum)), \(p.momentumConvention.rawValue) convention"
+        return try model(.wrongMomentum, parameters: parameters, mode: .training, keys: keys, parameter: text,
+                         value: best.1, detail: { "the exact \($0) with \(text)" })
+    }
+
+    /// The weight of the batch statistic in the candidate's running update.
+    func batchWeight() -> Double? {
+        let stats = GroupStatistics<R>(inputs, grouping: .channel)
+        if let candidate = side.values["running_mean"] {
+            return ParameterEstimates.batchWeight(candidate: candidate, running: inputs.runningMean,
+                                                  batch: stats.mean.map { Double($0) })
+        }
+        guard let candidate = side.values["running_var"] else { return nil }
+        let unbiased = inputs.parameters.runningVariance == .unbiased
+        let batch = zip(stats.variance, stats.count).map { v, m in Double(unbiased && m > 1 ? v * m / (m - 1) : v) }
+        return ParameterEstimates.batchWeight(candidate: candidate, running: inputs.runningVar, batch: batch)
+    }
+
+    func fit(_ key: String, _ prediction: Prediction) -> Double {
+        guard let values = side.values[key], let truth = side.truths[key], let format = side.formats[key] else {
+            return .infinity
+        }
+        return ModelFit.distance(values, prediction, scale: truth.scale, format: format)
+    }
+}

@@ -1,0 +1,119 @@
+import ArrayComparison
+
+/// The mistakes modelled by formula variants evaluated in high precision
+/// (`FormulaEvaluator`): every forward mistake but wrong eps and wrong mode (which the
+/// exact engine evaluates, `EngineModels`), and the backward mistakes.
+struct FormulaModels<R: BinaryFloatingPoint> {
+    let side: DiagnosisSide
+    let inputs: ModelInputs
+    static var forwardKeys: Set<String> { ["out", "dx", "dgamma"] }
+
+    func all() -> [MistakeModel] {
+        var models = backwardMistakes()
+        let forward = !side.beyond.isDisjoint(with: Self.forwardKeys.union(["running_mean", "running_var"]))
+        guard forward else { return models }
+        for (mistake, variant, parameter, detail) in forwardVariants() {
+            let outputs = FormulaEvaluator<R>(inputs: inputs, variant: variant).evaluate()
+            models.append(MistakeModel(mistake: mistake, parameter: parameter, detail: detail,
+                                       predictions: MistakeModel.forwardPredictions(outputs)))
+        }
+        if let unstable = unstableVariance() { models.append(unstable) }
+        return models
+    }
+
+    /// dx without either term, and the uncentred dgammas, on the correct forward.
+    func backwardMistakes() -> [MistakeModel] {
+        guard inputs.training, !side.beyond.isDisjoint(with: ["dx", "dgamma"]) else { return [] }
+        let outputs = FormulaEvaluator<R>(inputs: inputs, variant: FormulaVariant()).evaluate(backwardMistakes: true)
+        var models: [MistakeModel] = []
+        if let p = outputs.dxWithoutDbeta {
+            models.append(MistakeModel(mistake: .missingDbetaTerm, detail: { "the exact \($0) without the −dbeta term" },
+                                       predictions: ["dx": p]))
+        }
+        if let p = outputs.dxWithoutDgamma {
+            models.append(MistakeModel(mistake: .missingDgammaTerm,
+                                       detail: { "the exact \($0) without the −xhat·dgamma term" }, predictions: ["dx": p]))
+        }
+        let forms = ["sum(dout*x)*invstd", "sum(dout*(x - mean)) without invstd", "sum(dout*x)"]
+        for (form, p) in zip(forms, outputs.uncentredDgamma) {
+            models.append(MistakeModel(mistake: .uncentredDgamma, parameter: form,
+                                       detail: { "the exact \($0) = \(form)" }, predictions: ["dgamma": p]))
+        }
+        return models
+    }
+
+    typealias Variant = (Mistake, FormulaVariant, String?, (String) -> String)
+
+    func forwardVariants() -> [Variant] {
+        var variants: [Variant] = [
+            (.epsOutsideSqrt, FormulaVariant(invstd: .epsOutsideSqrt), nil,
+             { "the exact \($0) with invstd = 1/(sqrt(var) + eps)" }),
+        ]
+        if inputs.training {
+            variants += [
+                (.unbiasedVariance, FormulaVariant(invstd: .unbiased), nil,
+                 { "the exact \($0) normalised by the unbiased variance var*M/(M-1)" }),
+                (.wrongReductionAxes, FormulaVariant(grouping: .perSample), "per sample",
+                 { "the exact \($0) with statistics per sample (over every axis but the first)" }),
+                (.wrongReductionAxes, FormulaVariant(grouping: .all), "over all axes",
+                 { "the exact \($0) with statistics over every axis, the channel's too" }),
+            ]
+        }
+        let ambiguity = (side.limit("out") ?? side.limit("dx") ?? 28) * side.workingUnitRoundoff
+        for format in [ReducedPrecision.Format.float16, .bfloat16] {
+            variants.append((.reducedPrecision,
+                             FormulaVariant(xhatPrecision: ReducedPrecision(format: format, ambiguity: ambiguity)),
+                             format.rawValue, { "\($0) computed with xhat rounded to \(format.rawValue)" }))
+        }
+        return variants
+    }
+}
+
+extension FormulaModels {
+    /// unstable-variance: var = E[x^2] - E[x]^2 in working precision W errs by up to
+    /// about limit*u_W*(E[x^2] + 2*E[x]^2) = limit*u_W*(var + 3*mean^2), in a direction
+    /// that depends on the summation order, so the model cannot be one set of values.
+    /// It is the correct formula with the variance each channel's out implies (least
+    /// squares, `ParameterEstimates.impliedInvstd`), admitted only where that variance
+    /// lies within the cancellation's reach of the true one: the candidate must fit it
+    /// on every key (the shape of a variance error) and by no more than W allows.
+    func unstableVariance() -> MistakeModel? {
+        guard inputs.training, let out = side.values["out"], let limit = side.limit("out") else { return nil }
+        let stats = GroupStatistics<R>(inputs, grouping: .channel)
+        let implied = ParameterEstimates.impliedInvstd(out: out, inputs: inputs, stats: stats)
+        let eps = inputs.parameters.eps, u = side.workingUnitRoundoff
+        var invstd: [Double] = []
+        for c in 0 ..< inputs.channels {
+            let variance = Double(stats.variance[c]), mean = Double(stats.mean[c])
+            guard let s = implied[c] else {
+                invstd.append(1 / (variance + eps).squareRoot())
+                continue
+            }
+            let fitted = max(0, 1 / (s * s) - eps)
+            guard abs(fitted - variance) <= limit * u * (variance + 3 * mean * mean) else { return nil }
+            invstd.append(1 / (fitted + eps).squareRoot())
+        }
+        let outputs = FormulaEvaluator<R>(inputs: inputs, variant: FormulaVariant(invstd: .given(invstd))).evaluate()
+        let precision = u == FloatFormat.float64.unitRoundoff ? "float64" : "float32"
+        return MistakeModel(mistake: .unstableVariance, parameter: "in \(precision)",
+                            detail: { "\($0) with each channel's variance from E[x²]−E[x]² in \(precision) (fitted)" },
+                            predictions: MistakeModel.forwardPredictions(outputs))
+    }
+
+    /// The eps that best explains the candidate's out among the round numbers near the
+    /// one its implied invstd suggests, with its fit on out; nil without out or estimate.
+    func wrongEps() -> (eps: Double, fit: Double)? {
+        guard let out = side.values["out"], let format = side.formats["out"], let truth = side.truths["out"] else {
+            return nil
+        }
+        let stats = GroupStatistics<R>(inputs, grouping: .channel)
+        let implied = ParameterEstimates.impliedInvstd(out: out, inputs: inputs, stats: stats)
+        guard let estimate = ParameterEstimates.eps(implied: implied, stats: stats) else { return nil }
+        let choices = ParameterEstimates.roundNumbers(near: estimate, excluding: inputs.parameters.eps).prefix(6)
+        return choices.map { eps in
+            let model = FormulaEvaluator<R>(inputs: inputs, variant: FormulaVariant(invstd: .eps(eps)))
+                .evaluate(backward: false)
+            return (eps, ModelFit.distance(out, model.out, scale: truth.scale, format: format))
+        }.min { $0.1 < $1.1 }
+    }
+}
