@@ -47,7 +47,10 @@ extension FormulaEvaluator {
         guard let dout = inputs.dout else { return }
         let sums = sums(stats, xhat, half, dout: dout)
         let n = inputs.count
-        var dx = [Double](repeating: 0, count: n), width = half.map { _ in [Double](repeating: 0, count: n) }
+        var dx = [Double](repeating: 0, count: n)
+        var width = half != nil || variant.varianceCancellation != nil ? [Double](repeating: 0, count: n) : nil
+        let clamped = variant.clampedVariance ?? []
+        let cancellation = R(variant.varianceCancellation ?? 0)
         var withoutDbeta = dx, withoutDgamma = dx
         for i in 0 ..< n {
             let c = inputs.channel(i), grp = inputs.group(i, variant.grouping)
@@ -61,6 +64,11 @@ extension FormulaEvaluator {
             if let half {
                 let w2 = sums.gXhatWidth[grp]
                 width![i] = Double(abs(k) * (half[i] * abs(s2) + abs(xhat[i]) * w2 + half[i] * w2))
+            }
+            if cancellation > 0 {
+                let x = R(inputs.x[i])
+                width![i] += Double(s[grp] * s[grp] * abs(s2) * cancellation * (abs(x) + abs(stats.mean[grp])) / m)
+                if grp < clamped.count, clamped[grp] { width![i] += Double(abs(k * xhat[i] * s2)) }
             }
         }
         outputs.dx = Prediction(values: dx, width: width)

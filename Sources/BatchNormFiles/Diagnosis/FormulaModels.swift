@@ -76,24 +76,30 @@ extension FormulaModels {
     /// It is the correct formula with the variance each channel's out implies (least
     /// squares, `ParameterEstimates.impliedInvstd`), admitted only where that variance
     /// lies within the cancellation's reach of the true one: the candidate must fit it
-    /// on every key (the shape of a variance error) and by no more than W allows.
+    /// on every key (the shape of a variance error) and by no more than W allows. dx
+    /// also allows for the formula's derivative evaluated as written, which cancels the
+    /// same way (`FormulaVariant.varianceCancellation`).
     func unstableVariance() -> MistakeModel? {
         guard inputs.training, let out = side.values["out"], let limit = side.limit("out") else { return nil }
         let stats = GroupStatistics<R>(inputs, grouping: .channel)
         let implied = ParameterEstimates.impliedInvstd(out: out, inputs: inputs, stats: stats)
         let eps = inputs.parameters.eps, u = side.workingUnitRoundoff
-        var invstd: [Double] = []
+        var invstd: [Double] = [], clamped: [Bool] = []
         for c in 0 ..< inputs.channels {
             let variance = Double(stats.variance[c]), mean = Double(stats.mean[c])
             guard let s = implied[c] else {
                 invstd.append(1 / (variance + eps).squareRoot())
+                clamped.append(false)
                 continue
             }
             let fitted = max(0, 1 / (s * s) - eps)
             guard abs(fitted - variance) <= limit * u * (variance + 3 * mean * mean) else { return nil }
             invstd.append(1 / (fitted + eps).squareRoot())
+            // Clamped: 0 to within the fit's own resolution of 1/s^2.
+            clamped.append(fitted <= limit * u * (eps + variance))
         }
-        let outputs = FormulaEvaluator<R>(inputs: inputs, variant: FormulaVariant(invstd: .given(invstd))).evaluate()
+        let variant = FormulaVariant(invstd: .given(invstd), varianceCancellation: limit * u, clampedVariance: clamped)
+        let outputs = FormulaEvaluator<R>(inputs: inputs, variant: variant).evaluate()
         let precision = u == FloatFormat.float64.unitRoundoff ? "float64" : "float32"
         return MistakeModel(mistake: .unstableVariance, parameter: "in \(precision)",
                             detail: { "\($0) with each channel's variance from E[x²]−E[x]² in \(precision) (fitted)" },

@@ -21,6 +21,15 @@ struct FormulaVariant: Sendable {
     /// xhat rounded to this format (with the ambiguity of the candidate's own rounding
     /// of xhat, see `ReducedPrecision`): reduced-precision.
     var xhatPrecision: ReducedPrecision? = nil
+    /// For var = E[x^2] - E[x]^2 differentiated as written (autodiff of Flax's fast
+    /// variance): dvar/dx_i = 2*x_i/M - 2*mean/M cancels in working precision W, so the
+    /// variance's term of dx_i, dL/dvar * dvar/dx_i with |dL/dvar| = s^2*|gamma*dgamma|/2,
+    /// is uncertain by s^2*|gamma*dgamma| * c * (|x_i| + |mean|)/M, c = limit*u_W.
+    var varianceCancellation: Double? = nil
+    /// Per channel: whether the variance was clamped at 0 (Flax's max(0, ...)), whose
+    /// derivative autodiff takes as 0 and a hand-written backward does not: dx_i is then
+    /// uncertain by its whole variance term, |gamma*s/M * xhat_i * dgamma|.
+    var clampedVariance: [Bool]? = nil
 }
 
 /// A format narrower than the computation's, into which an implementation rounds xhat.
