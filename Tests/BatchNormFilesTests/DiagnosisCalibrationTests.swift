@@ -62,4 +62,16 @@ import Testing
             }
         }
     }
+
+    /// A real framework's mistake: Flax's default E[x²]−E[x]² on x = 1000 + 0.01·N(0,1),
+    /// whose autodiff backward also cancels and drops the variance term where the
+    /// variance was clamped at 0, is named for it on every key beyond rounding.
+    @Test func flaxFastVarianceIsNamed() throws {
+        let folder = dataFolder.appendingPathComponent("frameworks/flax")
+        let report = try judge(folder.appendingPathComponent("offset1000_f32.flax-fast.npz").path,
+                               inputs: folder.appendingPathComponent("offset1000_f32.npz").path)
+        let beyond = report.keys.compactMap { $0.truth?.a }.filter { $0.verdict == .beyondRounding }
+        #expect(beyond.count >= 3)
+        for side in beyond { #expect(side.diagnosis?.first?.name == "unstable-variance") }
+    }
 }

@@ -20,7 +20,9 @@ public enum BugDiagnosis {
         }
     }
 
-    /// One model judged on one key.
+    /// One model judged on one key. Beyond the limit, `match.fit` and `separation` are
+    /// lower bounds (the first error found above it), and the separation of a model
+    /// that does not fit is not measured (0).
     public struct Evaluation: Sendable {
         public var match: MistakeMatch
         /// How far the model itself is from the truth, in u*scale (its visibility).
@@ -31,44 +33,54 @@ public enum BugDiagnosis {
     }
 
     /// Every model of the catalogue that applies to `side.beyond`, judged on each of
-    /// those keys, named or not (the tests run it on correct results too).
+    /// those keys, named or not (the tests run it on correct results too). Models are
+    /// computed one at a time and dropped once judged.
     public static func evaluate(_ side: DiagnosisSide, truth: DiffTruth) throws -> [String: [Evaluation]] {
-        let models = try models(side, inputs: try ModelInputs(truth.problem), truth: truth)
         var evaluations: [String: [Evaluation]] = [:]
-        for key in side.beyond {
-            guard let values = side.values[key], let exact = side.truths[key], let format = side.formats[key],
-                  let limit = side.limit(key) else { continue }
-            evaluations[key] = models.compactMap { model in
-                guard let prediction = model.predictions[key] else { return nil }
-                let scale = ModelFit.scale(prediction, truth: exact.scale)
-                let match = MistakeMatch(
-                    name: model.mistake.rawValue, fit: ModelFit.distance(values, prediction, scale: scale, format: format),
-                    parameter: model.parameter, value: model.value, detail: model.detail(key))
-                return Evaluation(match: match, separation: ModelFit.distance(exact.values, prediction, scale: scale,
-                                                                              format: format), limit: limit)
+        for model in try models(side, inputs: try ModelInputs(truth.problem), truth: truth) {
+            for produced in try model() {
+                for (key, evaluation) in judge(produced, side) { evaluations[key, default: []].append(evaluation) }
             }
         }
         return evaluations
     }
 
+    /// One model judged on every beyond key it predicts.
+    static func judge(_ model: MistakeModel, _ side: DiagnosisSide) -> [(String, Evaluation)] {
+        side.beyond.sorted().compactMap { key in
+            guard let prediction = model.predictions[key], let values = side.values[key], let exact = side.truths[key],
+                  let format = side.formats[key], let limit = side.limit(key) else { return nil }
+            let scale = ModelFit.scale(prediction, truth: exact.scale)
+            let fit = ModelFit.distance(values, prediction, scale: scale, format: format, cap: limit)
+            let match = MistakeMatch(name: model.mistake.rawValue, fit: fit, parameter: model.parameter,
+                                     value: model.value, detail: model.detail(key))
+            let separation = fit > limit ? 0 : ModelFit.distance(exact.values, prediction, scale: scale, format: format,
+                                                                 cap: limit)
+            return (key, Evaluation(match: match, separation: separation, limit: limit))
+        }
+    }
+
+    typealias ModelThunk = () throws -> [MistakeModel]
+
     /// The models, in Double for float16 and float32 results and in Float80 for float64
     /// ones. Where Float80 does not exist, the formula models of float64 results are left
     /// out (double is no more precise than the candidate) rather than guessed.
-    static func models(_ side: DiagnosisSide, inputs: ModelInputs, truth: DiffTruth) throws -> [MistakeModel] {
+    static func models(_ side: DiagnosisSide, inputs: ModelInputs, truth: DiffTruth) throws -> [ModelThunk] {
         if side.needsExtendedPrecision {
             #if arch(x86_64) && !os(Windows)
-            return try models(Float80.self, side, inputs: inputs, truth: truth)
+            return models(Float80.self, side, inputs: inputs, truth: truth)
             #else
-            return accumulatedGradients(side)
+            return [{ accumulatedGradients(side) }]
             #endif
         }
-        return try models(Double.self, side, inputs: inputs, truth: truth)
+        return models(Double.self, side, inputs: inputs, truth: truth)
     }
 
     static func models<R: BinaryFloatingPoint>(_: R.Type, _ side: DiagnosisSide, inputs: ModelInputs,
-                                              truth: DiffTruth) throws -> [MistakeModel] {
-        FormulaModels<R>(side: side, inputs: inputs).all() + accumulatedGradients(side)
-            + (try EngineModels<R>(side: side, inputs: inputs, truth: truth).all())
+                                              truth: DiffTruth) -> [ModelThunk] {
+        let formulas = FormulaModels<R>(side: side, inputs: inputs)
+        return formulas.thunks() + [{ accumulatedGradients(side) }]
+            + EngineModels<R>(formulas: formulas, truth: truth).thunks()
     }
 
     /// accumulated-gradients: k times the truth, k the integer nearest the candidate's

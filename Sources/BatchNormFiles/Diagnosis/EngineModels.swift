@@ -8,16 +8,13 @@ import ExactBatchNorm
 /// the running update in double), and the engine runs only for a model that may fit, so
 /// a layer pays for at most the engine runs of the mistakes it might have made.
 struct EngineModels<R: BinaryFloatingPoint> {
-    let side: DiagnosisSide
-    let inputs: ModelInputs
+    let formulas: FormulaModels<R>
     let truth: DiffTruth
+    var side: DiagnosisSide { formulas.side }
+    var inputs: ModelInputs { formulas.inputs }
 
-    func all() throws -> [MistakeModel] {
-        var models: [MistakeModel] = []
-        if let eps = try wrongEps() { models.append(eps) }
-        if let mode = try wrongMode() { models.append(mode) }
-        if let momentum = try wrongMomentum() { models.append(momentum) }
-        return models
+    func thunks() -> [() throws -> [MistakeModel]] {
+        [wrongEps, wrongMode, wrongMomentum].map { model in { try model().map { [$0] } ?? [] } }
     }
 
     /// The engine's values for `keys` with other parameters or mode.
@@ -38,15 +35,21 @@ struct EngineModels<R: BinaryFloatingPoint> {
                             predictions: predictions)
     }
 
-    /// Whether a screening prediction fits some key it predicts within that key's limit.
-    func mayFit(_ predictions: [String: Prediction]) -> Bool {
-        predictions.contains { key, prediction in side.limit(key).map { fit(key, prediction) <= $0 } ?? false }
+    /// Whether a screening prediction would name the mistake on some beyond key it
+    /// predicts: the candidate fits it there, and it is visibly not the truth.
+    func mayName(_ predictions: [String: Prediction]) -> Bool {
+        predictions.contains { key, prediction in
+            guard side.beyond.contains(key), let limit = side.limit(key), let truth = side.truths[key],
+                  let format = side.formats[key], fit(key, prediction) <= limit else { return false }
+            return ModelFit.distance(truth.values, prediction, scale: truth.scale, format: format, cap: limit) > limit
+        }
     }
 
     func wrongEps() throws -> MistakeModel? {
-        guard !side.beyond.isDisjoint(with: FormulaModels<R>.forwardKeys),
-              let (eps, fit) = FormulaModels<R>(side: side, inputs: inputs).wrongEps(),
-              fit <= side.limit("out") ?? 0 else { return nil }
+        guard !side.beyond.isDisjoint(with: FormulaModels<R>.forwardKeys), let (eps, fit) = formulas.wrongEps(),
+              fit <= side.limit("out") ?? 0,
+              mayName(MistakeModel.forwardPredictions(formulas.evaluator(FormulaVariant(invstd: .eps(eps))).evaluate()))
+        else { return nil }
         var parameters = inputs.parameters
         parameters.eps = eps
         let text = "eps ≈ \(ParameterText.decimal(eps)) instead of \(ParameterText.decimal(inputs.parameters.eps))"
@@ -61,15 +64,18 @@ struct EngineModels<R: BinaryFloatingPoint> {
         flipped.training.toggle()
         let keys = side.beyond.intersection(["out", "dx", "dgamma", "running_mean", "running_var"])
         guard !keys.isEmpty else { return nil }
-        var screen = MistakeModel.forwardPredictions(FormulaEvaluator<R>(inputs: flipped, variant: FormulaVariant()).evaluate())
+        guard let outputs = formulas.evaluator(FormulaVariant(), inputs: flipped).evaluate(refuted: formulas.refutes) else {
+            return nil
+        }
+        var screen = MistakeModel.forwardPredictions(outputs)
         if !flipped.training {   // evaluation leaves the running statistics as they were
             screen["running_mean"] = Prediction(values: inputs.runningMean)
             screen["running_var"] = Prediction(values: inputs.runningVar)
         } else {
-            (screen["running_mean"], screen["running_var"]) = FormulaEvaluator<R>(inputs: flipped, variant: FormulaVariant())
+            (screen["running_mean"], screen["running_var"]) = formulas.evaluator(FormulaVariant(), inputs: flipped)
                 .running(GroupStatistics<R>(flipped, grouping: .channel), [])
         }
-        guard mayFit(screen.filter { keys.contains($0.key) }) else { return nil }
+        guard mayName(screen) else { return nil }
         let mode: BatchNormMode = flipped.training ? .training : .evaluation
         let phrase = flipped.training ? "in training mode (batch statistics) where evaluation was meant"
                                       : "in evaluation mode (running statistics) where training was meant"
@@ -98,7 +104,7 @@ extension EngineModels {
             var changed = inputs
             (changed.parameters.momentumConvention, changed.parameters.momentum) = reading
             let (mean, variance) = FormulaEvaluator<R>(inputs: changed, variant: FormulaVariant())
-                .running(GroupStatistics<R>(changed, grouping: .channel), [])
+                .running(formulas.channelStatistics, [])
             let fits = [("running_mean", mean), ("running_var", variance)].filter { keys.contains($0.0) }
                 .map { fit($0.0, $0.1) }
             return (reading.0, reading.1, fits.max() ?? Double.infinity)
@@ -115,7 +121,7 @@ extension EngineModels {
 
     /// The weight of the batch statistic in the candidate's running update.
     func batchWeight() -> Double? {
-        let stats = GroupStatistics<R>(inputs, grouping: .channel)
+        let stats = formulas.channelStatistics
         if let candidate = side.values["running_mean"] {
             return ParameterEstimates.batchWeight(candidate: candidate, running: inputs.runningMean,
                                                   batch: stats.mean.map { Double($0) })

@@ -16,7 +16,8 @@ extension FormulaEvaluator {
         var doutDeviation: [CompensatedSum<R>]
     }
 
-    func sums(_ stats: GroupStatistics<R>, _ xhat: [R], _ half: [R]?, dout: [Double]) -> BackwardSums {
+    /// `uncentred`: also the sums of the uncentred dgammas.
+    func sums(_ stats: GroupStatistics<R>, _ xhat: [R], _ half: [R]?, dout: [Double], uncentred: Bool) -> BackwardSums {
         let channels = inputs.channels, groups = inputs.groupCount(variant.grouping)
         let zero = CompensatedSum<R>()
         var sums = BackwardSums(
@@ -24,7 +25,8 @@ extension FormulaEvaluator {
             dgammaWidth: Array(repeating: 0, count: channels), g: Array(repeating: zero, count: groups),
             gXhat: Array(repeating: zero, count: groups), gXhatWidth: Array(repeating: 0, count: groups),
             doutX: Array(repeating: zero, count: channels), doutDeviation: Array(repeating: zero, count: channels))
-        let channelMean = variant.grouping == .channel ? stats.mean : GroupStatistics<R>(inputs, grouping: .channel).mean
+        let channelMean = variant.grouping == .channel || !uncentred ? stats.mean
+                                                                      : GroupStatistics<R>(inputs, grouping: .channel).mean
         for i in 0 ..< inputs.count {
             let c = inputs.channel(i), grp = inputs.group(i, variant.grouping)
             let d = R(dout[i]), g = R(inputs.gamma[c]) * d, x = R(inputs.x[i])
@@ -32,8 +34,10 @@ extension FormulaEvaluator {
             sums.dgamma[c].add(d * xhat[i])
             sums.g[grp].add(g)
             sums.gXhat[grp].add(g * xhat[i])
-            sums.doutX[c].add(d * x)
-            sums.doutDeviation[c].add(d * (x - channelMean[c]))
+            if uncentred {
+                sums.doutX[c].add(d * x)
+                sums.doutDeviation[c].add(d * (x - channelMean[c]))
+            }
             if let half {
                 sums.dgammaWidth[c] += abs(d) * half[i]
                 sums.gXhatWidth[grp] += abs(g) * half[i]
@@ -45,7 +49,7 @@ extension FormulaEvaluator {
     func backward(_ stats: GroupStatistics<R>, _ s: [R], _ xhat: [R], _ half: [R]?,
                   into outputs: inout ModelOutputs, mistakes: Bool) {
         guard let dout = inputs.dout else { return }
-        let sums = sums(stats, xhat, half, dout: dout)
+        let sums = sums(stats, xhat, half, dout: dout, uncentred: mistakes && inputs.training)
         let n = inputs.count
         var dx = [Double](repeating: 0, count: n)
         var width = half != nil || variant.varianceCancellation != nil ? [Double](repeating: 0, count: n) : nil

@@ -11,6 +11,12 @@ struct Prediction: Sendable {
     var scale: [Double]? = nil
 }
 
+/// out at some elements (`indices`; nil: all of them, in order).
+struct OutSample {
+    var indices: [Int]?
+    var prediction: Prediction
+}
+
 /// Everything one formula variant predicts; keys without a prediction are the truth's.
 struct ModelOutputs: Sendable {
     var out: Prediction
@@ -84,15 +90,27 @@ struct GroupStatistics<R: BinaryFloatingPoint> {
 struct FormulaEvaluator<R: BinaryFloatingPoint> {
     let inputs: ModelInputs
     let variant: FormulaVariant
+    /// The statistics of the variant's groups when already known (they are the same for
+    /// every variant of channel statistics).
+    var statistics: GroupStatistics<R>? = nil
 
     /// - Parameters:
     ///   - backwardMistakes: also the backward mistakes on this forward.
     ///   - backward: false for out alone (and the running statistics).
     func evaluate(backwardMistakes: Bool = false, backward withBackward: Bool = true) -> ModelOutputs {
-        let stats = GroupStatistics<R>(inputs, grouping: variant.grouping)
+        evaluate(backwardMistakes: backwardMistakes, backward: withBackward, refuted: { _ in false })!
+    }
+
+    /// nil when `refuted` rejects the forward's out, on a sample of about 4096 elements
+    /// first and then on all: the rest is then not computed.
+    func evaluate(backwardMistakes: Bool = false, backward withBackward: Bool = true,
+                  refuted: (OutSample) -> Bool) -> ModelOutputs? {
+        let stats = statistics ?? GroupStatistics<R>(inputs, grouping: variant.grouping)
         let s = invstd(stats)
+        if inputs.count > 8192, refuted(sampledOut(stats, s, stride: inputs.count / 4096)) { return nil }
         let (xhat, half) = normalised(stats, s)
         var outputs = ModelOutputs(out: forward(xhat, half))
+        if refuted(OutSample(indices: nil, prediction: outputs.out)) { return nil }
         if inputs.training, variant.grouping == .all || isFitted {
             (outputs.runningMean, outputs.runningVar) = running(stats, s)
         }
@@ -121,26 +139,26 @@ struct FormulaEvaluator<R: BinaryFloatingPoint> {
         }
     }
 
-    /// xhat per element, and the half-width of its interval where the variant rounds
-    /// it and the candidate's own rounding may land on either side of a midpoint.
+    /// xhat of element i, and the half-width of its interval where the variant rounds it
+    /// and the candidate's own rounding may land on either side of a midpoint.
+    @inline(__always) func xhat(_ i: Int, _ stats: GroupStatistics<R>, _ s: [R]) -> (center: R, half: R) {
+        let g = inputs.group(i, variant.grouping)
+        let x = R(inputs.x[i]), c = x - stats.mean[g], sg = s[g], v = c * sg
+        guard let precision = variant.xhatPrecision else { return (v, 0) }
+        let kappa = sg * sg * (2 * stats.absDeviationX[g] + 2 * stats.variance[g] + R(inputs.parameters.eps)) / 2 + 1
+        let scale = sg * (abs(x) + stats.absX[g] + abs(stats.mean[g]) + abs(c)) + abs(v) * (kappa + 1)
+        let w = Double(R(precision.ambiguity) * scale)
+        let low = R(precision.round(Double(v) - w)), high = R(precision.round(Double(v) + w))
+        return ((low + high) / 2, (high - low) / 2)
+    }
+
     func normalised(_ stats: GroupStatistics<R>, _ s: [R]) -> (xhat: [R], half: [R]?) {
         var xhat = [R](repeating: 0, count: inputs.count)
+        var half: [R]? = variant.xhatPrecision == nil ? nil : [R](repeating: 0, count: inputs.count)
         for i in 0 ..< inputs.count {
-            let g = inputs.group(i, variant.grouping)
-            xhat[i] = (R(inputs.x[i]) - stats.mean[g]) * s[g]
-        }
-        guard let precision = variant.xhatPrecision else { return (xhat, nil) }
-        var half = [R](repeating: 0, count: inputs.count)
-        let eps = R(inputs.parameters.eps)
-        for i in 0 ..< inputs.count {
-            let g = inputs.group(i, variant.grouping)
-            let x = R(inputs.x[i]), c = x - stats.mean[g], sg = s[g]
-            let kappa = sg * sg * (2 * stats.absDeviationX[g] + 2 * stats.variance[g] + eps) / 2 + 1
-            let scale = sg * (abs(x) + stats.absX[g] + abs(stats.mean[g]) + abs(c)) + abs(xhat[i]) * (kappa + 1)
-            let w = Double(R(precision.ambiguity) * scale), v = Double(xhat[i])
-            let low = precision.round(v - w), high = precision.round(v + w)
-            xhat[i] = (R(low) + R(high)) / 2
-            half[i] = (R(high) - R(low)) / 2
+            let (center, width) = self.xhat(i, stats, s)
+            xhat[i] = center
+            if half != nil { half![i] = width }
         }
         return (xhat, half)
     }
@@ -154,6 +172,19 @@ struct FormulaEvaluator<R: BinaryFloatingPoint> {
             if let half { width![i] = Double(abs(gamma) * half[i]) }
         }
         return Prediction(values: out, width: width)
+    }
+
+    /// out at a sample of the elements (every `stride`-th), from which a model can be
+    /// refuted before its full pass: one element beyond rounding refutes it.
+    func sampledOut(_ stats: GroupStatistics<R>, _ s: [R], stride step: Int) -> OutSample {
+        let indices = Array(stride(from: 0, to: inputs.count, by: step))
+        var out: [Double] = [], width: [Double] = []
+        for i in indices {
+            let (center, half) = xhat(i, stats, s), c = inputs.channel(i), gamma = R(inputs.gamma[c])
+            out.append(Double(gamma * center + R(inputs.beta[c])))
+            width.append(Double(abs(gamma) * half))
+        }
+        return OutSample(indices: indices, prediction: Prediction(values: out, width: width))
     }
 
     /// Running statistics from the variant's batch statistics (for every-axis groups,

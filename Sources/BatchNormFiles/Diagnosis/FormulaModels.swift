@@ -6,25 +6,66 @@ import ArrayComparison
 struct FormulaModels<R: BinaryFloatingPoint> {
     let side: DiagnosisSide
     let inputs: ModelInputs
+    /// Shared by every variant with channel statistics.
+    let channelStatistics: GroupStatistics<R>
     static var forwardKeys: Set<String> { ["out", "dx", "dgamma"] }
 
-    func all() -> [MistakeModel] {
-        var models = backwardMistakes()
-        let forward = !side.beyond.isDisjoint(with: Self.forwardKeys.union(["running_mean", "running_var"]))
-        guard forward else { return models }
-        for (mistake, variant, parameter, detail) in forwardVariants() {
-            let outputs = FormulaEvaluator<R>(inputs: inputs, variant: variant).evaluate()
-            models.append(MistakeModel(mistake: mistake, parameter: parameter, detail: detail,
-                                       predictions: MistakeModel.forwardPredictions(outputs)))
+    /// Per channel, the invstd the candidate's out implies, where out is in its file and
+    /// a forward key is beyond (wrong-eps and unstable-variance start from it).
+    let impliedInvstd: [Double?]?
+
+    init(side: DiagnosisSide, inputs: ModelInputs) {
+        self.side = side
+        self.inputs = inputs
+        let statistics = GroupStatistics<R>(inputs, grouping: .channel)
+        channelStatistics = statistics
+        impliedInvstd = side.values["out"].flatMap { out in
+            side.beyond.isDisjoint(with: Self.forwardKeys) ? nil
+                : ParameterEstimates.impliedInvstd(out: out, inputs: inputs, stats: statistics)
         }
-        if let unstable = unstableVariance() { models.append(unstable) }
-        return models
+    }
+
+    /// Each model as a computation to run when its turn comes, so that only one model's
+    /// values are held at a time.
+    func thunks() -> [() -> [MistakeModel]] {
+        var thunks: [() -> [MistakeModel]] = [backwardMistakes]
+        guard !side.beyond.isDisjoint(with: Self.forwardKeys.union(["running_mean", "running_var"])) else {
+            return thunks
+        }
+        for variant in forwardVariants() { thunks.append { forwardModel(variant).map { [$0] } ?? [] } }
+        thunks.append { unstableVariance().map { [$0] } ?? [] }
+        return thunks
+    }
+
+    func evaluator(_ variant: FormulaVariant, inputs: ModelInputs? = nil) -> FormulaEvaluator<R> {
+        let shared = variant.grouping == .channel && inputs == nil ? channelStatistics : nil
+        return FormulaEvaluator<R>(inputs: inputs ?? self.inputs, variant: variant, statistics: shared)
+    }
+
+    /// Whether the candidate's out rules a forward mistake out: an implementation making
+    /// it produces the model's out, so a candidate whose out (when its file has one) is
+    /// beyond rounding of that does not make it. The backward is then not computed.
+    func refutes(_ out: OutSample) -> Bool {
+        guard let values = side.values["out"], let truth = side.truths["out"], let format = side.formats["out"],
+              let limit = side.limit("out") else { return false }
+        guard let indices = out.indices else {
+            return ModelFit.distance(values, out.prediction, scale: truth.scale, format: format) > limit
+        }
+        return ModelFit.distance(indices.map { values[$0] }, out.prediction, scale: indices.map { truth.scale[$0] },
+                                 format: format) > limit
+    }
+
+    func forwardModel(_ variant: Variant) -> MistakeModel? {
+        let (mistake, formula, parameter, detail) = variant
+        guard let outputs = evaluator(formula).evaluate(refuted: refutes) else { return nil }
+        return MistakeModel(mistake: mistake, parameter: parameter, detail: detail,
+                            predictions: MistakeModel.forwardPredictions(outputs))
     }
 
     /// dx without either term, and the uncentred dgammas, on the correct forward.
     func backwardMistakes() -> [MistakeModel] {
         guard inputs.training, !side.beyond.isDisjoint(with: ["dx", "dgamma"]) else { return [] }
-        let outputs = FormulaEvaluator<R>(inputs: inputs, variant: FormulaVariant()).evaluate(backwardMistakes: true)
+        let outputs = evaluator(FormulaVariant()).evaluate(backwardMistakes: true)
         var models: [MistakeModel] = []
         if let p = outputs.dxWithoutDbeta {
             models.append(MistakeModel(mistake: .missingDbetaTerm, detail: { "the exact \($0) without the −dbeta term" },
@@ -80,11 +121,10 @@ extension FormulaModels {
     /// also allows for the formula's derivative evaluated as written, which cancels the
     /// same way (`FormulaVariant.varianceCancellation`).
     func unstableVariance() -> MistakeModel? {
-        guard inputs.training, let out = side.values["out"], let limit = side.limit("out") else { return nil }
-        let stats = GroupStatistics<R>(inputs, grouping: .channel)
-        let implied = ParameterEstimates.impliedInvstd(out: out, inputs: inputs, stats: stats)
+        guard inputs.training, let implied = impliedInvstd, let limit = side.limit("out") else { return nil }
+        let stats = channelStatistics
         let eps = inputs.parameters.eps, u = side.workingUnitRoundoff
-        var invstd: [Double] = [], clamped: [Bool] = []
+        var invstd: [Double] = [], clamped: [Bool] = [], visible = false
         for c in 0 ..< inputs.channels {
             let variance = Double(stats.variance[c]), mean = Double(stats.mean[c])
             guard let s = implied[c] else {
@@ -95,11 +135,13 @@ extension FormulaModels {
             let fitted = max(0, 1 / (s * s) - eps)
             guard abs(fitted - variance) <= limit * u * (variance + 3 * mean * mean) else { return nil }
             invstd.append(1 / (fitted + eps).squareRoot())
+            visible = visible || abs(fitted - variance) > varianceResolution(c, limit: limit)
             // Clamped: 0 to within the fit's own resolution of 1/s^2.
             clamped.append(fitted <= limit * u * (eps + variance))
         }
+        guard visible else { return nil }   // the truth, within rounding
         let variant = FormulaVariant(invstd: .given(invstd), varianceCancellation: limit * u, clampedVariance: clamped)
-        let outputs = FormulaEvaluator<R>(inputs: inputs, variant: variant).evaluate()
+        guard let outputs = evaluator(variant).evaluate(refuted: refutes) else { return nil }
         let precision = u == FloatFormat.float64.unitRoundoff ? "float64" : "float32"
         return MistakeModel(mistake: .unstableVariance, parameter: "in \(precision)",
                             detail: { "\($0) with each channel's variance from E[x²]−E[x]² in \(precision) (fitted)" },
@@ -112,14 +154,24 @@ extension FormulaModels {
         guard let out = side.values["out"], let format = side.formats["out"], let truth = side.truths["out"] else {
             return nil
         }
-        let stats = GroupStatistics<R>(inputs, grouping: .channel)
-        let implied = ParameterEstimates.impliedInvstd(out: out, inputs: inputs, stats: stats)
-        guard let estimate = ParameterEstimates.eps(implied: implied, stats: stats) else { return nil }
-        let choices = ParameterEstimates.roundNumbers(near: estimate, excluding: inputs.parameters.eps).prefix(6)
-        return choices.map { eps in
-            let model = FormulaEvaluator<R>(inputs: inputs, variant: FormulaVariant(invstd: .eps(eps)))
-                .evaluate(backward: false)
+        guard let implied = impliedInvstd,
+              let estimate = ParameterEstimates.eps(implied: implied, stats: channelStatistics) else { return nil }
+        let eps = inputs.parameters.eps, limit = side.limit("out") ?? 0
+        let choices = ParameterEstimates.roundNumbers(near: estimate, excluding: eps).prefix(3).filter { e in
+            (0 ..< inputs.channels).contains { abs(e - eps) > varianceResolution($0, limit: limit) }
+        }
+        return choices.compactMap { eps in
+            guard let model = evaluator(FormulaVariant(invstd: .eps(eps))).evaluate(backward: false, refuted: refutes)
+            else { return nil }
             return (eps, ModelFit.distance(out, model.out, scale: truth.scale, format: format))
         }.min { $0.1 < $1.1 }
+    }
+
+    /// How far a correct evaluation's rounding may move a channel's var + eps:
+    /// limit*u*S_var, S_var = 2*sum(|c|*|x|)/M + 2*var (`ErrorScales`). A model that moves
+    /// it by no more is the truth within rounding, and is not evaluated.
+    func varianceResolution(_ c: Int, limit: Double) -> Double {
+        limit * side.workingUnitRoundoff
+            * Double(2 * channelStatistics.absDeviationX[c] + 2 * channelStatistics.variance[c])
     }
 }

@@ -13,12 +13,15 @@ enum ModelFit {
         return zip(own, truth).map { max($0, $1) }
     }
 
-    /// The largest error of `values` against `prediction`, in u*scale of `format`.
-    static func distance(_ values: [Double], _ prediction: Prediction, scale: [Double], format: FloatFormat) -> Double {
+    /// The largest error of `values` against `prediction`, in u*scale of `format`; or,
+    /// once some error exceeds `cap`, that error (a lower bound of the largest): a model
+    /// beyond the limit needs no more than that said of it.
+    static func distance(_ values: [Double], _ prediction: Prediction, scale: [Double], format: FloatFormat,
+                         cap: Double = .infinity) -> Double {
         guard values.count == prediction.values.count, scale.count == values.count else { return .infinity }
         let u = format.unitRoundoff, step = format.leastNonzeroMagnitude
         var worst = 0.0
-        for i in values.indices {
+        for i in values.indices where worst <= cap {
             var nearest = prediction.values[i]
             if let width = prediction.width?[i], width > 0, values[i].isFinite {
                 nearest += min(max(values[i] - nearest, -width), width)

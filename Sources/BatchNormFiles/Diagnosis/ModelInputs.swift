@@ -30,23 +30,40 @@ struct ModelInputs {
         runningVar = fill(p.runningVar, 1)
         parameters = p
         training = problem.mode == .training
+        (channelIndex, sampleIndex) = Self.indices(problem.shape)
+    }
+
+    /// Each element's channel and sample, computed once so that the models' passes
+    /// read them instead of dividing.
+    private let channelIndex: [Int32]
+    private let sampleIndex: [Int32]
+
+    private static func indices(_ shape: BatchNormShape) -> (channel: [Int32], sample: [Int32]) {
+        var channel: [Int32] = [], sample: [Int32] = []
+        channel.reserveCapacity(shape.elementCount)
+        sample.reserveCapacity(shape.elementCount)
+        for n in 0 ..< shape.batch {
+            for outer in 0 ..< (shape.layout == .channelsFirst ? shape.channels : shape.spatial) {
+                for inner in 0 ..< (shape.layout == .channelsFirst ? shape.spatial : shape.channels) {
+                    channel.append(Int32(shape.layout == .channelsFirst ? outer : inner))
+                    sample.append(Int32(n))
+                }
+            }
+        }
+        return (channel, sample)
     }
 
     var count: Int { x.count }
     var channels: Int { shape.channels }
-    /// Elements per sample (every axis but the first).
-    var perSample: Int { shape.batch == 0 ? 0 : x.count / shape.batch }
 
     /// The channel of the element at flat (C-order) index `i`.
-    @inline(__always) func channel(_ i: Int) -> Int {
-        shape.layout == .channelsFirst ? (i / shape.spatial) % shape.channels : i % shape.channels
-    }
+    @inline(__always) func channel(_ i: Int) -> Int { Int(channelIndex[i]) }
 
     /// The group whose statistics normalise element `i`.
     @inline(__always) func group(_ i: Int, _ grouping: StatisticsGrouping) -> Int {
         switch grouping {
         case .channel: channel(i)
-        case .perSample: i / perSample
+        case .perSample: Int(sampleIndex[i])
         case .all: 0
         }
     }
