@@ -8,7 +8,9 @@ public enum DiagnosisSentences {
         guard let best = matches.first else { return "\(key) (\(side)): matches no mistake of the catalogue" }
         var line = "\(key) (\(side)): matches \(best.name): within \(NumberText.compact(best.fit)) roundings of "
             + best.detail
-        let others = matches.dropFirst().map { "\($0.name) (\(NumberText.compact($0.fit)))" }
+        let others = matches.dropFirst().map { match in
+            match.name + (match.parameter.map { ", " + $0 } ?? "") + " (\(NumberText.compact(match.fit)))"
+        }
         if !others.isEmpty { line += "; also within rounding of " + others.joined(separator: ", ") }
         return line
     }
