@@ -48,14 +48,11 @@ public enum BugDiagnosis {
     /// One model judged on every beyond key it predicts.
     static func judge(_ model: MistakeModel, _ side: DiagnosisSide) -> [(String, Evaluation)] {
         side.beyond.sorted().compactMap { key in
-            guard let prediction = model.predictions[key], let values = side.values[key], let exact = side.truths[key],
-                  let format = side.formats[key], let limit = side.limit(key) else { return nil }
-            let scale = ModelFit.scale(prediction, truth: exact.scale)
-            let fit = ModelFit.distance(values, prediction, scale: scale, format: format, cap: limit)
+            guard let prediction = model.predictions[key], let limit = side.limit(key),
+                  let fit = side.distance(key, prediction, cap: limit) else { return nil }
             let match = MistakeMatch(name: model.mistake.rawValue, fit: fit, parameter: model.parameter,
                                      value: model.value, detail: model.detail(key))
-            let separation = fit > limit ? 0 : ModelFit.distance(exact.values, prediction, scale: scale, format: format,
-                                                                 cap: limit)
+            let separation = fit > limit ? 0 : side.distance(key, prediction, ofTruth: true, cap: limit) ?? 0
             return (key, Evaluation(match: match, separation: separation, limit: limit))
         }
     }

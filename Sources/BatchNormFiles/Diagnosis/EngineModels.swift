@@ -38,11 +38,7 @@ struct EngineModels<R: BinaryFloatingPoint> {
     /// Whether a screening prediction would name the mistake on some beyond key it
     /// predicts: the candidate fits it there, and it is visibly not the truth.
     func mayName(_ predictions: [String: Prediction]) -> Bool {
-        predictions.contains { key, prediction in
-            guard side.beyond.contains(key), let limit = side.limit(key), let truth = side.truths[key],
-                  let format = side.formats[key], fit(key, prediction) <= limit else { return false }
-            return ModelFit.distance(truth.values, prediction, scale: truth.scale, format: format, cap: limit) > limit
-        }
+        predictions.contains { key, prediction in side.beyond.contains(key) && side.names(key, prediction) }
     }
 
     func wrongEps() throws -> MistakeModel? {
@@ -106,7 +102,7 @@ extension EngineModels {
             let (mean, variance) = FormulaEvaluator<R>(inputs: changed, variant: FormulaVariant())
                 .running(formulas.channelStatistics, [])
             let fits = [("running_mean", mean), ("running_var", variance)].filter { keys.contains($0.0) }
-                .map { fit($0.0, $0.1) }
+                .map { side.distance($0.0, $0.1) ?? .infinity }
             return (reading.0, reading.1, fits.max() ?? Double.infinity)
         }
         // The first reading that fits: the other convention before another number.
@@ -130,12 +126,5 @@ extension EngineModels {
         let unbiased = inputs.parameters.runningVariance == .unbiased
         let batch = zip(stats.variance, stats.count).map { v, m in Double(unbiased && m > 1 ? v * m / (m - 1) : v) }
         return ParameterEstimates.batchWeight(candidate: candidate, running: inputs.runningVar, batch: batch)
-    }
-
-    func fit(_ key: String, _ prediction: Prediction) -> Double {
-        guard let values = side.values[key], let truth = side.truths[key], let format = side.formats[key] else {
-            return .infinity
-        }
-        return ModelFit.distance(values, prediction, scale: truth.scale, format: format)
     }
 }

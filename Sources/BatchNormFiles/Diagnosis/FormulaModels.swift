@@ -46,13 +46,9 @@ struct FormulaModels<R: BinaryFloatingPoint> {
     /// it produces the model's out, so a candidate whose out (when its file has one) is
     /// beyond rounding of that does not make it. The backward is then not computed.
     func refutes(_ out: OutSample) -> Bool {
-        guard let values = side.values["out"], let truth = side.truths["out"], let format = side.formats["out"],
-              let limit = side.limit("out") else { return false }
-        guard let indices = out.indices else {
-            return ModelFit.distance(values, out.prediction, scale: truth.scale, format: format) > limit
-        }
-        return ModelFit.distance(indices.map { values[$0] }, out.prediction, scale: indices.map { truth.scale[$0] },
-                                 format: format) > limit
+        guard let limit = side.limit("out"),
+              let fit = side.distance("out", out.prediction, at: out.indices, cap: limit) else { return false }
+        return fit > limit
     }
 
     func forwardModel(_ variant: Variant) -> MistakeModel? {
@@ -151,9 +147,6 @@ extension FormulaModels {
     /// The eps that best explains the candidate's out among the round numbers near the
     /// one its implied invstd suggests, with its fit on out; nil without out or estimate.
     func wrongEps() -> (eps: Double, fit: Double)? {
-        guard let out = side.values["out"], let format = side.formats["out"], let truth = side.truths["out"] else {
-            return nil
-        }
         guard let implied = impliedInvstd,
               let estimate = ParameterEstimates.eps(implied: implied, stats: channelStatistics) else { return nil }
         let eps = inputs.parameters.eps, limit = side.limit("out") ?? 0
@@ -163,7 +156,7 @@ extension FormulaModels {
         return choices.compactMap { eps in
             guard let model = evaluator(FormulaVariant(invstd: .eps(eps))).evaluate(backward: false, refuted: refutes)
             else { return nil }
-            return (eps, ModelFit.distance(out, model.out, scale: truth.scale, format: format))
+            return side.distance("out", model.out).map { (eps, $0) }
         }.min { $0.1 < $1.1 }
     }
 
