@@ -42,6 +42,8 @@ import Testing
         case "float16 xhat", "bfloat16 xhat":
             #expect(best.allSatisfy { $0.parameter == mistake.label.split(separator: " ").first.map(String.init) })
         case "momentum 0.01": #expect(best.allSatisfy { $0.value == 0.01 && $0.parameter!.contains("torch convention, instead") })
+        case "biased running variance":
+            #expect(best.allSatisfy { $0.parameter == "the biased batch variance instead of the unbiased" })
         case "keras convention": #expect(best.allSatisfy { $0.parameter!.hasPrefix("momentum 0.1, keras convention") })
         case "per sample", "all axes":
             #expect(best.allSatisfy { $0.parameter == (mistake.perSample ? "per sample" : "over all axes") })

@@ -12,7 +12,7 @@ struct InjectedMistake: Sendable, CustomTestStringConvertible {
     var float16Xhat = false, bfloat16Xhat = false
     var unstableVariance = false
     var evalStatistics = false
-    var kerasMomentum = false, momentum: Float? = nil
+    var kerasMomentum = false, momentum: Float? = nil, biasedRunningVariance = false
     /// The data that shows it: small spread for eps's mistakes, offset for E[x^2]-E[x]^2.
     var offset: Float = 0.5, spread: Float = 1
 
@@ -36,6 +36,7 @@ struct InjectedMistake: Sendable, CustomTestStringConvertible {
         InjectedMistake(name: .wrongMode, label: "evaluation statistics", evalStatistics: true),
         InjectedMistake(name: .wrongMomentum, label: "keras convention", kerasMomentum: true),
         InjectedMistake(name: .wrongMomentum, label: "momentum 0.01", momentum: 0.01),
+        InjectedMistake(name: .wrongRunningVariance, label: "biased running variance", biasedRunningVariance: true),
     ]
 }
 
@@ -126,10 +127,11 @@ extension HandMadeBatchNorm {
         let mo = mistake.momentum ?? momentum
         let (keep, take) = mistake.kerasMomentum ? (mo, 1 - mo) : (1 - mo, mo)
         let count = mistake.allAxes ? Float(members[0].count) : m
+        let unbiased = mistake.biasedRunningVariance ? 1 : count / (count - 1)
         return [
             "running_mean": (0 ..< c).map { keep * runningMean[$0] + take * batch[mistake.allAxes ? 0 : $0].mean },
             "running_var": (0 ..< c).map {
-                keep * runningVar[$0] + take * batch[mistake.allAxes ? 0 : $0].variance * count / (count - 1)
+                keep * runningVar[$0] + take * batch[mistake.allAxes ? 0 : $0].variance * unbiased
             },
         ]
     }

@@ -2,7 +2,7 @@ import ArrayComparison
 import ExactBatchNorm
 
 /// The mistakes that are the right formulas under other settings: another eps, the
-/// other mode, another momentum or momentum convention. The exact engine evaluates them
+/// other mode, another momentum or momentum convention, the other running variance. The exact engine evaluates them
 /// as exactly as the truth (its values rounded once into each key's format, with their
 /// own error scales). Each is first screened in high precision (`FormulaEvaluator`, or
 /// the running update in double), and the engine runs only for a model that may fit, so
@@ -14,7 +14,7 @@ struct EngineModels<R: BinaryFloatingPoint> {
     var inputs: ModelInputs { formulas.inputs }
 
     func thunks() -> [() throws -> [MistakeModel]] {
-        [wrongEps, wrongMode, wrongMomentum].map { model in { try model().map { [$0] } ?? [] } }
+        [wrongEps, wrongMode, wrongMomentum, wrongRunningVariance].map { model in { try model().map { [$0] } ?? [] } }
     }
 
     /// The engine's values for `keys` with other parameters or mode.
@@ -113,6 +113,21 @@ extension EngineModels {
             + "\(NumberText.compact(p.momentum)), \(p.momentumConvention.rawValue) convention"
         return try model(.wrongMomentum, parameters: parameters, mode: .training, keys: keys, parameter: text,
                          value: best.1, detail: { "the exact \($0) with \(text)" })
+    }
+
+    /// The running variance updated with the other batch variance (biased for
+    /// unbiased, or the reverse): screened in double, then solved.
+    func wrongRunningVariance() throws -> MistakeModel? {
+        guard inputs.training, side.beyond.contains("running_var") else { return nil }
+        var changed = inputs
+        let used = inputs.parameters.runningVariance
+        changed.parameters.runningVariance = used == .unbiased ? .biased : .unbiased
+        let (_, variance) = FormulaEvaluator<R>(inputs: changed, variant: FormulaVariant())
+            .running(formulas.channelStatistics, [])
+        guard side.names("running_var", variance) else { return nil }
+        let text = "the \(changed.parameters.runningVariance.rawValue) batch variance instead of the \(used.rawValue)"
+        return try model(.wrongRunningVariance, parameters: changed.parameters, mode: .training, keys: ["running_var"],
+                         parameter: text, value: nil, detail: { "the exact \($0) updated with \(text)" })
     }
 
     /// The weight of the batch statistic in the candidate's running update.

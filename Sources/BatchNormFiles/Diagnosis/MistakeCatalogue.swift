@@ -32,6 +32,9 @@ public enum Mistake: String, CaseIterable, Sendable {
     case wrongMode = "wrong-mode"
     /// Running statistics from another momentum or the other framework's convention.
     case wrongMomentum = "wrong-momentum"
+    /// The running variance updated with the biased batch variance where the unbiased
+    /// was meant (Keras's and Flax's convention in torch code), or the reverse.
+    case wrongRunningVariance = "wrong-running-variance"
 }
 
 /// One mistake evaluated on the inputs: what an implementation making it produces for
