@@ -76,4 +76,17 @@ import Testing
         #expect(beyond.count >= 3)
         for side in beyond { #expect(side.diagnosis?.first?.name == "unstable-variance") }
     }
+
+    /// Keras on the JAX backend computes a float64 layer in float32: every key is beyond
+    /// float64's rounding, within float32's, and holds float32 numbers only.
+    @Test func float32ThroughoutIsNamed() throws {
+        let folder = dataFolder.appendingPathComponent("frameworks/keras")
+        let report = try judge(folder.appendingPathComponent("offset3_f64.keras-jax.npz").path,
+                               inputs: folder.appendingPathComponent("offset3_f64.npz").path)
+        let beyond = report.keys.compactMap { $0.truth?.a }.filter { $0.verdict == .beyondRounding }
+        #expect(beyond.count == 6)
+        for side in beyond {
+            #expect(side.diagnosis?.first.map { [$0.name, $0.parameter] } == ["reduced-precision", "float32 throughout"])
+        }
+    }
 }

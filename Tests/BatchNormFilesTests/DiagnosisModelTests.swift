@@ -133,4 +133,9 @@ import Testing
         let outside = ModelFit.distance([1.5 + 0x1p-20, 2], prediction, scale: [1, 1], format: .float32)
         #expect(abs(outside - 0x1p-20 / 0x1p-24) < 1e-6)
     }
+
+    @Test func theFloat32Fingerprint() {
+        #expect(StoredPrecisionModel.fingerprint([1, 0.5, Double(Float(0.1)), .nan, -.infinity]))
+        #expect(!StoredPrecisionModel.fingerprint([1, 0.1]))
+    }
 }

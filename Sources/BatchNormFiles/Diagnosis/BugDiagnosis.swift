@@ -28,8 +28,11 @@ public enum BugDiagnosis {
         /// How far the model itself is from the truth, in u*scale (its visibility).
         public var separation: Double
         public var limit: Double
-        /// Whether the mistake is named: the candidate fits it, and it is visible.
-        public var names: Bool { match.fit <= limit && separation > limit }
+        /// Told from the truth by a fingerprint of the side, not by its values.
+        public var fingerprinted = false
+        /// Whether the mistake is named: the candidate fits it, and it is visible (or
+        /// fingerprinted).
+        public var names: Bool { match.fit <= limit && (separation > limit || fingerprinted) }
     }
 
     /// Every model of the catalogue that applies to `side.beyond`, judged on each of
@@ -53,7 +56,8 @@ public enum BugDiagnosis {
             let match = MistakeMatch(name: model.mistake.rawValue, fit: fit, parameter: model.parameter,
                                      value: model.value, detail: model.detail(key))
             let separation = fit > limit ? 0 : side.distance(key, prediction, ofTruth: true, cap: limit) ?? 0
-            return (key, Evaluation(match: match, separation: separation, limit: limit))
+            return (key, Evaluation(match: match, separation: separation, limit: limit,
+                                    fingerprinted: model.fingerprinted))
         }
     }
 
@@ -67,7 +71,7 @@ public enum BugDiagnosis {
             #if arch(x86_64) && !os(Windows)
             return models(Float80.self, side, inputs: inputs, truth: truth)
             #else
-            return [{ accumulatedGradients(side) }]
+            return [{ accumulatedGradients(side) + StoredPrecisionModel.models(side) }]
             #endif
         }
         return models(Double.self, side, inputs: inputs, truth: truth)
@@ -76,7 +80,7 @@ public enum BugDiagnosis {
     static func models<R: BinaryFloatingPoint>(_: R.Type, _ side: DiagnosisSide, inputs: ModelInputs,
                                               truth: DiffTruth) -> [ModelThunk] {
         let formulas = FormulaModels<R>(side: side, inputs: inputs)
-        return formulas.thunks() + [{ accumulatedGradients(side) }]
+        return formulas.thunks() + [{ accumulatedGradients(side) + StoredPrecisionModel.models(side) }]
             + EngineModels<R>(formulas: formulas, truth: truth).thunks()
     }
 

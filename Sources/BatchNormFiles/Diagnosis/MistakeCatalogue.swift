@@ -46,6 +46,9 @@ struct MistakeModel {
     /// What the candidate is compared with, for a key: "the exact dx without the −dbeta term".
     var detail: (String) -> String
     var predictions: [String: Prediction]
+    /// Told from the truth by a fingerprint of the side rather than by its values
+    /// (`StoredPrecisionModel`): named without being visibly apart from the truth.
+    var fingerprinted = false
 
     /// The keys a forward mistake changes, from a formula variant's outputs.
     static func forwardPredictions(_ outputs: ModelOutputs) -> [String: Prediction] {
