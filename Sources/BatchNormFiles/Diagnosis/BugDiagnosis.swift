@@ -37,11 +37,13 @@ public enum BugDiagnosis {
 
     /// Every model of the catalogue that applies to `side.beyond`, judged on each of
     /// those keys, named or not (the tests run it on correct results too). Models are
-    /// computed one at a time and dropped once judged.
+    /// computed one at a time and dropped once judged. A model the engine cannot solve
+    /// (settings it refuses, such as a negative running variance in evaluation) is left
+    /// out: a diagnosis never turns a verdict into trouble.
     public static func evaluate(_ side: DiagnosisSide, truth: DiffTruth) throws -> [String: [Evaluation]] {
         var evaluations: [String: [Evaluation]] = [:]
         for model in try models(side, inputs: try ModelInputs(truth.problem), truth: truth) {
-            for produced in try model() {
+            for produced in (try? model()) ?? [] {
                 for (key, evaluation) in judge(produced, side) { evaluations[key, default: []].append(evaluation) }
             }
         }
