@@ -138,4 +138,25 @@ import Testing
         #expect(StoredPrecisionModel.fingerprint([1, 0.5, Double(Float(0.1)), .nan, -.infinity]))
         #expect(!StoredPrecisionModel.fingerprint([1, 0.1]))
     }
+
+    /// In evaluation the mode's mistake is the reverse: a training step judged with
+    /// --eval is named wrong-mode "training" on every key beyond rounding, bnfile's own
+    /// mean and invstd included when the file has them.
+    @Test func aTrainingStepJudgedInEvaluation() throws {
+        let problem = HandMadeBatchNorm()
+        try problem.writeInputs(path("in.npz"))
+        var results = problem.run(.none)
+        let groups = problem.statistics(problem.groups(.none).members, unstable: false)
+        results["mean"] = groups.map(\.mean)
+        results["invstd"] = groups.map { 1 / ($0.variance + problem.eps).squareRoot() }
+        try problem.write(results, to: path("result.npz"))
+        let settings = BatchNormSettings(stated: StatedSettings(training: false), threads: 2)
+        let beyond = try judge(path("result.npz"), inputs: path("in.npz"), settings: settings).keys.compactMap { key in
+            key.truth?.a.verdict == .beyondRounding ? (key.key, key.truth!.a.diagnosis ?? []) : nil
+        }
+        #expect(Set(beyond.map(\.0)).isSuperset(of: ["out", "dx", "dgamma", "mean", "invstd"]))
+        for (key, matches) in beyond {
+            #expect(matches.first.map { [$0.name, $0.parameter] } == ["wrong-mode", "training"], "\(key): \(matches)")
+        }
+    }
 }

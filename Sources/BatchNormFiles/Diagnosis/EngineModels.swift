@@ -58,7 +58,7 @@ struct EngineModels<R: BinaryFloatingPoint> {
     func wrongMode() throws -> MistakeModel? {
         var flipped = inputs
         flipped.training.toggle()
-        let keys = side.beyond.intersection(["out", "dx", "dgamma", "running_mean", "running_var"])
+        let keys = side.beyond.intersection(FormulaModels<R>.forwardKeys.union(["running_mean", "running_var"]))
         guard !keys.isEmpty else { return nil }
         guard let outputs = formulas.evaluator(FormulaVariant(), inputs: flipped).evaluate(refuted: formulas.refutes) else {
             return nil

@@ -25,6 +25,10 @@ struct ModelOutputs: Sendable {
     var dbeta: Prediction? = nil
     var runningMean: Prediction? = nil
     var runningVar: Prediction? = nil
+    /// The statistics used per channel (bnfile's own `mean` and `invstd` keys), where a
+    /// channel has one (not for per-sample statistics).
+    var mean: Prediction? = nil
+    var invstd: Prediction? = nil
     /// Backward mistakes on this forward (channel statistics in training only).
     var dxWithoutDbeta: Prediction? = nil
     var dxWithoutDgamma: Prediction? = nil
@@ -111,6 +115,11 @@ struct FormulaEvaluator<R: BinaryFloatingPoint> {
         let (xhat, half) = normalised(stats, s)
         var outputs = ModelOutputs(out: forward(xhat, half))
         if refuted(OutSample(indices: nil, prediction: outputs.out)) { return nil }
+        if variant.grouping != .perSample {
+            let group = { (c: Int) in self.variant.grouping == .all ? 0 : c }
+            outputs.mean = Prediction(values: (0 ..< inputs.channels).map { Double(stats.mean[group($0)]) })
+            outputs.invstd = Prediction(values: (0 ..< inputs.channels).map { Double(s[group($0)]) })
+        }
         if inputs.training, variant.grouping == .all || isFitted {
             (outputs.runningMean, outputs.runningVar) = running(stats, s)
         }

@@ -8,7 +8,8 @@ struct FormulaModels<R: BinaryFloatingPoint> {
     let inputs: ModelInputs
     /// Shared by every variant with channel statistics.
     let channelStatistics: GroupStatistics<R>
-    static var forwardKeys: Set<String> { ["out", "dx", "dgamma"] }
+    /// The keys a forward mistake changes (bnfile's own mean and invstd included).
+    static var forwardKeys: Set<String> { ["out", "dx", "dgamma", "mean", "invstd"] }
 
     /// Per channel, the invstd the candidate's out implies, where out is in its file and
     /// a forward key is beyond (wrong-eps and unstable-variance start from it).

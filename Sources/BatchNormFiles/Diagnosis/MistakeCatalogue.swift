@@ -53,7 +53,8 @@ struct MistakeModel {
     /// The keys a forward mistake changes, from a formula variant's outputs.
     static func forwardPredictions(_ outputs: ModelOutputs) -> [String: Prediction] {
         let all: [String: Prediction?] = ["out": outputs.out, "dx": outputs.dx, "dgamma": outputs.dgamma,
-                                          "running_mean": outputs.runningMean, "running_var": outputs.runningVar]
+                                          "running_mean": outputs.runningMean, "running_var": outputs.runningVar,
+                                          "mean": outputs.mean, "invstd": outputs.invstd]
         return all.compactMapValues { $0 }
     }
 }
