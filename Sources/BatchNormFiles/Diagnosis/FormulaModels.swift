@@ -116,7 +116,9 @@ extension FormulaModels {
     /// lies within the cancellation's reach of the true one: the candidate must fit it
     /// on every key (the shape of a variance error) and by no more than W allows. dx
     /// also allows for the formula's derivative evaluated as written, which cancels the
-    /// same way (`FormulaVariant.varianceCancellation`).
+    /// same way (`FormulaVariant.varianceCancellation`). The fitted invstd is held in
+    /// double: for a float64 side that costs the model up to about one rounding, less
+    /// than the fit's own noise and far less than the cancellation it models.
     func unstableVariance() -> MistakeModel? {
         guard inputs.training, let implied = impliedInvstd, let limit = side.limit("out") else { return nil }
         let stats = channelStatistics
