@@ -69,7 +69,7 @@ struct EngineModels<R: BinaryFloatingPoint> {
             screen["running_var"] = Prediction(values: inputs.runningVar)
         } else {
             (screen["running_mean"], screen["running_var"]) = formulas.evaluator(FormulaVariant(), inputs: flipped)
-                .running(GroupStatistics<R>(flipped, grouping: .channel), [])
+                .running(GroupStatistics<R>(flipped, grouping: .channel))
         }
         guard mayName(screen) else { return nil }
         let mode: BatchNormMode = flipped.training ? .training : .evaluation
@@ -100,7 +100,7 @@ extension EngineModels {
             var changed = inputs
             (changed.parameters.momentumConvention, changed.parameters.momentum) = reading
             let (mean, variance) = FormulaEvaluator<R>(inputs: changed, variant: FormulaVariant())
-                .running(formulas.channelStatistics, [])
+                .running(formulas.channelStatistics)
             let fits = [("running_mean", mean), ("running_var", variance)].filter { keys.contains($0.0) }
                 .map { side.distance($0.0, $0.1) ?? .infinity }
             return (reading.0, reading.1, fits.max() ?? Double.infinity)
@@ -123,7 +123,7 @@ extension EngineModels {
         let used = inputs.parameters.runningVariance
         changed.parameters.runningVariance = used == .unbiased ? .biased : .unbiased
         let (_, variance) = FormulaEvaluator<R>(inputs: changed, variant: FormulaVariant())
-            .running(formulas.channelStatistics, [])
+            .running(formulas.channelStatistics)
         guard side.names("running_var", variance) else { return nil }
         let text = "the \(changed.parameters.runningVariance.rawValue) batch variance instead of the \(used.rawValue)"
         return try model(.wrongRunningVariance, parameters: changed.parameters, mode: .training, keys: ["running_var"],

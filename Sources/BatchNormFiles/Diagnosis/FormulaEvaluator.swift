@@ -121,7 +121,7 @@ struct FormulaEvaluator<R: BinaryFloatingPoint> {
             outputs.invstd = Prediction(values: (0 ..< inputs.channels).map { Double(s[group($0)]) })
         }
         if inputs.training, variant.grouping == .all || isFitted {
-            (outputs.runningMean, outputs.runningVar) = running(stats, s)
+            (outputs.runningMean, outputs.runningVar) = running(stats, invstd: s)
         }
         guard inputs.dout != nil, withBackward else { return outputs }
         backward(stats, s, xhat, half, into: &outputs, mistakes: backwardMistakes && variant.grouping == .channel)
@@ -197,8 +197,8 @@ struct FormulaEvaluator<R: BinaryFloatingPoint> {
     }
 
     /// Running statistics from the variant's batch statistics (for every-axis groups,
-    /// the one group's; for a fitted invstd, the variance it implies).
-    func running(_ stats: GroupStatistics<R>, _ s: [R]) -> (Prediction, Prediction) {
+    /// the one group's; for a fitted invstd, given as `s`, the variance it implies).
+    func running(_ stats: GroupStatistics<R>, invstd s: [R] = []) -> (Prediction, Prediction) {
         let p = inputs.parameters, m = R(p.momentum)
         let (keep, take) = p.momentumConvention == .torch ? (1 - m, m) : (m, 1 - m)
         var means = [Double](), variances = [Double]()
