@@ -41,7 +41,8 @@ sanitize:
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := .build-fuzz
 FUZZ_TARGETS := npy npz inflate run
-FUZZ_SOURCES := $(wildcard Sources/NumPyFormat/*.swift) fuzz/FuzzSupport.swift
+NUMPYFORMAT_SOURCES := $(shell find Sources/NumPyFormat -name '*.swift')
+FUZZ_SOURCES := $(NUMPYFORMAT_SOURCES) fuzz/FuzzSupport.swift
 
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
 	$(PYTHON) fuzz/make_corpus.py $(FUZZ_DIR)/seeds
@@ -57,9 +58,8 @@ fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
 # libraries, and compiles the tool's run files unchanged beside its entry.
 FUZZ_LIB := $(FUZZ_DIR)/lib
 CHECKOUTS := .build/checkouts
-FUZZ_RUN_SOURCES := Sources/bnfile/BatchNormInputFile.swift Sources/bnfile/BatchNormInputKeys.swift \
-  Sources/bnfile/RunJob.swift Sources/bnfile/AtomicOutput.swift Sources/bnfile/Locked.swift fuzz/RunSupport.swift \
-  fuzz/FuzzSupport.swift
+FUZZ_RUN_SOURCES := Sources/bnfile/RunJob.swift Sources/bnfile/AtomicOutput.swift Sources/bnfile/Locked.swift \
+  fuzz/RunSupport.swift fuzz/FuzzSupport.swift
 FUZZ_LIBRARY = swiftc -sanitize=fuzzer,address -parse-as-library -O -g -emit-library -static \
   -I $(FUZZ_LIB) -emit-module-path $(FUZZ_LIB)/$(1).swiftmodule -module-name $(1) -o $(FUZZ_LIB)/lib$(1).a
 NUMERICS := $(CHECKOUTS)/swift-numerics/Sources
@@ -75,18 +75,29 @@ $(FUZZ_LIB)/libRealModule.a: | $(NUMERICS)/RealModule
 	@mkdir -p $(FUZZ_LIB)
 	$(call FUZZ_LIBRARY,RealModule) -I $(NUMERICS)/_NumericsShims/include $(NUMERICS)/RealModule/*.swift
 
-$(FUZZ_LIB)/libExactBatchNorm.a: $(wildcard Sources/ExactBatchNorm/*.swift) $(FUZZ_LIB)/libBigInt.a $(FUZZ_LIB)/libRealModule.a
-	$(call FUZZ_LIBRARY,ExactBatchNorm) -I $(NUMERICS)/_NumericsShims/include $(wildcard Sources/ExactBatchNorm/*.swift)
+ENGINE_SOURCES := $(shell find Sources/ExactBatchNorm -name '*.swift')
+$(FUZZ_LIB)/libExactBatchNorm.a: $(ENGINE_SOURCES) $(FUZZ_LIB)/libBigInt.a $(FUZZ_LIB)/libRealModule.a
+	$(call FUZZ_LIBRARY,ExactBatchNorm) -I $(NUMERICS)/_NumericsShims/include $(ENGINE_SOURCES)
 
-$(FUZZ_LIB)/libNumPyFormat.a: $(wildcard Sources/NumPyFormat/*.swift)
+$(FUZZ_LIB)/libNumPyFormat.a: $(NUMPYFORMAT_SOURCES)
 	@mkdir -p $(FUZZ_LIB)
 	$(call FUZZ_LIBRARY,NumPyFormat) -I Sources/CZlib -I Sources/CFoldedCRC/include $^
 
+$(FUZZ_LIB)/libArrayComparison.a: $(shell find Sources/ArrayComparison -name '*.swift')
+	@mkdir -p $(FUZZ_LIB)
+	$(call FUZZ_LIBRARY,ArrayComparison) $^
+
+FILES_SOURCES := $(shell find Sources/BatchNormFiles -name '*.swift')
+$(FUZZ_LIB)/libBatchNormFiles.a: $(FILES_SOURCES) $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a \
+  $(FUZZ_LIB)/libArrayComparison.a
+	$(call FUZZ_LIBRARY,BatchNormFiles) -I Sources/CZlib -I Sources/CFoldedCRC/include \
+	  -I $(NUMERICS)/_NumericsShims/include $(FILES_SOURCES)
+
 $(FUZZ_DIR)/fuzz-run: fuzz/targets/run.swift $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o \
-  $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a
+  $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a $(FUZZ_LIB)/libBatchNormFiles.a
 	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name FuzzRun -D FUZZ_RUN \
 	  -I $(FUZZ_LIB) -I Sources/CZlib -I Sources/CFoldedCRC/include -I $(NUMERICS)/_NumericsShims/include \
-	  -L $(FUZZ_LIB) -lNumPyFormat -lExactBatchNorm -lBigInt -lRealModule -lz \
+	  -L $(FUZZ_LIB) -lBatchNormFiles -lArrayComparison -lNumPyFormat -lExactBatchNorm -lBigInt -lRealModule -lz \
 	  $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o $< -o $@
 
 $(FUZZ_DIR)/fuzz-%: fuzz/targets/%.swift $(FUZZ_SOURCES) $(FUZZ_DIR)/folded_crc32.o

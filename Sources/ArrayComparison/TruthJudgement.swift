@@ -34,6 +34,10 @@ public struct SideJudgement: Sendable, Codable, Equatable {
     /// The largest error in each channel (along the channel axis the caller gave; each
     /// element of a per-channel array is its own channel); empty without an axis.
     public var channelMaxError: [Double]
+    /// For a side beyond rounding whose mistakes were looked for: the catalogue's
+    /// mistakes it is within rounding of, best fit first (empty: none fits); nil when
+    /// no diagnosis ran.
+    public var diagnosis: [MistakeMatch]? = nil
 }
 
 /// Both sides of one key judged against the truth: the question is no longer "do A and

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import BatchNormFiles
 import ExactBatchNorm
 import NumPyFormat
 
@@ -20,8 +21,7 @@ public func fuzzRun(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     options.maxBytes = 1 << 24
     for evaluation in [false, true] {
         for layout in ChannelLayout.allCases {
-            var settings = BatchNormSettings()
-            (settings.evaluation, settings.layout, settings.threads) = (evaluation, layout, 1)
+            let settings = BatchNormSettings(stated: StatedSettings(training: !evaluation, layout: layout), threads: 1)
             runOnce(input: input, output: output, settings: settings, options: options, compressed: size & 1 == 1)
         }
     }
@@ -33,6 +33,7 @@ private func runOnce(input: String, output: String, settings: BatchNormSettings,
     do {
         try RunJob.run(input: input, output: output, settings: settings, options: options, compressed: compressed)
     } catch is ToolError {
+    } catch is BatchNormFileError {
     } catch is NumPyFormatError {
     } catch is BatchNormError {
     } catch {

@@ -10,12 +10,15 @@ public enum VerdictSentences {
     public static let legend = "u*scale: one rounding (u, the unit roundoff of the side's dtype) of the magnitudes "
         + "of every input and intermediate a value is computed from; a correct implementation stays within the limit"
 
-    /// Every judged key's sentences, A's then B's, in the report's order.
+    /// Every judged key's sentences, A's then B's, in the report's order, each followed
+    /// by its diagnosis where one ran.
     public static func render(_ report: DiffReport) -> [String] {
         report.keys.flatMap { key -> [String] in
             guard let truth = key.truth else { return [] }
-            return [sentence(key.key, side: "A", truth.a, truth: truth),
-                    sentence(key.key, side: "B", truth.b, truth: truth)]
+            return [sentence(key.key, side: "A", truth.a, truth: truth)]
+                + [DiagnosisSentences.line(key.key, side: "A", truth.a)].compactMap { $0 }
+                + [sentence(key.key, side: "B", truth.b, truth: truth)]
+                + [DiagnosisSentences.line(key.key, side: "B", truth.b)].compactMap { $0 }
         }
     }
 

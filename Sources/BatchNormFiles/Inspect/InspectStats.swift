@@ -41,7 +41,7 @@ public struct InspectStats {
     private init<T: NPYElement>(_ array: NPYArray, _ type: T.Type, _ toDouble: (T) -> Double) throws {
         var result = InspectStats()
         try array.withUnsafeElements(as: T.self) { elements in
-            var sum = CompensatedSum()
+            var sum = CompensatedSum<Double>()
             var finite = 0
             var low = Double.infinity, high = -Double.infinity
             for element in elements {
@@ -59,7 +59,7 @@ public struct InspectStats {
             }
             guard finite > 0 else { return }
             let mean = sum.value / Double(finite)
-            var squares = CompensatedSum()
+            var squares = CompensatedSum<Double>()
             for element in elements {
                 let x = toDouble(element)
                 if x.isFinite { squares.add((x - mean) * (x - mean)) }
@@ -83,18 +83,4 @@ public struct InspectStats {
         default: "complex arrays"
         }
     }
-}
-
-/// Neumaier's compensated summation.
-private struct CompensatedSum {
-    private var sum = 0.0
-    private var compensation = 0.0
-
-    mutating func add(_ x: Double) {
-        let t = sum + x
-        compensation += abs(sum) >= abs(x) ? (sum - t) + x : (x - t) + sum
-        sum = t
-    }
-
-    var value: Double { sum + compensation }
 }

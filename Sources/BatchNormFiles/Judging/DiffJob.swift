@@ -46,7 +46,8 @@ public enum DiffJob {
         var notes: [String] = []
         var multiples: [String: (a: Int?, b: Int?)] = [:]
         var outFormat: FloatFormat? = nil
-        let reports = try keys.map { key in
+        var diagnosed = (a: DiagnosisSide(), b: DiagnosisSide())
+        var reports = try keys.map { key in
             switch try DiffPair.load(key: key, a: a, b: b, rtol: request.rtol, atol: request.atol) {
             case .structural(let outcome):
                 if let note = onlyInOneFile(key, outcome, a: a, b: b) { notes.append(note) }
@@ -59,12 +60,20 @@ public enum DiffJob {
                     multiples[key] = (DiffHints.multiple(values: pair.a, truth: judged.a, format: pair.formatA),
                                       DiffHints.multiple(values: pair.b, truth: judged.b, format: pair.formatB))
                 }
-                return KeyReport.compare(
+                let report = KeyReport.compare(
                     key: key, a: pair.a, b: pair.b, shape: pair.shape, format: pair.format,
                     tolerance: pair.tolerance, channelAxis: axis, equalNaN: request.equalNaN, topK: request.topK,
                     truth: judged?.a, formatA: pair.formatA, formatB: pair.formatB, truthB: judged?.b)
+                if let judged, let verdicts = report.truth {
+                    diagnosed.a.add(key: key, values: pair.a, format: pair.formatA, truth: judged.a,
+                                    beyond: verdicts.a.verdict == .beyondRounding)
+                    diagnosed.b.add(key: key, values: pair.b, format: pair.formatB, truth: judged.b,
+                                    beyond: verdicts.b.verdict == .beyondRounding)
+                }
+                return report
             }
         }
+        if let truth { try BugDiagnosis.attach(to: &reports, a: diagnosed.a, b: diagnosed.b, truth: truth) }
         notes += DiffHints.hints(reports, multiples: multiples, recorded: (!a.stated.isEmpty, !b.stated.isEmpty))
         if let truth { notes.append(settingsNote(truth.problem)) }
         let channels = truth.map { $0.channelAccuracy(format: outFormat ?? .float64) } ?? []

@@ -29,6 +29,13 @@ public final class DiffTruth {
         layout = problem.settings.layout
     }
 
+    /// The truth of a problem already read (a diagnosis's variant of the inputs).
+    init(problem: BatchNormInputFile, threads: Int) {
+        self.problem = problem
+        self.threads = threads
+        layout = problem.settings.layout
+    }
+
     /// The truth for `key` as stored with `shape` in `format`, or nil when the engine
     /// does not produce the key (or not without dout): such keys are compared plainly.
     ///

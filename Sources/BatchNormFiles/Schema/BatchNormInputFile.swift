@@ -23,8 +23,10 @@ public struct BatchNormInputFile {
     public let storedFloat: StoredFloat
     public let dout: NPYArray?
     public let shape: BatchNormShape
-    public let parameters: BatchNormParameters
-    public let mode: BatchNormMode
+    /// Settable inside the library, so that a diagnosis can solve the same inputs under
+    /// another eps, momentum or mode.
+    public internal(set) var parameters: BatchNormParameters
+    public internal(set) var mode: BatchNormMode
     /// Every setting the problem was solved with, as `bnfile run` records them.
     public let settings: ResolvedSettings
     /// What the file itself states.
