@@ -21,8 +21,6 @@ struct ElementTerms: Sendable {
     let coupling: ExactRational
     let c: ExactRational
     let beta: ExactRational
-    /// Approximations for the fast path; nil sends every element to the exact path.
-    let fast: FastConstants?
 
     func out(x: Double) -> ExactExpression {
         let b = xScale * ExactRational(exactly: x) - xShift

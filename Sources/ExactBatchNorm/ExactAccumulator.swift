@@ -117,6 +117,38 @@ struct ExactAccumulator: Sendable {
         return ExactRational(dyadic: n, exponent: Self.lowestBit + 32 * base + tz)
     }
 
+    /// The exact sum as an ``Enclosure``, without big integers. One carry pass finds
+    /// the sign; a second, on the words negated if the sum is negative, turns them into
+    /// digits in [0, 2^32) under a non-negative top carry, each an exact double once
+    /// scaled. Their partial sums (lowest first) are the low bits of the sum's magnitude,
+    /// so the enclosure's additions are exact whenever the sum spans at most 106 bits,
+    /// and otherwise charge what they drop. Nil when the sum is outside the range the
+    /// certified solve works in.
+    var enclosure: Enclosure? {
+        var carry: Int64 = 0
+        for w in words { carry = (w + carry) >> 32 }   // no overflow, as in `value`
+        let flip: Int64 = carry < 0 ? -1 : 1
+        var total = Enclosure.zero
+        var weight = Self.lowestBit + 32 * base
+        carry = 0
+        for w in words {
+            let v = flip * w + carry
+            let digit = v & 0xFFFF_FFFF
+            carry = v >> 32
+            if digit != 0 {
+                guard weight > -1000, weight < 1000 else { return nil }
+                total = total + Enclosure(Double(sign: .plus, exponent: weight, significand: Double(digit)))
+            }
+            weight += 32
+        }
+        if carry != 0 {
+            guard weight < 1000 else { return nil }
+            total = total + Enclosure(Double(sign: .plus, exponent: weight, significand: Double(carry)))
+        }
+        if flip < 0 { total = -total }
+        return total.isTame ? total : nil
+    }
+
     /// Resolves carries so that every digit but the top one lies in [0, 2^32).
     private mutating func normalize() {
         guard !words.isEmpty else { return }

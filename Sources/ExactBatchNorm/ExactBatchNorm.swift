@@ -165,7 +165,7 @@ public enum ExactBatchNorm {
                         dx.map { UnsafeBufferPointer(rebasing: $0[0 ..< elements.count]) })
             unit = units.upperBound
         }
-        return BatchNormChannels(channels: solved.solutions, hasGradients: doutBytes != nil,
+        return BatchNormChannels(channels: solved.channels.solutions, hasGradients: doutBytes != nil,
                                  exactPathCount: exactPaths)
     }
 
@@ -175,7 +175,7 @@ public enum ExactBatchNorm {
         xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType _: X.Type,
         shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode,
         out: UnsafeMutableBufferPointer<Output>, dx: UnsafeMutableBufferPointer<Output>?, threads: Int,
-        fastPath: Bool = true
+        fastPath: Bool = true, certified: Bool = true
     ) throws(BatchNormError) -> BatchNormChannels {
         let count = shape.elementCount
         guard out.count == count, (dx == nil) == (doutBytes == nil), dx.map({ $0.count == count }) ?? true else {
@@ -183,12 +183,12 @@ public enum ExactBatchNorm {
         }
         let solved = try solve(xBytes: xBytes, doutBytes: doutBytes, elementType: X.self, shape: shape,
                                parameters: parameters, mode: mode, output: Output.self, threads: threads,
-                               fastPath: fastPath)
+                               fastPath: fastPath, certified: certified)
         let outBase = out.baseAddress ?? UnsafeMutablePointer(bitPattern: 64)!
         let dxBase = dx.map { $0.baseAddress ?? UnsafeMutablePointer(bitPattern: 64)! }
         let exactPaths = solved.runKernel(units: 0 ..< Tiles(solved.shape).count, out: outBase, dx: dxBase,
                                           threads: threads)
-        return BatchNormChannels(channels: solved.solutions, hasGradients: doutBytes != nil,
+        return BatchNormChannels(channels: solved.channels.solutions, hasGradients: doutBytes != nil,
                                  exactPathCount: exactPaths)
     }
 
@@ -198,7 +198,7 @@ public enum ExactBatchNorm {
     static func solve<X: BatchNormFloat, Output: BatchNormFloat>(
         xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType _: X.Type,
         shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode, output _: Output.Type,
-        threads: Int, fastPath: Bool = true
+        threads: Int, fastPath: Bool = true, certified: Bool = true
     ) throws(BatchNormError) -> Solved<X, Output> {
         let size = MemoryLayout<X>.stride
         let count = shape.elementCount
@@ -224,14 +224,19 @@ public enum ExactBatchNorm {
                                          training: mode == .training, threads: threads)
         let m = shape.valuesPerChannel
         let hasDout = doutBytes != nil
+        let doubleDouble = Output.binaryFormat.precision > 24
         let solutions = parallelRanges(count: shape.channels, threads: threads) { range in
             range.map { c in
                 ChannelSolution.solve(channel: c, sums: sums[c], count: m, mode: mode,
                                       hasDout: hasDout, parameters: resolved,
-                                      doubleDouble: Output.binaryFormat.precision > 24, fastPath: fastPath)
+                                      doubleDouble: doubleDouble, fastPath: fastPath, certified: certified)
             }
         }.flatMap { $0 }
-        return Solved(x: xBase, dout: doutBase, shape: shape, solutions: solutions)
+        let channels = SolvedChannels(solutions) { c in
+            ChannelSolution.solveExactly(channel: c, sums: sums[c], count: m, mode: mode, hasDout: hasDout,
+                                         parameters: resolved, doubleDouble: doubleDouble)
+        }
+        return Solved(x: xBase, dout: doutBase, shape: shape, channels: channels)
     }
 
     /// A problem after ``solve(xBytes:doutBytes:elementType:shape:parameters:mode:output:threads:fastPath:)``.
@@ -239,7 +244,7 @@ public enum ExactBatchNorm {
         let x: Elements<X>
         let dout: Elements<X>?
         let shape: BatchNormShape
-        let solutions: [ChannelSolution]
+        let channels: SolvedChannels
 
         /// The second pass over `units`, into `out` and `dx` from their first element.
         /// Double arithmetic certifies float16 and float32 results; float64 results need
@@ -247,10 +252,10 @@ public enum ExactBatchNorm {
         func runKernel(units: Range<Int>, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
                        threads: Int) -> Int {
             if Output.binaryFormat.precision <= 24 {
-                return ElementKernel.run(x: x, dout: dout, shape: shape, solutions: solutions, units: units,
+                return ElementKernel.run(x: x, dout: dout, shape: shape, channels: channels, units: units,
                                          out: out, dx: dx, arithmetic: DoubleArithmetic.self, threads: threads)
             }
-            return ElementKernel.run(x: x, dout: dout, shape: shape, solutions: solutions, units: units,
+            return ElementKernel.run(x: x, dout: dout, shape: shape, channels: channels, units: units,
                                      out: out, dx: dx, arithmetic: DoubleDoubleArithmetic.self, threads: threads)
         }
     }
