@@ -157,4 +157,60 @@ import Testing
         #expect(Float16.rounding(1 + 0x1p-11, sticky: 1) == Float16(1).nextUp)
         #expect(Double.rounding(mid, sticky: 1) == mid)
     }
+
+    /// Whether the exact `value` lies inside `e`.
+    static func contains(_ e: Enclosure, _ value: ExactRational) -> Bool {
+        let centre = ExactRational(exactly: e.hi) + ExactRational(exactly: e.lo)
+        let distance = value - centre
+        let magnitude = distance.signum < 0 ? -distance : distance
+        return ExactRational.compare(magnitude, ExactRational(exactly: e.radius)) <= 0
+    }
+
+    /// The enclosures' arithmetic against exact rationals, on operands that are
+    /// themselves inexact enclosures, with heavy cancellation half of the time.
+    @Test func enclosureArithmeticContainsTheExactResults() throws {
+        var g = TestGenerator(state: 11)
+        func operand() -> (Enclosure, ExactRational) {
+            let hi = (g.uniform() - 0.5) * Double(sign: .plus, exponent: Int(g.next() % 80) - 40, significand: 1)
+            let lo = hi * (g.uniform() - 0.5) * 0x1p-53
+            let radius = g.uniform() < 0.5 ? 0 : hi.magnitude * g.uniform() * 0x1p-90
+            let offset = (g.uniform() - 0.5) * 2 * radius     // the true value, inside the enclosure
+            let e = Enclosure(hi: hi, lo: 0) + Enclosure(hi: lo)
+            let exact = ExactRational(exactly: e.hi) + ExactRational(exactly: e.lo) + ExactRational(exactly: offset)
+            return (Enclosure(hi: e.hi, lo: e.lo, radius: radius), exact)
+        }
+        for _ in 0 ..< 2000 {
+            let (a, ea) = operand()
+            var (b, eb) = operand()
+            if g.uniform() < 0.5 { (b, eb) = (-a + Enclosure(hi: a.hi * 0x1p-60), -ea + ExactRational(exactly: a.hi * 0x1p-60)) }
+            #expect(Self.contains(a + b, ea + eb))
+            #expect(Self.contains(a * b, ea * eb))
+            if let q = a / b { #expect(Self.contains(q, ea / eb)) }
+            let positive = a.hi > 0 ? a : -a, ep = a.hi > 0 ? ea : -ea
+            if let r = positive.reciprocalSquareRoot {
+                // 1/sqrt(v) within radius of y  <=>  (y - r)^2 v <= 1 <= (y + r)^2 v (for y > r).
+                let y = ExactRational(exactly: r.hi) + ExactRational(exactly: r.lo), rad = ExactRational(exactly: r.radius)
+                #expect(ExactRational.compare((y - rad) * (y - rad) * ep, .one) <= 0)
+                #expect(ExactRational.compare((y + rad) * (y + rad) * ep, .one) >= 0)
+            }
+        }
+    }
+
+    /// The accumulator's enclosure holds its exact sum, exactly (radius 0) when the sum
+    /// fits 106 bits, negative sums and spans beyond the in-place digits included.
+    @Test func accumulatorEnclosuresHoldTheExactSums() throws {
+        var g = TestGenerator(state: 12)
+        for trial in 0 ..< 200 {
+            var acc = ExactAccumulator()
+            let spread = trial % 2 == 0 ? 20 : 300
+            for _ in 0 ..< 50 {
+                let e = Int(g.next() % UInt64(spread)) - spread / 2
+                acc.add(Double(Float((g.uniform() - 0.6) * Double(sign: .plus, exponent: e, significand: 1))))
+            }
+            let exact = acc.value
+            guard let e = acc.enclosure else { continue }
+            #expect(Self.contains(e, exact))
+            if spread == 20 { #expect(e.radius == 0) }
+        }
+    }
 }
