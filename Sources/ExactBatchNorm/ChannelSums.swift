@@ -19,33 +19,52 @@ struct ChannelSums: Sendable {
 }
 
 enum ChannelSummation {
-    /// Reads `x` (and `dout`) once and returns each channel's exact sums. `training`
-    /// asks for `S` and `Q`; `dout`, when given, adds `T` and `P`.
+    /// Reads `x` (and `dout`) once and returns the exact sums of the channels in
+    /// `channels` (in order; all by default). `training` asks for `S` and `Q`; `dout`, when given, adds
+    /// `T` and `P`.
     ///
-    /// Work is cut as ``Tiles`` says. Where the one-pass sums apply, a channels-first
-    /// plane is taken in runs of up to ``OnePassSummation/maxCount`` values rather than
-    /// 512: each run has a fixed cost (its maxima, levels and six accumulator additions)
-    /// that longer runs spread thinner.
+    /// Work is cut as ``Tiles`` says, and the units shared between threads; a problem
+    /// with fewer units than threads (channels last with one row, as BatchNorm1d's
+    /// (N, C) input becomes) shares out its channels instead. Where the one-pass sums
+    /// apply, a channels-first plane is taken in runs of up to
+    /// ``OnePassSummation/maxCount`` values rather than 512: each run has a fixed cost
+    /// (its maxima, levels and six accumulator additions) that longer runs spread thinner.
     static func sums<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape,
-                                       training: Bool, threads: Int) -> [ChannelSums] {
+                                       channels: Range<Int>? = nil, training: Bool, threads: Int) -> [ChannelSums] {
+        let channels = channels ?? 0 ..< shape.channels
         let onePass = training && OnePassSummation.applies(X.self, stride: shape.spatialStride)
-        let tiles = Tiles(shape, planeRun: onePass ? OnePassSummation.maxCount : BlockSummation.blockSize)
-        let partials = parallelRanges(count: tiles.count, threads: threads) { range -> [ChannelSums] in
-            var sums = Array(repeating: ChannelSums(), count: shape.channels)
-            let scratch = BlockSummation.allocateScratch(blocks: 4)
-            defer { scratch.deallocate() }
-            tiles.forEachRun(in: range) { c, offset, length in
-                accumulateTile(x: x + offset, dout: dout.map { $0 + offset },
-                               stride: shape.spatialStride, count: length,
-                               training: training, scratch: scratch, into: &sums[c])
-            }
-            return sums
+        let planeRun = onePass ? OnePassSummation.maxCount : BlockSummation.blockSize
+        let units = Tiles(shape, planeRun: planeRun, channels: channels).count
+        if units < threads && channels.count >= threads {
+            let base = channels.lowerBound
+            return parallelRanges(count: channels.count, threads: threads) { range in
+                let tiles = Tiles(shape, planeRun: planeRun, channels: base + range.lowerBound ..< base + range.upperBound)
+                return sums(x: x, dout: dout, tiles: tiles, units: 0 ..< tiles.count, training: training)
+            }.flatMap { $0 }
         }
-        var total = partials[0]
-        for partial in partials.dropFirst() {
-            for c in 0 ..< shape.channels { total[c].merge(partial[c]) }
+        let tiles = Tiles(shape, planeRun: planeRun, channels: channels)
+        var partials = parallelRanges(count: units, threads: threads) { range in
+            sums(x: x, dout: dout, tiles: tiles, units: range, training: training)
         }
-        return total
+        for p in partials.indices.dropFirst() {
+            for c in partials[p].indices { partials[0][c].merge(partials[p][c]) }
+        }
+        return partials[0]
+    }
+
+    /// The sums of `tiles`' channels over the units in `units`, on this thread.
+    static func sums<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, tiles: Tiles, units: Range<Int>,
+                                       training: Bool) -> [ChannelSums] {
+        let first = tiles.channels.lowerBound
+        var sums = Array(repeating: ChannelSums(), count: tiles.channels.count)
+        let scratch = BlockSummation.allocateScratch(blocks: 4)
+        defer { scratch.deallocate() }
+        let stride = tiles.shape.spatialStride
+        tiles.forEachRun(in: units) { c, offset, length in
+            accumulateTile(x: x + offset, dout: dout.map { $0 + offset }, stride: stride, count: length,
+                           training: training, scratch: scratch, into: &sums[c - first])
+        }
+        return sums
     }
 
     /// Products of two float16 or float32 values are exact in double (at most 48

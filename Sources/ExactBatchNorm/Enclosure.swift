@@ -54,10 +54,12 @@ struct Enclosure: Sendable {
         return tame(hi) && radius.magnitude <= 0x1p450 && radius.isFinite && hi.isFinite && lo.isFinite
     }
 
-    /// A safe upper bound for a sum of non-negative terms computed in floating point.
-    static func bound(_ terms: Double...) -> Double {
-        var total = 0.0
-        for t in terms { total += t }
+    /// A safe upper bound for a sum of up to six non-negative terms computed in floating
+    /// point (fixed arity: a variadic list would allocate on every operation).
+    @inline(__always)
+    static func bound(_ a: Double, _ b: Double = 0, _ c: Double = 0, _ d: Double = 0, _ e: Double = 0,
+                      _ f: Double = 0) -> Double {
+        let total = ((a + b) + (c + d)) + (e + f)
         return total == 0 ? 0 : total * (1 + 0x1p-48)
     }
 

@@ -181,7 +181,7 @@ struct ExactAccumulator: Sendable {
 struct DigitWindow: Sendable {
     private(set) var base = 0
     private(set) var count = 0
-    private var inline = SIMD8<Int64>(repeating: 0)
+    private var inline = InlineArray<8, Int64>(repeating: 0)
     private var spill: [Int64]? = nil
 
     subscript(digit: Int) -> Int64 {
@@ -215,7 +215,7 @@ struct DigitWindow: Sendable {
         if spill == nil && upper - lower <= 8 {
             let shift = base - lower
             if shift > 0 {
-                var moved = SIMD8<Int64>(repeating: 0)
+                var moved = InlineArray<8, Int64>(repeating: 0)
                 for i in 0 ..< count { moved[i + shift] = inline[i] }
                 inline = moved
             }
@@ -225,6 +225,6 @@ struct DigitWindow: Sendable {
         var wide = [Int64](repeating: 0, count: upper - lower)
         for i in 0 ..< count { wide[base - lower + i] = self[base + i] }
         (spill, base, count) = (wide, lower, upper - lower)
-        inline = SIMD8<Int64>(repeating: 0)
+        inline = InlineArray<8, Int64>(repeating: 0)
     }
 }

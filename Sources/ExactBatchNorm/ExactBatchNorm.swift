@@ -220,24 +220,56 @@ public enum ExactBatchNorm {
         let xBase = Elements<X>(xBytes.baseAddress ?? placeholder)
         let doutBase = doutBytes.map { Elements<X>($0.baseAddress ?? placeholder) }
 
-        let sums = ChannelSummation.sums(x: xBase, dout: doutBase, shape: shape,
-                                         training: mode == .training, threads: threads)
-        let m = shape.valuesPerChannel
-        let hasDout = doutBytes != nil
-        let doubleDouble = Output.binaryFormat.precision > 24
-        let solutions = parallelRanges(count: shape.channels, threads: threads) { range in
-            range.map { c in
-                ChannelSolution.solve(channel: c, sums: sums[c], count: m, mode: mode,
-                                      hasDout: hasDout, parameters: resolved,
-                                      doubleDouble: doubleDouble, fastPath: fastPath, certified: certified)
-            }
-        }.flatMap { $0 }
-        let channels = SolvedChannels(solutions) { c in
-            ChannelSolution.solveExactly(channel: c, sums: sums[c], count: m, mode: mode, hasDout: hasDout,
-                                         parameters: resolved, doubleDouble: doubleDouble)
-        }
+        let channels = solveChannels(x: xBase, dout: doutBase, shape: shape, mode: mode, parameters: resolved,
+                                     doubleDouble: Output.binaryFormat.precision > 24, threads: threads,
+                                     fastPath: fastPath, certified: certified)
         return Solved(x: xBase, dout: doutBase, shape: shape, channels: channels)
     }
+
+    /// The channels' sums and solutions, ``channelChunk`` channels at a time: only one
+    /// chunk's sums (a few hundred bytes per channel and thread) exist at once, whatever
+    /// the channel count. Should an element later need a channel's exact terms, they are
+    /// solved again from sums kept, when there was one chunk, or else summed again from
+    /// the channel's own values (``SolvedChannels``).
+    static func solveChannels<X: BatchNormFloat>(
+        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
+        parameters: ResolvedParameters, doubleDouble: Bool, threads: Int, fastPath: Bool, certified: Bool
+    ) -> SolvedChannels {
+        let m = shape.valuesPerChannel, hasDout = dout != nil, training = mode == .training
+        let count = shape.channels
+        @Sendable func solve(_ c: Int, _ sums: ChannelSums, exactly: Bool) -> ChannelSolution {
+            exactly
+                ? ChannelSolution.solveExactly(channel: c, sums: sums, count: m, mode: mode, hasDout: hasDout,
+                                               parameters: parameters, doubleDouble: doubleDouble)
+                : ChannelSolution.solve(channel: c, sums: sums, count: m, mode: mode, hasDout: hasDout,
+                                        parameters: parameters, doubleDouble: doubleDouble, fastPath: fastPath,
+                                        certified: certified)
+        }
+        var solutions: [ChannelSolution] = []
+        solutions.reserveCapacity(count)
+        var kept: [ChannelSums] = []
+        for start in stride(from: 0, to: count, by: channelChunk) {
+            let chunk = start ..< min(count, start + channelChunk)
+            let sums = ChannelSummation.sums(x: x, dout: dout, shape: shape, channels: chunk, training: training,
+                                             threads: threads)
+            let solved = parallelRanges(count: chunk.count, threads: threads) { range in
+                range.map { solve(start + $0, sums[$0], exactly: false) }
+            }
+            for part in solved { solutions.append(contentsOf: part) }
+            if chunk.count == count { kept = sums }
+        }
+        let keptSums = kept
+        return SolvedChannels(solutions) { c in
+            let sums = keptSums.isEmpty
+                ? ChannelSummation.sums(x: x, dout: dout, shape: shape, channels: c ..< c + 1, training: training,
+                                        threads: 1)[0]
+                : keptSums[c]
+            return solve(c, sums, exactly: true)
+        }
+    }
+
+    /// Channels per chunk of the first pass.
+    static let channelChunk = 8192
 
     /// A problem after ``solve(xBytes:doutBytes:elementType:shape:parameters:mode:output:threads:fastPath:)``.
     struct Solved<X: BatchNormFloat, Output: BatchNormFloat> {

@@ -143,6 +143,15 @@ import Testing
         }
     }
 
+    /// More channels than one chunk of the first pass: the chunks' sums are discarded,
+    /// and an element that needs exact terms has its channel summed again from the data.
+    @Test func channelsBeyondOneChunkAgree() throws {
+        let c = ExactBatchNorm.channelChunk + 300
+        let served = try Self.compare(Float.self, Float.self, n: 2, c: c, l: 1, seed: 21)
+        #expect(served > c / 2)
+        try Self.compare(Float.self, Float.self, n: 2, c: c, l: 2, seed: 22)
+    }
+
     /// Rounding a certified double into a narrower type: midpoints go the way the sign
     /// of the remainder says, ties (sticky 0) to even, the overflow threshold included.
     @Test func stickyDecidesMidpoints() {
