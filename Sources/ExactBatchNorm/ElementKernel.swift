@@ -21,12 +21,10 @@ enum ElementKernel {
     /// element `firstElement + i`, so a caller can compute a block of the output at a time.
     static func run<X: BatchNormFloat, Output: BatchNormFloat, Arithmetic: KernelArithmetic>(
         x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, channels: SolvedChannels,
-        units: Range<Int>, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
+        plans: [ChannelPlan], units: Range<Int>, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
         arithmetic: Arithmetic.Type, threads: Int
     ) -> Int {
         let tiles = Tiles(shape)
-        let perChannelBound = ChannelBoundFormulas.applies(data: X.self, output: Output.self)
-        let plans = channels.solutions.map { ChannelPlan($0, wantsDx: dx != nil, perChannelBound: perChannelBound) }
         let firstElement = tiles.firstElement(ofUnit: units.lowerBound)
         let os = SharedPointer(out), dxs = dx.map { SharedPointer($0) }
         let counts = parallelRanges(count: units.count, threads: threads) { range -> Int in
@@ -47,6 +45,14 @@ enum ElementKernel {
             return exactPaths
         }
         return counts.reduce(0, +)
+    }
+
+    /// Every channel's plan, made once per computation (not per block of output).
+    static func plans<X: BatchNormFloat, Output: BatchNormFloat>(
+        _ solutions: [ChannelSolution], wantsDx: Bool, data: X.Type, output: Output.Type
+    ) -> [ChannelPlan] {
+        let perChannelBound = ChannelBoundFormulas.applies(data: X.self, output: Output.self)
+        return solutions.map { ChannelPlan($0, wantsDx: wantsDx, perChannelBound: perChannelBound) }
     }
 
     /// What the element loops need of one channel. Unlike ``ChannelSolution`` it holds no

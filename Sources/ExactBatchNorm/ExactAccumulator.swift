@@ -148,19 +148,27 @@ struct ExactAccumulator: Sendable {
             let digit = v & 0xFFFF_FFFF
             carry = v >> 32
             if digit != 0 {
-                if weight <= -1000 || weight >= 1000 { inRange = false }
-                total = total + Enclosure(Double(sign: .plus, exponent: weight, significand: Double(digit)))
+                if weight <= -1000 || weight >= 1000 {
+                    inRange = false
+                } else {
+                    total = total + Enclosure(Double(digit) * Self.powerOfTwo(weight))
+                }
             }
             weight += 32
         }
         guard inRange else { return nil }
         if carry != 0 {
             guard weight < 1000 else { return nil }
-            total = total + Enclosure(Double(sign: .plus, exponent: weight, significand: Double(carry)))
+            total = total + Enclosure(Double(carry) * Self.powerOfTwo(weight))
         }
         if flip < 0 { total = -total }
         return total.isTame ? total : nil
     }
+
+    /// `2^k` for `-1022 <= k <= 1023`, from its bit pattern (the generic initializer
+    /// from sign, exponent and significand costs more than the sum it scales).
+    @inline(__always)
+    static func powerOfTwo(_ k: Int) -> Double { Double(bitPattern: UInt64(k + 1023) << 52) }
 
     /// Resolves carries so that every digit but the top one lies in [0, 2^32).
     private mutating func normalize() {

@@ -223,7 +223,9 @@ public enum ExactBatchNorm {
         let channels = solveChannels(x: xBase, dout: doutBase, shape: shape, mode: mode, parameters: resolved,
                                      doubleDouble: Output.binaryFormat.precision > 24, threads: threads,
                                      fastPath: fastPath, certified: certified)
-        return Solved(x: xBase, dout: doutBase, shape: shape, channels: channels)
+        let plans = ElementKernel.plans(channels.solutions, wantsDx: doutBytes != nil, data: X.self,
+                                        output: Output.self)
+        return Solved(x: xBase, dout: doutBase, shape: shape, channels: channels, plans: plans)
     }
 
     /// The channels' sums and solutions, ``channelChunk`` channels at a time: only one
@@ -277,6 +279,7 @@ public enum ExactBatchNorm {
         let dout: Elements<X>?
         let shape: BatchNormShape
         let channels: SolvedChannels
+        let plans: [ElementKernel.ChannelPlan]
 
         /// The second pass over `units`, into `out` and `dx` from their first element.
         /// Double arithmetic certifies float16 and float32 results; float64 results need
@@ -284,10 +287,10 @@ public enum ExactBatchNorm {
         func runKernel(units: Range<Int>, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
                        threads: Int) -> Int {
             if Output.binaryFormat.precision <= 24 {
-                return ElementKernel.run(x: x, dout: dout, shape: shape, channels: channels, units: units,
+                return ElementKernel.run(x: x, dout: dout, shape: shape, channels: channels, plans: plans, units: units,
                                          out: out, dx: dx, arithmetic: DoubleArithmetic.self, threads: threads)
             }
-            return ElementKernel.run(x: x, dout: dout, shape: shape, channels: channels, units: units,
+            return ElementKernel.run(x: x, dout: dout, shape: shape, channels: channels, plans: plans, units: units,
                                      out: out, dx: dx, arithmetic: DoubleDoubleArithmetic.self, threads: threads)
         }
     }
