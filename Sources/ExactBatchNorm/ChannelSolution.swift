@@ -17,6 +17,8 @@ struct ChannelSolution: Sendable {
     /// Whether every `x` of the channel is finite. In evaluation the terms exist even when
     /// it is not (each non-finite element is NaN), and the fast path must check elements.
     var xFinite = true
+    /// Whether ``FastChannelSolve`` made it (for tests and measurements).
+    var isCertified = false
 }
 
 extension ChannelSolution {

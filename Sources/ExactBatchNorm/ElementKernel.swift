@@ -47,14 +47,6 @@ enum ElementKernel {
         return counts.reduce(0, +)
     }
 
-    /// Every channel's plan, made once per computation (not per block of output).
-    static func plans<X: BatchNormFloat, Output: BatchNormFloat>(
-        _ solutions: [ChannelSolution], wantsDx: Bool, data: X.Type, output: Output.Type
-    ) -> [ChannelPlan] {
-        let perChannelBound = ChannelBoundFormulas.applies(data: X.self, output: Output.self)
-        return solutions.map { ChannelPlan($0, wantsDx: wantsDx, perChannelBound: perChannelBound) }
-    }
-
     /// What the element loops need of one channel. Unlike ``ChannelSolution`` it holds no
     /// reference-counted storage, so reading it for every run costs no atomic retain and
     /// release; the exact terms are fetched only for the rare elements that need them.

@@ -220,23 +220,27 @@ public enum ExactBatchNorm {
         let xBase = Elements<X>(xBytes.baseAddress ?? placeholder)
         let doutBase = doutBytes.map { Elements<X>($0.baseAddress ?? placeholder) }
 
-        let channels = solveChannels(x: xBase, dout: doutBase, shape: shape, mode: mode, parameters: resolved,
-                                     doubleDouble: Output.binaryFormat.precision > 24, threads: threads,
-                                     fastPath: fastPath, certified: certified)
-        let plans = ElementKernel.plans(channels.solutions, wantsDx: doutBytes != nil, data: X.self,
-                                        output: Output.self)
+        let perChannelBound = ChannelBoundFormulas.applies(data: X.self, output: Output.self)
+        let wantsDx = doutBytes != nil
+        let (channels, plans) = solveChannels(
+            x: xBase, dout: doutBase, shape: shape, mode: mode, parameters: resolved,
+            doubleDouble: Output.binaryFormat.precision > 24, threads: threads, fastPath: fastPath,
+            certified: certified
+        ) { ElementKernel.ChannelPlan($0, wantsDx: wantsDx, perChannelBound: perChannelBound) }
         return Solved(x: xBase, dout: doutBase, shape: shape, channels: channels, plans: plans)
     }
 
-    /// The channels' sums and solutions, ``channelChunk`` channels at a time: only one
+    /// The channels' sums, solutions and element plans (made by `plan`), ``channelChunk``
+    /// channels at a time: only one
     /// chunk's sums (a few hundred bytes per channel and thread) exist at once, whatever
     /// the channel count. Should an element later need a channel's exact terms, they are
     /// solved again from sums kept, when there was one chunk, or else summed again from
     /// the channel's own values (``SolvedChannels``).
     static func solveChannels<X: BatchNormFloat>(
         x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
-        parameters: ResolvedParameters, doubleDouble: Bool, threads: Int, fastPath: Bool, certified: Bool
-    ) -> SolvedChannels {
+        parameters: ResolvedParameters, doubleDouble: Bool, threads: Int, fastPath: Bool, certified: Bool,
+        plan: (ChannelSolution) -> ElementKernel.ChannelPlan
+    ) -> (SolvedChannels, [ElementKernel.ChannelPlan]) {
         let m = shape.valuesPerChannel, hasDout = dout != nil, training = mode == .training
         let count = shape.channels
         @Sendable func solve(_ c: Int, _ sums: ChannelSums, exactly: Bool) -> ChannelSolution {
@@ -247,8 +251,9 @@ public enum ExactBatchNorm {
                                         parameters: parameters, doubleDouble: doubleDouble, fastPath: fastPath,
                                         certified: certified)
         }
-        var solutions: [ChannelSolution] = []
+        var solutions: [ChannelSolution] = [], plans: [ElementKernel.ChannelPlan] = []
         solutions.reserveCapacity(count)
+        plans.reserveCapacity(count)
         var kept: [ChannelSums] = []
         for start in stride(from: 0, to: count, by: channelChunk) {
             let chunk = start ..< min(count, start + channelChunk)
@@ -257,17 +262,25 @@ public enum ExactBatchNorm {
             let solved = parallelRanges(count: chunk.count, threads: threads) { range in
                 range.map { solve(start + $0, sums[$0], exactly: false) }
             }
-            for part in solved { solutions.append(contentsOf: part) }
+            // The plan keeps the fast constants; the solution, kept for the per-channel
+            // results, need not hold a second copy.
+            for part in solved {
+                for var solution in part {
+                    plans.append(plan(solution))
+                    solution.fast = nil
+                    solutions.append(solution)
+                }
+            }
             if chunk.count == count { kept = sums }
         }
         let keptSums = kept
-        return SolvedChannels(solutions) { c in
+        return (SolvedChannels(solutions) { c in
             let sums = keptSums.isEmpty
                 ? ChannelSummation.sums(x: x, dout: dout, shape: shape, channels: c ..< c + 1, training: training,
                                         threads: 1)[0]
                 : keptSums[c]
             return solve(c, sums, exactly: true)
-        }
+        }, plans)
     }
 
     /// Channels per chunk of the first pass.

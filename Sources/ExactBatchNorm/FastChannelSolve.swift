@@ -43,7 +43,7 @@ enum FastChannelSolve {
         else { return nil }
         return ChannelSolution(mean: mean, invstd: inv, runningMean: runningMean, runningVar: runningVar,
                                dgamma: dgamma, dbeta: dbeta, terms: nil, fast: fast,
-                               hasOutTerms: true, hasDxTerms: hasDout, xFinite: true)
+                               hasOutTerms: true, hasDxTerms: hasDout, xFinite: true, isCertified: true)
     }
 
     /// What both modes reduce to: the mean used, `v = var + eps`, the running

@@ -84,7 +84,7 @@ import Testing
             perChannel.append(channels.perChannel(q, as: Float.self)!.map(\.encoding))
             perChannel.append(channels.perChannel(q, as: Double.self)!.map(\.encoding))
         }
-        let certifiedCount = channels.channels.filter { $0.terms == nil && $0.fast != nil }.count
+        let certifiedCount = channels.channels.filter(\.isCertified).count
         return Outcome(out: out.map(\.encoding), dx: dx.map(\.encoding), perChannel: perChannel,
                        certifiedChannels: certifiedCount)
     }
