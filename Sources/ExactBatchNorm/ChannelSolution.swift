@@ -10,7 +10,9 @@ struct ChannelSolution: Sendable {
     /// leaves them to ``SolvedChannels/exactSolution(_:)`` should an element need them.
     var terms: ElementTerms?
     /// The fast element path's constants; nil sends every element to the exact path.
-    var fast: FastConstants?
+    /// Held by reference, so that a solution stays small once the element plan has
+    /// taken its copy (``ExactBatchNorm/solveChannels``).
+    var fastBox: FastConstantsBox?
     /// Whether `out` and `dx` have terms; false when they are NaN by the non-finite rules.
     var hasOutTerms: Bool
     var hasDxTerms: Bool
@@ -19,6 +21,17 @@ struct ChannelSolution: Sendable {
     var xFinite = true
     /// Whether ``FastChannelSolve`` made it (for tests and measurements).
     var isCertified = false
+
+    var fast: FastConstants? {
+        get { fastBox?.value }
+        set { fastBox = newValue.map(FastConstantsBox.init) }
+    }
+}
+
+/// ``FastConstants`` by reference.
+final class FastConstantsBox: Sendable {
+    let value: FastConstants
+    init(_ value: FastConstants) { self.value = value }
 }
 
 extension ChannelSolution {
@@ -113,7 +126,7 @@ extension ChannelSolution {
         }
         guard let v, let mu = meanExact else {
             return ChannelSolution(mean: mean, invstd: invstd, runningMean: runningMean, runningVar: runningVar,
-                                   dgamma: hasDout ? nan : nil, dbeta: dbeta, terms: nil, fast: nil,
+                                   dgamma: hasDout ? nan : nil, dbeta: dbeta, terms: nil, fastBox: nil,
                                    hasOutTerms: false, hasDxTerms: false)
         }
         let c = (.one / v).reduced
@@ -148,7 +161,7 @@ extension ChannelSolution {
         let finiteX = training ? sums.xTally.isFinite : true
         return ChannelSolution(
             mean: mean, invstd: invstd, runningMean: runningMean, runningVar: runningVar,
-            dgamma: dgamma, dbeta: dbeta, terms: terms, fast: fast,
+            dgamma: dgamma, dbeta: dbeta, terms: terms, fastBox: fast.map(FastConstantsBox.init),
             hasOutTerms: gammaOK && betaOK && finiteX, hasDxTerms: gammaOK && doutOK && finiteX,
             xFinite: sums.xTally.isFinite)
     }

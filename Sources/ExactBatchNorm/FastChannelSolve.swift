@@ -42,7 +42,7 @@ enum FastChannelSolve {
               let fast = constants(stats, invstd: invstd, coupling: coupling, gamma: gamma, beta: beta)
         else { return nil }
         return ChannelSolution(mean: mean, invstd: inv, runningMean: runningMean, runningVar: runningVar,
-                               dgamma: dgamma, dbeta: dbeta, terms: nil, fast: fast,
+                               dgamma: dgamma, dbeta: dbeta, terms: nil, fastBox: FastConstantsBox(fast),
                                hasOutTerms: true, hasDxTerms: hasDout, xFinite: true, isCertified: true)
     }
 
