@@ -27,11 +27,16 @@ enum ElementKernel {
         let tiles = Tiles(shape)
         let firstElement = tiles.firstElement(ofUnit: units.lowerBound)
         let os = SharedPointer(out), dxs = dx.map { SharedPointer($0) }
-        let counts = parallelRanges(count: units.count, threads: threads) { range -> Int in
+        // Fewer units than threads (channels last with one row, as BatchNorm1d's (N, C)
+        // input becomes): the threads share out the channels of every unit instead.
+        let byChannel = units.count < threads && shape.layout == .channelsLast && shape.channels >= threads
+        let counts = parallelRanges(count: byChannel ? shape.channels : units.count, threads: threads) { range -> Int in
             var exactPaths = 0
             let stride = shape.spatialStride
-            let shifted = (range.lowerBound + units.lowerBound) ..< (range.upperBound + units.lowerBound)
-            tiles.forEachRun(in: shifted) { c, offset, length in
+            let shifted = byChannel ? units
+                : (range.lowerBound + units.lowerBound) ..< (range.upperBound + units.lowerBound)
+            let visited = byChannel ? Tiles(shape, channels: range) : tiles
+            visited.forEachRun(in: shifted) { c, offset, length in
                 let run = Run(x: x + offset, dout: dout.map { $0 + offset }, stride: stride, count: length)
                 let o = os.base + (offset - firstElement), d = dxs.map { $0.base + (offset - firstElement) }
                 // Unit stride (channels first) gets its own copy of the loops, with the

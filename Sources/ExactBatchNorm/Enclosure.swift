@@ -16,9 +16,11 @@ import RealModule
 ///   representable, which it is unless the product is within 2^53 of the underflow
 ///   threshold; tame operands (below) leave only the low parts of double-doubles that
 ///   close, and there a floor of 2^-1070 covers the loss.
-/// - Computed bounds are sums of at most eight non-negative terms, multiplied by
-///   `1 + 2^-48`, which outweighs the `(1 - u)^8` their own roundings can lose: a
-///   computed bound is never below the true one.
+/// - Computed bounds are sums of at most six non-negative terms, each a product of at
+///   most three roundings (``up(_:_:)``, which also adds 2^-1073 against underflow, so
+///   that a nonzero bound never rounds to zero), multiplied by `1 + 2^-48`, which
+///   outweighs the `(1 - u)^8` their own roundings can lose: a computed bound is never
+///   below the true one.
 /// - Invariant: `hi` is `hi + lo` rounded to nearest (every result's last step is a
 ///   `twoSum`), so an exact enclosure (`radius == 0`) says on which side of `hi`, or on
 ///   it, its value lies: the sign of `lo`.
@@ -63,6 +65,15 @@ struct Enclosure: Sendable {
         return total == 0 ? 0 : total * (1 + 0x1p-48)
     }
 
+    /// An upper bound on the product of two non-negative bounds, zero only when one is:
+    /// the `2^-1073` covers what a rounding below the normal range can lose (and the
+    /// relative part, like every computed bound, goes into ``bound(_:_:_:_:_:_:)``'s
+    /// widening). Reciprocals passed in are rounded up by the same widening.
+    @inline(__always)
+    static func up(_ a: Double, _ b: Double) -> Double {
+        a == 0 || b == 0 ? 0 : a * b * (1 + 0x1p-50) + 0x1p-1073
+    }
+
     /// The most a rounded product or quotient `p` of `a` and `b` can be off.
     @inline(__always) static func productError(_ p: Double, _ a: Double, _ b: Double) -> Double {
         a == 0 || b == 0 ? 0 : u * p.magnitude + 0x1p-1073
@@ -94,7 +105,7 @@ struct Enclosure: Sendable {
         let dropped = a.lo == 0 || b.lo == 0 ? 0 : a.lo.magnitude * b.lo.magnitude + 0x1p-1073
         func nearUnderflow(_ v: Double) -> Bool { v != 0 && v.magnitude < 0x1p-900 }
         let floor = nearUnderflow(p) || nearUnderflow(c1) || nearUnderflow(c2) ? 0x1p-1070 : 0
-        let propagated = bound(am * b.radius, bm * a.radius, a.radius * b.radius)
+        let propagated = bound(up(am, b.radius), up(bm, a.radius), up(a.radius, b.radius))
         let rounding = bound(f1.magnitude, f2.magnitude, g.magnitude, h2.magnitude, dropped, floor)
         return Enclosure(hi: h, lo: l, radius: bound(propagated, rounding))
     }
@@ -123,9 +134,9 @@ struct Enclosure: Sendable {
         let q2 = r.hi / b.hi
         let exactStep = r.hi == 0 || (r.hi.magnitude >= 0x1p-800 && (-r.hi).addingProduct(q2, b.hi) == 0)
         let (h, l) = Augmented.sum(q1, q2)
-        let shift = bound(b.lo.magnitude, b.radius) / b.hi.magnitude * (1 + 0x1p-50)
-        let spread = bound(r.radius, r.lo.magnitude, r.hi.magnitude * shift)
-        let radius = bound(spread / bMin, exactStep ? 0 : productError(q2, r.hi, b.hi))
+        let shift = up(bound(b.lo.magnitude, b.radius), 1 / b.hi.magnitude)
+        let spread = bound(r.radius, r.lo.magnitude, up(r.hi.magnitude, shift))
+        let radius = bound(up(spread, 1 / bMin), exactStep ? 0 : productError(q2, r.hi, b.hi))
         return Enclosure(hi: h, lo: l, radius: radius)
     }
 
@@ -147,7 +158,7 @@ struct Enclosure: Sendable {
         let f = Enclosure(1) - self * (y * y)
         let phi = f.magnitude
         guard phi <= 0x1p-20 else { return nil }
-        return Enclosure(hi: y.hi, lo: y.lo, radius: Self.bound(0.51 * y.magnitude * phi))
+        return Enclosure(hi: y.hi, lo: y.lo, radius: Self.up(0.51 * y.magnitude, phi))
     }
 
     /// The enclosed value rounded once to double, as a certified ``ChannelValue``, or
