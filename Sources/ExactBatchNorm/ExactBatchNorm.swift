@@ -54,9 +54,10 @@ public struct BatchNormResult<Output: BatchNormFloat>: Sendable {
 /// values (eps and momentum as the given doubles), rounded once to nearest-even in the
 /// output type. The answer is the same for any thread count, layout or order, because
 /// no step rounds before the last: channel sums are exact (``ExactAccumulator``), the
-/// per-channel algebra is rational (``ExactRational``), the one square root is kept
-/// symbolic (``ExactExpression``), and element outputs come from a certified fast path
-/// or the exact one (``ElementKernel``).
+/// per-channel algebra is proven in double-double enclosures (``FastChannelSolve``) or
+/// else done in rationals (``ExactRational``) with the one square root kept symbolic
+/// (``ExactExpression``), and element outputs come from a certified fast path or the
+/// exact one (``ElementKernel``).
 public enum ExactBatchNorm {
     /// The number of worker threads used when the caller does not say.
     public static var defaultThreadCount: Int {
