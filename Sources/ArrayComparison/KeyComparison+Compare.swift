@@ -23,6 +23,9 @@ extension KeyComparison {
                      "compare: \(a.count) and \(b.count) values for shape \(shape) (\(total) elements)")
         let split = ChannelSplit(shape: shape, axis: channelAxis)
         var scan = ComparisonScan(channels: split.channels, topK: max(topK, 1), smallestNormal: format.smallestNormal)
+        // The per-element rule needs the two numbers only: without the report's `source`
+        // text, the loop carries no reference-counted value.
+        let rule = Tolerance(rtol: tolerance.rtol, atol: tolerance.atol, source: "")
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 var flat = 0
@@ -30,8 +33,7 @@ extension KeyComparison {
                     for channel in 0..<split.channels {
                         for _ in 0..<split.inner {
                             let figures = ElementFigures(
-                                comparing: a[flat], b[flat], format: format,
-                                tolerance: tolerance, equalNaN: equalNaN)
+                                comparing: a[flat], b[flat], format: format, tolerance: rule, equalNaN: equalNaN)
                             scan.add(figures, a: a[flat], b: b[flat], flatIndex: flat, channel: channel)
                             flat += 1
                         }
