@@ -40,8 +40,9 @@ sanitize:
 # Findings land in .build-fuzz/crash-*; fix them and copy the input to fuzz/crashers/.
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := .build-fuzz
-FUZZ_TARGETS := npy npz inflate
-FUZZ_SOURCES := $(wildcard Sources/NumPyFormat/*.swift) fuzz/FuzzSupport.swift
+FUZZ_TARGETS := npy npz inflate run
+NUMPYFORMAT_SOURCES := $(shell find Sources/NumPyFormat -name '*.swift')
+FUZZ_SOURCES := $(NUMPYFORMAT_SOURCES) fuzz/FuzzSupport.swift
 
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
 	$(PYTHON) fuzz/make_corpus.py $(FUZZ_DIR)/seeds
@@ -51,6 +52,53 @@ fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
 	    -artifact_prefix=$(FUZZ_DIR)/crash-$$t- \
 	    $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/seeds/$$t fuzz/crashers/$$t; \
 	done
+
+# The run target drives the whole `bnfile run` path, so it links the engine and its
+# packages (from SwiftPM's checkouts, fetched by `swift package resolve`) as static
+# libraries, and compiles the tool's run files unchanged beside its entry.
+FUZZ_LIB := $(FUZZ_DIR)/lib
+CHECKOUTS := .build/checkouts
+FUZZ_RUN_SOURCES := Sources/bnfile/RunJob.swift Sources/bnfile/AtomicOutput.swift Sources/bnfile/Locked.swift \
+  fuzz/RunSupport.swift fuzz/FuzzSupport.swift
+FUZZ_LIBRARY = swiftc -sanitize=fuzzer,address -parse-as-library -O -g -emit-library -static \
+  -I $(FUZZ_LIB) -emit-module-path $(FUZZ_LIB)/$(1).swiftmodule -module-name $(1) -o $(FUZZ_LIB)/lib$(1).a
+NUMERICS := $(CHECKOUTS)/swift-numerics/Sources
+
+$(CHECKOUTS)/BigInt/Sources $(NUMERICS)/RealModule:
+	$(SWIFT) package resolve
+
+$(FUZZ_LIB)/libBigInt.a: | $(CHECKOUTS)/BigInt/Sources
+	@mkdir -p $(FUZZ_LIB)
+	$(call FUZZ_LIBRARY,BigInt) "$(CHECKOUTS)/BigInt/Sources/"*.swift
+
+$(FUZZ_LIB)/libRealModule.a: | $(NUMERICS)/RealModule
+	@mkdir -p $(FUZZ_LIB)
+	$(call FUZZ_LIBRARY,RealModule) -I $(NUMERICS)/_NumericsShims/include $(NUMERICS)/RealModule/*.swift
+
+ENGINE_SOURCES := $(shell find Sources/ExactBatchNorm -name '*.swift')
+$(FUZZ_LIB)/libExactBatchNorm.a: $(ENGINE_SOURCES) $(FUZZ_LIB)/libBigInt.a $(FUZZ_LIB)/libRealModule.a
+	$(call FUZZ_LIBRARY,ExactBatchNorm) -I $(NUMERICS)/_NumericsShims/include $(ENGINE_SOURCES)
+
+$(FUZZ_LIB)/libNumPyFormat.a: $(NUMPYFORMAT_SOURCES)
+	@mkdir -p $(FUZZ_LIB)
+	$(call FUZZ_LIBRARY,NumPyFormat) -I Sources/CZlib -I Sources/CFoldedCRC/include $^
+
+$(FUZZ_LIB)/libArrayComparison.a: $(shell find Sources/ArrayComparison -name '*.swift')
+	@mkdir -p $(FUZZ_LIB)
+	$(call FUZZ_LIBRARY,ArrayComparison) $^
+
+FILES_SOURCES := $(shell find Sources/BatchNormFiles -name '*.swift')
+$(FUZZ_LIB)/libBatchNormFiles.a: $(FILES_SOURCES) $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a \
+  $(FUZZ_LIB)/libArrayComparison.a
+	$(call FUZZ_LIBRARY,BatchNormFiles) -I Sources/CZlib -I Sources/CFoldedCRC/include \
+	  -I $(NUMERICS)/_NumericsShims/include $(FILES_SOURCES)
+
+$(FUZZ_DIR)/fuzz-run: fuzz/targets/run.swift $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o \
+  $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a $(FUZZ_LIB)/libBatchNormFiles.a
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name FuzzRun -D FUZZ_RUN \
+	  -I $(FUZZ_LIB) -I Sources/CZlib -I Sources/CFoldedCRC/include -I $(NUMERICS)/_NumericsShims/include \
+	  -L $(FUZZ_LIB) -lBatchNormFiles -lArrayComparison -lNumPyFormat -lExactBatchNorm -lBigInt -lRealModule -lz \
+	  $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o $< -o $@
 
 $(FUZZ_DIR)/fuzz-%: fuzz/targets/%.swift $(FUZZ_SOURCES) $(FUZZ_DIR)/folded_crc32.o
 	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name NumPyFormat \
@@ -66,6 +114,7 @@ bench:
 	$(SWIFT) build -c release --product bnfile
 	$(SWIFT) build -c release --product bnbench
 	$(PYTHON) scripts/bench.py $(BENCH_ARGS)
+	$(PYTHON) scripts/bench_check.py --bin $(BIN)
 
 # `make demo`: the notebook's case through the README's pattern rule, then diffed
 # against torch's results stored beside it. With --inputs, diff judges each side against

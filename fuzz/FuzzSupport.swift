@@ -1,6 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+// The reader targets compile this file into NumPyFormat itself; the run target
+// (built with -D FUZZ_RUN) imports the library.
+#if FUZZ_RUN
+import NumPyFormat
+#endif
 
 /// Helpers shared by the fuzz entry points (compiled into each target).
 enum FuzzSupport {
@@ -15,6 +20,10 @@ enum FuzzSupport {
             _ = try? array.elements(as: Float.self)
         } else if array.dtype.kind == .bool {
             _ = try? array.elements(as: Bool.self)
+        } else if array.dtype.kind.isString {
+            _ = try? array.strings()            // code points and UTF-8 checked at offsets
+        } else if array.dtype.isTwoByteVoid || array.dtype.kind == .bfloat16 {
+            _ = try? array.declaredBFloat16().elements(as: Float.self)
         }
         blackHole = sum
     }

@@ -96,6 +96,9 @@ def npy_seeds():
     seeds["np_rank5"] = npy_bytes(np.zeros((1, 2, 1, 2, 1), dtype="<f4"))
     seeds["np_v2"] = npy_bytes(np.arange(3, dtype="<f4"), version=(2, 0))
     seeds["np_v3"] = npy_bytes(np.arange(3, dtype="<i4"), version=(3, 0))
+    seeds["np_unicode"] = npy_bytes(np.array([["x", "dout"], ["é", ""]]))
+    seeds["np_bytes"] = npy_bytes(np.array([b"ab", b"abcd"]))
+    seeds["np_void2"] = npy_bytes(np.arange(4, dtype="<u2").view("V2"))
     seeds["hand_spacing"] = raw_npy("{ 'shape':(2,) ,'fortran_order':False,'descr':'<f4', }\n", b"\0" * 8)
     seeds["hand_long"] = raw_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2L,)}\n", b"\0" * 8)
     good = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n"
@@ -138,6 +141,8 @@ def npz_seeds():
     seeds["np_bool"] = npz_bytes({"m": np.array([True, False])}, compressed=True)
     seeds["np_scalar"] = npz_bytes({"eps": np.array(1e-5)})
     seeds["np_many"] = npz_bytes({f"a{i}": np.array([i], dtype="<i2") for i in range(12)})
+    seeds["np_bfloat16_declared"] = npz_bytes({"out": np.arange(4, dtype="<u2").view("V2"),
+                                               "bfloat16": np.array(["out"])})
     seeds["descriptors_deflated"] = npz_with_descriptors(small)
     seeds["descriptors_stored"] = npz_with_descriptors(small, zipfile.ZIP_STORED)
     good = seeds["np_savez"]
@@ -210,9 +215,35 @@ def inflate_seeds():
     return seeds
 
 
+def run_seeds():
+    """Small batch-norm inputs for the whole run path: every rank and dtype, optional
+    keys, 0-d eps and momentum, empty and constant channels, non-finite values."""
+    rng = np.random.default_rng(11)
+    seeds = {}
+    for descr in ["<f2", "<f4", "<f8", ">f4"]:
+        for shape in [(4, 3), (2, 3, 5), (2, 2, 3, 3), (1, 2, 2, 2, 2)]:
+            x = rng.standard_normal(shape).astype(descr)
+            channels = shape[1]
+            name = f"{descr[1:]}_{'x'.join(map(str, shape))}"
+            seeds[name + "_forward"] = npz_bytes({"x": x})
+            seeds[name + "_full"] = npz_bytes({
+                "x": x, "dout": rng.standard_normal(shape).astype(descr),
+                "gamma": rng.standard_normal(channels).astype(descr), "beta": np.zeros(channels, descr),
+                "running_mean": np.zeros(channels, descr), "running_var": np.ones(channels, descr),
+                "eps": np.array(1e-3), "momentum": np.array(0.5)}, compressed=descr == "<f4")
+    seeds["constant_channel"] = npz_bytes({"x": np.full((4, 2), 3.0, "<f4"), "dout": np.ones((4, 2), "<f4")})
+    seeds["non_finite"] = npz_bytes({"x": np.array([[np.nan, 1], [np.inf, 2], [0, -np.inf]], "<f4")})
+    seeds["empty_batch"] = npz_bytes({"x": np.zeros((0, 3), "<f4"), "dout": np.zeros((0, 3), "<f4")})
+    seeds["aliases"] = npz_bytes({"x": np.ones((2, 2), "<f8"), "weight": np.ones(2), "grad_out": np.ones((2, 2))})
+    seeds["misspelt"] = npz_bytes({"x": np.ones((2, 2), "<f8"), "gama": np.ones(2)})
+    seeds["negative_eps"] = npz_bytes({"x": np.ones((2, 2), "<f8"), "eps": np.array(-1.0)})
+    return seeds
+
+
 def main():
     out = sys.argv[1]
-    for target, seeds in [("npy", npy_seeds()), ("npz", npz_seeds()), ("inflate", inflate_seeds())]:
+    for target, seeds in [("npy", npy_seeds()), ("npz", npz_seeds()), ("inflate", inflate_seeds()),
+                          ("run", run_seeds())]:
         folder = os.path.join(out, target)
         os.makedirs(folder, exist_ok=True)
         for name, data in seeds.items():

@@ -53,8 +53,9 @@ What each record means, and how it is obtained:
   its channels-last kernel.
 - **Dtypes** are kept as torch produced them: a float16 module gives float16 files; a
   float16 input to a float32 module gives float16 x, dout, out and dx with float32
-  gamma, beta, dgamma and dbeta. bfloat16 calls are skipped with a warning (numpy has no
-  bfloat16 type).
+  gamma, beta, dgamma and dbeta. bfloat16 tensors (torch's CPU autocast) are saved as
+  their raw bits, dtype '<V2' as ml_dtypes writes them, and declared in the file's
+  1-d string member `bfloat16`, so bnfile reads them without flags.
 - **Without gradients.** A call whose input needs no gradient gets no dx (dout, dgamma and
   dbeta are still recorded). A call that no backward reached (no_grad, or the loss did
   not depend on it) gets a forward-only record, without dout, dx, dgamma or dbeta, and a
@@ -77,14 +78,21 @@ __all__ = ["capture"]
 
 
 class _Unsupported(Exception):
-    """A tensor that numpy cannot hold faithfully (bfloat16)."""
+    """A tensor that numpy cannot hold faithfully."""
 
 
 def _to_numpy(t):
-    """A copy of tensor t as a numpy array in the same dtype, logical (C-contiguous) order."""
+    """A copy of tensor t as a numpy array in the same dtype, logical (C-contiguous) order.
+
+    numpy has no bfloat16, so a bfloat16 tensor is saved as its raw bits, two-byte items
+    of dtype '<V2' (what ml_dtypes writes), and `_save_atomically` declares it in the
+    file's `bfloat16` member, which bnfile reads without flags and which leaves
+    `np.load(f)[key].view(ml_dtypes.bfloat16)` working for numpy users.
+    """
+    t = t.detach().cpu().contiguous()
     if t.dtype == torch.bfloat16:
-        raise _Unsupported("bfloat16")
-    return t.detach().cpu().contiguous().numpy().copy()
+        return t.view(torch.int16).numpy().copy().view(np.dtype("<V2"))
+    return t.numpy().copy()
 
 
 def _uses_running_stats(m):
@@ -155,6 +163,9 @@ def _save_atomically(path, arrays):
     """np.savez to a temporary file in path's folder, then rename it to path."""
     folder = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(prefix=".bnfile-capture-", suffix=".tmp", dir=folder)
+    declared = [k for k, v in arrays.items() if v.dtype == np.dtype("<V2")]
+    if declared:
+        arrays = dict(arrays, bfloat16=np.array(declared))
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)

@@ -247,11 +247,16 @@ def test_exception_in_block_writes_nothing(tmp_path):
     assert not bn._forward_hooks and not bn._forward_pre_hooks
 
 
-def test_bfloat16_is_skipped_with_a_warning(tmp_path):
-    bn = nn.BatchNorm2d(3).to(torch.bfloat16)
-    with pytest.warns(UserWarning, match="bfloat16"):
-        run(bn, data(4, 3, 2, 2, dtype=torch.bfloat16), tmp_path)
-    assert os.listdir(tmp_path) == []
+def test_bfloat16_is_saved_as_raw_bits_and_declared(tmp_path):
+    x = data(4, 3, 2, 2, dtype=torch.bfloat16)
+    run(nn.Sequential(nn.BatchNorm2d(3)), x, tmp_path)
+    with np.load(os.path.join(tmp_path, "0.npz")) as f:
+        assert f["x"].dtype == np.dtype("<V2") and f["gamma"].dtype == np.float32
+        assert sorted(f["bfloat16"].tolist()) == ["dout", "x"]
+        bits = x.detach().contiguous().view(torch.int16).numpy()
+        assert (f["x"].view(np.int16) == bits).all()
+    with np.load(os.path.join(tmp_path, "0.torch.npz")) as f:
+        assert sorted(f["bfloat16"].tolist()) == ["dx", "out"]
 
 
 def test_no_temporary_files_left(tmp_path):

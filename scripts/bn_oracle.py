@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent exact reference ("oracle") for batch normalization, forward and backward.
 
-    python3 scripts/bn_oracle.py IN.npz OUT.npz [--eval] [--layout nchw|nhwc]
+    python3 scripts/bn_oracle.py IN.npz OUT.npz [--eval] [--layout nchw|nhwc] [--bfloat16 K1,K2]
 
 This is the reference that bnfile's Swift engine is measured against, so it is written
 for obviousness rather than speed, in pure Python (``fractions`` for the arithmetic,
@@ -9,7 +9,7 @@ for obviousness rather than speed, in pure Python (``fractions`` for the arithme
 
 Inputs (keys of IN.npz)
 -----------------------
-``x``            float16/32/64, rank 2..5. Channel axis 1 (layout nchw) or last (nhwc).
+``x``            float16/bfloat16/32/64, rank 2..5. Channel axis 1 (layout nchw) or last (nhwc).
 ``gamma``        (C,) default ones  (in x's dtype)
 ``beta``         (C,) default zeros
 ``dout``         same shape as x; optional. Without it only the forward is computed.
@@ -18,7 +18,11 @@ Inputs (keys of IN.npz)
 ``eps``          0-d float64, default 1e-5 (the double nearest 1e-5, used exactly)
 ``momentum``     0-d float64, default 0.1  (the double nearest 0.1, used exactly)
 
-Every input value v is taken exactly as ``Fraction(float(v))``.
+``bfloat16``     optional 1-d string array naming the members that hold bfloat16 (saved
+                 by ml_dtypes as '<V2', two raw bytes each); --bfloat16 adds names.
+
+Every input value v is taken exactly as ``Fraction(float(v))``; bfloat16 bits are
+widened to float32 by this script itself (the bits moved to the upper half).
 
 Mathematics (per channel c; M = number of values in the channel)
 ----------------------------------------------------------------
@@ -56,6 +60,8 @@ Outputs (keys of OUT.npz)
 ``out`` (and ``dx`` when dout is given) in x's dtype, shape and layout;
 ``dgamma``, ``dbeta`` (when dout is given), ``running_mean``, ``running_var``,
 ``mean``, ``invstd`` of shape (C,) in gamma's dtype (x's dtype when gamma is absent).
+bfloat16 outputs are written as '<V2' (ml_dtypes' bfloat16) and listed in a
+``bfloat16`` member, as bnfile writes them.
 
 Non-finite inputs are handled by ``nan_poisoned_outputs`` (one function, documented
 there); M == 1 in training mode is an error, as in torch.
@@ -79,6 +85,7 @@ DEFAULT_MOMENTUM = 0.1
 INVSTD_DIGITS = 100
 
 INPUT_KEYS = ("x", "gamma", "beta", "dout", "running_mean", "running_var", "eps", "momentum")
+DECLARATION_KEY = "bfloat16"   # the member listing bfloat16 arrays
 PER_CHANNEL_KEYS = ("gamma", "beta", "running_mean", "running_var")
 
 # An "extended" value is either a Fraction (finite, exact) or one of the Python floats
@@ -100,7 +107,7 @@ class Format:
     emin: int        # exponent of the smallest normal number
     emax: int        # exponent of the largest finite number
     bits: int        # storage width
-    dtype: np.dtype
+    dtype: object    # numpy dtype; None for bfloat16, whose dtype comes from ml_dtypes
     uint: np.dtype   # unsigned integer type of the same width (for bit patterns)
 
     @property
@@ -132,15 +139,36 @@ class Format:
 FLOAT16 = Format("float16", 11, -14, 15, 16, np.dtype(np.float16), np.dtype(np.uint16))
 FLOAT32 = Format("float32", 24, -126, 127, 32, np.dtype(np.float32), np.dtype(np.uint32))
 FLOAT64 = Format("float64", 53, -1022, 1023, 64, np.dtype(np.float64), np.dtype(np.uint64))
+BFLOAT16 = Format("bfloat16", 8, -126, 127, 16, None, np.dtype(np.uint16))
 FORMATS = {f.dtype: f for f in (FLOAT16, FLOAT32, FLOAT64)}
 
 
+def bfloat16_dtype() -> np.dtype:
+    """ml_dtypes' bfloat16, imported only when a file holds bfloat16."""
+    import ml_dtypes
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+def is_bfloat16(dtype) -> bool:
+    return np.dtype(dtype).name == "bfloat16"
+
+
 def format_of(dtype) -> Format:
+    if is_bfloat16(dtype):
+        return BFLOAT16
     dt = np.dtype(dtype).newbyteorder("=")
     try:
         return FORMATS[dt]
     except KeyError:
-        raise ValueError(f"unsupported dtype {np.dtype(dtype)} (need float16/32/64)") from None
+        raise ValueError(f"unsupported dtype {np.dtype(dtype)} (need float16/bfloat16/32/64)") from None
+
+
+def widened(a: np.ndarray) -> np.ndarray:
+    """The same numbers in a numpy float type: bfloat16 bits moved into the upper half
+    of float32 (exact by definition), other arrays as they are."""
+    if not is_bfloat16(a.dtype):
+        return a
+    return (np.asarray(a).view(np.uint16).astype(np.uint32) << 16).view(np.float32)
 
 
 def floor_log2(q: Fraction) -> int:
@@ -198,7 +226,7 @@ def round_ext_bits(v, fmt: Format) -> int:
 
 
 def bits_to_array(bits: list, fmt: Format, shape=None) -> np.ndarray:
-    arr = np.array(bits, dtype=fmt.uint).view(fmt.dtype)
+    arr = np.array(bits, dtype=fmt.uint).view(bfloat16_dtype() if fmt is BFLOAT16 else fmt.dtype)
     return arr if shape is None else arr.reshape(shape)
 
 
@@ -409,7 +437,7 @@ class Problem:
 
 def channel_rows(a: np.ndarray, axis: int) -> list:
     """The values of each channel as lists of extended values, channel-major."""
-    rows = np.moveaxis(a, axis, 0).reshape(a.shape[axis], -1)
+    rows = np.moveaxis(widened(a), axis, 0).reshape(a.shape[axis], -1)
     return [[exact_value(v) for v in row.tolist()] for row in rows]
 
 
@@ -420,12 +448,28 @@ def from_channel_rows(bits: list, shape: tuple, axis: int, fmt: Format) -> np.nd
     return np.ascontiguousarray(np.moveaxis(arr, 0, axis))
 
 
-def load_problem(path: str, training: bool = True, layout: str = "nchw") -> Problem:
+def declare_bfloat16(data: dict, extra=()) -> dict:
+    """Views the '<V2' members the file's `bfloat16` member (plus `extra`) names as
+    bfloat16; removes the declaration itself."""
+    names = set(extra)
+    if DECLARATION_KEY in data and data[DECLARATION_KEY].dtype.kind in "US":
+        names |= {str(n) for n in np.atleast_1d(data.pop(DECLARATION_KEY)).tolist()}
+    for name in sorted(names):
+        if name not in data:
+            continue
+        a = data[name]
+        if a.dtype.kind != "V" or a.dtype.itemsize != 2:
+            raise ValueError(f"{name} is declared bfloat16 but has dtype {a.dtype} (expected '<V2')")
+        data[name] = a.view(bfloat16_dtype())
+    return data
+
+
+def load_problem(path: str, training: bool = True, layout: str = "nchw", bfloat16=()) -> Problem:
     """Read and validate an input .npz; absent keys get their defaults."""
     if layout not in ("nchw", "nhwc"):
         raise ValueError(f"layout must be nchw or nhwc, not {layout!r}")
     with np.load(path, allow_pickle=False) as z:
-        data = {k: z[k] for k in z.files}
+        data = declare_bfloat16({k: z[k] for k in z.files}, bfloat16)
     unknown = set(data) - set(INPUT_KEYS)
     if unknown:
         raise ValueError(f"unknown keys in {path}: {sorted(unknown)}")
@@ -446,7 +490,7 @@ def load_problem(path: str, training: bool = True, layout: str = "nchw") -> Prob
         format_of(a.dtype)
         if a.shape != (C,):
             raise ValueError(f"{key} has shape {a.shape}, expected ({C},)")
-        return [exact_value(v) for v in a.tolist()]
+        return [exact_value(v) for v in widened(a).tolist()]
 
     def scalar(key, default):
         if key not in data:
@@ -455,7 +499,7 @@ def load_problem(path: str, training: bool = True, layout: str = "nchw") -> Prob
         format_of(a.dtype)
         if a.size != 1:
             raise ValueError(f"{key} must hold one value, has shape {a.shape}")
-        return exact_value(a.reshape(()).item())
+        return exact_value(widened(a).reshape(()).item())
 
     dout = data.get("dout")
     if dout is not None:
@@ -563,9 +607,10 @@ def solve(pb: Problem) -> dict:
     return out
 
 
-def run(in_path: str, out_path: str, training: bool = True, layout: str = "nchw") -> dict:
-    result = solve(load_problem(in_path, training, layout))
-    np.savez(out_path, **result)
+def run(in_path: str, out_path: str, training: bool = True, layout: str = "nchw", bfloat16=()) -> dict:
+    result = solve(load_problem(in_path, training, layout, bfloat16))
+    declared = [k for k, a in result.items() if is_bfloat16(a.dtype)]
+    np.savez(out_path, **result, **({DECLARATION_KEY: np.array(declared)} if declared else {}))
     return result
 
 
@@ -575,9 +620,11 @@ def main(argv=None) -> int:
     ap.add_argument("output")
     ap.add_argument("--eval", action="store_true", help="eval mode (use running stats)")
     ap.add_argument("--layout", choices=("nchw", "nhwc"), default="nchw")
+    ap.add_argument("--bfloat16", default="", help="comma-separated '<V2' keys holding bfloat16")
     args = ap.parse_args(argv)
     try:
-        run(args.input, args.output, training=not args.eval, layout=args.layout)
+        run(args.input, args.output, training=not args.eval, layout=args.layout,
+            bfloat16=[k for k in args.bfloat16.split(",") if k])
     except ValueError as e:
         print(f"bn_oracle: {e}", file=sys.stderr)
         return 2

@@ -5,15 +5,17 @@
     /tmp/tv/bin/python scripts/check_oracle.py # ... and torch.testing.assert_close
 
 1. round_to/round_bits against numpy's own conversions: exhaustively on every float16
-   midpoint, on random rationals of every magnitude (subnormal, normal, overflow) for
-   float16/32/64, and on hand-constructed ties, subnormals and overflow thresholds.
+   and bfloat16 midpoint, on random rationals of every magnitude (subnormal, normal,
+   overflow) for float16/bfloat16/32/64 (bfloat16 through ml_dtypes, which rounds from
+   float64 directly), and on hand-constructed ties, subnormals and overflow thresholds.
 2. The fixtures' exact outputs against an independent computation: mpmath at 200
    digits evaluating the textbook formulas directly (no algebraic restructuring),
    rounded; compared bit for bit wherever the 200-digit value is more than
    1e-150*scale away from a rounding boundary (scale = sum of the magnitudes of the
    terms the value is made of). Where |value| <= 1e-150*scale the true value is taken
    to be an exact zero and the oracle must give +0.0.
-3. The hand-derived results of ties_f32 and the non-finite rules on nan_inf_f32.
+3. The hand-derived results of ties_f32 and ties_bf16_f32 and the non-finite rules on
+   nan_inf_f32 and nan_inf_bf16_f32.
 4. torch vs exact: per case and key, the largest error in ulp of the exact value, the
    largest absolute error, and whether torch.testing.assert_close (default tolerances)
    accepts torch's result.  On a well-conditioned case a rejection is reported as a
@@ -53,12 +55,23 @@ def check(cond, msg):
             print("FAIL:", msg)
 
 
+def np_dtype(fmt):
+    """The numpy dtype of a format (ml_dtypes' for bfloat16)."""
+    return bo.bfloat16_dtype() if fmt is bo.BFLOAT16 else fmt.dtype
+
+
+def load(path):
+    """An .npz as a dict, its declared bfloat16 arrays viewed as ml_dtypes' bfloat16."""
+    with np.load(path) as z:
+        return bo.declare_bfloat16({k: z[k] for k in z.files})
+
+
 def bits_of(value, fmt):
-    return int(np.array(value, dtype=fmt.dtype).view(fmt.uint))
+    return int(np.array(value, dtype=np_dtype(fmt)).view(fmt.uint))
 
 
 def value_of(bits, fmt):
-    return Fraction(float(np.array(bits, dtype=fmt.uint).view(fmt.dtype)))
+    return Fraction(float(np.array(bits, dtype=fmt.uint).view(np_dtype(fmt))))
 
 
 # ----------------------------------------------------------------------------------------
@@ -87,32 +100,21 @@ def numpy_round(q: Fraction, fmt):
     except OverflowError:
         return None
     with np.errstate(over="ignore"):
-        return bits_of(fmt.dtype.type(d), fmt), Fraction(d)
+        return bits_of(np_dtype(fmt).type(d), fmt), Fraction(d)
 
 
 def test_rounding():
     t = time.time()
     n = 0
     tiny = Fraction(1, 2 ** 1200)           # far below every format's quantum
-    # (a) float16, exhaustively: every pair of adjacent finite values, both signs.
-    f = bo.FLOAT16
-    for k in range(0, 0x7BFF):
-        a, b = value_of(k, f), value_of(k + 1, f)
-        mid = (a + b) / 2
-        even = k if k % 2 == 0 else k + 1
-        for sign in (0, f.sign_bit):
-            s = -1 if sign else 1
-            check(bo.round_bits(s * mid, f) == (even | sign), f"f16 tie {k}")
-            check(bo.round_bits(s * (mid - tiny), f) == (k | sign), f"f16 below tie {k}")
-            check(bo.round_bits(s * (mid + tiny), f) == ((k + 1) | sign), f"f16 above tie {k}")
-            if k:
-                check(bo.round_bits(s * a, f) == (k | sign), f"f16 exact {k}")
-            n += 4
+    # (a) float16 and bfloat16, exhaustively: every pair of adjacent finite values, both signs.
+    for f, top in ((bo.FLOAT16, 0x7BFF), (bo.BFLOAT16, 0x7F7F)):
+        n += exhaustive_ties(f, top, tiny)
     # (b) Overflow thresholds, smallest subnormals, signed zeros, for every format.
-    for f in (bo.FLOAT16, bo.FLOAT32, bo.FLOAT64):
+    for f in (bo.FLOAT16, bo.BFLOAT16, bo.FLOAT32, bo.FLOAT64):
         mx, sub = f.max_finite, f.min_subnormal
         half_ulp_max = Fraction(2) ** (f.emax - f.p)
-        max_bits = bits_of(np.finfo(f.dtype).max, f)
+        max_bits = bits_of(float(mx), f)
         for s, sb in ((1, 0), (-1, f.sign_bit)):
             check(bo.round_bits(s * (mx + half_ulp_max), f) == f.inf_bits | sb, f"{f.name} overflow tie")
             check(bo.round_bits(s * (mx + half_ulp_max - tiny), f) == max_bits | sb, f"{f.name} below overflow")
@@ -130,11 +132,35 @@ def test_rounding():
                   f"{f.name} carry into next binade")
             n += 10
         check(bo.round_bits(Fraction(0), f) == 0, "exact zero is +0")
-        check(bo.round_to(Fraction(1, 3), f.dtype) == f.dtype.type(1 / 3), "round_to 1/3")
-    # (c) Random rationals of every magnitude vs numpy (skipping double midpoints).
+        check(bo.round_to(Fraction(1, 3), np_dtype(f)) == np_dtype(f).type(1 / 3), "round_to 1/3")
+    n += random_rationals()
+    print(f"rounding: {n} checks, {time.time() - t:.1f} s")
+
+
+def exhaustive_ties(f, top, tiny):
+    """Every midpoint between adjacent finite values of f (and just either side) rounds
+    to the even neighbour (and to the nearer one)."""
+    n = 0
+    for k in range(0, top):
+        a, b = value_of(k, f), value_of(k + 1, f)
+        mid = (a + b) / 2
+        even = k if k % 2 == 0 else k + 1
+        for sign in (0, f.sign_bit):
+            s = -1 if sign else 1
+            check(bo.round_bits(s * mid, f) == (even | sign), f"{f.name} tie {k}")
+            check(bo.round_bits(s * (mid - tiny), f) == (k | sign), f"{f.name} below tie {k}")
+            check(bo.round_bits(s * (mid + tiny), f) == ((k + 1) | sign), f"{f.name} above tie {k}")
+            if k:
+                check(bo.round_bits(s * a, f) == (k | sign), f"{f.name} exact {k}")
+            n += 4
+    return n
+
+
+def random_rationals():
+    """Random rationals of every magnitude vs numpy (skipping double midpoints)."""
     rng = random.Random(1234)
-    skipped = 0
-    for f in (bo.FLOAT16, bo.FLOAT32, bo.FLOAT64):
+    n = skipped = 0
+    for f in (bo.FLOAT16, bo.BFLOAT16, bo.FLOAT32, bo.FLOAT64):
         lo_e, hi_e = f.emin - f.p - 3, f.emax + 3
         for i in range(20000):
             e = rng.randint(lo_e, hi_e)
@@ -162,7 +188,8 @@ def test_rounding():
                 continue
             check(got == ref_bits, f"{f.name} random q={q}: {got:#x} vs numpy {ref_bits:#x}")
             n += 1
-    print(f"rounding: {n} checks, {skipped} skipped (double itself a tie), {time.time() - t:.1f} s")
+    print(f"random rationals: {n} checked, {skipped} skipped (double itself a tie)")
+    return n
 
 
 # ----------------------------------------------------------------------------------------
@@ -170,7 +197,7 @@ def test_rounding():
 # ----------------------------------------------------------------------------------------
 
 def channel_mpf(a, axis):
-    rows = np.moveaxis(a, axis, 0).reshape(a.shape[axis], -1)
+    rows = np.moveaxis(bo.widened(a), axis, 0).reshape(a.shape[axis], -1)
     return [[mpmath.mpf(float(v)) for v in row.tolist()] for row in rows]
 
 
@@ -185,7 +212,7 @@ def textbook(inp, training, axis):
     """Per key: list over channels of lists of (value, scale) pairs, 200 digits."""
     x = inp["x"]
     C = x.shape[axis]
-    P = lambda k, dflt: [mpmath.mpf(float(v)) for v in inp[k]] if k in inp else [mpmath.mpf(dflt)] * C  # noqa
+    P = lambda k, dflt: [mpmath.mpf(float(v)) for v in bo.widened(inp[k])] if k in inp else [mpmath.mpf(dflt)] * C  # noqa
     gamma, beta, rm, rv = P("gamma", 1), P("beta", 0), P("running_mean", 0), P("running_var", 1)
     eps = mpmath.mpf(float(inp["eps"])) if "eps" in inp else mpmath.mpf(1e-5)
     mom = mpmath.mpf(float(inp["momentum"])) if "momentum" in inp else mpmath.mpf(0.1)
@@ -240,7 +267,7 @@ def compare_textbook(name, inp, exact, training, layout):
     with mpmath.workdps(200):
         tb = textbook(inp, training, axis)
         stats = {"compared": 0, "zero": 0, "near_boundary": 0}
-        for key in exact.files:
+        for key in exact:
             arr = exact[key]
             fmt = bo.format_of(arr.dtype)
             if arr.shape == (len(tb[key]),):
@@ -315,9 +342,37 @@ def check_ties():
     print(f"ties_f32: {n + 1} hand-derived values checked")
 
 
-def check_nan_inf():
-    ex = np.load(os.path.join(CASES_DIR, "nan_inf_f32.exact.npz"))
-    out, dx = ex["out"], ex["dx"]
+def check_ties_bf16():
+    """ties_bf16_f32 (see make_cases.ties_bf16_inputs): bfloat16 ties, its overflow
+    threshold and signed-zero underflow, derived by hand."""
+    f = bo.BFLOAT16
+    inp = load(os.path.join(CASES_DIR, "ties_bf16_f32.in.npz"))
+    ex = load(os.path.join(CASES_DIR, "ties_bf16_f32.exact.npz"))
+    x, out = bo.widened(inp["x"]).astype(np.float64), ex["out"].view(np.uint16)
+    means = [10.0, 0.0, -6.0, 0.5]
+    T = lambda v: bits_of(v, f)          # noqa: E731 (v exactly representable)
+    mx, S = float(f.max_finite), 2.0 ** -133
+    expected = [  # deviation -> bfloat16 result bits
+        {4: T(1 + 2 ** -6), -4: T(1 - 3 * 2 ** -8), 2: T(1 + 2 ** -7), -2: T(1 - 2 ** -7), 0: T(1)},
+        {4: f.inf_bits, -4: T(mx - 2.0 ** 120), 2: T(mx), -2: T(mx), 0: T(mx)},
+        {4: T(3 * S), -4: T(-3 * S), 2: T(2 * S), -2: T(-2 * S), 0: 0},
+        {4: T(-S), -4: T(S), 2: f.sign_bit, -2: 0, 0: 0},
+    ]
+    n = 0
+    for c in range(4):
+        for i in range(2):
+            for j in range(4):
+                dev = int(x[i, c, j] - means[c])
+                got = int(out[i, c, j])
+                check(got == expected[c][dev], f"ties_bf16 out[{i},{c},{j}] dev {dev}: {got:#x} != {expected[c][dev]:#x}")
+                n += 1
+    check(list(ex["invstd"]) == [0.25] * 4, "ties_bf16 invstd")
+    print(f"ties_bf16_f32: {n + 1} hand-derived values checked")
+
+
+def check_nan_inf(name="nan_inf_f32"):
+    ex = load(os.path.join(CASES_DIR, name + ".exact.npz"))
+    out, dx = bo.widened(ex["out"]), bo.widened(ex["dx"])
     isnan = np.isnan
     check(isnan(out[:, 0]).all() and isnan(dx[:, 0]).all(), "nan_inf: channel 0 out/dx NaN")
     check(np.isfinite(out[:, 1]).all() and isnan(dx[:, 1]).all(), "nan_inf: channel 1 out finite, dx NaN")
@@ -328,7 +383,7 @@ def check_nan_inf():
             v = ex[k][c]
             ok = {"N": np.isnan(v), "I": v == np.inf, "f": np.isfinite(v)}[p]
             check(ok, f"nan_inf: {k}[{c}] = {v}, expected {p}")
-    print("nan_inf_f32: non-finite rules checked")
+    print(f"{name}: non-finite rules checked")
 
 
 # ----------------------------------------------------------------------------------------
@@ -336,7 +391,8 @@ def check_nan_inf():
 # ----------------------------------------------------------------------------------------
 
 # torch.testing.assert_close defaults (rtol, atol)
-ASSERT_CLOSE_TOL = {"float16": (1e-3, 1e-5), "float32": (1.3e-6, 1e-5), "float64": (1e-7, 1e-7)}
+ASSERT_CLOSE_TOL = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
+                    "float64": (1e-7, 1e-7)}
 
 
 def ulp_of(e: Fraction, fmt) -> Fraction:
@@ -348,8 +404,8 @@ def ulp_of(e: Fraction, fmt) -> Fraction:
 def channel_major(arr, axis, C):
     """Values of an output array as lists per channel (the order textbook() uses)."""
     if arr.shape == (C,):
-        return [[v] for v in arr.tolist()]
-    return np.moveaxis(arr, axis, 0).reshape(C, -1).tolist()
+        return [[v] for v in bo.widened(arr).tolist()]
+    return np.moveaxis(bo.widened(arr), axis, 0).reshape(C, -1).tolist()
 
 
 def error_stats(t_rows, e_rows, scale_rows, fmt):
@@ -374,7 +430,7 @@ def error_stats(t_rows, e_rows, scale_rows, fmt):
 
 
 def assert_close_ok(t_arr, e_arr, torch_mod):
-    if torch_mod is not None:
+    if torch_mod is not None and not bo.is_bfloat16(e_arr.dtype):   # torch cannot take ml_dtypes arrays
         try:
             torch_mod.testing.assert_close(torch_mod.from_numpy(t_arr), torch_mod.from_numpy(e_arr),
                                            equal_nan=True)
@@ -421,14 +477,14 @@ def torch_table(manifest):
             if subprocess.run(cmd).returncode != 0:
                 lines.append(f"{name:22s} torch refused")
                 continue
-        inp = np.load(os.path.join(CASES_DIR, name + ".in.npz"))
-        ex, th = np.load(os.path.join(CASES_DIR, name + ".exact.npz")), np.load(tpath)
+        inp = load(os.path.join(CASES_DIR, name + ".in.npz"))
+        ex, th = load(os.path.join(CASES_DIR, name + ".exact.npz")), load(tpath)
         axis = 1 if m["layout"] == "nchw" else inp["x"].ndim - 1
         C = inp["x"].shape[axis]
         with mpmath.workdps(30):
             tb = textbook(inp, not m["eval"], axis)
         for key in ("out", "dx", "dgamma", "dbeta", "running_mean", "running_var", "mean", "invstd"):
-            if key not in ex.files or key not in th.files:
+            if key not in ex or key not in th:
                 continue
             e_arr, t_arr = ex[key], th[key]
             fmt = bo.format_of(e_arr.dtype)
@@ -458,14 +514,16 @@ def main():
         manifest = json.load(f)
     print("200-digit textbook formulas vs the stored exact outputs:")
     for m in manifest:
-        if m["name"] in ("nan_inf_f32",):     # non-finite: checked by check_nan_inf
+        if m["name"] in ("nan_inf_f32", "nan_inf_bf16_f32"):     # non-finite: checked by check_nan_inf
             continue
-        inp = np.load(os.path.join(CASES_DIR, m["name"] + ".in.npz"))
-        ex = np.load(os.path.join(CASES_DIR, m["name"] + ".exact.npz"))
+        inp = load(os.path.join(CASES_DIR, m["name"] + ".in.npz"))
+        ex = load(os.path.join(CASES_DIR, m["name"] + ".exact.npz"))
         compare_textbook(m["name"], inp, ex, not m["eval"], m["layout"])
     check_notebook_mean_tie()
     check_ties()
+    check_ties_bf16()
     check_nan_inf()
+    check_nan_inf("nan_inf_bf16_f32")
     torch_table(manifest)
     print(f"{len(FAILURES)} oracle/fixture failures, {len(TORCH_FINDINGS)} torch findings, "
           f"{time.time() - t0:.0f} s")

@@ -136,6 +136,33 @@ def capture_resnet18(folder):
     return cap.paths
 
 
+class Autocast(nn.Module):
+    """A conv and a BatchNorm2d under torch's CPU autocast to bfloat16: the conv's output,
+    so the layer's x, and with it out, dout and dx, are bfloat16; the parameters and the
+    running statistics stay float32."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            h = self.conv(x)
+        return torch.relu(self.bn(h))
+
+
+def capture_bfloat16(folder):
+    g = torch.Generator().manual_seed(2)
+    model = Autocast()
+    randomise_parameters(model, g)
+    model.train()
+    x = torch.randn(4, 3, 6, 6, generator=g)
+    with capture(model, folder) as cap:
+        (model(x).float() * torch.randn(4, 8, 6, 6, generator=g)).sum().backward()
+    return cap.paths
+
+
 def make_corrupt(source, folder):
     """Copy GOOD_LAYER's pair; copy CORRUPTED_LAYER's with dx * (1 + CORRUPTION)."""
     os.makedirs(folder, exist_ok=True)
@@ -178,8 +205,10 @@ def main(argv=None):
     resnet = capture_resnet18(os.path.join(args.out, "resnet18"))
     variants = capture_variants(os.path.join(args.out, "variants"))
     corrupt = make_corrupt(os.path.join(args.out, "resnet18"), os.path.join(args.out, "resnet18_corrupt"))
+    bfloat16 = capture_bfloat16(os.path.join(args.out, "bfloat16"))
     for line in self_check(resnet + variants):
         print(line)
+    print(f"make_captures: {len(bfloat16) // 2} bfloat16 autocast records (judged by bnfile check in the tests)")
     print(f"make_captures: {len(resnet) // 2} resnet18 records, {len(variants) // 2} variant records, "
           f"{len(corrupt) // 2} in resnet18_corrupt ({CORRUPTED_LAYER} dx * (1 + {CORRUPTION:g}))")
     return 0

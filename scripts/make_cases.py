@@ -10,7 +10,9 @@ For each case NAME it writes
 and data/cases/manifest.json, plus data/notebook.npz (= notebook.in.npz) and
 data/notebook.torch.npz for the README demo.
 
-Only numpy and mpmath are needed here; torch runs in a separate interpreter
+Only numpy, mpmath and ml_dtypes (for the bfloat16 cases: ml_dtypes' '<V2' arrays,
+declared by a `bfloat16` member as bnfile writes them) are needed here; torch runs in a
+separate interpreter
 (--torch-python, default $TORCH_PYTHON or /tmp/tv/bin/python; skipped if missing).
 All random inputs come from fixed seeds, so the array contents are reproducible (the
 zip timestamps inside the .npz files are not).  Afterwards run scripts/check_oracle.py.
@@ -24,6 +26,7 @@ import subprocess
 import sys
 import time
 
+import ml_dtypes
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -38,6 +41,7 @@ CASES_DIR = os.path.join(ROOT, "data", "cases")
 NO_TORCH_FILE = {"large_m_f32"}
 
 f16, f32, f64 = np.float16, np.float32, np.float64
+bf16 = ml_dtypes.bfloat16
 
 
 class Case:
@@ -198,7 +202,68 @@ def all_cases():
     # 11. Exact ties (see ties_inputs).
     add("ties_f32", ties_inputs(), note="exact outputs halfway between float32 values, the "
                                         "overflow threshold, signed-zero underflow; eps = 7")
+
+    # 12. bfloat16, as mixed-precision training has it: x and dout bfloat16 (torch CPU
+    # autocast), parameters float32; and all-bfloat16 inputs.
+    add("small_bf16_f32", random_inputs(23, (8, 3, 5, 7), bf16, f32), well_conditioned=True,
+        note="bfloat16 x/dout with float32 gamma, beta, running stats (autocast)")
+    add("eval_bf16_f32", random_inputs(24, (8, 3, 5, 7), bf16, f32), eval=True, well_conditioned=True,
+        note="bfloat16 x/dout, float32 parameters, eval mode")
+    add("nhwc_bf16_f32", random_inputs(25, (8, 5, 7, 3), bf16, f32, layout="nhwc"), layout="nhwc",
+        well_conditioned=True, note="bfloat16 x/dout, float32 parameters, channels last (8,5,7,3)")
+    add("offset_bf16", random_inputs(26, (8, 3, 5, 7), bf16, scale=4.0, offset=100.0),
+        note="all bfloat16 (x, dout, gamma, beta, running stats); x = 100 + 4*N(0,1): mean >> std "
+             "on a grid of 0.5")
+    add("extremes_bf16_f32", extremes_bf16_inputs(),
+        note="bfloat16 x; gamma 2e38 (out overflows bfloat16 to +-inf), 1e-39 (bfloat16 subnormal "
+             "out and dx), 1")
+    add("ties_bf16_f32", ties_bf16_inputs(),
+        note="bfloat16 x: exact outputs halfway between bfloat16 values, its overflow threshold and "
+             "signed-zero underflow; float32 parameters; eps = 7")
+    d = random_inputs(27, (2, 3, 2, 2), bf16, f32)
+    d["x"][1, 0, 0, 1] = np.nan
+    d["dout"][0, 1, 1, 0] = np.inf
+    add("nan_inf_bf16_f32", d, note="bfloat16 x/dout: NaN in channel 0 of x, +inf in channel 1 of dout")
     return cases
+
+
+def extremes_bf16_inputs():
+    """Overflow and gradual underflow at bfloat16's own limits (float32's exponent range)."""
+    d = random_inputs(28, (8, 3, 5, 7), bf16, f32)
+    d["gamma"] = np.array([2e38, 1e-39, 1.0], f32)
+    d["beta"] = np.array([0.0, 0.0, 0.0], f32)
+    return d
+
+
+def ties_bf16_inputs():
+    """ties_bf16_f32: ties_inputs' construction (var 9, eps 7, invstd 1/4, xhat in
+    {+-1, +-1/2, 0}) on bfloat16 x, with float32 gamma and beta chosen for bfloat16:
+      ch0 mean 10,  gamma 3*2^-8, beta 1:   xhat 1 -> 1 + 3*2^-8 (tie -> 1 + 2^-6),
+          xhat -1/2 -> 1 - 3*2^-9 (tie -> 1 - 2^-7), xhat 1/2 -> 1 + 1.5*2^-8 -> 1 + 2^-7
+      ch1 mean 0,   gamma 2^119, beta = max bfloat16 = (2 - 2^-7)*2^127:
+          xhat 1 -> max + 2^119, the overflow threshold -> +inf; xhat -1 -> tie -> max - 2^120
+      ch2 mean -6,  gamma 3*2^-133, beta 0: xhat +-1/2 -> +-1.5*2^-133 (tie -> +-2^-132)
+      ch3 mean 1/2, gamma -2^-133, beta 0:  xhat +-1/2 -> -+2^-134 (tie with 0 -> -0.0 / +0.0)
+    scripts/check_oracle.py checks these hand-derived results."""
+    rs = np.random.RandomState(29)
+    devs = np.array([4, -4, 4, -4, 2, -2, 0, 0], dtype=np.float64)
+    means = [10.0, 0.0, -6.0, 0.5]
+    bmax = float(ml_dtypes.finfo(bf16).max)
+    gamma = np.array([3 * 2.0**-8, 2.0**119, 3 * 2.0**-133, -(2.0**-133)], dtype=f32)
+    beta = np.array([1.0, bmax, 0.0, 0.0], dtype=f32)
+    x = np.zeros((2, 4, 4), dtype=np.float64)
+    for c in range(4):
+        x[:, c, :] = (means[c] + devs[rs.permutation(8)]).reshape(2, 4)
+    xb = x.astype(bf16)
+    assert (xb.astype(np.float64) == x).all()
+    return {"x": xb, "gamma": gamma, "beta": beta, "dout": rs.standard_normal((2, 4, 4)).astype(bf16),
+            "eps": np.array(7.0, dtype=f64)}
+
+
+def save_inputs(path, inputs):
+    """np.savez, with a `bfloat16` member listing the bfloat16 arrays, as bnfile writes it."""
+    declared = [k for k, a in inputs.items() if a.dtype == bf16]
+    np.savez(path, **inputs, **({"bfloat16": np.array(declared)} if declared else {}))
 
 
 def run_torch(torch_python, case, in_path, out_path):
@@ -225,7 +290,7 @@ def main(argv=None):
         if args.only and case.name not in args.only:
             continue
         base = os.path.join(CASES_DIR, case.name)
-        np.savez(base + ".in.npz", **case.inputs)
+        save_inputs(base + ".in.npz", case.inputs)
         t = time.time()
         bn_oracle.run(base + ".in.npz", base + ".exact.npz", training=not case.eval,
                       layout=case.layout)

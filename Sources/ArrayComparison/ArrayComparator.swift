@@ -18,7 +18,7 @@ extension KeyComparison {
         format: FloatFormat, tolerance: Tolerance,
         channelAxis: Int? = 1, equalNaN: Bool = false, topK: Int = 10
     ) -> KeyComparison {
-        let total = shape.reduce(1, *)
+        let total = elementCount(of: shape)
         precondition(a.count == total && b.count == total,
                      "compare: \(a.count) and \(b.count) values for shape \(shape) (\(total) elements)")
         let layout = ChannelLayout(shape: shape, axis: channelAxis)

@@ -14,10 +14,13 @@ struct ChannelLayout: Sendable {
     /// channel of a channels-last tensor); anything outside `-rank..<rank` means "no
     /// per-channel breakdown" rather than an error, because a default axis of 1 is
     /// meaningless for 0-d and 1-d arrays (dbeta, running_mean) and should just be skipped.
+    /// An empty array has no breakdown either: with a zero dimension its others may be
+    /// huge (shape (0, 2^40)), and loops or per-channel counters over them would be work
+    /// and memory spent on nothing.
     init(shape: [Int], axis requested: Int?) {
-        let total = shape.reduce(1, *)
+        let total = elementCount(of: shape)
         let rank = shape.count
-        guard let requested, requested >= -rank, requested < rank else {
+        guard let requested, requested >= -rank, requested < rank, total > 0 else {
             self.init(outer: 1, channels: 1, inner: total, axis: nil)
             return
         }
@@ -45,4 +48,10 @@ public func multiIndex(ofFlat flat: Int, shape: [Int]) -> [Int] {
         remainder /= shape[axis]
     }
     return index
+}
+
+/// The number of elements of `shape`: zero as soon as one dimension is zero, without
+/// multiplying the others, which may then be too large to multiply (shape (0, 2^62, 4)).
+func elementCount(of shape: [Int]) -> Int {
+    shape.contains(0) ? 0 : shape.reduce(1, *)
 }

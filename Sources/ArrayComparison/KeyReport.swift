@@ -47,7 +47,8 @@ public struct KeyReport: Sendable, Codable, Equatable {
         let judgement = TruthJudgement.judge(
             a: .init(values: a, format: formatA, truth: truth.values),
             b: .init(values: b, format: formatB, truth: truthB.values), scale: truth.scale, shape: shape,
-            valuesPerChannel: truth.valuesPerChannel, threshold: truth.threshold, topK: topK)
+            valuesPerChannel: truth.valuesPerChannel, threshold: truth.threshold, topK: topK,
+            channelAxis: shape.count == 1 ? 0 : channelAxis)
         let annotate = { (offender: Offender) -> Offender in
             var offender = offender
             let i = offender.flatIndex

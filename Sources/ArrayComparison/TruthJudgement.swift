@@ -31,6 +31,9 @@ public struct SideJudgement: Sendable, Codable, Equatable {
     public var topOffenders: [TruthElement]
     /// Errors in u*scale; `beyondLimit` counts elements above the threshold.
     public var histogram: ErrorHistogram
+    /// The largest error in each channel (along the channel axis the caller gave; each
+    /// element of a per-channel array is its own channel); empty without an axis.
+    public var channelMaxError: [Double]
     /// For a side beyond rounding whose mistakes were looked for: the catalogue's
     /// mistakes it is within rounding of, best fit first (empty: none fits); nil when
     /// no diagnosis ran.
@@ -84,27 +87,32 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
     /// float64, in float64's roundings, not excused by float32's.
     public static func judge(
         a: Side, b: Side, scale: [Double], shape: [Int], valuesPerChannel: Int,
-        threshold: RoundingThreshold = .standard, topK: Int = 10
+        threshold: RoundingThreshold = .standard, topK: Int = 10, channelAxis: Int? = nil
     ) -> TruthJudgement {
-        let total = shape.reduce(1, *)
+        let total = elementCount(of: shape)
         precondition([a.values.count, b.values.count, a.truth.count, b.truth.count, scale.count].allSatisfy { $0 == total },
                      "judge: arrays of \(a.values.count), \(b.values.count) values for shape \(shape)")
         let limit = threshold.limit(valuesPerChannel: valuesPerChannel)
         let side = { (side: Side) in
             judgeSide(side.values, truth: side.truth, scale: scale, shape: shape, format: side.format,
-                      limit: limit, topK: topK)
+                      limit: limit, topK: topK, channelAxis: channelAxis)
         }
+        let judgedA = side(a)
+        // A file judged against itself (bnfile check, `diff F F --inputs`): one pass.
+        let same = a.format == b.format && a.values == b.values && a.truth == b.truth
         return TruthJudgement(
             format: a.format, unitRoundoff: a.format.unitRoundoff, valuesPerChannel: valuesPerChannel,
-            threshold: limit, thresholdRule: threshold.rule, a: side(a), b: side(b))
+            threshold: limit, thresholdRule: threshold.rule, a: judgedA, b: same ? judgedA : side(b))
     }
 
     /// One pass over one side; the same code judges A and B.
     static func judgeSide(
         _ values: [Double], truth: [Double], scale: [Double], shape: [Int],
-        format: FloatFormat, limit: Double, topK: Int
+        format: FloatFormat, limit: Double, topK: Int, channelAxis: Int? = nil
     ) -> SideJudgement {
         let u = format.unitRoundoff, step = format.leastNonzeroMagnitude
+        let layout = ChannelLayout(shape: shape, axis: channelAxis)
+        var channelMax = [Double](repeating: 0, count: layout.axis == nil ? 0 : layout.channels)
         var allEqual = true
         var maxError = 0.0
         var histogram = HistogramCounter()
@@ -117,6 +125,10 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
                                                   subnormalStep: step)
                         if !equalsTruth(v[i], t[i]) { allEqual = false }
                         maxError = max(maxError, error)
+                        if !channelMax.isEmpty {
+                            let c = (i / layout.inner) % layout.channels
+                            channelMax[c] = max(channelMax[c], error)
+                        }
                         histogram.add(error: error)
                         if error > limit { histogram.beyondLimit += 1 }
                         if error > 0 { worst.offer(RankedElement(primary: error, secondary: 0, flatIndex: i)) }
@@ -134,6 +146,7 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
         return SideJudgement(
             format: format, verdict: verdict, maxError: maxError, worst: elements.first,
             topOffenders: Array(elements.prefix(max(topK, 0))),
-            histogram: histogram.histogram(unit: "u*scale", limitLabel: "beyond rounding"))
+            histogram: histogram.histogram(unit: "u*scale", limitLabel: "beyond rounding"),
+            channelMaxError: channelMax)
     }
 }

@@ -1,4 +1,5 @@
-/// The floating-point types the engine reads and writes: float16, float32, float64.
+/// The floating-point types the engine reads and writes: float16, bfloat16, float32,
+/// float64.
 ///
 /// Inputs of every type convert to `Double` exactly, so the engine's fast paths work in
 /// double (or double-double) arithmetic and only the final rounding depends on the type.
@@ -10,6 +11,16 @@ public protocol BatchNormFloat: BinaryFloatingPoint, SIMDScalar, Sendable {
     init(roundingDouble value: Double)
     /// The encoding, widened; equal bits mean the same value and the same sign of zero.
     var encoding: UInt64 { get }
+    /// Lanes widened to double, exactly, for the vector loops of the first pass. The
+    /// standard conversion for the standard types; bfloat16 moves its bits into float32
+    /// instead of taking the generic (per-lane, unspecialised) conversion.
+    static func widened(_ lanes: SIMD8<Self>) -> SIMD8<Double>
+    static func widened(_ lanes: SIMD4<Self>) -> SIMD4<Double>
+}
+
+extension BatchNormFloat {
+    @inline(__always) public static func widened(_ lanes: SIMD8<Self>) -> SIMD8<Double> { SIMD8<Double>(lanes) }
+    @inline(__always) public static func widened(_ lanes: SIMD4<Self>) -> SIMD4<Double> { SIMD4<Double>(lanes) }
 }
 
 extension Float16: BatchNormFloat {
@@ -17,6 +28,23 @@ extension Float16: BatchNormFloat {
     public static var binaryFormat: BinaryFormat { .binary16 }
     @inline(__always) public var exactDouble: Double { Double(self) }
     @inline(__always) public init(roundingDouble value: Double) { self.init(value) }
+}
+
+extension BFloat16: BatchNormFloat {
+    @inline(__always) public var encoding: UInt64 { UInt64(bitPattern) }
+    public static var binaryFormat: BinaryFormat { .bfloat16 }
+    @inline(__always) public var exactDouble: Double { Double(float) }
+    // init(roundingDouble:) is the type's own (BFloat16.swift).
+
+    @inline(__always) public static func widened(_ lanes: SIMD8<BFloat16>) -> SIMD8<Double> {
+        let bits = SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(lanes, to: SIMD8<UInt16>.self)) &<< 16
+        return SIMD8<Double>(unsafeBitCast(bits, to: SIMD8<Float>.self))
+    }
+
+    @inline(__always) public static func widened(_ lanes: SIMD4<BFloat16>) -> SIMD4<Double> {
+        let bits = SIMD4<UInt32>(truncatingIfNeeded: unsafeBitCast(lanes, to: SIMD4<UInt16>.self)) &<< 16
+        return SIMD4<Double>(unsafeBitCast(bits, to: SIMD4<Float>.self))
+    }
 }
 
 extension Float: BatchNormFloat {

@@ -65,3 +65,14 @@ struct ResolvedParameters: Sendable {
     var momentumConvention: MomentumConvention
     var runningVariance: RunningVarianceConvention
 }
+
+extension BatchNormParameters {
+    /// Refuses a negative eps as torch does, in both modes: var + eps would be negative
+    /// for a constant channel and its square root meaningless. eps = 0 stays allowed
+    /// (torch refuses it in training): the exact arithmetic has no use for a guard
+    /// against division by zero, and a zero variance with eps = 0 gives an infinite
+    /// invstd, as the formulas say.
+    func requireValidEps(training: Bool) throws(BatchNormError) {
+        if eps < 0 { throw .negativeEps(value: eps, training: training) }
+    }
+}

@@ -24,18 +24,27 @@ public struct BatchNormShape: Sendable, Equatable {
             throw .unsupportedRank(dimensions)
         }
         guard dimensions.allSatisfy({ $0 >= 0 }) else { throw .unsupportedRank(dimensions) }
+        guard Self.nonzeroProductFits(dimensions) else { throw .tooLarge(dimensions) }
         self.dimensions = dimensions
         self.layout = layout
         batch = dimensions[0]
         channels = layout == .channelsFirst ? dimensions[1] : dimensions[dimensions.count - 1]
         let middle = layout == .channelsFirst ? dimensions.dropFirst(2) : dimensions.dropFirst().dropLast()
+        spatial = middle.reduce(1, *)
+    }
+
+    /// Whether the product of the nonzero dimensions fits in an `Int`. It then bounds
+    /// every product of any of them, so `valuesPerChannel`, `elementCount`, strides and
+    /// per-channel counts cannot overflow even when a zero dimension makes the array
+    /// empty while the others are huge, as in (0, 2^62, 4).
+    static func nonzeroProductFits(_ dimensions: [Int]) -> Bool {
         var product = 1
-        for d in middle {
-            let (p, overflow) = product.multipliedReportingOverflow(by: d)
-            guard !overflow else { throw .unsupportedRank(dimensions) }
-            product = p
+        for d in dimensions where d != 0 {
+            let (next, overflow) = product.multipliedReportingOverflow(by: d)
+            if overflow { return false }
+            product = next
         }
-        spatial = product
+        return true
     }
 
     /// Values per channel, `M`: every axis but the channel axis.

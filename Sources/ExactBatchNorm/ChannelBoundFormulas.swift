@@ -1,5 +1,5 @@
-/// The fast path for float16 and float32 data with float16 or float32 outputs: plain
-/// double arithmetic whose error bound is worked out once per channel.
+/// The fast path for float16, bfloat16 and float32 data with outputs of those types:
+/// plain double arithmetic whose error bound is worked out once per channel.
 ///
 /// ``FastFormulas`` carries an error bound through every operation of every element,
 /// which costs more than the arithmetic it checks. For data of at most 24 significant
@@ -21,9 +21,10 @@
 /// ends always enclose the true value, and equal roundings of the ends prove the answer
 /// exactly as in ``DoubleArithmetic/round(_:err:as:)``.
 ///
-/// Underflow. Float16 and float32 values are multiples of 2^-149, and so are `M*x`, the
-/// exact sums `S`, `T` and their doubles whenever the shifts are too (always in training;
-/// checked here, since in evaluation `S` is the running mean). Then a nonzero `a` or `b`
+/// Underflow. Float16, bfloat16 (multiples of 2^-133) and float32 values are multiples
+/// of 2^-149, and so are `M*x`, the exact sums `S`, `T` and their doubles whenever the
+/// shifts are too (always in training; checked here, since in evaluation `S` is the
+/// running mean). Then a nonzero `a` or `b`
 /// is at least 2^-149, every product with a tame constant is a normal number, and the
 /// only subnormal rounding left, of a final sum, loses at most 2^-1075: an extra slope of
 /// 2^-900 covers it whenever a centred value is nonzero, while exact zeros keep a zero
@@ -41,8 +42,10 @@ struct ChannelBoundFormulas: ElementFormulas {
     /// `|dx error| <= dxSlopeA*|a| + dxSlopeB*|b| + dxFloor`.
     let dxSlopeA: Double, dxSlopeB: Double, dxFloor: Double
 
-    /// Whether the bound above holds for data of type `X`: at most 24 significant bits,
-    /// so that every value is a multiple of 2^-149. Not in a portable x86-64 build, whose
+    /// Whether the bound above holds for data of type `X`: at most 24 significant bits
+    /// and no exponent below float32's, so that every value is a multiple of 2^-149
+    /// (float16, bfloat16, float32). The output's rounding only has to be correct and
+    /// monotonic, which every `init(roundingDouble:)` is. Not in a portable x86-64 build, whose
     /// fused multiply-adds are library calls that keep the loop from vectorizing (about
     /// eight times slower); ``FastFormulas`` needs none.
     static func applies<X: BatchNormFloat, Output: BatchNormFloat>(data _: X.Type, output _: Output.Type) -> Bool {
@@ -110,8 +113,13 @@ struct ChannelBoundFormulas: ElementFormulas {
     /// widening is already in `err`): the doubt is the XOR of the two encodings. The data
     /// must be finite (the kernel sends channels with a non-finite `x` elsewhere), so
     /// that `v` and `err` are.
+    /// bfloat16 outputs take `BFloat16.certainRounding`, a cheaper test of the same fact.
     @inline(__always)
     static func round<Output: BatchNormFloat>(_ v: Double, err: Double, as _: Output.Type) -> (Output, doubt: UInt64) {
+        if Output.self == BFloat16.self {
+            let (rounded, doubt) = BFloat16.certainRounding(lower: v - err, upper: v + err)
+            return (unsafeBitCast(rounded, to: Output.self), doubt)
+        }
         let lower = Output(roundingDouble: v - err)
         let upper = Output(roundingDouble: v + err)
         return (lower, lower.encoding ^ upper.encoding)

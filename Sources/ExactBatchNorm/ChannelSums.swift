@@ -68,7 +68,7 @@ enum ChannelSummation {
             let target = UnsafeMutableRawPointer(buffer)
             while k + lanes <= count {
                 let v = raw.loadUnaligned(fromByteOffset: k * MemoryLayout<X>.stride, as: SIMD8<X>.self)
-                target.storeBytes(of: BlockSummation.Lanes(v), toByteOffset: k * 8, as: BlockSummation.Lanes.self)
+                target.storeBytes(of: X.widened(v), toByteOffset: k * 8, as: BlockSummation.Lanes.self)
                 k += lanes
             }
         }

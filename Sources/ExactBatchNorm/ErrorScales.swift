@@ -131,10 +131,13 @@ public struct ErrorScales: Sendable {
         }
         scales[.runningVar] = indices.map { c in
             let m = statistics[c].count
-            let factor = p.runningVariance == .unbiased && m > 1 ? m / (m - 1) : 1
+            let unbiased = p.runningVariance == .unbiased && m > 1
+            let factor = unbiased ? m / (m - 1) : 1
             let variance = statistics[c].variance * factor
+            // The unbiased correction is one more product; the biased variance is S_var's own.
+            let correction = unbiased ? variance.magnitude : 0
             return update(p.runningVar[c], batch: variance,
-                          batchScale: statistics[c].varianceScale(sums[c]) * factor + variance.magnitude)
+                          batchScale: statistics[c].varianceScale(sums[c]) * factor + correction)
         }
         return scales
     }
@@ -161,6 +164,8 @@ public struct ChannelConditioning: Sendable, Equatable {
 struct ChannelStatistics {
     var count: Double
     var mean: Double
+    /// The biased batch variance in training (set once the sums are known), the running
+    /// variance in evaluation.
     var variance: Double
     var invstd: Double
     var eps: Double
@@ -184,7 +189,7 @@ struct ChannelStatistics {
         let dbeta = result.perChannel(.dbeta, as: Double.self)
         let dgamma = result.perChannel(.dgamma, as: Double.self)
         return (0 ..< shape.channels).map { c in
-            let variance = mode == .training ? 1 / (invstd[c] * invstd[c]) - p.eps : p.runningVar[c]
+            let variance = mode == .training ? 0 : p.runningVar[c]
             return ChannelStatistics(count: m, mean: mean[c], variance: variance, invstd: invstd[c], eps: p.eps,
                                      gamma: p.gamma[c], beta: p.beta[c],
                                      dbeta: dbeta?[c].magnitude ?? 0, dgamma: dgamma?[c].magnitude ?? 0,
@@ -199,9 +204,15 @@ struct ChannelStatistics {
         training ? 2 * sums.absDeviationTimesX / count + 2 * variance.magnitude : variance.magnitude
     }
 
-    /// Completes `meanScale` and `kappa` from the channel's sums of magnitudes.
+    /// Completes `meanScale`, the training variance and `kappa` from the channel's sums.
+    /// The variance comes from the deviations, not from `1/invstd^2 - eps`: that difference
+    /// loses the variance wherever it is below about 1e-16 of eps (a constant channel, or
+    /// data of size 1e-30), and the conditioning shown beside a verdict needs it.
     mutating func complete(with sums: ScaleSums) {
-        if training { meanScale = sums.absX / count + mean.magnitude }
+        if training {
+            meanScale = sums.absX / count + mean.magnitude
+            variance = sums.squaredDeviation / count
+        }
         let w = variance + eps
         let scaleW = varianceScale(sums) + eps.magnitude
         kappa = w > 0 ? invstd * invstd * scaleW / 2 + 1 : 1
@@ -212,6 +223,7 @@ struct ChannelStatistics {
 struct ScaleSums {
     var absX = 0.0
     var absDeviationTimesX = 0.0
+    var squaredDeviation = 0.0
     var absDout = 0.0
     var absDoutTimesX = 0.0
     var absDoutTimesDeviation = 0.0
@@ -231,6 +243,7 @@ struct ScaleSums {
             let deviation = (xv - statistics[c].mean).magnitude
             sums[c].absX += xv.magnitude
             sums[c].absDeviationTimesX += deviation * xv.magnitude
+            sums[c].squaredDeviation += deviation * deviation
             if let dout {
                 let dv = dout[index].exactDouble.magnitude
                 sums[c].absDout += dv
@@ -296,6 +309,7 @@ struct ElementWalk {
     let shape: BatchNormShape
 
     func forEach(_ body: (Int, Int) -> Void) {
+        guard shape.elementCount > 0 else { return }  // the other dimensions may be huge
         for n in 0 ..< shape.batch {
             for c in 0 ..< shape.channels {
                 let base = n * shape.batchStride + c * shape.channelStride

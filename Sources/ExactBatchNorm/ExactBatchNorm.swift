@@ -77,6 +77,9 @@ public enum ExactBatchNorm {
     @_specialize(exported: true, where X == Double, Output == Double)
     @_specialize(exported: true, where X == Float, Output == Double)
     @_specialize(exported: true, where X == Float16, Output == Double)
+    @_specialize(exported: true, where X == BFloat16, Output == BFloat16)
+    @_specialize(exported: true, where X == BFloat16, Output == Float)
+    @_specialize(exported: true, where X == BFloat16, Output == Double)
     public static func compute<X: BatchNormFloat, Output: BatchNormFloat>(
         xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType: X.Type,
         shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode, output _: Output.Type,
@@ -120,6 +123,9 @@ public enum ExactBatchNorm {
     @_specialize(exported: true, where X == Double, Output == Double)
     @_specialize(exported: true, where X == Float, Output == Double)
     @_specialize(exported: true, where X == Float16, Output == Double)
+    @_specialize(exported: true, where X == BFloat16, Output == BFloat16)
+    @_specialize(exported: true, where X == BFloat16, Output == Float)
+    @_specialize(exported: true, where X == BFloat16, Output == Double)
     public static func compute<X: BatchNormFloat, Output: BatchNormFloat>(
         xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType: X.Type,
         shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode,
@@ -139,6 +145,7 @@ public enum ExactBatchNorm {
     @_specialize(exported: true, where X == Float, Output == Float)
     @_specialize(exported: true, where X == Float16, Output == Float16)
     @_specialize(exported: true, where X == Double, Output == Double)
+    @_specialize(exported: true, where X == BFloat16, Output == BFloat16)
     public static func compute<X: BatchNormFloat, Output: BatchNormFloat>(
         xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType: X.Type,
         shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode, output _: Output.Type,
@@ -208,11 +215,16 @@ public enum ExactBatchNorm {
         if let doutBytes, doutBytes.count != count * size {
             throw .lengthMismatch(name: "dout", expected: count, found: doutBytes.count / size)
         }
+        if mode == .training && shape.valuesPerChannel == 0 {
+            throw .noValuesPerChannel(shape: shape.dimensions)
+        }
         // Only the unbiased running variance divides by M - 1; torch refuses M = 1
         // whatever it tracks, Keras and Flax (biased) compute var = 0.
-        if mode == .training && shape.valuesPerChannel <= 1 && parameters.runningVariance == .unbiased {
+        if mode == .training && shape.valuesPerChannel == 1 && parameters.runningVariance == .unbiased {
             throw .oneValuePerChannel(shape: shape.dimensions)
         }
+        try parameters.requireValidEps(training: mode == .training)
+        try shape.requireBackedChannels(parameters)
         let resolved = try parameters.resolved(channels: shape.channels)
         let threads = max(1, threads)
         let shape = shape.forIteration

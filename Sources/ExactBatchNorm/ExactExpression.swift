@@ -84,6 +84,8 @@ public struct BinaryFormat: Sendable, Equatable {
     public var maxExponent: Int
 
     public static let binary16 = BinaryFormat(precision: 11, minExponent: -14, maxExponent: 15)
+    /// bfloat16: float32's exponent range with an 8-bit significand.
+    public static let bfloat16 = BinaryFormat(precision: 8, minExponent: -126, maxExponent: 127)
     public static let binary32 = BinaryFormat(precision: 24, minExponent: -126, maxExponent: 127)
     public static let binary64 = BinaryFormat(precision: 53, minExponent: -1022, maxExponent: 1023)
 }

@@ -76,7 +76,7 @@ enum OnePassSummation {
 
     @inline(__always)
     static func load<X: BatchNormFloat>(_ e: Elements<X>, _ k: Int) -> Lanes {
-        Lanes(e.base.loadUnaligned(fromByteOffset: k &* MemoryLayout<X>.stride, as: SIMD4<X>.self))
+        X.widened(e.base.loadUnaligned(fromByteOffset: k &* MemoryLayout<X>.stride, as: SIMD4<X>.self))
     }
 
     /// A run's largest and smallest nonzero magnitudes (0 and 0 if all are zero).
@@ -101,7 +101,7 @@ enum OnePassSummation {
         var probe = largest
         var k = 0
         while k < count {
-            let v = SIMD8<Double>(e.base.loadUnaligned(fromByteOffset: k &* MemoryLayout<X>.stride, as: SIMD8<X>.self))
+            let v = X.widened(e.base.loadUnaligned(fromByteOffset: k &* MemoryLayout<X>.stride, as: SIMD8<X>.self))
             let magnitude = v.replacing(with: -v, where: v .< 0)
             largest = largest.replacing(with: magnitude, where: magnitude .> largest)
             let nonzero = magnitude.replacing(with: .infinity, where: magnitude .== 0)

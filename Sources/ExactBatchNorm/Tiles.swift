@@ -28,14 +28,18 @@ struct Tiles {
         slicesPerPlane = (shape.spatial + Self.slice - 1) / Self.slice
     }
 
+    /// No units at all for an empty array: with a zero dimension the other ones may be
+    /// huge, and units over them would be work (and divisions) over nothing.
     var count: Int {
-        shape.layout == .channelsFirst ? shape.batch * shape.channels * slicesPerPlane : shape.batch * runsPerRow
+        guard shape.elementCount > 0 else { return 0 }
+        return shape.layout == .channelsFirst ? shape.batch * shape.channels * slicesPerPlane : shape.batch * runsPerRow
     }
 
     /// The index of the first element of `unit` (or the element count, for `count`).
     /// Consecutive units cover consecutive elements in both layouts, so a range of units
     /// is a contiguous block of the output: what streaming output writes at a time.
     func firstElement(ofUnit unit: Int) -> Int {
+        guard shape.elementCount > 0 else { return 0 }
         if shape.layout == .channelsFirst {
             guard slicesPerPlane > 0 else { return 0 }
             return (unit / slicesPerPlane) * shape.spatial + (unit % slicesPerPlane) * Self.slice

@@ -1,13 +1,16 @@
 /// A numpy element type restricted to what this library can hold without Python:
-/// booleans, integers, IEEE floats and complex numbers, in either byte order, and
-/// fixed-width strings (unicode `<U4`, bytes `|S4`).
+/// booleans, integers, IEEE floats and complex numbers, in either byte order,
+/// fixed-width strings (unicode `<U4`, bytes `|S4`), raw bytes (void, `<V2`), and
+/// bfloat16, which a file stores as `<V2` and declares some other way (see
+/// `BFloat16DType.swift`).
 ///
 /// numpy spells these as a `descr` string, `<f4`: a byte-order character, a kind letter
 /// and a size. The size counts bytes, except for unicode, where it counts characters
 /// (UTF-32 code units of 4 bytes each): `<U4` has items of 16 bytes. Object (`|O`),
-/// void, datetime and structured dtypes are refused when parsing because their bytes
-/// cannot be interpreted without numpy itself (object arrays are pickles, which means
-/// arbitrary code execution).
+/// datetime and structured dtypes are refused when parsing because their bytes cannot
+/// be interpreted without numpy itself (object arrays are pickles, which means
+/// arbitrary code execution). Void arrays are read, but no typed reader accepts them:
+/// raw bytes have no values until something says what they are.
 public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable, CaseIterable {
         case bool, signedInteger, unsignedInteger, float, complex
@@ -15,6 +18,11 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
         case unicode
         /// Fixed-width byte strings, NUL-padded (numpy's `bytes_`, letter S).
         case bytes
+        /// Raw bytes of any width with no element type (numpy's `void`, letter V).
+        case void
+        /// bfloat16: float32's upper half. Stored as `<V2` (as ml_dtypes saves it), so
+        /// a descr never yields it; an array becomes bfloat16 when declared so.
+        case bfloat16
 
         /// numpy's kind letter, as it appears in a descr.
         public var letter: Character {
@@ -26,6 +34,7 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
             case .complex: "c"
             case .unicode: "U"
             case .bytes: "S"
+            case .void, .bfloat16: "V"
             }
         }
 
@@ -57,12 +66,13 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
         .unsignedInteger: [1, 2, 4, 8],
         .float: [2, 4, 8],
         .complex: [8, 16],
+        .bfloat16: [2],
     ]
 
     /// Creates a dtype, normalising the byte order of one-byte types to
     /// `.notApplicable` so that `<i1` and `|i1` compare equal, as they do in numpy.
     public init(kind: Kind, itemSize: Int, byteOrder: ByteOrder = .native) throws(DTypeError) {
-        if kind.isString {
+        if kind.isString || kind == .void {
             try Self.checkStringItemSize(kind, itemSize)
         } else if Self.supportedSizes[kind]?.contains(itemSize) != true {
             throw DTypeError(
@@ -82,11 +92,13 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Bytes strings and one-byte numbers have no byte order; unicode always has one,
-    /// even `<U0` (numpy writes `<U0`, never `|U0`).
+    /// even `<U0` (numpy writes `<U0`, never `|U0`). Void keeps the character it was
+    /// written with (ml_dtypes' bfloat16 is `<V2`, numpy's own void `|V2`), so that a
+    /// descr reads back as it was; bfloat16 has a real byte order, as float16 does.
     private static func normalisedOrder(_ kind: Kind, _ itemSize: Int, _ order: ByteOrder) -> ByteOrder {
         switch kind {
         case .bytes: .notApplicable
-        case .unicode: order
+        case .unicode, .void, .bfloat16: order
         default: itemSize == 1 ? .notApplicable : order
         }
     }
@@ -114,12 +126,15 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
         case .complex: "complex\(itemSize * 8)"
         case .unicode: "str\(itemSize * 8)"
         case .bytes: "bytes\(itemSize * 8)"
+        case .void: "void\(itemSize * 8)"
+        case .bfloat16: "bfloat16"
         }
     }
 
-    /// True when bytes of this dtype must be swapped to be read on this machine.
+    /// True when bytes of this dtype must be swapped to be read on this machine (never
+    /// for void, whose bytes are not numbers).
     public var needsByteSwap: Bool {
-        byteOrder != .notApplicable && byteOrder != .native
+        kind != .void && byteOrder != .notApplicable && byteOrder != .native
     }
 
     /// The same type in the other byte order, or in the given one.
@@ -164,9 +179,8 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
             self = try Self.stringDType(descr: descr, letter: letter, sizeText: sizeText, order: order, noOrder: explicitNone)
             return
         case "V":
-            throw DTypeError(
-                "void dtype '\(descr)' is not supported (raw bytes with no element type, "
-                    + "e.g. bfloat16 saved through ml_dtypes)")
+            self = try Self.voidDType(descr: descr, sizeText: sizeText, order: order)
+            return
         case "M", "m":
             throw DTypeError("datetime dtype '\(descr)' is not supported")
         default: break

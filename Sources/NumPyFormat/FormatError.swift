@@ -42,7 +42,8 @@ public struct NumPyFormatError: Error, CustomStringConvertible, Sendable, Equata
     }
 
     /// One line: `file: member 'x.npy': offset 1234: message`, and for an exceeded
-    /// bound, how to raise it through `NPYReadOptions`.
+    /// bound, how to raise it through `NPYReadOptions`. Control characters in names
+    /// are escaped, so it stays one line whatever the file calls its members.
     public var description: String {
         description(limitHint: limit.map { "raise NPYReadOptions.\($0.rawValue) if you trust this file" })
     }
@@ -56,7 +57,7 @@ public struct NumPyFormatError: Error, CustomStringConvertible, Sendable, Equata
             parts.append(offsetSpace == .file ? "offset \(offset)" : "inflated offset \(offset)")
         }
         parts.append(message + (limitHint.map { "; " + $0 } ?? ""))
-        return parts.joined(separator: ": ")
+        return escapingControlCharacters(parts.joined(separator: ": "))
     }
 }
 

@@ -5,12 +5,15 @@ import Glibc
 /// Mapping instead of reading is what lets a stored npz member or an .npy file be used
 /// in place: the kernel pages data in on first touch and the library never copies it.
 /// The mapping is private and read-only; if another process truncates the file while it
-/// is mapped, touching the lost pages raises SIGBUS, the usual price of mmap.
+/// is mapped, touching the lost pages raises SIGBUS, the usual price of mmap;
+/// `MappingFaults` turns that into a one-line error naming the file.
 final class MappedFile: @unchecked Sendable {
     // Immutable after init, and the mapped pages are never written: safe to share.
     let path: String
     let base: UnsafeRawPointer?
     let count: Int
+    /// Where `MappingFaults` records this mapping, to name the file if it is truncated.
+    private var faultSlot: Int? = nil
 
     init(path: String) throws {
         self.path = path
@@ -37,6 +40,7 @@ final class MappedFile: @unchecked Sendable {
             throw NumPyFormatError(file: path, message: "cannot map into memory: \(systemErrorMessage())")
         }
         base = UnsafeRawPointer(mapped)
+        faultSlot = MappingFaults.register(base: base!, count: count, path: path)
     }
 
     var bytes: UnsafeRawBufferPointer {
@@ -44,6 +48,7 @@ final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
+        if let faultSlot { MappingFaults.unregister(faultSlot) }
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
     }
 }

@@ -106,6 +106,11 @@ public struct NPYArray: Sendable {
         return Int(bitPattern: base + dataOffset) % MemoryLayout<T>.alignment == 0
     }
 
+    /// The same bytes under another header of the same data size: a view, not a copy.
+    func retyped(_ header: NPYArrayHeader) -> NPYArray {
+        NPYArray(header: header, storage: storage, dataOffset: dataOffset, checksum: checksum, context: context)
+    }
+
     /// Set when strict bool checking has proven every byte is 0 or 1.
     var booleansAreCanonical: Bool { dtype.kind == .bool && validatedBooleans }
     var validatedBooleans: Bool = false
@@ -199,9 +204,10 @@ extension NPYArray {
         if let negative = header.shape.first(where: { $0 < 0 }) {
             throw context.error("expected non-negative dimensions, got \(negative) in \(formatShape(header.shape))")
         }
-        guard let bytes = header.byteCount else {
-            throw context.error(
-                "shape \(formatShape(header.shape)) of \(header.dtype.descr) needs more bytes than fit in 64 bits")
+        guard ArraySizeLimit.nonzeroBytes(shape: header.shape, itemSize: header.dtype.itemSize) != nil,
+              let bytes = header.byteCount
+        else {
+            throw context.error(ArraySizeLimit.refusal(shape: header.shape, dtype: header.dtype))
         }
         return bytes
     }

@@ -62,7 +62,7 @@ extension NPYElement where Self: FixedWidthInteger {
 
 extension NPYElement where Self: BinaryFloatingPoint {
     /// Floats are read from bools, from integers whose every value the significand holds,
-    /// and from floats no wider than themselves.
+    /// from floats no wider than themselves, and from bfloat16 (through float32, exactly).
     public static func _npyConvert(
         from source: UnsafeRawPointer, dtype: NPYDType, count: Int,
         into destination: UnsafeMutablePointer<Self>
@@ -84,6 +84,10 @@ extension NPYElement where Self: BinaryFloatingPoint {
         case (.unsignedInteger, 8): integers(UInt64.self)
         case (.float, 2):
             for i in 0..<count { destination[i] = Self(Float16(bitPattern: loadElement(source, i, swap: swap))) }
+        case (.bfloat16, _):
+            for i in 0..<count {
+                destination[i] = Self(Float(bitPattern: UInt32(loadElement(source, i, swap: swap, as: UInt16.self)) << 16))
+            }
         case (.float, 4):
             for i in 0..<count { destination[i] = Self(Float(bitPattern: loadElement(source, i, swap: swap))) }
         case (.float, 8):

@@ -76,7 +76,9 @@ enum NPYHeaderFields {
                     at: item.position, "expected shape to hold integers, found \(item.value.kindName)")
             }
             guard let number else {
-                throw context.error(at: item.position, "dimension \(text) does not fit in 64 bits")
+                throw context.error(
+                    at: item.position,
+                    "dimension \(text) is larger than 2^63-1, the largest dimension numpy allows")
             }
             guard number >= 0 else {
                 throw context.error(at: item.position, "expected a non-negative dimension, found \(number)")

@@ -52,12 +52,10 @@ enum NPYReader {
         let header = NPYArrayHeader(dtype: dtype, shape: shape, fortranOrder: fortran, version: version)
         let dataOffset = textStart + declared
         let shapeText = formatShape(shape)
-        guard let elements = header.elementCount else {
-            throw textContext.error(at: 0, "shape \(shapeText) has more elements than fit in 64 bits")
-        }
-        guard let dataCount = CheckedArithmetic.multiply(elements, dtype.itemSize) else {
-            throw textContext.error(
-                at: 0, "shape \(shapeText) of \(dtype.descr) needs more bytes than fit in 64 bits")
+        guard ArraySizeLimit.nonzeroBytes(shape: shape, itemSize: dtype.itemSize) != nil,
+              let dataCount = header.byteCount
+        else {
+            throw textContext.error(at: 0, ArraySizeLimit.refusal(shape: shape, dtype: dtype))
         }
         let dataAvailable = bytes.count - dataOffset
         guard dataCount <= dataAvailable else {

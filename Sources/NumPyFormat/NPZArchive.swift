@@ -11,9 +11,29 @@ public final class NPZArchive: Sendable {
     public let members: [NPZMember]
     private let file: MappedFile
     private let index: [String: Int]
+    /// The names the archive's `bfloat16` member lists, or nil when it has none (or
+    /// `options.readsBFloat16Declaration` is off); see `NPZBFloat16Declaration`.
+    public let bfloat16Declaration: [String]?
+
+    /// The arrays the archive itself declares bfloat16.
+    public var declaredBFloat16: Set<String> { Set(bfloat16Declaration ?? []) }
 
     /// The array names, in archive order.
     public var names: [String] { members.map(\.name) }
+
+    /// The array names without the `bfloat16` declaration member, if there is one: the
+    /// arrays that hold data.
+    public var dataNames: [String] {
+        hasBFloat16Declaration ? names.filter { $0 != NPZBFloat16Declaration.arrayName } : names
+    }
+
+    /// Whether the archive carries a `bfloat16` declaration that this reader honours.
+    public var hasBFloat16Declaration: Bool { bfloat16Declaration != nil }
+
+    /// The arrays read as bfloat16: declared by the archive or by `options.bfloat16Arrays`.
+    public var bfloat16Names: Set<String> {
+        declaredBFloat16.union(options.bfloat16Arrays.filter { index[$0] != nil })
+    }
 
     public init(path: String, options: NPYReadOptions = NPYReadOptions()) throws {
         self.path = path
@@ -68,6 +88,10 @@ public final class NPZArchive: Sendable {
         try NPZBounds.checkNoOverlap(members, context: zip.context)
         self.members = members
         self.index = index
+        let (path, file) = (self.path, self.file)
+        bfloat16Declaration = try NPZBFloat16Declaration.read(
+            names: members.map(\.name), options: options,
+            load: { name in try index[name].map { try Self.load(members[$0], file: file, path: path, options: options) } })
     }
 
     public func member(named name: String) -> NPZMember? {
@@ -82,7 +106,14 @@ public final class NPZArchive: Sendable {
                 file: path,
                 message: "expected an array named '\(name)', found only: \(Self.listing(names))")
         }
-        return try load(member)
+        return try typed(load(member), name: name)
+    }
+
+    /// The array as bfloat16 if it is declared so, else as stored.
+    private func typed(_ array: NPYArray, name: String) throws -> NPYArray {
+        if bfloat16Declaration?.contains(name) == true { return try array.declaredBFloat16() }
+        if options.bfloat16Arrays.contains(name), array.dtype.kind == .void { return try array.declaredBFloat16() }
+        return array
     }
 
     /// Names for a message, quoted; the first few only, so an archive of thousands of
@@ -94,10 +125,15 @@ public final class NPZArchive: Sendable {
 
     /// Loads every array, in archive order.
     public func arrays() throws -> [(name: String, array: NPYArray)] {
-        try members.map { ($0.name, try load($0)) }
+        try members.map { ($0.name, try typed(load($0), name: $0.name)) }
     }
 
     private func load(_ member: NPZMember) throws -> NPYArray {
+        try Self.load(member, file: file, path: path, options: options)
+    }
+
+    private static func load(_ member: NPZMember, file: MappedFile, path: String, options: NPYReadOptions) throws
+        -> NPYArray {
         let context = ErrorContext(file: path, member: member.memberName)
         let compressed = UnsafeRawBufferPointer(
             rebasing: file.bytes[member.dataOffset..<(member.dataOffset + member.compressedSize)])

@@ -40,8 +40,10 @@ enum NPZBounds {
         }
     }
 
-    /// Refuses a deflated member whose declared size is over `options.maxBytes` or
-    /// beyond what its compressed bytes could possibly inflate to.
+    /// Refuses a deflated member whose declared size is over `options.maxBytes` (by
+    /// default no more than the physical memory, so a member the machine cannot hold is
+    /// refused before inflating, not swapped or killed for) or beyond what its
+    /// compressed bytes could possibly inflate to.
     static func checkInflatedSize(_ member: NPZMember, options: NPYReadOptions, context: ErrorContext) throws {
         let possible = CheckedArithmetic.multiply(member.compressedSize, maxDeflateRatio) ?? Int.max
         guard member.uncompressedSize <= possible else {
@@ -52,9 +54,10 @@ enum NPZBounds {
                     + "\(member.uncompressedSize): a lying header or zip bomb")
         }
         guard member.uncompressedSize <= options.maxBytes else {
+            let memory = options.maxBytes == PhysicalMemory.bytes ? ", the machine's physical memory" : ""
             throw context.error(
                 at: member.dataOffset,
-                "expected at most \(options.maxBytes) bytes once inflated (maxBytes), "
+                "expected at most \(options.maxBytes) bytes once inflated (maxBytes\(memory)), "
                     + "but the member declares \(member.uncompressedSize)",
                 limit: .maxBytes)
         }

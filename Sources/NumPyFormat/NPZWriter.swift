@@ -19,12 +19,18 @@ public struct NPZWriteOptions: Sendable {
 /// extra field), so readers that map the file get aligned arrays. Deflated members are
 /// streamed and their local header is patched afterwards, which needs a seekable output.
 /// Writing into a temporary file and renaming it is the caller's business.
+///
+/// bfloat16 arrays are written as `<V2`, as ml_dtypes saves them, and `finish()` adds
+/// the `bfloat16` member that declares them (`NPZBFloat16Declaration`), unless the
+/// caller added an array of that name itself.
 public final class NPZWriter {
     public let options: NPZWriteOptions
     private var output: FileOutput
     private let ownsDescriptor: Bool
     private var entries: [ZipWriter.Entry] = []
     private var arrayNames: Set<String> = []
+    /// bfloat16 arrays in the order added, for the declaration `finish()` writes.
+    private var bfloat16Names: [String] = []
     private var state: State = .open
 
     private enum State { case open, finished, failed }
@@ -101,6 +107,7 @@ public final class NPZWriter {
         } catch {
             // A refused member leaves no trace: the others' names stay free.
             for (name, _) in members.prefix(admitted.count) { arrayNames.remove(name) }
+            bfloat16Names.removeAll { name in members.contains { $0.name == name } }
             throw error
         }
         try failing {
@@ -175,7 +182,9 @@ public final class NPZWriter {
         guard arrayNames.insert(name).inserted else {
             throw context.error("expected unique array names, but '\(name)' was already added")
         }
-        return (memberName, try NPYArray.checkedByteCount(header, context: context))
+        let size = try NPYArray.checkedByteCount(header, context: context)
+        if header.dtype.kind == .bfloat16 { bfloat16Names.append(name) }
+        return (memberName, size)
     }
 
     /// Writes `entry.crc` into its local header, which went out before the data.
@@ -205,6 +214,10 @@ public final class NPZWriter {
         guard !entries.isEmpty else {
             // An empty zip is valid, but readers (this one included) refuse empty npz files.
             throw NumPyFormatError(file: output.name, message: "expected at least one array before finishing")
+        }
+        let declaration = NPZBFloat16Declaration.arrayName
+        if !bfloat16Names.isEmpty && !arrayNames.contains(declaration) {
+            try add(declaration, try NPYArray(strings: bfloat16Names, shape: [bfloat16Names.count]), compressed: false)
         }
         do {
             let directoryOffset = output.position

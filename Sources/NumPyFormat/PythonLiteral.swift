@@ -231,20 +231,63 @@ struct PythonLiteralParser {
             if b == 0x0a { break }
             if b == UInt8(ascii: "\\") {
                 guard index < bytes.count else { break }
-                let e = bytes[index]
-                index += 1
-                switch e {
-                case UInt8(ascii: "n"): out.append(0x0a)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "r"): out.append(0x0d)
-                case UInt8(ascii: "0"): out.append(0)
-                default: out.append(e)  // \\ \' \" and anything else: the character itself
-                }
+                out += parseEscape()
             } else {
                 out.append(b)
             }
         }
         throw error("unterminated string", at: start)
+    }
+
+    /// One escape after a backslash, as Python's `ast.literal_eval` (numpy's header
+    /// parser) reads it: `\\n` and the other one-letter escapes, `\\xNN`, up to three
+    /// octal digits, `\\uNNNN` and `\\UNNNNNNNN`; any other escape keeps its backslash
+    /// (`'\\q'` is two characters), so `'\\x3cf4'` is `'<f4'`, as numpy reads it.
+    private mutating func parseEscape() -> [UInt8] {
+        let e = bytes[index]
+        index += 1
+        let simple: [UInt8: UInt8] = [
+            UInt8(ascii: "n"): 0x0a, UInt8(ascii: "t"): 0x09, UInt8(ascii: "r"): 0x0d, UInt8(ascii: "a"): 0x07,
+            UInt8(ascii: "b"): 0x08, UInt8(ascii: "f"): 0x0c, UInt8(ascii: "v"): 0x0b, UInt8(ascii: "\\"): e,
+            UInt8(ascii: "'"): e, UInt8(ascii: "\""): e, 0x0a: 0xff,
+        ]
+        if let value = simple[e] { return value == 0xff ? [] : [value] }  // backslash-newline: nothing
+        let digits: (count: Int, radix: Int)? = switch e {
+        case UInt8(ascii: "x"): (2, 16)
+        case UInt8(ascii: "u"): (4, 16)
+        case UInt8(ascii: "U"): (8, 16)
+        case UInt8(ascii: "0") ... UInt8(ascii: "7"): (3, 8)
+        default: nil
+        }
+        guard let digits else { return [UInt8(ascii: "\\"), e] }
+        let first = digits.radix == 8 ? index - 1 : index
+        var end = first
+        while end < bytes.count, end - first < digits.count,
+              Character(Unicode.Scalar(bytes[end])).hexDigitValue.map({ $0 < digits.radix }) == true { end += 1 }
+        guard digits.radix == 8 || end - first == digits.count,
+              let code = UInt32(String(decoding: bytes[first ..< end], as: UTF8.self), radix: digits.radix),
+              let scalar = Unicode.Scalar(code)
+        else { return [UInt8(ascii: "\\"), e] }
+        index = end
+        return Array(String(Character(scalar)).utf8)
+    }
+
+    /// Python's rules for a decimal integer, which numpy's parser applies: no leading
+    /// zero before other digits (`04` is a syntax error in Python 3, not 4), and each
+    /// underscore between two digits (`1_0` is 10; `0_4`, `4_` and `1__0` are errors).
+    private func checkDecimalSpelling(digitsFrom start: Int, to end: Int) throws(PythonLiteralError) {
+        let text = bytes[start ..< end]
+        let digits = text.filter { $0 != UInt8(ascii: "_") }
+        if digits.first == UInt8(ascii: "0"), digits.contains(where: { $0 != UInt8(ascii: "0") }) {
+            throw error("malformed integer \(String(decoding: text, as: UTF8.self)): a decimal integer cannot "
+                + "start with 0 in Python, and numpy refuses it", at: start)
+        }
+        let underscore = UInt8(ascii: "_")
+        let misplaced = text.last == underscore || zip(text, text.dropFirst()).contains { $0 == underscore && $1 == underscore }
+        if misplaced {
+            throw error("malformed integer \(String(decoding: text, as: UTF8.self)): an underscore must stand "
+                + "between two digits, and numpy refuses it", at: start)
+        }
     }
 
     private mutating func parseNumber() throws(PythonLiteralError) -> PythonLiteral.Value {
@@ -257,6 +300,7 @@ struct PythonLiteralParser {
         }
         var magnitude: UInt64? = 0
         var sawDigit = false
+        let digitsStart = index
         while index < bytes.count {
             let b = bytes[index]
             if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {
@@ -285,6 +329,7 @@ struct PythonLiteralParser {
             return .float(String(decoding: bytes[start..<index], as: UTF8.self))
         }
         guard sawDigit else { throw error("malformed number", at: start) }
+        try checkDecimalSpelling(digitsFrom: digitsStart, to: index)
         // Python 2 wrote longs as `3L`; numpy still reads such v1 headers.
         if index < bytes.count, bytes[index] == UInt8(ascii: "L") || bytes[index] == UInt8(ascii: "l") {
             index += 1

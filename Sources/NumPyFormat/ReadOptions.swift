@@ -9,7 +9,14 @@ public struct NPYReadOptions: Sendable {
     /// size of a deflated npz member). A zip header can declare any size; without a cap
     /// a 100-byte file could make the reader allocate terabytes. (A declared size beyond
     /// deflate's 1032:1 ratio is refused whatever this says; see `NPZBounds`.)
-    public var maxBytes: Int = 64 << 30
+    /// The default is 64 GiB or the machine's physical memory, whichever is less.
+    public var maxBytes: Int = NPYReadOptions.defaultMaxBytes
+
+    /// 64 GiB, or the physical memory when that is less: a member that cannot fit in
+    /// memory is refused before it is inflated rather than swapped or killed for.
+    public static var defaultMaxBytes: Int {
+        min(64 << 30, PhysicalMemory.bytes ?? Int.max)
+    }
 
     /// Most members an .npz may have. numpy writes one member per array and real
     /// archives hold a handful to a few hundred; every member costs a local-header check
@@ -25,8 +32,16 @@ public struct NPYReadOptions: Sendable {
     /// Check each npz member's CRC-32 when it is loaded.
     public var verifyCRC: Bool = true
 
+    /// Arrays to read as bfloat16 where they are stored as 2-byte raw items (`<V2`, as
+    /// ml_dtypes saves bfloat16); names of absent or already typed arrays are ignored.
+    /// Added to what an archive's own `bfloat16` member declares (`NPZBFloat16Declaration`).
+    public var bfloat16Arrays: Set<String> = []
+
+    /// Honour an archive's `bfloat16` member, the declaration bnfile's writer adds.
+    public var readsBFloat16Declaration: Bool = true
+
     public init(
-        maxHeaderSize: Int = 10_000, maxBytes: Int = 64 << 30,
+        maxHeaderSize: Int = 10_000, maxBytes: Int = NPYReadOptions.defaultMaxBytes,
         strictBooleans: Bool = true, verifyCRC: Bool = true, maxMembers: Int = 4096
     ) {
         self.maxHeaderSize = maxHeaderSize

@@ -26,6 +26,7 @@ extension NPYDType {
         return try NPYDType(kind: .unicode, itemSize: 4 * characters, byteOrder: byteOrder)
     }
 
+    /// Checks a string or void item size (void takes any width, as bytes strings do).
     static func checkStringItemSize(_ kind: Kind, _ itemSize: Int) throws(DTypeError) {
         let unit = kind == .unicode ? 4 : 1
         guard itemSize >= 0, itemSize <= maxStringItemSize, itemSize % unit == 0 else {

@@ -37,9 +37,10 @@ enum ZipCentralDirectory {
         var entryCount = Int(zip.u16(eocd + 10))
         var cdSize = Int(zip.u32(eocd + 12))
         var cdOffset = Int(zip.u32(eocd + 16))
-        let needs64 =
-            zip.u16(eocd + 8) == Zip64Marker.count16 || zip.u16(eocd + 10) == Zip64Marker.count16
-            || zip.u32(eocd + 12) == Zip64Marker.size32 || zip.u32(eocd + 16) == Zip64Marker.size32
+        // A count of 0xFFFF alone is also a real count: Python's zipfile (and so numpy)
+        // writes exactly 65535 members that way, with no ZIP64 records. Sizes and offsets
+        // of 0xFFFFFFFF always mean ZIP64.
+        let needs64 = zip.u32(eocd + 12) == Zip64Marker.size32 || zip.u32(eocd + 16) == Zip64Marker.size32
         let locator = eocd - ZipSize.zip64Locator
         var cdLimit = eocd
         if locator >= 0 && zip.u32(locator) == ZipSignature.zip64Locator {
@@ -73,6 +74,7 @@ enum ZipCentralDirectory {
                 "expected the central directory (\(cdSize) bytes at offset \(cdOffset)) to end by offset \(cdLimit), "
                     + "but it runs past it: archive truncated or sizes wrong")
         }
+        try requireAdjacent(cdEnd: cdEnd, cdLimit: cdLimit, cdOffset: cdOffset, cdSize: cdSize, zip: zip)
         guard entryCount > 0 else {
             throw zip.context.error(at: eocd, "expected at least one member, found an empty archive")
         }
@@ -86,6 +88,25 @@ enum ZipCentralDirectory {
                 "expected room for \(entryCount) entries in the central directory, but it is only \(cdSize) bytes")
         }
         return Location(offset: cdOffset, size: cdSize, entryCount: entryCount)
+    }
+
+    /// Refuses bytes between the central directory and the end record.
+    ///
+    /// numpy (through Python's zipfile) does not read the central directory at the
+    /// offset the end record gives: it reads the `size` bytes just before the end record
+    /// and shifts every offset by the difference. The two agree exactly when the
+    /// directory ends where the end record (or its ZIP64 record) begins. Where they do
+    /// not, one of two archives concatenated, data prepended, or a directory forged
+    /// inside a member's data would be read one way by bnfile and another by numpy.
+    static func requireAdjacent(cdEnd: Int, cdLimit: Int, cdOffset: Int, cdSize: Int, zip: ZipBytes) throws {
+        guard cdEnd == cdLimit else {
+            throw zip.context.error(
+                at: cdEnd,
+                "expected the central directory (\(cdSize) bytes at offset \(cdOffset)) to end where the end record "
+                    + "begins, at offset \(cdLimit), but \(cdLimit - cdEnd) bytes lie between: two archives "
+                    + "concatenated, data prepended, or a central directory forged inside member data, "
+                    + "which numpy reads differently")
+        }
     }
 
     private static func findEndRecord(_ zip: ZipBytes) throws -> Int {
@@ -155,6 +176,13 @@ enum ZipCentralDirectory {
                 recordOffset: position)
             result.append(entry)
             position += recordLength
+        }
+        guard position == end else {
+            throw zip.context.error(
+                at: position,
+                "expected the central directory to hold the \(location.entryCount) entries the end record counts, "
+                    + "but \(end - position) more bytes of it follow the last one: numpy would read the members "
+                    + "they describe, so the count is wrong")
         }
         return result
     }

@@ -8,7 +8,8 @@ import Glibc
 /// beside numpy's and torch's figures from the same run. Each figure is the median of
 /// several repetitions: the machine is shared and noisy, and a median resists that.
 ///
-///     bnbench engine N,C,H,W REPEATS [THREADS]   exact forward+backward, float32
+///     bnbench engine N,C,H,W REPEATS [THREADS] [float32|bfloat16]
+///                                                exact forward+backward (default float32)
 ///     bnbench write PATH MEGABYTES stored|deflated REPEATS
 ///     bnbench read PATH REPEATS [nocrc]
 ///     bnbench copy MEGABYTES REPEATS              memory-copy bandwidth
@@ -59,25 +60,34 @@ func normalData(_ count: Int, seed: UInt64) -> [Float] {
 }
 
 func engine(_ args: [String]) throws {
+    switch args.count > 3 ? args[3] : "float32" {
+    case "float32": try engine(args, Float.self)
+    case "bfloat16": try engine(args, BFloat16.self)
+    default: print("usage: bnbench engine N,C,H,W REPEATS [THREADS] [float32|bfloat16]"); exit(2)
+    }
+}
+
+/// The same data (rounded to `X`) and outputs in `X`.
+func engine<X: BatchNormFloat>(_ args: [String], _: X.Type) throws {
     let dims = args[0].split(separator: ",").map { Int($0)! }
     let repeats = Int(args[1])!
     let threads = args.count > 2 ? Int(args[2])! : ExactBatchNorm.defaultThreadCount
     let count = dims.reduce(1, *)
-    let x = normalData(count, seed: 42)
-    let dout = normalData(count, seed: 43)
+    let x = normalData(count, seed: 42).map { X($0) }
+    let dout = normalData(count, seed: 43).map { X($0) }
     let shape = try BatchNormShape(dimensions: dims, layout: .channelsFirst)
     var exactPaths = 0
     let before = peakResidentBytes()
     // Output memory is allocated once and reused, as torch's caching allocator reuses
     // its tensors between iterations; the first run's page faults are not timed twice.
-    var out = [Float](repeating: 0, count: count)
-    var dx = [Float](repeating: 0, count: count)
+    var out = [X](repeating: 0, count: count)
+    var dx = [X](repeating: 0, count: count)
     let times = try timed(repeats) {
         let r = try x.withUnsafeBytes { xs in
             try dout.withUnsafeBytes { ds in
                 try out.withUnsafeMutableBufferPointer { o in
                     try dx.withUnsafeMutableBufferPointer { d in
-                        try ExactBatchNorm.compute(xBytes: xs, doutBytes: ds, elementType: Float.self, shape: shape,
+                        try ExactBatchNorm.compute(xBytes: xs, doutBytes: ds, elementType: X.self, shape: shape,
                                                    parameters: BatchNormParameters(), mode: .training,
                                                    out: o, dx: d, threads: threads)
                     }
@@ -86,7 +96,8 @@ func engine(_ args: [String]) throws {
         }
         exactPaths = r.exactPathCount
     }
-    report("engine", times, ",\"threads\":\(threads),\"elements\":\(count),\"exact_path_elements\":\(exactPaths),"
+    report("engine", times, ",\"dtype\":\"\(X.self)\",\"threads\":\(threads),\"elements\":\(count),"
+        + "\"exact_path_elements\":\(exactPaths),"
         + "\"peak_rss_growth_bytes\":\(peakResidentBytes() - before)")
 }
 

@@ -7,38 +7,62 @@ import NumPyFormat
 ///
 /// Data goes to a temporary file in the destination's folder (so the final rename stays
 /// on one file system and is atomic), which is flushed to disk and renamed over the
-/// destination only after the last byte is written. On any error the temporary file is
-/// removed and an existing destination is left untouched; SIGINT and SIGTERM remove it
-/// too, and SIGXFSZ (a `ulimit -f` limit) is turned into an ordinary write error. Two
-/// runs racing for one destination each rename a complete file, so the loser's is
-/// replaced whole, never mixed.
+/// destination only after the last byte is written. Where the file system allows, the
+/// temporary file is unnamed (`O_TMPFILE`) until then, so no signal or crash can leave
+/// it behind; elsewhere its name records this process, and later runs reclaim the
+/// files of dead processes (`TemporaryFile`). On any error the temporary file is
+/// removed and an existing destination is left untouched; SIGINT, SIGTERM, SIGHUP,
+/// SIGPIPE and SIGQUIT remove a named one too, and SIGXFSZ (a `ulimit -f` limit) is
+/// turned into an ordinary write error. Two runs racing for one destination each
+/// rename a complete file, so the loser's is replaced whole, never mixed.
+///
+/// A symlinked destination has its target replaced (the link stays a link); an existing
+/// device node or FIFO is written in place, never replaced (`OutputPlacement`).
 final class AtomicOutput {
     let destination: String
-    let temporaryPath: String
     let descriptor: Int32
+    /// The file renamed over at commit; nil when writing in place.
+    private let target: String?
+    /// The temporary file's name while it has one (always, unless unnamed).
+    private var temporaryPath: String?
     private var committed = false
 
-    /// Creates the temporary file `.<name>.tmp-<random>` beside `destination`.
+    init(destination: String) throws {
+        self.destination = destination
+        SignalCleanup.prepare()
+        switch OutputPlacement.resolve(destination) {
+        case .inPlace(let node):
+            let fd = open(node, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw ToolError("\(destination): cannot open for writing: \(String(cString: strerror(errno)))")
+            }
+            (descriptor, target, temporaryPath) = (fd, nil, nil)
+        case .replace(let path):
+            let folder = OutputPlacement.folder(of: path)
+            Self.reclaimOnce(folder)
+            if let fd = TemporaryFile.openUnnamed(inFolder: folder) {
+                (descriptor, target, temporaryPath) = (fd, path, nil)
+            } else {
+                let (fd, name) = try Self.createNamed(for: path, destination: destination)
+                (descriptor, target, temporaryPath) = (fd, path, name)
+            }
+        }
+    }
+
+    /// Creates `.<name>.tmp-<pid>-<random>` beside `path`.
     ///
     /// The name is registered for signal cleanup *before* the file is created (with
     /// O_EXCL, retrying on a clash), not after: a signal arriving between creation and
     /// registration, on any thread, would otherwise leave the file behind. Registering a
     /// name that does not exist yet costs the handler only a failed unlink. Creating
     /// with mode 0666 lets the umask decide the permissions, as for any new file.
-    init(destination: String) throws {
-        self.destination = destination
-        let folder = destination.lastIndex(of: "/").map { String(destination[...$0]) } ?? ""
-        let base = destination.split(separator: "/").last.map(String.init) ?? destination
+    private static func createNamed(for path: String, destination: String) throws -> (Int32, String) {
         var attempts = 0
         while true {
-            let candidate = "\(folder).\(base).tmp-\(Self.randomSuffix())"
+            let candidate = temporaryName(for: path)
             SignalCleanup.register(candidate)
             let fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-            if fd >= 0 {
-                descriptor = fd
-                temporaryPath = candidate
-                return
-            }
+            if fd >= 0 { return (fd, candidate) }
             let reason = errno
             SignalCleanup.unregister(candidate)
             attempts += 1
@@ -49,38 +73,68 @@ final class AtomicOutput {
         }
     }
 
-    /// Twelve random letters and digits (71 bits): clashes with another run's file are
-    /// rare enough that the retry above is only a formality.
-    private static func randomSuffix() -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-        var generator = SystemRandomNumberGenerator()
-        return String((0..<12).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+    private static func temporaryName(for path: String) -> String {
+        TemporaryFile.name(folder: OutputPlacement.folder(of: path), base: OutputPlacement.baseName(of: path),
+                           pid: getpid(), suffix: TemporaryFile.randomSuffix())
     }
 
-    /// Flushes and renames into place.
+    /// Folders whose dead processes' temporary files this process has already removed:
+    /// one scan per folder, however many files a batch writes there.
+    private static let reclaimed = Locked<Set<String>>([])
+
+    private static func reclaimOnce(_ folder: String) {
+        guard reclaimed.withLock({ $0.insert(folder).inserted }) else { return }
+        TemporaryFile.reclaimAbandoned(inFolder: folder)
+    }
+
+    /// Flushes and renames into place (for an unnamed file: names it, then renames).
     func commit() throws {
+        guard let target else {
+            committed = true
+            guard close(descriptor) == 0 else {
+                throw ToolError("\(destination): close failed: \(String(cString: strerror(errno)))")
+            }
+            return
+        }
         guard fsync(descriptor) == 0 || errno == EINVAL else {
             let reason = String(cString: strerror(errno))
             abandon()
             throw ToolError("\(destination): cannot flush to disk: \(reason)")
         }
+        if temporaryPath == nil { try nameUnnamedFile(beside: target) }
         close(descriptor)
-        guard rename(temporaryPath, destination) == 0 else {
+        let named = temporaryPath!
+        guard rename(named, target) == 0 else {
             let reason = String(cString: strerror(errno))
-            unlink(temporaryPath)
-            SignalCleanup.unregister(temporaryPath)
+            unlink(named)
+            SignalCleanup.unregister(named)
+            committed = true
             throw ToolError("\(destination): cannot rename the finished file into place: \(reason)")
         }
-        SignalCleanup.unregister(temporaryPath)
+        SignalCleanup.unregister(named)
         committed = true
+    }
+
+    /// Links the complete unnamed file under a temporary name (registered for cleanup
+    /// first), since `linkat` cannot replace an existing destination and `rename` can.
+    private func nameUnnamedFile(beside target: String) throws {
+        let name = Self.temporaryName(for: target)
+        SignalCleanup.register(name)
+        temporaryPath = name
+        if let reason = TemporaryFile.link(descriptor, to: name) {
+            abandon()
+            throw ToolError("\(destination): cannot link the finished file into place: \(String(cString: strerror(reason)))")
+        }
     }
 
     /// Removes the temporary file; the destination is untouched.
     func abandon() {
         guard !committed else { return }
         close(descriptor)
-        unlink(temporaryPath)
-        SignalCleanup.unregister(temporaryPath)
+        if let temporaryPath {
+            unlink(temporaryPath)
+            SignalCleanup.unregister(temporaryPath)
+        }
         committed = true
     }
 
@@ -99,7 +153,9 @@ enum SignalCleanup {
     static let pathLength = 4096
     /// Signals that end the process by default and that a user or supervisor sends to
     /// stop a run: each removes the temporary files, then kills the process as before.
-    static let fatalSignals = [SIGINT, SIGTERM, SIGHUP, SIGPIPE]
+    /// SIGQUIT is among them: the Swift runtime would otherwise catch it as a crash,
+    /// print a backtrace, and let the run go on to exit 0.
+    static let fatalSignals = [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT]
 
     nonisolated(unsafe) private static let table: UnsafeMutablePointer<CChar> = {
         let p = UnsafeMutablePointer<CChar>.allocate(capacity: slots * pathLength)
@@ -114,6 +170,24 @@ enum SignalCleanup {
         return p
     }()
     nonisolated(unsafe) private static var installed = false
+
+    /// Installs the handlers now, before any temporary file is named: an unnamed one
+    /// never registers until it is complete, yet SIGXFSZ and SIGQUIT must be handled
+    /// from the start.
+    static func prepare() {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        installHandlers()
+    }
+
+    /// Unlinks every registered file; async-signal-safe, for the signal handlers (here
+    /// and `MappingFaults`'s SIGBUS handler).
+    static let removeFiles: @convention(c) () -> Void = {
+        for slot in 0 ..< SignalCleanup.slots {
+            let start = SignalCleanup.table + slot * SignalCleanup.pathLength
+            if start[0] != 0 { unlink(start) }
+        }
+    }
 
     static func register(_ path: String) {
         pthread_mutex_lock(lock)
@@ -158,10 +232,7 @@ enum SignalCleanup {
             else { continue }
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { received in
-                for slot in 0 ..< SignalCleanup.slots {
-                    let start = SignalCleanup.table + slot * SignalCleanup.pathLength
-                    if start[0] != 0 { unlink(start) }
-                }
+                SignalCleanup.removeFiles()
                 // Die of the same signal, so the parent (make, a shell) sees why.
                 signal(received, SIG_DFL)
                 raise(received)

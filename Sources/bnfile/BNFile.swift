@@ -1,4 +1,5 @@
 import ArgumentParser
+import NumPyFormat
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,7 +21,7 @@ struct BNFile: ParsableCommand {
               bnfile run data/notebook.npz nb.grads.npz
               bnfile diff nb.grads.npz data/notebook.torch.npz --inputs data/notebook.npz
             """,
-        subcommands: [Run.self, Diff.self, Inspect.self])
+        subcommands: [Run.self, Diff.self, Check.self, Inspect.self])
 
     /// Exit statuses follow cmp and h5diff: 0 same or done, 1 differ (diff only),
     /// 2 trouble. ArgumentParser exits 64 (EX_USAGE) on a bad flag; a Makefile or script
@@ -28,6 +29,8 @@ struct BNFile: ParsableCommand {
     /// 2 like every other trouble. Help and version requests still exit 0.
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        // An input truncated while mapped ends the run with one line, not a crash report.
+        MappingFaults.install(prefix: "bnfile: error: ", cleanup: SignalCleanup.removeFiles)
         do {
             var command = try parseAsRoot(arguments)
             try command.run()

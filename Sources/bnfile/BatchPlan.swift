@@ -1,3 +1,4 @@
+import BatchNormFiles
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,8 +16,9 @@ struct BatchItem: Sendable {
 /// leave the user guessing which result is whose.
 ///
 /// - A folder contributes its `*.npz` files (not recursively, sorted by name) except
-///   hidden ones and `*.grads.npz`, which are this command's own outputs: so a folder
-///   can be its own `--out-dir`, and a rerun does not make `a.grads.grads.npz`. A file
+///   hidden ones, `*.grads.npz`, which are this command's own outputs (so a folder can
+///   be its own `--out-dir`, and a rerun does not make `a.grads.grads.npz`), and
+///   `*.torch.npz`, the reference results the capture helper writes beside its inputs. A file
 ///   named explicitly is always taken, whatever its name.
 /// - Input `a.npz` writes `DIR/a.grads.npz`, the name the Makefile pattern rule
 ///   `%.grads.npz: %.npz` gives; a name without `.npz` keeps its whole name as stem.
@@ -25,6 +27,8 @@ struct BatchItem: Sendable {
 ///   are errors.
 enum BatchPlan {
     static let outputSuffix = ".grads.npz"
+    /// Torch's results beside captured inputs (`NAME.torch.npz`), skipped like outputs.
+    static let referenceSuffix = ".torch.npz"
 
     /// `a.npz` -> `a.grads.npz`; `runs/b.in.npz` -> `b.in.grads.npz`.
     static func outputName(forInput path: String) -> String {
@@ -104,21 +108,10 @@ enum BatchPlan {
     /// The `*.npz` entries of a folder that are inputs, sorted by their bytes so the
     /// order does not depend on the locale or on readdir.
     private static func npzFiles(inFolder folder: String) throws -> [String] {
-        guard let dir = opendir(folder) else {
-            throw ToolError("\(folder): cannot list the folder: \(String(cString: strerror(errno)))")
-        }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            guard name.hasSuffix(".npz"), !name.hasSuffix(outputSuffix), !name.hasPrefix(".") else { continue }
-            if isDirectory(join(folder, name)) { continue }
-            names.append(name)
-        }
-        names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        return names.map { join(folder, $0) }
+        try FolderListing.files(in: folder).filter { name in
+            name.hasSuffix(".npz") && !name.hasSuffix(outputSuffix) && !name.hasSuffix(referenceSuffix)
+                && !name.hasPrefix(".")
+        }.map { join(folder, $0) }
     }
 
     /// Drops later mentions of a file already listed (compared by real path, so

@@ -1,3 +1,4 @@
+import NumPyFormat
 import ArgumentParser
 import Dispatch
 
@@ -35,7 +36,7 @@ struct BatchRun {
                      job: @escaping @Sendable (BatchItem, Int) throws -> Void) throws {
         let items = try exitingOnTrouble {
             let (items, warnings) = try BatchPlan.make(arguments: arguments, outDir: outDir)
-            for warning in warnings { StandardError.write("bnfile: warning: \(warning)\n") }
+            for warning in warnings { StandardError.write("bnfile: warning: \(escapingControlCharacters(warning))\n") }
             try BatchPlan.createFolder(outDir)
             return items
         }

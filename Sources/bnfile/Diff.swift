@@ -26,12 +26,17 @@ struct Diff: ParsableCommand {
             when a side is beyond rounding. Settings come from the flags, then the inputs, \
             then a result file that records them, then --framework's defaults. Two .npy files \
             are one key, named after the file when both have the same name (out.npy), else \
-            "array"; --keys NAME names it. Exit status: 0 same, 1 differ, 2 trouble.
+            "array"; --keys NAME names it. bfloat16 arrays (<V2, as ml_dtypes saves them) \
+            are compared on bfloat16's grid (u = 2^-8, assert_close's 1.6e-2 and 1e-5) once \
+            declared: by --bfloat16 KEY[,KEY...], which applies to A, B and --inputs, or by \
+            the file's own 'bfloat16' member (bnfile writes one); that member is not a key. \
+            Exit status: 0 same, 1 differ, 2 trouble.
 
             Example:
               bnfile diff mine.npz torch.npz --inputs in.npz
               bnfile diff keras.npz keras.npz --inputs in.npz --framework keras
               bnfile diff mine.npz torch.npz --keys out,dx --rtol 1e-5 --json
+              bnfile diff autocast.torch.npz autocast.grads.npz --inputs autocast.npz --bfloat16 x,dout
             """)
 
     @Argument(help: ArgumentHelp("The file to check (.npz, or .npy with B also .npy).", valueName: "A"))
@@ -75,6 +80,8 @@ struct Diff: ParsableCommand {
 
     @OptionGroup var limits: ReadLimits
 
+    @OptionGroup var bfloat16: BFloat16Keys
+
     /// `--keys a,b --keys c` is a, b, c; nil when not given.
     var keyList: [String]? {
         guard !keys.isEmpty else { return nil }
@@ -95,7 +102,7 @@ struct Diff: ParsableCommand {
     }
 
     func run() throws {
-        let options = limits.options
+        let options = bfloat16.applied(to: limits.options)
         let request = DiffRequest(
             fileA: fileA, fileB: fileB, keys: keyList, rtol: rtol, atol: atol,
             channelAxis: axis, topK: top, equalNaN: equalNan, inputs: inputs,

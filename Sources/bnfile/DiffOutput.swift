@@ -1,4 +1,5 @@
 import ArrayComparison
+import NumPyFormat
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -28,8 +29,9 @@ enum DiffOutput {
     static func render(_ report: DiffReport, as format: Format) throws -> String {
         switch format {
         case .json: return try report.json()
-        case .quiet: return report.summaryLine() + "\n"
+        case .quiet: return forTerminal(report).summaryLine() + "\n"
         case .text(let color, let allHistograms):
+            let report = forTerminal(report)
             var sections = [report.table(color: color)]
             let width = report.keys.map(\.key.count).max() ?? 0
             let details = report.keys.compactMap { detailLine($0, width: width) }
@@ -48,6 +50,20 @@ enum DiffOutput {
             sections.append(report.summaryLine() + "\n")
             return sections.joined(separator: "\n")
         }
+    }
+
+    /// The report with control characters in key and file names escaped, for text a
+    /// terminal shows (JSON escapes them by its own rules and keeps the names exact).
+    static func forTerminal(_ report: DiffReport) -> DiffReport {
+        var shown = report
+        shown.fileA = escapingControlCharacters(report.fileA)
+        shown.fileB = escapingControlCharacters(report.fileB)
+        shown.keys = report.keys.map { key in
+            var key = key
+            key.key = escapingControlCharacters(key.key)
+            return key
+        }
+        return shown
     }
 
     /// nil for structural outcomes, which the table states in full.

@@ -13,11 +13,15 @@ struct Inspect: ParsableCommand {
             verified. With --stats, also prints min, max, mean and (population) std, \
             computed in float64 over finite values only, plus NaN and Inf counts; complex \
             and string arrays get no statistics. String arrays (<U, |S) show their first \
-            items, e.g. layout <U4 () = 'nhwc'. A file that cannot be read is reported on stderr \
+            items, e.g. layout <U4 () = 'nhwc'. bfloat16 members (stored as <V2, as \
+            ml_dtypes saves them) are shown as "bfloat16 (<V2)" with statistics when \
+            the file's 'bfloat16' member lists them or --bfloat16 KEY[,KEY...] names them; \
+            other <V2 members are raw bytes. A file that cannot be read is reported on stderr \
             and makes the exit status 2.
 
             Example:
               bnfile inspect data/notebook.npz --stats
+              bnfile inspect --bfloat16 x,dout autocast.npz --stats
             """)
 
     @Argument(help: "The .npy or .npz files to describe.")
@@ -31,12 +35,15 @@ struct Inspect: ParsableCommand {
 
     @OptionGroup var limits: ReadLimits
 
+    @OptionGroup var bfloat16: BFloat16Keys
+
     func run() throws {
         var reports: [InspectFileReport] = []
         var failed = false
         for path in files {
             do {
-                reports.append(try InspectFileReport(path: path, withStats: stats, options: limits.options))
+                reports.append(try InspectFileReport(path: path, withStats: stats,
+                                                     options: bfloat16.applied(to: limits.options)))
             } catch {
                 printError(ToolError.describe(error))
                 failed = true

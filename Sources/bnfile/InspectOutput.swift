@@ -6,10 +6,10 @@ enum InspectText {
         var out = ""
         for report in reports {
             let noun = report.arrays.count == 1 ? "array" : "arrays"
-            out += "\(report.path): \(report.format), \(report.arrays.count) \(noun)\n"
+            out += "\(escapingControlCharacters(report.path)): \(report.format), \(report.arrays.count) \(noun)\n"
             let rows = report.arrays.map { a in
                 [
-                    a.name, a.header.dtype.descr, shapeText(a.header.shape), a.order, "v\(a.header.version)",
+                    escapingControlCharacters(a.name), dtypeText(a.header.dtype), shapeText(a.header.shape), a.order, "v\(a.header.version)",
                     a.storage, "\(a.compressedBytes)/\(a.rawBytes) bytes", "crc \(a.crc)",
                 ]
             }
@@ -26,11 +26,16 @@ enum InspectText {
                     out += "    min \(number(stats.min))  max \(number(stats.max))  mean \(number(stats.mean))"
                     out += "  std \(number(stats.std))  nan \(stats.nan)  inf \(stats.inf)\n"
                 } else if array.statsRequested {
-                    out += "    (no statistics for \(array.text == nil ? "complex" : "string") arrays)\n"
+                    out += "    (no statistics for \(InspectStats.missingReason(array.header.dtype)))\n"
                 }
             }
         }
         return out
+    }
+
+    /// The descr, with the type a declaration gave it: `bfloat16 (<V2)`.
+    static func dtypeText(_ dtype: NPYDType) -> String {
+        dtype.kind == .bfloat16 ? "bfloat16 (\(dtype.descr))" : dtype.descr
     }
 
     static func shapeText(_ shape: [Int]) -> String {
@@ -67,6 +72,7 @@ enum InspectJSON {
             ("compressed_bytes", String(a.compressedBytes)),
             ("raw_bytes", String(a.rawBytes)),
             ("crc", string(a.crc)),
+            ("type", string(a.header.dtype.typeName)),
         ]
         if let text = a.text {
             fields.append(("strings", "[" + text.shown.map(string).joined(separator: ",") + "]"))

@@ -1,3 +1,4 @@
+import BatchNormFiles
 import Glibc
 import NumPyFormat
 
@@ -12,9 +13,10 @@ struct InspectFileReport {
         self.path = path
         if try Self.isNPY(path) {
             format = "npy"
-            let array = try NPYFile.read(path: path, options: options)
-            let size = array.byteCount + NPYFile.encodeHeader(array.header).count
             let stem = Self.stem(of: path)
+            let array = try BFloat16Declaration.declared(NPYFile.read(path: path, options: options), key: stem,
+                                                  options: options)
+            let size = array.byteCount + NPYFile.encodeHeader(array.header).count
             arrays = [
                 try InspectArrayReport(
                     name: stem, array: array, storage: "stored", compressedBytes: size, rawBytes: size,

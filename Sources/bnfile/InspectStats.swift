@@ -14,7 +14,7 @@ struct InspectStats {
     var inf = 0
 
     /// nil for complex arrays, which have no order and no single mean, and for string
-    /// arrays, which hold no numbers.
+    /// and void (raw bytes) arrays, which hold no numbers.
     init?(_ array: NPYArray) throws {
         switch (array.dtype.kind, array.dtype.itemSize) {
         case (.bool, _): try self.init(array, Bool.self) { $0 ? 1 : 0 }
@@ -29,7 +29,8 @@ struct InspectStats {
         case (.float, 2): try self.init(array, Float16.self) { Double($0) }
         case (.float, 4): try self.init(array, Float.self) { Double($0) }
         case (.float, _): try self.init(array, Double.self) { $0 }
-        case (.complex, _), (.unicode, _), (.bytes, _): return nil
+        case (.bfloat16, _): try self.init(array, Float.self) { Double($0) }
+        case (.complex, _), (.unicode, _), (.bytes, _), (.void, _): return nil
         }
     }
 
@@ -70,6 +71,16 @@ struct InspectStats {
     }
 
     private init() {}
+
+    /// Why an array of `dtype` has no statistics, for the text report.
+    static func missingReason(_ dtype: NPYDType) -> String {
+        switch dtype.kind {
+        case .unicode, .bytes: "string arrays"
+        case .void where dtype.itemSize == 2: "raw bytes (void); if they are bfloat16, declare them with --bfloat16"
+        case .void: "raw bytes (void)"
+        default: "complex arrays"
+        }
+    }
 }
 
 /// Neumaier's compensated summation.

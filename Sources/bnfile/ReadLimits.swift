@@ -5,8 +5,8 @@ import NumPyFormat
 /// reads .npz files. They keep a hostile or corrupt archive from costing more than a
 /// bounded amount of memory and time; a user who trusts a file raises them here.
 struct ReadLimits: ParsableArguments {
-    @Option(help: "Refuse members that declare more than this many bytes (default 64 GiB).")
-    var maxBytes: Int = 64 << 30
+    @Option(help: "Refuse members that declare more than this many bytes, and inputs whose per-channel work needs more (default 64 GiB or the machine's memory, whichever is less).")
+    var maxBytes: Int = NPYReadOptions.defaultMaxBytes
 
     @Option(help: "Refuse archives with more than this many members (default 4096).")
     var maxMembers: Int = 4096

@@ -21,6 +21,13 @@ struct Run: ParsableCommand {
             silent default. OUT appears complete or not at all, and any error exits with \
             status 2, so make -j and reruns after a failure are safe.
 
+            bfloat16: ml_dtypes saves bfloat16 as <V2 (raw 2-byte items); name such \
+            members with --bfloat16 x,dout, or list them in a 1-d string member \
+            'bfloat16' of the file (np.array(["x", "dout"])). Other <V2 members are \
+            refused. bfloat16 x gives bfloat16 out and dx, written as <V2 with the same \
+            'bfloat16' member declaring them, so np.load(f)["out"].view(ml_dtypes.bfloat16) \
+            reads them and bnfile needs no flag for its own files.
+
             With --out-dir, every IN (a file, or a folder whose *.npz files are taken, \
             sorted, not recursively, skipping *.grads.npz outputs) is written to \
             DIR/<name>.grads.npz, where <name> is the input's file name without .npz. \
@@ -32,6 +39,7 @@ struct Run: ParsableCommand {
             Example:
               bnfile run data/notebook.npz notebook.grads.npz
               bnfile run --eval --layout nhwc batch.npz batch.grads.npz
+              bnfile run --bfloat16 x,dout autocast.npz autocast.grads.npz
               bnfile run --out-dir grads --keep-going runs/ extra.npz
             """)
 
@@ -53,6 +61,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var limits: ReadLimits
 
+    @OptionGroup var bfloat16: BFloat16Keys
+
     func validate() throws {
         if outDir != nil {
             guard !files.isEmpty else { throw ValidationError("--out-dir needs at least one input file or folder") }
@@ -67,7 +77,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let settings = batchNorm.settings
-        let options = limits.options
+        let options = bfloat16.applied(to: limits.options)
         if let outDir {
             try BatchRun.perform(arguments: files, outDir: outDir, keepGoing: keepGoing, threads: settings.threads) {
                 [settings, options, compress] item, threadsForFile in

@@ -9,7 +9,15 @@ enum RunJob {
 
     static func run(input: String, output: String, settings: BatchNormSettings, options: NPYReadOptions,
                     compressed: Bool) throws {
+        SignalCleanup.prepare()
+        if let identity = FileIdentity(path: output), identity == FileIdentity(path: input) {
+            throw ToolError("\(output): is the input file \(input) itself; choose another OUT, "
+                + "so the results do not replace their input")
+        }
         let problem = try BatchNormInputFile(path: input, settings: settings, options: options)
+        if problem.x.dtype.kind == .bfloat16 {
+            return try write(problem, BFloat16.self, to: output, settings: settings, compressed: compressed)
+        }
         switch problem.x.dtype.itemSize {
         case 2: try write(problem, Float16.self, to: output, settings: settings, compressed: compressed)
         case 4: try write(problem, Float.self, to: output, settings: settings, compressed: compressed)
@@ -49,6 +57,7 @@ enum RunJob {
                 channels = computed!
             }
             switch problem.channelDType.itemSize {
+            case 2 where problem.channelDType.kind == .bfloat16: try addChannels(channels, BFloat16.self, to: writer)
             case 2: try addChannels(channels, Float16.self, to: writer)
             case 4: try addChannels(channels, Float.self, to: writer)
             default: try addChannels(channels, Double.self, to: writer)

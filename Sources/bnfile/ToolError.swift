@@ -37,9 +37,9 @@ private func hint(_ limit: NumPyFormatError.Limit) -> String {
     }
 }
 
-/// Prints `bnfile: error: ...` to standard error.
+/// Prints `bnfile: error: ...` to standard error, as one line whatever names it holds.
 func printError(_ message: String) {
-    StandardError.write("bnfile: error: \(message)\n")
+    StandardError.write("bnfile: error: \(escapingControlCharacters(message))\n")
 }
 
 enum StandardError {

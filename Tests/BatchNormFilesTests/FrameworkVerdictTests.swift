@@ -58,10 +58,11 @@ import Testing
     }
 
     static let captures = fixtures("captures/resnet18", endingIn: ".torch.npz")
-        + fixtures("captures/variants", endingIn: ".torch.npz")
+        + fixtures("captures/variants", endingIn: ".torch.npz") + fixtures("captures/bfloat16", endingIn: ".torch.npz")
 
-    /// torchvision's resnet18 and a network with every capture variant: torch's CPU
-    /// results are within rounding on every layer (the README's torch workflow).
+    /// torchvision's resnet18, a network with every capture variant and a bfloat16
+    /// autocast layer: torch's CPU results are within rounding on every layer (the
+    /// README's torch workflow), the bfloat16 ones read without flags.
     @Test(arguments: captures)
     func capturedTorchLayersAreWithinRounding(_ result: String) throws {
         let inputs = String(result.dropLast(".torch.npz".count)) + ".npz"
@@ -71,7 +72,7 @@ import Testing
     }
 
     @Test func aCorruptedLayerIsBeyondRounding() throws {
-        #expect(Self.captures.count >= 30)
+        #expect(Self.captures.count >= 35)
         let corrupted = fixtures("captures/resnet18_corrupt", endingIn: ".torch.npz")
         let verdicts = try corrupted.map { result in
             beyondKeys(try judge(result, inputs: String(result.dropLast(".torch.npz".count)) + ".npz"))

@@ -81,3 +81,29 @@ import Testing
         #expect(accepted.status == 0, "\(accepted.stderr)")
     }
 }
+
+/// A deflated member declaring more than the machine's memory (with enough compressed
+/// bytes to pass deflate's 1032:1 bound) is refused before inflating, by the default
+/// --max-bytes, which is never above the physical memory; the message names the flag.
+@Suite struct ReliabilityMemoryBoundTests {
+    @Test func memberLargerThanMemoryIsRefusedBeforeInflating() throws {
+        let scratch = try ReliabilityScratch()
+        defer { scratch.cleanup() }
+        let script = ReliabilityScratch.packageRoot.appendingPathComponent("fuzz/hostile.py").path
+        try scratch.python("""
+            import runpy, os
+            h = runpy.run_path('\(script)')
+            declared = os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') + (1 << 20)
+            member = h['Member']('x.npy', bytes(declared // 1000), method=8, size=declared)
+            open('huge.npz', 'wb').write(h['archive']([member]))
+            """)
+        let input = scratch.path("huge.npz")
+        let outcome = try SpawnedBNFile.run(["run", input, scratch.path("out.npz")], in: scratch)
+        expectCleanFailure(outcome, file: input,
+                           phrases: ["member 'x.npy'", "the machine's physical memory", "raise the limit with --max-bytes"],
+                           out: "out.npz", previous: nil, in: scratch)
+        if ProcessInfo.processInfo.environment["BNFILE_SANITIZED"] == nil {
+            #expect(outcome.maxResidentKiB < ReliabilityHostileTests.maxResidentKiB, "peak RSS \(outcome.maxResidentKiB) KiB")
+        }
+    }
+}

@@ -18,7 +18,7 @@ import Glibc
         return scratch.path("big.npz")
     }
 
-    @Test(arguments: [SIGINT, SIGTERM])
+    @Test(arguments: [SIGINT, SIGTERM, SIGQUIT])
     func signalLeavesNoOutput(_ sig: Int32) throws {
         let scratch = try ReliabilityScratch()
         defer { scratch.cleanup() }
@@ -38,7 +38,7 @@ import Glibc
 
         // Stopped while writing: the temporary file exists and must go.
         let late = try SpawnedBNFile(["run", "--compress", input, out], in: scratch)
-        let writing = scratch.waitForTemporary(of: "out.npz", timeout: 300)
+        let writing = scratch.waitForTemporary(of: "out.npz", by: late, timeout: 300)
         #expect(writing, "the run never started writing")
         late.send(sig)
         let lateOutcome = late.wait()

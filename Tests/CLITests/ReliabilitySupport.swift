@@ -43,7 +43,7 @@ struct SpawnedBNFile {
         defer { posix_spawnattr_destroy(&attributes) }
         var defaults = sigset_t()
         sigemptyset(&defaults)
-        for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGXFSZ] { sigaddset(&defaults, sig) }
+        for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGXFSZ] { sigaddset(&defaults, sig) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         var empty = sigset_t()
         sigemptyset(&empty)
@@ -122,14 +122,28 @@ extension ScratchFolder {
         return names.filter { $0.hasPrefix(".\(name).tmp-") }
     }
 
-    /// Waits (up to `timeout` seconds) for the temporary file of output `name` to appear.
-    func waitForTemporary(of name: String, timeout: Double) -> Bool {
+    /// Waits (up to `timeout` seconds) until `process` holds its temporary output open
+    /// in this folder: an unnamed `O_TMPFILE` file (which /proc shows as `#<inode>
+    /// (deleted)`) or a named `.name.tmp-*` one.
+    func waitForTemporary(of name: String, by process: SpawnedBNFile, timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if !leftovers(for: name).isEmpty { return true }
+            if !leftovers(for: name).isEmpty || !unnamedFiles(openBy: process.pid).isEmpty { return true }
             usleep(2_000)
         }
         return false
+    }
+
+    /// Unnamed files in this folder that `pid` has open, from /proc/<pid>/fd.
+    func unnamedFiles(openBy pid: pid_t) -> [String] {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+        let folder = url.resolvingSymlinksInPath().path
+        return fds.compactMap { fd in
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
+                  target.hasPrefix(folder + "/#") || (target.hasPrefix(folder + "/") && target.hasSuffix("(deleted)"))
+            else { return nil }
+            return target
+        }
     }
 }
 

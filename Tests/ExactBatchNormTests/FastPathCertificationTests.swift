@@ -78,6 +78,23 @@ import Testing
         }
     }
 
+    /// bfloat16 data (8-bit significands on float32's exponent range) with bfloat16
+    /// outputs, and bfloat16 outputs from float32 data: the per-channel bound's grid
+    /// argument (multiples of 2^-149) covers both, and the rounding is bfloat16's own.
+    @Test(arguments: Flavour.allCases)
+    func bfloat16FastResultsEqualExactResults(_ flavour: Flavour) throws {
+        for seed in UInt64(1) ... 3 {
+            #expect(try compare(BFloat16.self, BFloat16.self, flavour, seed: seed) == 0, "bfloat16 \(flavour) \(seed)")
+            #expect(try compare(Float.self, BFloat16.self, flavour, seed: seed) == 0, "float32->bf16 \(flavour) \(seed)")
+            #expect(try compare(BFloat16.self, Float.self, flavour, seed: seed) == 0, "bf16->float32 \(flavour) \(seed)")
+            #expect(try compare(BFloat16.self, Double.self, flavour, seed: seed) == 0, "bf16->float64 \(flavour) \(seed)")
+        }
+        for runningMean in [[1e-300, -3e-200, 0x1.8p-140], [0.1, 1000, -0x1p-70]] {
+            #expect(try compare(BFloat16.self, BFloat16.self, flavour, seed: 4, mode: .evaluation,
+                                runningMean: runningMean) == 0, "bfloat16 eval \(flavour) \(runningMean)")
+        }
+    }
+
     /// Evaluation mode shifts by the running mean, which need not lie on float32's grid
     /// of multiples of 2^-149 (the per-channel bound then adds an absolute floor). Tiny
     /// and off-grid running means, against tiny and ordinary data.

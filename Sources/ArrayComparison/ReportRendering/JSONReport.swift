@@ -11,7 +11,7 @@ import Foundation
 /// numbers are written as the strings "nan", "inf" and "-inf" — the spellings numpy and
 /// Python print — rather than dropped or turned into null, which would read as "absent".
 /// Keys are sorted so reports diff cleanly between runs.
-enum JSONReport {
+public enum JSONReport {
     /// 2: notes, channels (conditioning), sentences and the legend; per-side formats.
     static let schemaVersion = 2
 
@@ -33,7 +33,8 @@ enum JSONReport {
         var legend: String?
     }
 
-    static func encoder() -> JSONEncoder {
+    /// Sorted keys, non-finite numbers as strings: every bnfile JSON report is written so.
+    public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(

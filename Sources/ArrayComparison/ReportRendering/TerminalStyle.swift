@@ -3,35 +3,37 @@
 /// Escape codes are only emitted when the caller says the output is a terminal: piped
 /// into a file, a CI log or `grep`, they are noise. Styling is applied after padding is
 /// computed on the plain text, so columns line up either way.
-struct TerminalStyle: Sendable {
-    enum Tone: String, Sendable {
+public struct TerminalStyle: Sendable {
+    public enum Tone: String, Sendable {
         case good = "32"
         case bad = "31"
         case warning = "33"
         case heading = "1"
     }
 
-    let enabled: Bool
+    public let enabled: Bool
 
-    func apply(_ tone: Tone?, to text: String) -> String {
+    public init(enabled: Bool) { self.enabled = enabled }
+
+    public func apply(_ tone: Tone?, to text: String) -> String {
         guard enabled, let tone else { return text }
         return "\u{1B}[\(tone.rawValue)m\(text)\u{1B}[0m"
     }
 }
 
 /// A piece of text and how it should be coloured.
-struct StyledCell: Sendable {
-    var text: String
-    var tone: TerminalStyle.Tone?
+public struct StyledCell: Sendable {
+    public var text: String
+    public var tone: TerminalStyle.Tone?
 
-    init(_ text: String, _ tone: TerminalStyle.Tone? = nil) {
+    public init(_ text: String, _ tone: TerminalStyle.Tone? = nil) {
         self.text = text
         self.tone = tone
     }
 }
 
 /// Left-aligned columns separated by two spaces, widths taken from the plain text.
-func renderColumns(_ rows: [[StyledCell]], style: TerminalStyle) -> String {
+public func renderColumns(_ rows: [[StyledCell]], style: TerminalStyle) -> String {
     let columnCount = rows.map(\.count).max() ?? 0
     let widths = (0..<columnCount).map { column in
         rows.map { column < $0.count ? $0[column].text.count : 0 }.max() ?? 0

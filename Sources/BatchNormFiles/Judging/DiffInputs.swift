@@ -21,7 +21,9 @@ public struct DiffFile {
     public init(path: String, singleArrayKey: String, options: NPYReadOptions) throws {
         self.path = path
         if Self.isNPY(path) {
-            storage = .single(key: singleArrayKey, array: try NPYFile.read(path: path, options: options))
+            let array = try NPYFile.read(path: path, options: options)
+            storage = .single(key: singleArrayKey,
+                              array: try BFloat16Declaration.declared(array, key: singleArrayKey, options: options))
             stated = StatedSettings()
         } else {
             let archive = try NPZArchive(path: path, options: options)
@@ -33,10 +35,10 @@ public struct DiffFile {
     /// The keys that hold data, not settings, in the file's order.
     public var dataKeys: [String] { keys.filter { !StatedSettings.keys.contains($0) } }
 
-    /// In the file's order.
+    /// In the file's order; an archive's bfloat16 declaration is not a key.
     public var keys: [String] {
         switch storage {
-        case .archive(let archive): archive.names
+        case .archive(let archive): archive.dataNames
         case .single(let key, _): [key]
         }
     }
@@ -103,7 +105,8 @@ public enum DiffValueKind: Equatable {
         switch dtype.kind {
         case .float: self = FloatFormat(descr: dtype.withByteOrder(.little).descr).map(Self.float) ?? .unsupported
         case .bool, .signedInteger, .unsignedInteger: self = .exact(dtype.kind, itemSize: dtype.itemSize)
-        case .complex, .unicode, .bytes: self = .unsupported
+        case .bfloat16: self = .float(.bfloat16)
+        case .complex, .unicode, .bytes, .void: self = .unsupported
         }
     }
 
@@ -156,8 +159,9 @@ public enum DiffPair {
                 ? "exact: \(arrayA.dtype.typeName) values" : "--rtol/--atol flags; exact by default for \(arrayA.dtype.typeName)"
             tolerance = Tolerance(rtol: rtol ?? 0, atol: atol ?? 0, source: source)
         case .unsupported:
+            let void = arrayA.dtype.isTwoByteVoid ? "; if they hold bfloat16, declare them with --bfloat16 \(key)" : ""
             throw BatchNormFileError("\(key): \(arrayA.dtype.descr) (\(arrayA.dtype.typeName)) arrays cannot be compared; "
-                + "leave the key out with --keys")
+                + "leave the key out with --keys" + void)
         }
         return .values(DiffValues(
             a: try doubles(arrayA, key: key, path: a.path), b: try doubles(arrayB, key: key, path: b.path),

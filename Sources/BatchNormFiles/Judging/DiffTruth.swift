@@ -84,8 +84,9 @@ public final class DiffTruth {
                 channelValues = { quantity, format in
                     switch format {
                     case .float16: result.perChannel(quantity, as: Float16.self)?.map(Double.init)
+                    case .bfloat16: result.perChannel(quantity, as: BFloat16.self)?.map(\.exactDouble)
                     case .float32: result.perChannel(quantity, as: Float.self)?.map(Double.init)
-                    case .float64, .bfloat16: result.perChannel(quantity, as: Double.self)
+                    case .float64: result.perChannel(quantity, as: Double.self)
                     }
                 }
                 return (result.out.map(\.exactDouble), result.dx?.map(\.exactDouble))
@@ -96,9 +97,9 @@ public final class DiffTruth {
         let values: (out: [Double], dx: [Double]?)
         switch format {
         case .float16: values = try run(Float16.self)
+        case .bfloat16: values = try run(BFloat16.self)
         case .float32: values = try run(Float.self)
-        // bfloat16 has no engine type (and no npy descr): judged against float64.
-        case .float64, .bfloat16: values = try run(Double.self)
+        case .float64: values = try run(Double.self)
         }
         runs[format] = values
         return values

@@ -15,7 +15,7 @@ public struct BatchNormInputFile {
         ("dout", ["dout", "grad_out", "dy"]), ("running_mean", ["running_mean"]),
         ("running_var", ["running_var"]),
     ] + StatedSettings.keys.map { ($0, [$0]) }
-    public static let floatDescrs = "float16, float32 or float64"
+    public static let floatDescrs = "float16, bfloat16, float32 or float64"
 
     public let path: String
     public let x: NPYArray
@@ -55,8 +55,10 @@ public struct BatchNormInputFile {
         self.x = x
         do {
             shape = try BatchNormShape(dimensions: x.shape, layout: resolved.layout)
+            try shape.requireWorkingMemory(atMost: options.maxBytes)
         } catch {
-            throw BatchNormFileError("\(path): x: \(error)")
+            let hint = error.limitExceeded ? "; raise the limit with --max-bytes N if you trust this file" : ""
+            throw BatchNormFileError("\(path): x: \(error)\(hint)")
         }
         if let d = found["dout"] {
             try Self.requireFloat(d.array, key: d.key, path: path)
@@ -92,13 +94,16 @@ public struct BatchNormInputFile {
     }
 
     public static func requireFloat(_ array: NPYArray, key: String, path: String) throws {
-        guard array.dtype.kind == .float, [2, 4, 8].contains(array.dtype.itemSize) else {
-            throw BatchNormFileError("\(path): \(key) has dtype \(array.dtype.descr); expected \(floatDescrs)")
+        guard array.dtype.kind == .bfloat16 || (array.dtype.kind == .float && [2, 4, 8].contains(array.dtype.itemSize))
+        else {
+            throw BatchNormFileError("\(path): \(key) has dtype \(array.dtype.descr); expected \(floatDescrs)"
+                + BFloat16Declaration.hint(for: array.dtype, key: key))
         }
     }
 
     /// Runs the engine with `out` and `dx` rounded into `Output`, whatever x's type.
     public func evaluate<Output: BatchNormFloat>(as _: Output.Type, threads: Int) throws -> BatchNormResult<Output> {
+        if x.dtype.kind == .bfloat16 { return try evaluate(BFloat16.self, as: Output.self, threads: threads) }
         switch x.dtype.itemSize {
         case 2: return try evaluate(Float16.self, as: Output.self, threads: threads)
         case 4: return try evaluate(Float.self, as: Output.self, threads: threads)
@@ -163,6 +168,7 @@ extension BatchNormInputFile {
             }
         }
         do {
+            if x.dtype.kind == .bfloat16 { return (result, try scales(BFloat16.self)) }
             switch x.dtype.itemSize {
             case 2: return (result, try scales(Float16.self))
             case 4: return (result, try scales(Float.self))
