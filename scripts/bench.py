@@ -6,7 +6,14 @@ are ratios within this one run: the machine is shared, so absolute times drift b
 runs while ratios mostly hold. torch is measured only if it can be imported.
 
     python3 scripts/bench.py [--bin .build/release/bnfile] [--bench .build/release/bnbench]
-                             [--repeats 5] [--quick]
+                             [--repeats 5] [--quick] [--only io,shapes,runs,network]
+
+Sections: `io` (the (32,64,56,56) compute against numpy and torch, end to end, npz
+reading and writing), `shapes` (the engine against torch's forward+backward on every
+BatchNorm shape of ResNet-50 at batch 4 and 32, and on (64,4096) and (2,262144)),
+`runs` (`bnfile run` as a whole process against load + torch + save in a warm Python
+process), `network` (ResNet-50's 53 layers as files: `bnfile run --out-dir` against a
+warm torch loop and the page-cache floor of writing the same output bytes).
 """
 import argparse
 import json
@@ -84,13 +91,30 @@ def main():
     p.add_argument("--bench", default=".build/release/bnbench")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--quick", action="store_true", help="smaller arrays, for a smoke test")
+    p.add_argument("--only", default="io,shapes,runs,network",
+                   help="comma-separated sections to run (io, shapes, runs, network)")
     p.add_argument("--huge", action="store_true",
                    help="also run M = 10^8 values in one channel (1.6 GB of files) and check every output exactly")
     args = p.parse_args()
+    sections = set(args.only.split(","))
+    tmp = tempfile.mkdtemp(prefix="bnbench-")
+    if "io" in sections:
+        io_section(args, tmp)
+    if "shapes" in sections:
+        shapes_section(args)
+    if "runs" in sections:
+        runs_section(args, tmp)
+    if "network" in sections:
+        network_section(args, tmp)
+    if args.huge:
+        huge(args, tmp)
+    subprocess.run(["rm", "-rf", tmp])
+
+
+def io_section(args, tmp):
     r = args.repeats
     shape = (8, 64, 28, 28) if args.quick else (32, 64, 56, 56)
     io_mb = 32 if args.quick else 256
-    tmp = tempfile.mkdtemp(prefix="bnbench-")
 
     print(f"bnfile bench: shape {shape} float32, {io_mb} MB npz, median of {r} "
           f"(copy and compute: median of 3 alternating rounds of {max(r, 7)}); "
@@ -188,9 +212,132 @@ def main():
     rdd = bnbench(args, "read", deflated, dr)["median_s"]
     np_rdd = timed(lambda: np.load(deflated)["x"].sum(), dr)
     row(f"read deflated npz", rdd, np_rdd)
-    if args.huge:
-        huge(args, tmp)
-    subprocess.run(["rm", "-rf", tmp])
+
+
+def resnet50_layers():
+    """The (channels, side) of ResNet-50's 53 BatchNorm2d layers at 224x224, in order
+    (torchvision's v1.5: the stride sits on each stage's first 3x3 convolution)."""
+    layers = [(64, 112)]
+    side = 56
+    for stage, (width, blocks) in enumerate([(64, 3), (128, 4), (256, 6), (512, 3)]):
+        for block in range(blocks):
+            inner = side if block > 0 or stage == 0 else side * 2
+            layers += [(width, inner), (width, side), (4 * width, side)]
+            if block == 0:
+                layers.append((4 * width, side))
+        side //= 2
+    assert len(layers) == 53
+    return layers
+
+
+def torch_forward_backward(shape):
+    """A warm torch forward+backward on normal data of `shape` (float32, the bench's
+    thread count), as a callable; BatchNorm1d for (N, C), 2d for (N, C, H, W)."""
+    rng = np.random.default_rng(1)
+    xt = torch.from_numpy(rng.standard_normal(shape, dtype=np.float32)).requires_grad_()
+    dt = torch.from_numpy(rng.standard_normal(shape, dtype=np.float32))
+    bn = (torch.nn.BatchNorm1d if len(shape) == 2 else torch.nn.BatchNorm2d)(shape[1])
+
+    def run():
+        y = bn(xt)
+        y.backward(dt)
+        xt.grad = None
+    run()
+    return run
+
+
+def shapes_section(args):
+    """The engine against torch, shape by shape: each pair measured back to back, as
+    medians of `repeats` (at least 7), so that a burst of outside load hits both."""
+    reps = max(args.repeats, 7)
+    shapes = sorted({(c, side) for c, side in resnet50_layers()}, key=lambda cs: (-cs[1], cs[0]))
+    batches = (4,) if args.quick else (4, 32)
+    table = [(n, c, side, side) for n in batches for c, side in shapes] + [(64, 4096), (2, 262144)]
+    contender = f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else "torch (not installed)"
+    print(f"\nengine (exact forward+backward, float32, {os.cpu_count()} threads) against {contender} "
+          f"forward+backward, median of {reps}:")
+    print("| shape | bnfile engine | torch | bnfile/torch |")
+    print("| --- | ---: | ---: | ---: |")
+    for shape in table:
+        eng = bnbench(args, "engine", ",".join(map(str, shape)), reps)
+        torch_t = timed(torch_forward_backward(shape), reps) if torch else None
+        ratio = f"{eng['median_s'] / torch_t:.2f}x" if torch_t else "-"
+        torch_text = f"{torch_t * 1e3:.2f} ms" if torch_t else "-"
+        print(f"| {shape} | {eng['median_s'] * 1e3:.2f} ms | {torch_text} | {ratio} |", flush=True)
+
+
+def warm_torch_step(inp, out):
+    """Load, torch forward+backward and save, in this (warm) process."""
+    d = np.load(inp)
+    x = torch.from_numpy(d["x"]).requires_grad_()
+    bn = (torch.nn.BatchNorm1d if x.dim() == 2 else torch.nn.BatchNorm2d)(x.shape[1])
+    y = bn(x)
+    y.backward(torch.from_numpy(d["dout"]))
+    np.savez(out, out=y.detach().numpy(), dx=x.grad.numpy(), dgamma=bn.weight.grad.numpy(),
+             dbeta=bn.bias.grad.numpy(), running_mean=bn.running_mean.numpy(), running_var=bn.running_var.numpy())
+
+
+def write_input(path, shape, seed):
+    rng = np.random.default_rng(seed)
+    np.savez(path, x=rng.standard_normal(shape, dtype=np.float32), dout=rng.standard_normal(shape, dtype=np.float32),
+             gamma=np.ones(shape[1], np.float32), beta=np.zeros(shape[1], np.float32))
+
+
+def runs_section(args, tmp):
+    """`bnfile run IN OUT` as a whole process against the same work in a warm Python."""
+    r = args.repeats
+    print(f"\nbnfile run (whole process) against load + torch + save in a warm Python process, median of {r}:")
+    print("| shape | bnfile run | peak memory (inputs+outputs) | warm torch | bnfile/torch |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for shape in [(64, 4096), (2, 262144), (32, 64, 56, 56)]:
+        inp, out = os.path.join(tmp, "run.npz"), os.path.join(tmp, "run.out.npz")
+        write_input(inp, shape, 3)
+        t = timed(lambda: subprocess.run([args.bin, "run", inp, out], check=True), r)
+        peak = child_peak_rss([args.bin, "run", inp, out]) if os.path.exists("/usr/bin/time") else 0
+        moved = os.path.getsize(inp) + os.path.getsize(out)
+        torch_t = timed(lambda: warm_torch_step(inp, os.path.join(tmp, "run.torch.npz")), r) if torch else None
+        ratio = f"{t / torch_t:.2f}x" if torch_t else "-"
+        torch_text = f"{torch_t * 1e3:.1f} ms" if torch_t else "-"
+        print(f"| {shape} | {t * 1e3:.1f} ms | {peak / 2**20:.0f} MB ({moved / 2**20:.0f} MB) | {torch_text} | {ratio} |",
+              flush=True)
+
+
+def network_section(args, tmp):
+    """ResNet-50's 53 BatchNorm layers at batch 4 as files: `bnfile run --out-dir` on all
+    of them against a warm torch loop over the same files, and the floor under any tool
+    that writes the outputs through the page cache: open, write(2) and close of files of
+    the same sizes, from memory, in the same run."""
+    r = max(3, args.repeats // 2)
+    folder, outs, torch_outs = (os.path.join(tmp, d) for d in ("net", "net.out", "net.torch"))
+    for d in (folder, outs, torch_outs):
+        os.makedirs(d, exist_ok=True)
+    names = []
+    for i, (c, side) in enumerate(resnet50_layers()):
+        names.append(os.path.join(folder, f"layer{i:02d}.npz"))
+        write_input(names[-1], (4, c, side, side), 100 + i)
+    t = timed(lambda: subprocess.run([args.bin, "run", "--out-dir", outs, *names], check=True), r)
+    sizes = [os.path.getsize(os.path.join(outs, f)) for f in sorted(os.listdir(outs))]
+    block = b"\0" * max(sizes)
+
+    def floor():
+        for i, n in enumerate(sizes):
+            fd = os.open(os.path.join(tmp, f"floor{i}.bin"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            view = memoryview(block)[:n]
+            while view:
+                view = view[os.write(fd, view):]
+            os.close(fd)
+    floor_t = timed(floor, r)
+
+    def torch_loop():
+        for n in names:
+            warm_torch_step(n, os.path.join(torch_outs, os.path.basename(n)))
+    torch_t = timed(torch_loop, r) if torch else None
+    print(f"\nResNet-50's 53 BatchNorm layers at batch 4 as files ({sum(map(os.path.getsize, names)) / 2**20:.0f} MB in, "
+          f"{sum(sizes) / 2**20:.0f} MB out), median of {r}:")
+    print(f"  bnfile run --out-dir         {t:.3f} s")
+    if torch_t:
+        print(f"  warm torch loop              {torch_t:.3f} s   bnfile/torch {t / torch_t:.2f}x")
+    print(f"  page-cache floor (write(2))  {floor_t:.3f} s   bnfile/floor {t / floor_t:.2f}x")
 
 
 def huge(args, tmp):

@@ -6,16 +6,53 @@ struct ChannelSolution: Sendable {
     var runningVar: ChannelValue
     var dgamma: ChannelValue?
     var dbeta: ChannelValue?
-    /// nil when the channel's elements are NaN by the non-finite rules.
-    var outTerms: ElementTerms?
-    var dxTerms: ElementTerms?
+    /// The exact element terms; nil when the certified solve made the channel, which
+    /// leaves them to ``SolvedChannels/exactSolution(_:)`` should an element need them.
+    var terms: ElementTerms?
+    /// The fast element path's constants; nil sends every element to the exact path.
+    /// Held by reference, so that a solution stays small once the element plan has
+    /// taken its copy (``ExactBatchNorm/solveChannels``).
+    var fastBox: FastConstantsBox?
+    /// Whether `out` and `dx` have terms; false when they are NaN by the non-finite rules.
+    var hasOutTerms: Bool
+    var hasDxTerms: Bool
     /// Whether every `x` of the channel is finite. In evaluation the terms exist even when
     /// it is not (each non-finite element is NaN), and the fast path must check elements.
     var xFinite = true
+    /// Whether ``FastChannelSolve`` made it (for tests and measurements).
+    var isCertified = false
+
+    var fast: FastConstants? {
+        get { fastBox?.value }
+        set { fastBox = newValue.map(FastConstantsBox.init) }
+    }
+}
+
+/// ``FastConstants`` by reference.
+final class FastConstantsBox: Sendable {
+    let value: FastConstants
+    init(_ value: FastConstants) { self.value = value }
 }
 
 extension ChannelSolution {
-    /// Solves one channel exactly.
+    /// Solves one channel: by ``FastChannelSolve`` where it can prove every rounding,
+    /// else exactly (``solveExactly(channel:sums:count:mode:hasDout:parameters:doubleDouble:fastPath:)``).
+    /// The two give the same bits; `certified: false` forces the exact path, as does
+    /// `fastPath: false` (which sends every element to the exact path too, and so needs
+    /// the exact terms at once).
+    static func solve(channel ch: Int, sums: ChannelSums, count m: Int, mode: BatchNormMode,
+                      hasDout: Bool, parameters p: ResolvedParameters, doubleDouble: Bool,
+                      fastPath: Bool = true, certified: Bool = true) -> ChannelSolution {
+        if fastPath && certified,
+           let solution = FastChannelSolve.solve(channel: ch, sums: sums, count: m, mode: mode, hasDout: hasDout,
+                                                 parameters: p) {
+            return solution
+        }
+        return solveExactly(channel: ch, sums: sums, count: m, mode: mode, hasDout: hasDout, parameters: p,
+                            doubleDouble: doubleDouble, fastPath: fastPath)
+    }
+
+    /// Solves one channel exactly, in big rationals.
     ///
     /// Non-finite inputs: exact arithmetic is defined on finite numbers only, so a
     /// channel whose `x` holds NaN or an infinity gets NaN for everything derived from
@@ -24,9 +61,9 @@ extension ChannelSolution {
     /// the IEEE sum and `dx`, `dgamma` NaN; a non-finite `gamma` makes `out` and `dx` NaN,
     /// a non-finite `beta` makes `out` NaN. `var + eps <= 0` (possible only with
     /// `eps <= 0`) leaves `invstd` as IEEE gives it and `out`, `dx`, `dgamma` NaN.
-    static func solve(channel ch: Int, sums: ChannelSums, count m: Int, mode: BatchNormMode,
-                      hasDout: Bool, parameters p: ResolvedParameters, doubleDouble: Bool,
-                      fastPath: Bool = true) -> ChannelSolution {
+    static func solveExactly(channel ch: Int, sums: ChannelSums, count m: Int, mode: BatchNormMode,
+                             hasDout: Bool, parameters p: ResolvedParameters, doubleDouble: Bool,
+                             fastPath: Bool = true) -> ChannelSolution {
         let gammaD = p.gamma[ch], betaD = p.beta[ch], rmD = p.runningMean[ch], rvD = p.runningVar[ch]
         let eps = ExactRational(exactly: p.eps)
         let bigM = ExactRational(m)
@@ -89,7 +126,8 @@ extension ChannelSolution {
         }
         guard let v, let mu = meanExact else {
             return ChannelSolution(mean: mean, invstd: invstd, runningMean: runningMean, runningVar: runningVar,
-                                   dgamma: hasDout ? nan : nil, dbeta: dbeta, outTerms: nil, dxTerms: nil)
+                                   dgamma: hasDout ? nan : nil, dbeta: dbeta, terms: nil, fastBox: nil,
+                                   hasOutTerms: false, hasDxTerms: false)
         }
         let c = (.one / v).reduced
         invstd = .exact(ExactExpression(.zero, plus: .one, timesSqrtOf: c))
@@ -119,13 +157,12 @@ extension ChannelSolution {
             : fastConstants(xScale: xScale, xShift: xShift, doutScale: doutScale, doutShift: doutShift,
                             factor: factor, coupling: coupling, c: c, beta: betaD, doubleDouble: doubleDouble)
         let terms = ElementTerms(xScale: xScale, xShift: xShift, doutScale: doutScale, doutShift: doutShift,
-                                 factor: factor, coupling: coupling, c: c, beta: betaR, fast: fast)
+                                 factor: factor, coupling: coupling, c: c, beta: betaR)
         let finiteX = training ? sums.xTally.isFinite : true
         return ChannelSolution(
             mean: mean, invstd: invstd, runningMean: runningMean, runningVar: runningVar,
-            dgamma: dgamma, dbeta: dbeta,
-            outTerms: gammaOK && betaOK && finiteX ? terms : nil,
-            dxTerms: gammaOK && doutOK && finiteX ? terms : nil,
+            dgamma: dgamma, dbeta: dbeta, terms: terms, fastBox: fast.map(FastConstantsBox.init),
+            hasOutTerms: gammaOK && betaOK && finiteX, hasDxTerms: gammaOK && doutOK && finiteX,
             xFinite: sums.xTally.isFinite)
     }
 

@@ -19,33 +19,52 @@ struct ChannelSums: Sendable {
 }
 
 enum ChannelSummation {
-    /// Reads `x` (and `dout`) once and returns each channel's exact sums. `training`
-    /// asks for `S` and `Q`; `dout`, when given, adds `T` and `P`.
+    /// Reads `x` (and `dout`) once and returns the exact sums of the channels in
+    /// `channels` (in order; all by default). `training` asks for `S` and `Q`; `dout`, when given, adds
+    /// `T` and `P`.
     ///
-    /// Work is cut as ``Tiles`` says. Where the one-pass sums apply, a channels-first
-    /// plane is taken in runs of up to ``OnePassSummation/maxCount`` values rather than
-    /// 512: each run has a fixed cost (its maxima, levels and six accumulator additions)
-    /// that longer runs spread thinner.
+    /// Work is cut as ``Tiles`` says, and the units shared between threads; a problem
+    /// with fewer units than threads (channels last with one row, as BatchNorm1d's
+    /// (N, C) input becomes) shares out its channels instead. Where the one-pass sums
+    /// apply, a channels-first plane is taken in runs of up to
+    /// ``OnePassSummation/maxCount`` values rather than 512: each run has a fixed cost
+    /// (its maxima, levels and six accumulator additions) that longer runs spread thinner.
     static func sums<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape,
-                                       training: Bool, threads: Int) -> [ChannelSums] {
+                                       channels: Range<Int>? = nil, training: Bool, threads: Int) -> [ChannelSums] {
+        let channels = channels ?? 0 ..< shape.channels
         let onePass = training && OnePassSummation.applies(X.self, stride: shape.spatialStride)
-        let tiles = Tiles(shape, planeRun: onePass ? OnePassSummation.maxCount : BlockSummation.blockSize)
-        let partials = parallelRanges(count: tiles.count, threads: threads) { range -> [ChannelSums] in
-            var sums = Array(repeating: ChannelSums(), count: shape.channels)
-            let scratch = BlockSummation.allocateScratch(blocks: 4)
-            defer { scratch.deallocate() }
-            tiles.forEachRun(in: range) { c, offset, length in
-                accumulateTile(x: x + offset, dout: dout.map { $0 + offset },
-                               stride: shape.spatialStride, count: length,
-                               training: training, scratch: scratch, into: &sums[c])
-            }
-            return sums
+        let planeRun = onePass ? OnePassSummation.maxCount : BlockSummation.blockSize
+        let units = Tiles(shape, planeRun: planeRun, channels: channels).count
+        if units < threads && channels.count >= threads {
+            let base = channels.lowerBound
+            return parallelRanges(count: channels.count, threads: threads) { range in
+                let tiles = Tiles(shape, planeRun: planeRun, channels: base + range.lowerBound ..< base + range.upperBound)
+                return sums(x: x, dout: dout, tiles: tiles, units: 0 ..< tiles.count, training: training)
+            }.flatMap { $0 }
         }
-        var total = partials[0]
-        for partial in partials.dropFirst() {
-            for c in 0 ..< shape.channels { total[c].merge(partial[c]) }
+        let tiles = Tiles(shape, planeRun: planeRun, channels: channels)
+        var partials = parallelRanges(count: units, threads: threads) { range in
+            sums(x: x, dout: dout, tiles: tiles, units: range, training: training)
         }
-        return total
+        for p in partials.indices.dropFirst() {
+            for c in partials[p].indices { partials[0][c].merge(partials[p][c]) }
+        }
+        return partials[0]
+    }
+
+    /// The sums of `tiles`' channels over the units in `units`, on this thread.
+    static func sums<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, tiles: Tiles, units: Range<Int>,
+                                       training: Bool) -> [ChannelSums] {
+        let first = tiles.channels.lowerBound
+        var sums = Array(repeating: ChannelSums(), count: tiles.channels.count)
+        let scratch = BlockSummation.allocateScratch(blocks: 4)
+        defer { scratch.deallocate() }
+        let stride = tiles.shape.spatialStride
+        tiles.forEachRun(in: units) { c, offset, length in
+            accumulateTile(x: x + offset, dout: dout.map { $0 + offset }, stride: stride, count: length,
+                           training: training, scratch: scratch, into: &sums[c - first])
+        }
+        return sums
     }
 
     /// Products of two float16 or float32 values are exact in double (at most 48
@@ -145,9 +164,17 @@ enum ChannelSummation {
                                                   count: Int, training: Bool,
                                                   scratch: UnsafeMutablePointer<Double>,
                                                   into sums: inout ChannelSums) {
-        if training, OnePassSummation.applies(X.self, stride: stride),
-           OnePassSummation.accumulate(x: x, dout: dout, count: count, into: &sums) {
-            return
+        if training, OnePassSummation.applies(X.self, stride: stride) {
+            // The one-pass sums take whole groups of eight; the rest of the run (a 7x7
+            // plane leaves one value) goes through them padded with zeros.
+            let whole = count & ~7
+            if whole == 0 || OnePassSummation.accumulate(x: x, dout: dout, count: whole, into: &sums) {
+                if whole < count {
+                    accumulatePadded(x: x + whole, dout: dout.map { $0 + whole }, count: count - whole,
+                                     scratch: scratch, into: &sums)
+                }
+                return
+            }
         }
         // The general path works in blocks that fit its scratch.
         let block = BlockSummation.blockSize
@@ -161,6 +188,25 @@ enum ChannelSummation {
         } else {
             generalBlock(x: x, dout: dout, stride: stride, count: count, training: training, scratch: scratch,
                          into: &sums)
+        }
+    }
+
+    /// Fewer than eight contiguous values through the one-pass sums, copied into eight
+    /// zero-padded slots of `scratch` (zeros change no sum), or through the general
+    /// path if the one-pass sums decline them.
+    @inline(__always)
+    static func accumulatePadded<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, count: Int,
+                                                    scratch: UnsafeMutablePointer<Double>,
+                                                    into sums: inout ChannelSums) {
+        let slots = UnsafeMutableRawPointer(scratch), size = MemoryLayout<X>.stride
+        for k in 0 ..< 8 { slots.storeBytes(of: k < count ? x[k] : 0, toByteOffset: k * size, as: X.self) }
+        if let dout {
+            for k in 0 ..< 8 { slots.storeBytes(of: k < count ? dout[k] : 0, toByteOffset: (8 + k) * size, as: X.self) }
+        }
+        let padded = Elements<X>(UnsafeRawPointer(slots))
+        let paddedDout = dout.map { _ in padded + 8 }
+        if !OnePassSummation.accumulate(x: padded, dout: paddedDout, count: 8, into: &sums) {
+            generalBlock(x: x, dout: dout, stride: 1, count: count, training: true, scratch: scratch, into: &sums)
         }
     }
 

@@ -20,28 +20,31 @@ enum ElementKernel {
     /// returns how many elements needed the exact path. `out[i]` and `dx[i]` receive
     /// element `firstElement + i`, so a caller can compute a block of the output at a time.
     static func run<X: BatchNormFloat, Output: BatchNormFloat, Arithmetic: KernelArithmetic>(
-        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, solutions: [ChannelSolution],
-        units: Range<Int>, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
+        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, channels: SolvedChannels,
+        plans: [ChannelPlan], units: Range<Int>, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
         arithmetic: Arithmetic.Type, threads: Int
     ) -> Int {
         let tiles = Tiles(shape)
-        let perChannelBound = ChannelBoundFormulas.applies(data: X.self, output: Output.self)
-        let plans = solutions.map { ChannelPlan($0, wantsDx: dx != nil, perChannelBound: perChannelBound) }
         let firstElement = tiles.firstElement(ofUnit: units.lowerBound)
         let os = SharedPointer(out), dxs = dx.map { SharedPointer($0) }
-        let counts = parallelRanges(count: units.count, threads: threads) { range -> Int in
+        // Fewer units than threads (channels last with one row, as BatchNorm1d's (N, C)
+        // input becomes): the threads share out the channels of every unit instead.
+        let byChannel = units.count < threads && shape.layout == .channelsLast && shape.channels >= threads
+        let counts = parallelRanges(count: byChannel ? shape.channels : units.count, threads: threads) { range -> Int in
             var exactPaths = 0
             let stride = shape.spatialStride
-            let shifted = (range.lowerBound + units.lowerBound) ..< (range.upperBound + units.lowerBound)
-            tiles.forEachRun(in: shifted) { c, offset, length in
+            let shifted = byChannel ? units
+                : (range.lowerBound + units.lowerBound) ..< (range.upperBound + units.lowerBound)
+            let visited = byChannel ? Tiles(shape, channels: range) : tiles
+            visited.forEachRun(in: shifted) { c, offset, length in
                 let run = Run(x: x + offset, dout: dout.map { $0 + offset }, stride: stride, count: length)
                 let o = os.base + (offset - firstElement), d = dxs.map { $0.base + (offset - firstElement) }
                 // Unit stride (channels first) gets its own copy of the loops, with the
                 // stride a constant, so that they vectorize.
                 if stride == 1 {
-                    exactPaths += run.withUnitStride.all(plans[c], solutions, c, out: o, dx: d, Arithmetic.self)
+                    exactPaths += run.withUnitStride.all(plans[c], channels, c, out: o, dx: d, Arithmetic.self)
                 } else {
-                    exactPaths += run.all(plans[c], solutions, c, out: o, dx: d, Arithmetic.self)
+                    exactPaths += run.all(plans[c], channels, c, out: o, dx: d, Arithmetic.self)
                 }
             }
             return exactPaths
@@ -63,9 +66,9 @@ enum ElementKernel {
         let bound: ChannelBoundFormulas?
 
         init(_ s: ChannelSolution, wantsDx: Bool, perChannelBound: Bool) {
-            hasOut = s.outTerms != nil
-            hasDx = wantsDx && s.dxTerms != nil
-            fast = s.outTerms?.fast ?? (hasDx ? s.dxTerms?.fast : nil)
+            hasOut = s.hasOutTerms
+            hasDx = wantsDx && s.hasDxTerms
+            fast = hasOut || hasDx ? s.fast : nil
             bound = perChannelBound && s.xFinite ? fast.map { ChannelBoundFormulas($0) } : nil
         }
     }
@@ -81,13 +84,14 @@ enum ElementKernel {
 
         @inline(__always)
         func all<Output: BatchNormFloat, A: KernelArithmetic>(
-            _ plan: ChannelPlan, _ solutions: [ChannelSolution], _ c: Int,
+            _ plan: ChannelPlan, _ channels: SolvedChannels, _ c: Int,
             out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?, _: A.Type
         ) -> Int {
             // NaN by the non-finite rules, or every element exact: no fast path to run.
             guard let fast = plan.fast else {
-                let outTerms = solutions[c].outTerms
-                let dxTerms = dx == nil ? nil : solutions[c].dxTerms
+                let solution = plan.hasOut || plan.hasDx ? channels.exactSolution(c) : channels.solutions[c]
+                let outTerms = plan.hasOut ? solution.terms : nil
+                let dxTerms = plan.hasDx ? solution.terms : nil
                 for k in 0 ..< count {
                     let xv = x[k * stride].exactDouble
                     out[k * stride] = outTerms.map { exactOut(xv, $0) } ?? .nan
@@ -99,20 +103,20 @@ enum ElementKernel {
             if let dx, !plan.hasDx { for k in 0 ..< count { dx[k * stride] = .nan } }
             let fastOut = plan.hasOut ? out : nil, fastDx = plan.hasDx ? dx : nil
             if let bound = plan.bound {
-                return fastThenExact(bound, solutions, c, fast, out: fastOut, dx: fastDx)
+                return fastThenExact(bound, channels, c, fast, out: fastOut, dx: fastDx)
             }
-            return fastThenExact(FastFormulas<A>(fast), solutions, c, fast, out: fastOut, dx: fastDx)
+            return fastThenExact(FastFormulas<A>(fast), channels, c, fast, out: fastOut, dx: fastDx)
         }
 
         /// The fast loop, then the exact path for whatever it could not certify; returns
         /// how many elements took the exact path.
         @inline(__always)
         func fastThenExact<F: ElementFormulas, Output: BatchNormFloat>(
-            _ formulas: F, _ solutions: [ChannelSolution], _ c: Int, _ fast: FastConstants,
+            _ formulas: F, _ channels: SolvedChannels, _ c: Int, _ fast: FastConstants,
             out: UnsafeMutablePointer<Output>?, dx: UnsafeMutablePointer<Output>?
         ) -> Int {
             let marks = runFast(formulas, out: out, dx: dx)
-            return marks == 0 ? 0 : fixUp(formulas, solutions, c, fast, out: out, dx: dx)
+            return marks == 0 ? 0 : fixUp(formulas, channels, c, fast, out: out, dx: dx)
         }
 
         /// Writes the fast results for the outputs given and returns the OR of their doubts
@@ -154,11 +158,15 @@ enum ElementKernel {
         /// Finds the uncertain elements again (the formulas are deterministic, so the same
         /// ones) and computes them exactly; returns how many there were.
         func fixUp<F: ElementFormulas, Output: BatchNormFloat>(
-            _ formulas: F, _ solutions: [ChannelSolution], _ c: Int, _ fast: FastConstants,
+            _ formulas: F, _ channels: SolvedChannels, _ c: Int, _ fast: FastConstants,
             out: UnsafeMutablePointer<Output>?, dx: UnsafeMutablePointer<Output>?
         ) -> Int {
-            // The exact terms are large: fetched once, outside the loop.
-            let outTerms = solutions[c].outTerms, dxTerms = solutions[c].dxTerms
+            // The exact terms are large: fetched (or made) once, outside the loop. The
+            // exact path's constants may know the coupling exactly where the certified
+            // solve only bounded it.
+            let exact = channels.exactSolution(c)
+            let outTerms = exact.terms, dxTerms = exact.terms
+            let exactFast = exact.fast ?? fast
             var fixed = 0
             for k in 0 ..< count {
                 let xv = x[k * stride].exactDouble
@@ -171,7 +179,7 @@ enum ElementKernel {
                 if let dx, let dxTerms, let dout {
                     let dv = dout[k * stride].exactDouble
                     if formulas.dx(b, dout: dv, as: Output.self).1 != 0 {
-                        dx[k * stride] = ElementKernel.cancelsExactly(xv, dv, fast) ? 0 : exactDx(xv, dv, dxTerms)
+                        dx[k * stride] = ElementKernel.cancelsExactly(xv, dv, exactFast) ? 0 : exactDx(xv, dv, dxTerms)
                         exact = true
                     }
                 }

@@ -12,7 +12,10 @@
 /// `mB = mA = 1`, `S = running_mean`, `T = 0`, `F = gamma`, `kk = 0`.
 /// Scaling `x` by the integer `M` instead of dividing the sum keeps `b` exact in the
 /// fast path: for float16/float32 data, `M*x` is an exact double.
-struct ElementTerms: Sendable {
+///
+/// A class, so that a channel's solution holds one reference rather than sixteen big
+/// integers in place (most channels never need these terms at all).
+final class ElementTerms: Sendable {
     let xScale: ExactRational
     let xShift: ExactRational
     let doutScale: ExactRational
@@ -21,8 +24,12 @@ struct ElementTerms: Sendable {
     let coupling: ExactRational
     let c: ExactRational
     let beta: ExactRational
-    /// Approximations for the fast path; nil sends every element to the exact path.
-    let fast: FastConstants?
+
+    init(xScale: ExactRational, xShift: ExactRational, doutScale: ExactRational, doutShift: ExactRational,
+         factor: ExactRational, coupling: ExactRational, c: ExactRational, beta: ExactRational) {
+        (self.xScale, self.xShift, self.doutScale, self.doutShift) = (xScale, xShift, doutScale, doutShift)
+        (self.factor, self.coupling, self.c, self.beta) = (factor, coupling, c, beta)
+    }
 
     func out(x: Double) -> ExactExpression {
         let b = xScale * ExactRational(exactly: x) - xShift

@@ -7,7 +7,8 @@ import BigInt
 /// to five words. Each word has 31 spare bits, so carries need resolving only after
 /// about 2^30 additions — in practice when the sum is read. The digits cover only the
 /// span of exponents actually seen, which for one channel of real data is a handful of
-/// words, so one accumulator per channel and per thread stays small.
+/// words: up to eight are held in place (``DigitWindow``), so the accumulators of a
+/// layer's channels cost no allocation, and only a wider span moves to the heap.
 ///
 /// Because the sum is exact, it does not depend on the order of the additions: partial
 /// accumulators from different threads or tiles merge to the same bits every time.
@@ -15,14 +16,17 @@ struct ExactAccumulator: Sendable {
     /// Weight of the lowest bit of digit 0: below the smallest product of two subnormal
     /// doubles (2^-2148), so every product the engine forms fits.
     private static let lowestBit = -2240
-    /// `words[i]` holds the digit of weight `2^(lowestBit + 32 * (base + i))`.
-    private var words: [Int64] = []
-    private var base = 0
+    /// Digit `d` has weight `2^(lowestBit + 32 * d)`.
+    private var words = DigitWindow()
     private var additions = 0
 
     init() {}
 
-    var isZero: Bool { words.allSatisfy { $0 == 0 } }
+    var isZero: Bool {
+        var zero = true
+        words.forEach { if $0 != 0 { zero = false } }
+        return zero
+    }
 
     /// Adds `significand * 2^exponent` exactly; `|significand| < 2^120`.
     mutating func add(significand: Int128, exponent: Int) {
@@ -31,21 +35,23 @@ struct ExactAccumulator: Sendable {
         precondition(offset >= 0, "exponent below the accumulator's range")
         var digit = offset >> 5
         let shift = offset & 31
-        // Room for the first partial digit, three or four full digits and the sign.
-        reserve(digits: digit ..< digit + 6)
+        // Room for the first partial digit, the full digits the significand reaches and
+        // the sign: at most six for 120 bits, two or three for one value.
+        let width = 128 - significand.magnitude.leadingZeroBitCount
+        words.reserve(digit ..< digit + 2 + (shift + width) / 32)
         var v = significand
         let lowWidth = 32 - shift
         let low = Int64(truncatingIfNeeded: v & ((Int128(1) << lowWidth) - 1))
-        words[digit - base] &+= low << shift
+        words.add(low << shift, at: digit)
         v >>= lowWidth
         digit += 1
         while v != 0 && v != -1 {
-            words[digit - base] &+= Int64(truncatingIfNeeded: v & 0xFFFF_FFFF)
+            words.add(Int64(truncatingIfNeeded: v & 0xFFFF_FFFF), at: digit)
             v >>= 32
             digit += 1
         }
         // An arithmetic shift leaves -1 for the infinite run of sign bits: -1 at this digit.
-        if v == -1 { words[digit - base] &-= 1 }
+        if v == -1 { words.add(-1, at: digit) }
         additions += 1
         if additions >= 1 << 29 { normalize() }
     }
@@ -70,9 +76,14 @@ struct ExactAccumulator: Sendable {
     }
 
     mutating func add(_ other: ExactAccumulator) {
-        if other.words.isEmpty { return }
-        reserve(digits: other.base ..< other.base + other.words.count + 1)
-        for (i, w) in other.words.enumerated() { words[other.base + i - base] &+= w }
+        if other.words.count == 0 { return }
+        let start = other.words.base
+        words.reserve(start ..< start + other.words.count + 1)
+        var digit = start
+        other.words.forEach { w in
+            words.add(w, at: digit)
+            digit += 1
+        }
         additions += other.additions + 1
         if additions >= 1 << 29 { normalize() }
     }
@@ -87,7 +98,7 @@ struct ExactAccumulator: Sendable {
         var digits: [UInt32] = []
         digits.reserveCapacity(words.count + 3)
         var carry: Int64 = 0
-        for w in words {
+        words.forEach { w in
             // |w| < 2^62 and |carry| < 2^31 between normalizations: no overflow.
             let v = w + carry
             digits.append(UInt32(truncatingIfNeeded: v))
@@ -114,35 +125,114 @@ struct ExactAccumulator: Sendable {
         if magnitude.isZero { return .zero }
         let tz = magnitude.trailingZeroBitCount
         let n = BigInt(sign: negative ? .minus : .plus, magnitude: magnitude >> tz)
-        return ExactRational(dyadic: n, exponent: Self.lowestBit + 32 * base + tz)
+        return ExactRational(dyadic: n, exponent: Self.lowestBit + 32 * words.base + tz)
     }
+
+    /// The exact sum as an ``Enclosure``, without big integers. One carry pass finds
+    /// the sign; a second, on the words negated if the sum is negative, turns them into
+    /// digits in [0, 2^32) under a non-negative top carry, each an exact double once
+    /// scaled. Their partial sums (lowest first) are the low bits of the sum's magnitude,
+    /// so the enclosure's additions are exact whenever the sum spans at most 106 bits,
+    /// and otherwise charge what they drop. Nil when the sum is outside the range the
+    /// certified solve works in.
+    var enclosure: Enclosure? {
+        var carry: Int64 = 0
+        words.forEach { carry = ($0 + carry) >> 32 }   // no overflow, as in `value`
+        let flip: Int64 = carry < 0 ? -1 : 1
+        var total = Enclosure.zero
+        var weight = Self.lowestBit + 32 * words.base
+        var inRange = true
+        carry = 0
+        words.forEach { w in
+            let v = flip * w + carry
+            let digit = v & 0xFFFF_FFFF
+            carry = v >> 32
+            if digit != 0 {
+                if weight <= -1000 || weight >= 1000 {
+                    inRange = false
+                } else {
+                    total = total + Enclosure(Double(digit) * Self.powerOfTwo(weight))
+                }
+            }
+            weight += 32
+        }
+        guard inRange else { return nil }
+        if carry != 0 {
+            guard weight < 1000 else { return nil }
+            total = total + Enclosure(Double(carry) * Self.powerOfTwo(weight))
+        }
+        if flip < 0 { total = -total }
+        return total.isTame ? total : nil
+    }
+
+    /// `2^k` for `-1022 <= k <= 1023`, from its bit pattern (the generic initializer
+    /// from sign, exponent and significand costs more than the sum it scales).
+    @inline(__always)
+    static func powerOfTwo(_ k: Int) -> Double { Double(bitPattern: UInt64(k + 1023) << 52) }
 
     /// Resolves carries so that every digit but the top one lies in [0, 2^32).
     private mutating func normalize() {
-        guard !words.isEmpty else { return }
-        reserve(digits: base ..< base + words.count + 2)
-        for i in 0 ..< words.count - 1 {
-            let carry = words[i] >> 32
-            words[i] -= carry << 32
-            words[i + 1] += carry
+        guard words.count > 0 else { return }
+        let start = words.base, end = start + words.count
+        words.reserve(start ..< end + 2)
+        for d in start ..< end - 1 {
+            let carry = words[d] >> 32
+            words.add(-(carry << 32), at: d)
+            words.add(carry, at: d + 1)
         }
         additions = 0
     }
+}
 
-    /// Grows the digit window to cover `digits`.
-    private mutating func reserve(digits: Range<Int>) {
-        if words.isEmpty {
-            base = digits.lowerBound
-            words = Array(repeating: 0, count: digits.count)
+/// The digits of an ``ExactAccumulator``: a window `base ..< base + count` of `Int64`
+/// words, held in place while it spans at most eight and on the heap beyond.
+struct DigitWindow: Sendable {
+    private(set) var base = 0
+    private(set) var count = 0
+    private var inline = InlineArray<8, Int64>(repeating: 0)
+    private var spill: [Int64]? = nil
+
+    subscript(digit: Int) -> Int64 {
+        let i = digit - base
+        return spill?[i] ?? inline[i]
+    }
+
+    /// Adds `value` (wrapping) to a digit inside the window.
+    @inline(__always)
+    mutating func add(_ value: Int64, at digit: Int) {
+        let i = digit - base
+        if spill != nil { spill![i] &+= value } else { inline[i] &+= value }
+    }
+
+    /// Calls `body` with every word, lowest first.
+    @inline(__always)
+    func forEach(_ body: (Int64) -> Void) {
+        if let spill { for w in spill { body(w) } } else { for i in 0 ..< count { body(inline[i]) } }
+    }
+
+    /// Grows the window to cover `digits` (new digits are zero).
+    @inline(__always)
+    mutating func reserve(_ digits: Range<Int>) {
+        if count == 0 {
+            (base, count) = (digits.lowerBound, digits.count)
+            if count > 8 { spill = Array(repeating: 0, count: count) }
             return
         }
-        if digits.lowerBound < base {
-            words.insert(contentsOf: repeatElement(0, count: base - digits.lowerBound), at: 0)
-            base = digits.lowerBound
+        let lower = min(base, digits.lowerBound), upper = max(base + count, digits.upperBound)
+        if lower == base && upper == base + count { return }
+        if spill == nil && upper - lower <= 8 {
+            let shift = base - lower
+            if shift > 0 {
+                var moved = InlineArray<8, Int64>(repeating: 0)
+                for i in 0 ..< count { moved[i + shift] = inline[i] }
+                inline = moved
+            }
+            (base, count) = (lower, upper - lower)
+            return
         }
-        let top = base + words.count
-        if digits.upperBound > top {
-            words.append(contentsOf: repeatElement(0, count: digits.upperBound - top))
-        }
+        var wide = [Int64](repeating: 0, count: upper - lower)
+        for i in 0 ..< count { wide[base - lower + i] = self[base + i] }
+        (spill, base, count) = (wide, lower, upper - lower)
+        inline = InlineArray<8, Int64>(repeating: 0)
     }
 }

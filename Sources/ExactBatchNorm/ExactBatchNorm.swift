@@ -54,9 +54,10 @@ public struct BatchNormResult<Output: BatchNormFloat>: Sendable {
 /// values (eps and momentum as the given doubles), rounded once to nearest-even in the
 /// output type. The answer is the same for any thread count, layout or order, because
 /// no step rounds before the last: channel sums are exact (``ExactAccumulator``), the
-/// per-channel algebra is rational (``ExactRational``), the one square root is kept
-/// symbolic (``ExactExpression``), and element outputs come from a certified fast path
-/// or the exact one (``ElementKernel``).
+/// per-channel algebra is proven in double-double enclosures (``FastChannelSolve``) or
+/// else done in rationals (``ExactRational``) with the one square root kept symbolic
+/// (``ExactExpression``), and element outputs come from a certified fast path or the
+/// exact one (``ElementKernel``).
 public enum ExactBatchNorm {
     /// The number of worker threads used when the caller does not say.
     public static var defaultThreadCount: Int {
@@ -172,7 +173,7 @@ public enum ExactBatchNorm {
                         dx.map { UnsafeBufferPointer(rebasing: $0[0 ..< elements.count]) })
             unit = units.upperBound
         }
-        return BatchNormChannels(channels: solved.solutions, hasGradients: doutBytes != nil,
+        return BatchNormChannels(channels: solved.channels.solutions, hasGradients: doutBytes != nil,
                                  exactPathCount: exactPaths)
     }
 
@@ -182,7 +183,7 @@ public enum ExactBatchNorm {
         xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType _: X.Type,
         shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode,
         out: UnsafeMutableBufferPointer<Output>, dx: UnsafeMutableBufferPointer<Output>?, threads: Int,
-        fastPath: Bool = true
+        fastPath: Bool = true, certified: Bool = true
     ) throws(BatchNormError) -> BatchNormChannels {
         let count = shape.elementCount
         guard out.count == count, (dx == nil) == (doutBytes == nil), dx.map({ $0.count == count }) ?? true else {
@@ -190,12 +191,12 @@ public enum ExactBatchNorm {
         }
         let solved = try solve(xBytes: xBytes, doutBytes: doutBytes, elementType: X.self, shape: shape,
                                parameters: parameters, mode: mode, output: Output.self, threads: threads,
-                               fastPath: fastPath)
+                               fastPath: fastPath, certified: certified)
         let outBase = out.baseAddress ?? UnsafeMutablePointer(bitPattern: 64)!
         let dxBase = dx.map { $0.baseAddress ?? UnsafeMutablePointer(bitPattern: 64)! }
         let exactPaths = solved.runKernel(units: 0 ..< Tiles(solved.shape).count, out: outBase, dx: dxBase,
                                           threads: threads)
-        return BatchNormChannels(channels: solved.solutions, hasGradients: doutBytes != nil,
+        return BatchNormChannels(channels: solved.channels.solutions, hasGradients: doutBytes != nil,
                                  exactPathCount: exactPaths)
     }
 
@@ -205,7 +206,7 @@ public enum ExactBatchNorm {
     static func solve<X: BatchNormFloat, Output: BatchNormFloat>(
         xBytes: UnsafeRawBufferPointer, doutBytes: UnsafeRawBufferPointer?, elementType _: X.Type,
         shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode, output _: Output.Type,
-        threads: Int, fastPath: Bool = true
+        threads: Int, fastPath: Bool = true, certified: Bool = true
     ) throws(BatchNormError) -> Solved<X, Output> {
         let size = MemoryLayout<X>.stride
         let count = shape.elementCount
@@ -232,26 +233,79 @@ public enum ExactBatchNorm {
         let xBase = Elements<X>(xBytes.baseAddress ?? placeholder)
         let doutBase = doutBytes.map { Elements<X>($0.baseAddress ?? placeholder) }
 
-        let sums = ChannelSummation.sums(x: xBase, dout: doutBase, shape: shape,
-                                         training: mode == .training, threads: threads)
-        let m = shape.valuesPerChannel
-        let hasDout = doutBytes != nil
-        let solutions = parallelRanges(count: shape.channels, threads: threads) { range in
-            range.map { c in
-                ChannelSolution.solve(channel: c, sums: sums[c], count: m, mode: mode,
-                                      hasDout: hasDout, parameters: resolved,
-                                      doubleDouble: Output.binaryFormat.precision > 24, fastPath: fastPath)
-            }
-        }.flatMap { $0 }
-        return Solved(x: xBase, dout: doutBase, shape: shape, solutions: solutions)
+        let perChannelBound = ChannelBoundFormulas.applies(data: X.self, output: Output.self)
+        let wantsDx = doutBytes != nil
+        let (channels, plans) = solveChannels(
+            x: xBase, dout: doutBase, shape: shape, mode: mode, parameters: resolved,
+            doubleDouble: Output.binaryFormat.precision > 24, threads: threads, fastPath: fastPath,
+            certified: certified
+        ) { ElementKernel.ChannelPlan($0, wantsDx: wantsDx, perChannelBound: perChannelBound) }
+        return Solved(x: xBase, dout: doutBase, shape: shape, channels: channels, plans: plans)
     }
+
+    /// The channels' sums, solutions and element plans (made by `plan`), ``channelChunk``
+    /// channels at a time: only one
+    /// chunk's sums (a few hundred bytes per channel and thread) exist at once, whatever
+    /// the channel count. Should an element later need a channel's exact terms, they are
+    /// solved again from sums kept, when there was one chunk, or else summed again from
+    /// the channel's own values (``SolvedChannels``).
+    static func solveChannels<X: BatchNormFloat>(
+        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
+        parameters: ResolvedParameters, doubleDouble: Bool, threads: Int, fastPath: Bool, certified: Bool,
+        plan: (ChannelSolution) -> ElementKernel.ChannelPlan
+    ) -> (SolvedChannels, [ElementKernel.ChannelPlan]) {
+        let m = shape.valuesPerChannel, hasDout = dout != nil, training = mode == .training
+        let count = shape.channels
+        @Sendable func solve(_ c: Int, _ sums: ChannelSums, exactly: Bool) -> ChannelSolution {
+            exactly
+                ? ChannelSolution.solveExactly(channel: c, sums: sums, count: m, mode: mode, hasDout: hasDout,
+                                               parameters: parameters, doubleDouble: doubleDouble)
+                : ChannelSolution.solve(channel: c, sums: sums, count: m, mode: mode, hasDout: hasDout,
+                                        parameters: parameters, doubleDouble: doubleDouble, fastPath: fastPath,
+                                        certified: certified)
+        }
+        var solutions: [ChannelSolution] = [], plans: [ElementKernel.ChannelPlan] = []
+        solutions.reserveCapacity(count)
+        plans.reserveCapacity(count)
+        var kept: [ChannelSums] = []
+        for start in stride(from: 0, to: count, by: channelChunk) {
+            let chunk = start ..< min(count, start + channelChunk)
+            let sums = ChannelSummation.sums(x: x, dout: dout, shape: shape, channels: chunk, training: training,
+                                             threads: threads)
+            let solved = parallelRanges(count: chunk.count, threads: threads) { range in
+                range.map { solve(start + $0, sums[$0], exactly: false) }
+            }
+            // The plan keeps the fast constants; the solution, kept for the per-channel
+            // results, need not hold a second copy.
+            for part in solved {
+                for var solution in part {
+                    plans.append(plan(solution))
+                    solution.fast = nil
+                    solutions.append(solution)
+                }
+            }
+            if chunk.count == count { kept = sums }
+        }
+        let keptSums = kept
+        return (SolvedChannels(solutions) { c in
+            let sums = keptSums.isEmpty
+                ? ChannelSummation.sums(x: x, dout: dout, shape: shape, channels: c ..< c + 1, training: training,
+                                        threads: 1)[0]
+                : keptSums[c]
+            return solve(c, sums, exactly: true)
+        }, plans)
+    }
+
+    /// Channels per chunk of the first pass.
+    static let channelChunk = 8192
 
     /// A problem after ``solve(xBytes:doutBytes:elementType:shape:parameters:mode:output:threads:fastPath:)``.
     struct Solved<X: BatchNormFloat, Output: BatchNormFloat> {
         let x: Elements<X>
         let dout: Elements<X>?
         let shape: BatchNormShape
-        let solutions: [ChannelSolution]
+        let channels: SolvedChannels
+        let plans: [ElementKernel.ChannelPlan]
 
         /// The second pass over `units`, into `out` and `dx` from their first element.
         /// Double arithmetic certifies float16 and float32 results; float64 results need
@@ -259,10 +313,10 @@ public enum ExactBatchNorm {
         func runKernel(units: Range<Int>, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
                        threads: Int) -> Int {
             if Output.binaryFormat.precision <= 24 {
-                return ElementKernel.run(x: x, dout: dout, shape: shape, solutions: solutions, units: units,
+                return ElementKernel.run(x: x, dout: dout, shape: shape, channels: channels, plans: plans, units: units,
                                          out: out, dx: dx, arithmetic: DoubleArithmetic.self, threads: threads)
             }
-            return ElementKernel.run(x: x, dout: dout, shape: shape, solutions: solutions, units: units,
+            return ElementKernel.run(x: x, dout: dout, shape: shape, channels: channels, plans: plans, units: units,
                                      out: out, dx: dx, arithmetic: DoubleDoubleArithmetic.self, threads: threads)
         }
     }

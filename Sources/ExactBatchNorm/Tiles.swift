@@ -15,15 +15,19 @@ struct Tiles {
     let planeRun: Int
     /// Channels-first units per plane.
     let slicesPerPlane: Int
+    /// The channels visited: all of them for the element pass; the first pass may take
+    /// a range at a time, so that only those channels' sums exist at once.
+    let channels: Range<Int>
 
     /// Channels first, planes longer than this are cut into several units, so that a few
     /// large planes (one channel of 10^8 values, say) still spread over every thread. A
     /// multiple of every run length the passes use.
     static let slice = 1 << 16
 
-    init(_ shape: BatchNormShape, planeRun: Int = BlockSummation.blockSize) {
+    init(_ shape: BatchNormShape, planeRun: Int = BlockSummation.blockSize, channels: Range<Int>? = nil) {
         self.shape = shape
         self.planeRun = planeRun
+        self.channels = channels ?? 0 ..< shape.channels
         runsPerRow = (shape.spatial + BlockSummation.blockSize - 1) / BlockSummation.blockSize
         slicesPerPlane = (shape.spatial + Self.slice - 1) / Self.slice
     }
@@ -32,12 +36,13 @@ struct Tiles {
     /// huge, and units over them would be work (and divisions) over nothing.
     var count: Int {
         guard shape.elementCount > 0 else { return 0 }
-        return shape.layout == .channelsFirst ? shape.batch * shape.channels * slicesPerPlane : shape.batch * runsPerRow
+        return shape.layout == .channelsFirst ? shape.batch * channels.count * slicesPerPlane : shape.batch * runsPerRow
     }
 
     /// The index of the first element of `unit` (or the element count, for `count`).
     /// Consecutive units cover consecutive elements in both layouts, so a range of units
     /// is a contiguous block of the output: what streaming output writes at a time.
+    /// (Over every channel only.)
     func firstElement(ofUnit unit: Int) -> Int {
         guard shape.elementCount > 0 else { return 0 }
         if shape.layout == .channelsFirst {
@@ -55,8 +60,9 @@ struct Tiles {
         let block = BlockSummation.blockSize
         for unit in range {
             if shape.layout == .channelsFirst {
-                let plane = unit / slicesPerPlane, first = (unit % slicesPerPlane) * Self.slice
-                let c = plane % shape.channels
+                let local = unit / slicesPerPlane, first = (unit % slicesPerPlane) * Self.slice
+                let c = channels.lowerBound + local % channels.count
+                let plane = (local / channels.count) * shape.channels + c
                 let end = min(shape.spatial, first + Self.slice)
                 var l0 = first
                 while l0 < end {
@@ -67,7 +73,7 @@ struct Tiles {
                 let n = unit / runsPerRow
                 let l0 = (unit % runsPerRow) * block
                 let length = min(block, shape.spatial - l0)
-                for c in 0 ..< shape.channels {
+                for c in channels {
                     body(c, n * shape.batchStride + c * shape.channelStride + l0 * shape.spatialStride, length)
                 }
             }

@@ -111,6 +111,14 @@ public struct BatchNormInputFile {
         }
     }
 
+    // Specialized for the pairs the tool uses, as the engine's entry points are: a call
+    // from another module into a generic function runs it unspecialized, and with it
+    // every engine loop beneath (forty times slower than the specialized loops).
+    @_specialize(exported: true, where X == Float, Output == Float)
+    @_specialize(exported: true, where X == Float16, Output == Float16)
+    @_specialize(exported: true, where X == Double, Output == Double)
+    @_specialize(exported: true, where X == Float, Output == Double)
+    @_specialize(exported: true, where X == Float16, Output == Double)
     public func evaluate<X: BatchNormFloat & NPYElement, Output: BatchNormFloat>(
         _: X.Type, as _: Output.Type, threads: Int
     ) throws -> BatchNormResult<Output> {
@@ -122,6 +130,9 @@ public struct BatchNormInputFile {
 
     /// Runs the engine a block at a time, `out` and `dx` in x's type, handing each block
     /// to `deliver` (see `ExactBatchNorm.compute(...deliver:)`).
+    @_specialize(exported: true, where X == Float)
+    @_specialize(exported: true, where X == Float16)
+    @_specialize(exported: true, where X == Double)
     public func evaluate<X: BatchNormFloat & NPYElement>(
         _: X.Type, threads: Int,
         deliver: (Range<Int>, UnsafeBufferPointer<X>, UnsafeBufferPointer<X>?) throws -> Void
