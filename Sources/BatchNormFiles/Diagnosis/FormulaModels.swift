@@ -59,9 +59,13 @@ struct FormulaModels<R: BinaryFloatingPoint> {
                             predictions: MistakeModel.forwardPredictions(outputs))
     }
 
-    /// dx without either term, and the uncentred dgammas, on the correct forward.
+    /// dx without either term, and the uncentred dgammas, on the correct forward. Their
+    /// out is the truth's, so a side whose out is beyond rounding refutes them all
+    /// (`refutes`), and they are not computed.
     func backwardMistakes() -> [MistakeModel] {
-        guard inputs.training, !side.beyond.isDisjoint(with: ["dx", "dgamma"]) else { return [] }
+        guard inputs.training, !side.beyond.isDisjoint(with: ["dx", "dgamma"]), !side.beyond.contains("out") else {
+            return []
+        }
         let outputs = evaluator(FormulaVariant()).evaluate(backwardMistakes: true)
         var models: [MistakeModel] = []
         if let p = outputs.dxWithoutDbeta {
