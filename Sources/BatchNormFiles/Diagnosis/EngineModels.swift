@@ -41,11 +41,14 @@ struct EngineModels<R: BinaryFloatingPoint> {
         predictions.contains { key, prediction in side.beyond.contains(key) && side.names(key, prediction) }
     }
 
+    /// Screened on out alone when out is beyond rounding (it is then the key that shows
+    /// the mistake), else on every key the formula predicts.
     func wrongEps() throws -> MistakeModel? {
-        guard !side.beyond.isDisjoint(with: FormulaModels<R>.forwardKeys), let (eps, fit) = formulas.wrongEps(),
-              fit <= side.limit("out") ?? 0,
-              mayName(MistakeModel.forwardPredictions(formulas.evaluator(FormulaVariant(invstd: .eps(eps))).evaluate()))
-        else { return nil }
+        guard !side.beyond.isDisjoint(with: FormulaModels<R>.forwardKeys), let (eps, fit, out) = formulas.wrongEps(),
+              fit <= side.limit("out") ?? 0 else { return nil }
+        let screen = side.beyond.contains("out") ? ["out": out]
+            : MistakeModel.forwardPredictions(formulas.evaluator(FormulaVariant(invstd: .eps(eps))).evaluate())
+        guard mayName(screen) else { return nil }
         var parameters = inputs.parameters
         parameters.eps = eps
         let text = "eps ≈ \(ParameterText.decimal(eps)) instead of \(ParameterText.decimal(inputs.parameters.eps))"

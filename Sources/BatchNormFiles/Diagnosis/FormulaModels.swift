@@ -59,9 +59,13 @@ struct FormulaModels<R: BinaryFloatingPoint> {
                             predictions: MistakeModel.forwardPredictions(outputs))
     }
 
-    /// dx without either term, and the uncentred dgammas, on the correct forward.
+    /// dx without either term, and the uncentred dgammas, on the correct forward. Their
+    /// out is the truth's, so a side whose out is beyond rounding refutes them all
+    /// (`refutes`), and they are not computed.
     func backwardMistakes() -> [MistakeModel] {
-        guard inputs.training, !side.beyond.isDisjoint(with: ["dx", "dgamma"]) else { return [] }
+        guard inputs.training, !side.beyond.isDisjoint(with: ["dx", "dgamma"]), !side.beyond.contains("out") else {
+            return []
+        }
         let outputs = evaluator(FormulaVariant()).evaluate(backwardMistakes: true)
         var models: [MistakeModel] = []
         if let p = outputs.dxWithoutDbeta {
@@ -148,8 +152,9 @@ extension FormulaModels {
     }
 
     /// The eps that best explains the candidate's out among the round numbers near the
-    /// one its implied invstd suggests, with its fit on out; nil without out or estimate.
-    func wrongEps() -> (eps: Double, fit: Double)? {
+    /// one its implied invstd suggests, with its fit on out and its out; nil without out
+    /// or estimate.
+    func wrongEps() -> (eps: Double, fit: Double, out: Prediction)? {
         guard let implied = impliedInvstd,
               let estimate = ParameterEstimates.eps(implied: implied, stats: channelStatistics) else { return nil }
         let eps = inputs.parameters.eps, limit = side.limit("out") ?? 0
@@ -159,7 +164,7 @@ extension FormulaModels {
         return choices.compactMap { eps in
             guard let model = evaluator(FormulaVariant(invstd: .eps(eps))).evaluate(backward: false, refuted: refutes)
             else { return nil }
-            return side.distance("out", model.out).map { (eps, $0) }
+            return side.distance("out", model.out).map { (eps, $0, model.out) }
         }.min { $0.1 < $1.1 }
     }
 
