@@ -17,14 +17,19 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "calibration"
 
 
-def verdict(binary, record):
+def judged_keys(binary, record):
+    """The keys of `bnfile diff FILE FILE --inputs DATASET.npz --json` for one record."""
     result = subprocess.run(
         [binary, "diff", DATA / record["file"], DATA / record["file"],
          "--inputs", DATA / f"{record['dataset']}.npz", "--json"],
         capture_output=True, text=True)
     if result.returncode == 2:
         sys.exit(f"{record['file']}: {result.stderr.strip()}")
-    keys = json.loads(result.stdout)["keys"]
+    return json.loads(result.stdout)["keys"]
+
+
+def verdict(binary, record):
+    keys = judged_keys(binary, record)
     judged = {k["key"]: k["truth"]["a"] for k in keys if k.get("truth")}
     beyond = {k: v["maxError"] for k, v in judged.items() if v["verdict"] == "beyondRounding"}
     worst = max((v["maxError"] for v in judged.values()), default=0)

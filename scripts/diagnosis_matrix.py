@@ -11,23 +11,16 @@ too, "hidden" for a bug that is not beyond rounding (data/calibration/exceptions
 and "none" when no model fits. --details prints every key's names and fits.
 """
 import json
-import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "data" / "calibration"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from calibration_matrix import DATA, ROOT, judged_keys  # noqa: E402
 
 
 def diagnosis(binary, record):
     """{key: [(name, fit, parameter)]} for A's beyond keys."""
-    result = subprocess.run(
-        [binary, "diff", DATA / record["file"], DATA / record["file"],
-         "--inputs", DATA / f"{record['dataset']}.npz", "--json"],
-        capture_output=True, text=True)
-    if result.returncode == 2:
-        sys.exit(f"{record['file']}: {result.stderr.strip()}")
-    keys = json.loads(result.stdout)["keys"]
+    keys = judged_keys(binary, record)
     found = {}
     for k in keys:
         a = (k.get("truth") or {}).get("a")
