@@ -185,54 +185,45 @@ struct ExactAccumulator: Sendable {
 }
 
 /// The digits of an ``ExactAccumulator``: a window `base ..< base + count` of `Int64`
-/// words, held in place while it spans at most eight and on the heap beyond.
+/// words.
+///
+/// The words live in one heap array. A version that held windows of up to eight words
+/// in an `InlineArray` gave wrong sums in release builds once accumulators were merged
+/// across threads (the notebook's second channel came out with a negative variance with
+/// two threads, right with one, and right with the heap array); until that is
+/// understood and covered by a test that runs optimized code, the array stays.
 struct DigitWindow: Sendable {
     private(set) var base = 0
-    private(set) var count = 0
-    private var inline = InlineArray<8, Int64>(repeating: 0)
-    private var spill: [Int64]? = nil
+    private var words: [Int64] = []
 
-    subscript(digit: Int) -> Int64 {
-        let i = digit - base
-        return spill?[i] ?? inline[i]
-    }
+    var count: Int { words.count }
+
+    subscript(digit: Int) -> Int64 { words[digit - base] }
 
     /// Adds `value` (wrapping) to a digit inside the window.
     @inline(__always)
     mutating func add(_ value: Int64, at digit: Int) {
-        let i = digit - base
-        if spill != nil { spill![i] &+= value } else { inline[i] &+= value }
+        words[digit - base] &+= value
     }
 
     /// Calls `body` with every word, lowest first.
     @inline(__always)
     func forEach(_ body: (Int64) -> Void) {
-        if let spill { for w in spill { body(w) } } else { for i in 0 ..< count { body(inline[i]) } }
+        for w in words { body(w) }
     }
 
     /// Grows the window to cover `digits` (new digits are zero).
     @inline(__always)
     mutating func reserve(_ digits: Range<Int>) {
-        if count == 0 {
-            (base, count) = (digits.lowerBound, digits.count)
-            if count > 8 { spill = Array(repeating: 0, count: count) }
+        if words.isEmpty {
+            base = digits.lowerBound
+            words = Array(repeating: 0, count: digits.count)
             return
         }
         let lower = min(base, digits.lowerBound), upper = max(base + count, digits.upperBound)
         if lower == base && upper == base + count { return }
-        if spill == nil && upper - lower <= 8 {
-            let shift = base - lower
-            if shift > 0 {
-                var moved = InlineArray<8, Int64>(repeating: 0)
-                for i in 0 ..< count { moved[i + shift] = inline[i] }
-                inline = moved
-            }
-            (base, count) = (lower, upper - lower)
-            return
-        }
         var wide = [Int64](repeating: 0, count: upper - lower)
-        for i in 0 ..< count { wide[base - lower + i] = self[base + i] }
-        (spill, base, count) = (wide, lower, upper - lower)
-        inline = InlineArray<8, Int64>(repeating: 0)
+        for i in 0 ..< count { wide[base - lower + i] = words[i] }
+        (words, base) = (wide, lower)
     }
 }
