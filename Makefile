@@ -3,7 +3,7 @@ SWIFT ?= swift
 PYTHON ?= python3
 BIN := .build/release/bnfile
 
-.PHONY: all build test bench demo fixtures clean fuzz sanitize
+.PHONY: all build test test-release bench demo fixtures clean fuzz sanitize
 
 all: build
 
@@ -23,6 +23,12 @@ test:
 .PHONY: test-torch
 test-torch:
 	$(PYTHON) -m pytest python/
+
+# The optimized binary against the oracle's fixtures, bit for bit, with 1 to 3 threads,
+# then the demo: what users run, which the debug tests above do not build.
+test-release: build
+	$(PYTHON) scripts/release_fixtures.py $(BIN)
+	$(MAKE) demo
 
 # Every test again under address sanitizer, then thread sanitizer, each in its own
 # build folder so neither clobbers the normal debug build.
