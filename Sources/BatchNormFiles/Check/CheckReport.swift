@@ -82,8 +82,7 @@ public struct CheckReport: Sendable {
     /// layer x key: the verdict and the largest error of each judged side.
     public func table(color: Bool) -> String {
         let style = TerminalStyle(enabled: color)
-        var header = ["layer"] + (hasCandidate ? ["side"] : []) + Self.columns
-        header = header.map { $0 }
+        let header = ["layer"] + (hasCandidate ? ["side"] : []) + Self.columns
         var rows = [header.map { StyledCell($0, .heading) }]
         for check in layers {
             for (label, report, trouble) in check.rows(referenceName: referenceName) {
