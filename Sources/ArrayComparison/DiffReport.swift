@@ -33,7 +33,7 @@ public struct DiffReport: Sendable, Codable, Equatable {
     public var differingKeys: [KeyReport] { keys.filter(\.differs) }
 
     /// Two files with no key in common differ: nothing of B was reproduced.
-    public var hasCommonKey: Bool { keys.contains { $0.outcome.comparison != nil } || keys.isEmpty && notes.isEmpty }
+    public var hasCommonKey: Bool { keys.isEmpty || keys.contains { $0.outcome.comparison != nil } }
 
     public var result: DiffResult { keys.contains(where: \.differs) || !hasCommonKey ? .differ : .same }
 

@@ -79,7 +79,7 @@ public enum DiffJob {
         let channels = truth.map { $0.channelAccuracy(format: outFormat ?? .float64) } ?? []
         var report = DiffReport(fileA: request.fileA, fileB: request.fileB, keys: reports, notes: notes,
                                 channels: channels)
-        if !report.hasCommonKey || reports.allSatisfy({ $0.outcome.comparison == nil }) {
+        if !report.hasCommonKey {
             report.notes.append("no key in common: \(a.path) has \(list(a.dataKeys)), \(b.path) has \(list(b.dataKeys))")
         }
         return report

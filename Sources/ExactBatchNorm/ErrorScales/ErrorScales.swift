@@ -90,16 +90,18 @@ public struct ErrorScales: Sendable {
         let statistics = sums.map(\.statistics)
         var out = [Double](repeating: 0, count: x.count)
         var dx: [Double]? = dout.map { [Double](repeating: 0, count: $0.count) }
+        var maxOut = [Double](repeating: 0, count: statistics.count)
         walk.forEach { index, c in
             let terms = ElementScale(statistics[c], sums[c], x: x[index].exactDouble, mode: mode)
             out[index] = terms.out
+            maxOut[c] = max(maxOut[c], terms.out)
             if let dout { dx![index] = terms.dx(dout: dout[index].exactDouble) }
         }
         self.out = out
         self.dx = dx
         perChannel = Self.channelScales(statistics, sums, hasDout: dout != nil, mode: mode, parameters: p)
-        conditioning = zip(statistics, sums).map { statistics, sums in
-            ChannelConditioning(statistics: statistics, sums: sums)
+        conditioning = zip(statistics, maxOut).map { statistics, outScale in
+            ChannelConditioning(statistics: statistics, outScale: outScale)
         }
     }
 
@@ -153,10 +155,10 @@ public struct ChannelConditioning: Sendable, Equatable {
     /// The largest scale of out in the channel.
     public let outScale: Double
 
-    init(statistics: ChannelStatistics, sums: ScaleSums) {
+    init(statistics: ChannelStatistics, outScale: Double) {
         let std = statistics.variance.magnitude.squareRoot()
         meanOverStd = statistics.mean == 0 ? 0 : statistics.mean.magnitude / std
-        outScale = sums.maxOutScale
+        self.outScale = outScale
     }
 }
 
@@ -231,7 +233,6 @@ struct ScaleSums {
     var statistics: ChannelStatistics
     /// Filled in by the element pass: S_dgamma needs every element's S_xhat.
     var dgammaScale = 0.0
-    var maxOutScale = 0.0
 
     static func all<X: BatchNormFloat>(
         x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, walk: ElementWalk,
@@ -260,11 +261,6 @@ struct ScaleSums {
                 * (sums[c].absDoutTimesX + s.meanScale * sums[c].absDout + sums[c].absDoutTimesDeviation)
                 + sums[c].absDoutTimesXhat * (s.kappa + 1)
             sums[c].dgammaScale = doutTimesXhatScale + sums[c].absDoutTimesXhat
-        }
-        walk.forEach { index, c in
-            let out = ElementScale(sums[c].statistics, sums[c], x: x[index].exactDouble,
-                                   mode: sums[c].statistics.training ? .training : .evaluation).out
-            sums[c].maxOutScale = max(sums[c].maxOutScale, out)
         }
         return sums
     }
