@@ -43,6 +43,11 @@ struct HistogramCounter: Sendable {
         counts[Self.bucket(ulp: distance)] += 1
     }
 
+    /// Adds `count` elements at 0 ulp at once.
+    mutating func add(zeroULPCount count: Int) {
+        counts[0] += count
+    }
+
     /// Adds a real-valued error (u*scale units); NaN and infinity go to `nonFinite`.
     @inline(__always)
     mutating func add(error: Double) {
@@ -66,12 +71,14 @@ struct HistogramCounter: Sendable {
 
     @inline(__always)
     static func bucket(error: Double) -> Int {
-        if error <= 0 { return 0 }
-        if error <= 1 { return 1 }
-        let floorLog2 = Int(error.exponent)
-        let isPowerOfTwo = error.significandBitPattern == 0
-        let ceilLog2 = isPowerOfTwo ? floorLog2 : floorLog2 + 1
-        return min(1 + ceilLog2, bucketCount - 1)
+        // Branch-free, since errors straddle 1 at random: 1 + ceil(log2(error)) from
+        // the bits of a positive finite error (a subnormal one has exponent -1023 and a
+        // nonzero fraction, so it lands in bucket 1 with everything up to 1).
+        let bits = error.bitPattern
+        let fraction = bits & ((1 << Double.significandBitCount) - 1)
+        let ceilLog2 = Int(bits >> Double.significandBitCount) - 1023 + (fraction != 0 ? 1 : 0)
+        let bucket = 1 + min(max(ceilLog2, 0), bucketCount - 2)
+        return error > 0 ? bucket : 0
     }
 
     static func upperBound(ofBucket j: Int) -> Double {

@@ -110,32 +110,29 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
         _ values: [Double], truth: [Double], scale: [Double], shape: [Int],
         format: FloatFormat, limit: Double, topK: Int, channelAxis: Int? = nil
     ) -> SideJudgement {
-        let u = format.unitRoundoff, step = format.leastNonzeroMagnitude
-        let layout = ChannelLayout(shape: shape, axis: channelAxis)
-        var channelMax = [Double](repeating: 0, count: layout.axis == nil ? 0 : layout.channels)
-        var allEqual = true
+        let split = ChannelSplit(shape: shape, axis: channelAxis)
+        var channelMax = [Double](repeating: 0, count: split.axis == nil ? 0 : split.channels)
         var maxError = 0.0
-        var histogram = HistogramCounter()
-        var worst = WorstElements(capacity: max(topK, 1))
+        var scan = TruthScan(format: format, limit: limit, topK: topK)
         values.withUnsafeBufferPointer { v in
             truth.withUnsafeBufferPointer { t in
                 scale.withUnsafeBufferPointer { s in
-                    for i in 0..<v.count {
-                        let error = roundingError(value: v[i], truth: t[i], scale: s[i], unitRoundoff: u,
-                                                  subnormalStep: step)
-                        if !equalsTruth(v[i], t[i]) { allEqual = false }
-                        maxError = max(maxError, error)
-                        if !channelMax.isEmpty {
-                            let c = (i / layout.inner) % layout.channels
-                            channelMax[c] = max(channelMax[c], error)
+                    withUnsafeTemporaryAllocation(of: Double.self, capacity: TruthScan.blockSize) { errors in
+                        var flat = 0
+                        for _ in 0 ..< split.outer {
+                            for channel in 0 ..< split.channels {
+                                let largest = scan.scan(flat ..< flat + split.inner, values: v, truth: t, scale: s,
+                                                        errors: errors)
+                                flat += split.inner
+                                maxError = max(maxError, largest)
+                                if !channelMax.isEmpty { channelMax[channel] = max(channelMax[channel], largest) }
+                            }
                         }
-                        histogram.add(error: error)
-                        if error > limit { histogram.beyondLimit += 1 }
-                        if error > 0 { worst.offer(RankedElement(primary: error, secondary: 0, flatIndex: i)) }
                     }
                 }
             }
         }
+        let (allEqual, histogram, worst) = (scan.allEqual, scan.histogram, scan.worst)
         let elements = worst.sorted().map { ranked in
             let i = ranked.flatIndex
             return TruthElement(

@@ -136,7 +136,7 @@ public enum DiffPair {
         let inA = a.keys.contains(key), inB = b.keys.contains(key)
         guard inA else { return .structural(.onlyInB) }
         guard inB else { return .structural(.onlyInA) }
-        let arrayA = try a.array(key), arrayB = try b.array(key)
+        let arrayA = try a.array(key), arrayB = a.path == b.path ? arrayA : try b.array(key)
         guard arrayA.shape == arrayB.shape else {
             return .structural(.shapeMismatch(a: arrayA.shape, b: arrayB.shape))
         }
@@ -163,8 +163,11 @@ public enum DiffPair {
             throw BatchNormFileError("\(key): \(arrayA.dtype.descr) (\(arrayA.dtype.typeName)) arrays cannot be compared; "
                 + "leave the key out with --keys" + void)
         }
+        // A file judged against itself (bnfile check, `diff F F --inputs`) is read once.
+        let valuesA = try doubles(arrayA, key: key, path: a.path)
+        let valuesB = a.path == b.path ? valuesA : try doubles(arrayB, key: key, path: b.path)
         return .values(DiffValues(
-            a: try doubles(arrayA, key: key, path: a.path), b: try doubles(arrayB, key: key, path: b.path),
+            a: valuesA, b: valuesB,
             shape: arrayA.shape, format: kind.format, formatA: kindA.format, formatB: kindB.format,
             tolerance: tolerance, isFloat: kind.isFloat,
             dtypeNote: arrayA.dtype == arrayB.dtype ? nil

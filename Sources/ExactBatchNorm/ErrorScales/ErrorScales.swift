@@ -83,26 +83,30 @@ public struct ErrorScales: Sendable {
         parameters: BatchNormParameters, mode: BatchNormMode, result: BatchNormResult<Output>
     ) throws(BatchNormError) {
         let p = try parameters.resolved(channels: shape.channels)
-        let walk = ElementWalk(shape: shape)
-        let sums = ScaleSums.all(
-            x: x, dout: dout, walk: walk,
-            statistics: ChannelStatistics.all(result: result, parameters: p, mode: mode, shape: shape))
-        let statistics = sums.map(\.statistics)
-        var out = [Double](repeating: 0, count: x.count)
-        var dx: [Double]? = dout.map { [Double](repeating: 0, count: $0.count) }
-        var maxOut = [Double](repeating: 0, count: statistics.count)
-        walk.forEach { index, c in
-            let terms = ElementScale(statistics[c], sums[c], x: x[index].exactDouble, mode: mode)
-            out[index] = terms.out
-            maxOut[c] = max(maxOut[c], terms.out)
-            if let dout { dx![index] = terms.dx(dout: dout[index].exactDouble) }
-        }
-        self.out = out
-        self.dx = dx
-        perChannel = Self.channelScales(statistics, sums, hasDout: dout != nil, mode: mode, parameters: p)
-        conditioning = zip(statistics, maxOut).map { statistics, outScale in
+        let statistics = ChannelStatistics.all(result: result, parameters: p, mode: mode, shape: shape)
+        let (sums, elements) = Self.elementPasses(x: x, dout: dout, shape: shape, mode: mode, statistics: statistics)
+        self.out = elements.out
+        self.dx = elements.dx
+        perChannel = Self.channelScales(sums.map(\.statistics), sums, hasDout: dout != nil, mode: mode, parameters: p)
+        conditioning = zip(sums.map(\.statistics), elements.largestOut).map { statistics, outScale in
             ChannelConditioning(statistics: statistics, outScale: outScale)
         }
+    }
+
+    /// The two passes over the elements: the channel sums, then each element's scales.
+    /// Specialized for every stored type, so the loops run on the values themselves
+    /// rather than through a protocol's witness for each element.
+    @_specialize(where X == Float)
+    @_specialize(where X == Double)
+    @_specialize(where X == Float16)
+    @_specialize(where X == BFloat16)
+    static func elementPasses<X: BatchNormFloat>(
+        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape, mode: BatchNormMode,
+        statistics: [ChannelStatistics]
+    ) -> (sums: [ScaleSums], elements: ElementScalePass) {
+        let sums = ScaleSums.all(x: x, dout: dout, shape: shape, statistics: statistics)
+        let coefficients = sums.map { ElementScaleCoefficients($0, mode: mode) }
+        return (sums, ElementScalePass(x: x, dout: dout, shape: shape, coefficients: coefficients))
     }
 
     private static func channelScales(
@@ -218,99 +222,5 @@ struct ChannelStatistics {
         let w = variance + eps
         let scaleW = varianceScale(sums) + eps.magnitude
         kappa = w > 0 ? invstd * invstd * scaleW / 2 + 1 : 1
-    }
-}
-
-/// The channel sums of magnitudes the scales need, accumulated in double in one pass.
-struct ScaleSums {
-    var absX = 0.0
-    var absDeviationTimesX = 0.0
-    var squaredDeviation = 0.0
-    var absDout = 0.0
-    var absDoutTimesX = 0.0
-    var absDoutTimesDeviation = 0.0
-    var absDoutTimesXhat = 0.0
-    var statistics: ChannelStatistics
-    /// Filled in by the element pass: S_dgamma needs every element's S_xhat.
-    var dgammaScale = 0.0
-
-    static func all<X: BatchNormFloat>(
-        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, walk: ElementWalk,
-        statistics: [ChannelStatistics]
-    ) -> [ScaleSums] {
-        var sums = statistics.map { ScaleSums(statistics: $0) }
-        walk.forEach { index, c in
-            let xv = x[index].exactDouble
-            let deviation = (xv - statistics[c].mean).magnitude
-            sums[c].absX += xv.magnitude
-            sums[c].absDeviationTimesX += deviation * xv.magnitude
-            sums[c].squaredDeviation += deviation * deviation
-            if let dout {
-                let dv = dout[index].exactDouble.magnitude
-                sums[c].absDout += dv
-                sums[c].absDoutTimesX += dv * xv.magnitude
-                sums[c].absDoutTimesDeviation += dv * deviation
-            }
-        }
-        for c in sums.indices {
-            sums[c].statistics.complete(with: sums[c])
-            let s = sums[c].statistics
-            sums[c].absDoutTimesXhat = sums[c].absDoutTimesDeviation * s.invstd.magnitude
-            // sum |dout|*S_xhat, with S_xhat = s*(|x| + S_mean + |c|) + |xhat|*(kappa + 1):
-            let doutTimesXhatScale = s.invstd.magnitude
-                * (sums[c].absDoutTimesX + s.meanScale * sums[c].absDout + sums[c].absDoutTimesDeviation)
-                + sums[c].absDoutTimesXhat * (s.kappa + 1)
-            sums[c].dgammaScale = doutTimesXhatScale + sums[c].absDoutTimesXhat
-        }
-        return sums
-    }
-}
-
-/// The scales of one element's out and dx (see `ErrorScales` for the terms).
-struct ElementScale {
-    let statistics: ChannelStatistics
-    let sums: ScaleSums
-    let mode: BatchNormMode
-    let xhat: Double
-    let xhatScale: Double
-
-    init(_ statistics: ChannelStatistics, _ sums: ScaleSums, x: Double, mode: BatchNormMode) {
-        self.statistics = statistics
-        self.sums = sums
-        self.mode = mode
-        let s = statistics.invstd.magnitude
-        let deviation = (x - statistics.mean).magnitude
-        xhat = deviation * s
-        xhatScale = s * (x.magnitude + statistics.meanScale + deviation) + xhat * (statistics.kappa + 1)
-    }
-
-    var out: Double {
-        let gamma = statistics.gamma.magnitude
-        return gamma * xhatScale + gamma * xhat + statistics.beta.magnitude
-    }
-
-    func dx(dout: Double) -> Double {
-        let gamma = statistics.gamma.magnitude, s = statistics.invstd.magnitude
-        guard mode == .training else { return (dout * gamma * s).magnitude * (statistics.kappa + 2) }
-        let m = statistics.count
-        let k = gamma * s / m
-        let dgamma = statistics.dgamma
-        let bracket = m * dout.magnitude + statistics.dbeta + xhat * dgamma
-        return k * ((statistics.kappa + 2) * bracket + sums.absDout + dgamma * xhatScale + xhat * sums.dgammaScale)
-    }
-}
-
-/// Every element with its flat index and channel, in memory order.
-struct ElementWalk {
-    let shape: BatchNormShape
-
-    func forEach(_ body: (Int, Int) -> Void) {
-        guard shape.elementCount > 0 else { return }  // the other dimensions may be huge
-        for n in 0 ..< shape.batch {
-            for c in 0 ..< shape.channels {
-                let base = n * shape.batchStride + c * shape.channelStride
-                for l in 0 ..< shape.spatial { body(base + l * shape.spatialStride, c) }
-            }
-        }
     }
 }

@@ -1,0 +1,83 @@
+/// The channel sums of magnitudes the scales need, accumulated in double in one pass.
+///
+/// Double is enough: a scale is a yardstick, needed to a few digits, and every term is
+/// a magnitude, so the sums never cancel; their relative error is below M*2^-53.
+struct ScaleSums {
+    var absX = 0.0
+    var absDeviationTimesX = 0.0
+    var squaredDeviation = 0.0
+    var absDout = 0.0
+    var absDoutTimesX = 0.0
+    var absDoutTimesDeviation = 0.0
+    var absDoutTimesXhat = 0.0
+    var statistics: ChannelStatistics
+    /// S_dgamma, which needs every element's S_xhat; see `completeDgammaScale()`.
+    var dgammaScale = 0.0
+
+    static func all<X: BatchNormFloat>(
+        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
+        statistics: [ChannelStatistics]
+    ) -> [ScaleSums] {
+        var sums = statistics.map { ScaleSums(statistics: $0) }
+        shape.forEachChannelRun { c, start, stride, count in
+            if let dout {
+                sums[c].addRun(x: x, dout: dout, start: start, stride: stride, count: count)
+            } else {
+                sums[c].addRun(x: x, start: start, stride: stride, count: count)
+            }
+        }
+        for c in sums.indices {
+            sums[c].statistics.complete(with: sums[c])
+            sums[c].completeDgammaScale()
+        }
+        return sums
+    }
+
+    /// The terms of x alone, over one run of the channel.
+    @inline(__always)
+    private mutating func addRun<X: BatchNormFloat>(x: UnsafeBufferPointer<X>, start: Int, stride: Int, count: Int) {
+        let mean = statistics.mean
+        var absX = 0.0, absDeviationTimesX = 0.0, squaredDeviation = 0.0
+        for j in 0 ..< count {
+            let value = x[start + j * stride].exactDouble
+            let deviation = (value - mean).magnitude
+            absX += value.magnitude
+            absDeviationTimesX += deviation * value.magnitude
+            squaredDeviation += deviation * deviation
+        }
+        self.absX += absX
+        self.absDeviationTimesX += absDeviationTimesX
+        self.squaredDeviation += squaredDeviation
+    }
+
+    /// The terms of x and dout, over one run of the channel.
+    @inline(__always)
+    private mutating func addRun<X: BatchNormFloat>(
+        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>, start: Int, stride: Int, count: Int
+    ) {
+        addRun(x: x, start: start, stride: stride, count: count)
+        let mean = statistics.mean
+        var absDout = 0.0, absDoutTimesX = 0.0, absDoutTimesDeviation = 0.0
+        for j in 0 ..< count {
+            let index = start + j * stride
+            let value = x[index].exactDouble
+            let gradient = dout[index].exactDouble.magnitude
+            absDout += gradient
+            absDoutTimesX += gradient * value.magnitude
+            absDoutTimesDeviation += gradient * (value - mean).magnitude
+        }
+        self.absDout += absDout
+        self.absDoutTimesX += absDoutTimesX
+        self.absDoutTimesDeviation += absDoutTimesDeviation
+    }
+
+    /// sum |dout|*S_xhat + sum |dout*xhat|, with S_xhat = s*(|x| + S_mean + |c|) +
+    /// |xhat|*(kappa + 1), from the sums alone (the statistics must be complete).
+    private mutating func completeDgammaScale() {
+        let s = statistics
+        absDoutTimesXhat = absDoutTimesDeviation * s.invstd.magnitude
+        let doutTimesXhatScale = s.invstd.magnitude * (absDoutTimesX + s.meanScale * absDout + absDoutTimesDeviation)
+            + absDoutTimesXhat * (s.kappa + 1)
+        dgammaScale = doutTimesXhatScale + absDoutTimesXhat
+    }
+}
