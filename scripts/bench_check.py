@@ -56,6 +56,7 @@ def check(binary, folder, repeats):
 def network(binary, model, x, folder, repeats):
     model.train()
     torch_time = timed(lambda: step(model, x), repeats)
+    model.zero_grad()  # the timed steps left gradients, which the capture would warn about
     t0 = time.perf_counter()
     with capture(model, folder):
         step(model, x)

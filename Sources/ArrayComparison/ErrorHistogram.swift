@@ -48,6 +48,12 @@ struct HistogramCounter: Sendable {
         counts[0] += count
     }
 
+    /// Adds counts gathered elsewhere, bucket by bucket (`buckets.count` is `bucketCount`).
+    mutating func add(buckets: UnsafeBufferPointer<Int>, nonFinite: Int) {
+        for j in counts.indices { counts[j] += buckets[j] }
+        self.nonFinite += nonFinite
+    }
+
     /// Adds a real-valued error (u*scale units); NaN and infinity go to `nonFinite`.
     @inline(__always)
     mutating func add(error: Double) {

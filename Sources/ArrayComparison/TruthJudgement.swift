@@ -113,16 +113,14 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
         let split = ChannelSplit(shape: shape, axis: channelAxis)
         var channelMax = [Double](repeating: 0, count: split.axis == nil ? 0 : split.channels)
         var maxError = 0.0
-        var scan = TruthScan(format: format, limit: limit, topK: topK)
-        values.withUnsafeBufferPointer { v in
-            truth.withUnsafeBufferPointer { t in
-                scale.withUnsafeBufferPointer { s in
-                    withUnsafeTemporaryAllocation(of: Double.self, capacity: TruthScan.blockSize) { errors in
+        let scan = TruthScan.withScan(format: format, limit: limit, topK: topK) { scan in
+            values.withUnsafeBufferPointer { v in
+                truth.withUnsafeBufferPointer { t in
+                    scale.withUnsafeBufferPointer { s in
                         var flat = 0
                         for _ in 0 ..< split.outer {
                             for channel in 0 ..< split.channels {
-                                let largest = scan.scan(flat ..< flat + split.inner, values: v, truth: t, scale: s,
-                                                        errors: errors)
+                                let largest = scan.scan(flat ..< flat + split.inner, values: v, truth: t, scale: s)
                                 flat += split.inner
                                 maxError = max(maxError, largest)
                                 if !channelMax.isEmpty { channelMax[channel] = max(channelMax[channel], largest) }
@@ -131,8 +129,9 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
                     }
                 }
             }
+            return (allEqual: scan.allEqual, histogram: scan.histogram, worst: scan.worst)
         }
-        let (allEqual, histogram, worst) = (scan.allEqual, scan.histogram, scan.worst)
+        let (allEqual, histogram, worst) = scan
         let elements = worst.sorted().map { ranked in
             let i = ranked.flatIndex
             return TruthElement(

@@ -83,6 +83,7 @@ import Testing
                 case 5: ss = 0
                 case 6: ss = .nan
                 case 7: (v, tt, ss) = (3e-45, 0, 0)
+                case 8: (v, tt, ss) = (-0.0, 0, -0.0)
                 default: break
                 }
             }
