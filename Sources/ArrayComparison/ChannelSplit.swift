@@ -39,7 +39,3 @@ struct ChannelSplit: Sendable {
         self.axis = axis
     }
 }
-
-/// The former name, kept only because TruthJudgement.swift (changed on another branch
-/// at the same time) still spells it; remove it once that file says `ChannelSplit`.
-typealias ChannelLayout = ChannelSplit

@@ -41,58 +41,82 @@ public struct BatchNormInputFile {
         statedInFile = try StatedSettings(reading: archive, path: path)
         let resolved = settings.stated.over(statedInFile).over(fallback).resolved(framework: settings.framework)
         self.settings = resolved
-        var found: [String: (key: String, array: NPYArray)] = [:]
-        for (role, keys) in Self.aliases {
-            let present = keys.filter { archive.member(named: $0) != nil }
-            if present.count > 1 {
-                throw BatchNormFileError("\(path): keys \(present.joined(separator: " and ")) both give \(role); keep one")
-            }
-            if let key = present.first { found[role] = (key, try archive.array(named: key)) }
-        }
+        let found = try Self.roles(in: archive, path: path)
         guard let x = found["x"]?.array else {
             throw BatchNormFileError(BatchNormInputKeys.missingX(names: archive.names, path: path))
         }
         try BatchNormInputKeys.refuseMisspellings(names: archive.names, foundRoles: Set(found.keys), path: path)
         storedFloat = try Self.requireFloat(x, key: "x", path: path)
         self.x = x
+        shape = try Self.shape(of: x, layout: resolved.layout, options: options, path: path)
+        dout = try found["dout"].map { try Self.checkedDout($0.array, key: $0.key, x: x, path: path) }
+        let channelInputs = try Self.channelInputs(found, shape: shape, x: x, layout: resolved.layout, path: path)
+        parameters = BatchNormParameters(
+            gamma: channelInputs.values["gamma"], beta: channelInputs.values["beta"],
+            runningMean: channelInputs.values["running_mean"], runningVar: channelInputs.values["running_var"],
+            eps: resolved.eps, momentum: resolved.momentum, momentumConvention: resolved.momentumConvention,
+            runningVariance: resolved.runningVariance)
+        mode = resolved.mode
+        channelDType = (found["gamma"]?.array.dtype ?? channelInputs.firstDType ?? x.dtype).withByteOrder(.native)
+    }
+
+    /// The member playing each role, under any of its aliases; two aliases of one role
+    /// are an error, since either choice could be the wrong one.
+    static func roles(in archive: NPZArchive, path: String) throws -> [String: (key: String, array: NPYArray)] {
+        var found: [String: (key: String, array: NPYArray)] = [:]
+        for (role, keys) in aliases {
+            let present = keys.filter { archive.member(named: $0) != nil }
+            if present.count > 1 {
+                throw BatchNormFileError("\(path): keys \(present.joined(separator: " and ")) both give \(role); keep one")
+            }
+            if let key = present.first { found[role] = (key, try archive.array(named: key)) }
+        }
+        return found
+    }
+
+    /// x's shape as the engine sees it, after checking that its working memory fits.
+    static func shape(of x: NPYArray, layout: ChannelLayout, options: NPYReadOptions, path: String) throws -> BatchNormShape {
         do {
-            shape = try BatchNormShape(dimensions: x.shape, layout: resolved.layout)
+            let shape = try BatchNormShape(dimensions: x.shape, layout: layout)
             try shape.requireWorkingMemory(atMost: options.maxBytes)
+            return shape
         } catch {
             let hint = error.limitExceeded ? "; raise the limit with --max-bytes N if you trust this file" : ""
             throw BatchNormFileError("\(path): x: \(error)\(hint)")
         }
-        if let d = found["dout"] {
-            try Self.requireFloat(d.array, key: d.key, path: path)
-            guard d.array.shape == x.shape else {
-                throw BatchNormFileError("\(path): \(d.key) has shape \(d.array.shape); expected x's shape \(x.shape)")
-            }
-            guard d.array.dtype.kind == x.dtype.kind, d.array.dtype.itemSize == x.dtype.itemSize else {
-                throw BatchNormFileError("\(path): \(d.key) has dtype \(d.array.dtype.descr); expected x's dtype \(x.dtype.descr)")
-            }
-            dout = d.array
-        } else {
-            dout = nil
+    }
+
+    /// dout, which must have x's shape and dtype.
+    static func checkedDout(_ dout: NPYArray, key: String, x: NPYArray, path: String) throws -> NPYArray {
+        try requireFloat(dout, key: key, path: path)
+        guard dout.shape == x.shape else {
+            throw BatchNormFileError("\(path): \(key) has shape \(dout.shape); expected x's shape \(x.shape)")
         }
-        var channelArrays: [String: [Double]] = [:]
-        var firstChannelDType: NPYDType? = nil
+        guard dout.dtype.kind == x.dtype.kind, dout.dtype.itemSize == x.dtype.itemSize else {
+            throw BatchNormFileError("\(path): \(key) has dtype \(dout.dtype.descr); expected x's dtype \(x.dtype.descr)")
+        }
+        return dout
+    }
+
+    /// gamma, beta and the running statistics present, one value per channel each, as
+    /// doubles (exact for every float format), and the dtype of the first of them.
+    static func channelInputs(
+        _ found: [String: (key: String, array: NPYArray)], shape: BatchNormShape, x: NPYArray, layout: ChannelLayout,
+        path: String
+    ) throws -> (values: [String: [Double]], firstDType: NPYDType?) {
+        var values: [String: [Double]] = [:]
+        var firstDType: NPYDType? = nil
         for role in ["gamma", "beta", "running_mean", "running_var"] {
             guard let (key, array) = found[role] else { continue }
-            try Self.requireFloat(array, key: key, path: path)
+            try requireFloat(array, key: key, path: path)
             guard array.shape == [shape.channels] else {
-                throw BatchNormFileError("\(path): \(key) has shape \(array.shape); expected (\(shape.channels),), one value per channel of x \(x.shape) (\(resolved.layout.rawValue))"
-                    + BatchNormInputKeys.layoutHint(length: array.shape, xShape: x.shape, layout: resolved.layout))
+                throw BatchNormFileError("\(path): \(key) has shape \(array.shape); expected (\(shape.channels),), one value per channel of x \(x.shape) (\(layout.rawValue))"
+                    + BatchNormInputKeys.layoutHint(length: array.shape, xShape: x.shape, layout: layout))
             }
-            channelArrays[role] = try array.elements(as: Double.self)
-            if firstChannelDType == nil { firstChannelDType = array.dtype }
+            values[role] = try array.elements(as: Double.self)
+            if firstDType == nil { firstDType = array.dtype }
         }
-        parameters = BatchNormParameters(
-            gamma: channelArrays["gamma"], beta: channelArrays["beta"],
-            runningMean: channelArrays["running_mean"], runningVar: channelArrays["running_var"],
-            eps: resolved.eps, momentum: resolved.momentum, momentumConvention: resolved.momentumConvention,
-            runningVariance: resolved.runningVariance)
-        mode = resolved.mode
-        channelDType = (found["gamma"]?.array.dtype ?? firstChannelDType ?? x.dtype).withByteOrder(.native)
+        return (values, firstDType)
     }
 
     /// The array's format; a dtype other than float16, bfloat16, float32 or float64 is an
