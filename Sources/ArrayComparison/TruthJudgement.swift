@@ -105,6 +105,45 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
             threshold: limit, thresholdRule: threshold.rule, a: judgedA, b: same ? judgedA : side(b))
     }
 
+    /// One range per channel run: the runs are long (channels first, or no channels).
+    private static func scanByChannel(
+        _ scan: inout TruthScan, _ split: ChannelSplit, _ v: UnsafeBufferPointer<Double>,
+        _ t: UnsafeBufferPointer<Double>, _ s: UnsafeBufferPointer<Double>, channelMax: inout [Double]
+    ) -> Double {
+        var maxError = 0.0, flat = 0
+        for _ in 0 ..< split.outer {
+            for channel in 0 ..< split.channels {
+                let largest = scan.scan(flat ..< flat + split.inner, values: v, truth: t, scale: s)
+                flat += split.inner
+                maxError = max(maxError, largest)
+                if !channelMax.isEmpty { channelMax[channel] = max(channelMax[channel], largest) }
+            }
+        }
+        return maxError
+    }
+
+    /// One range per row of all channels, each element's channel read off its offset:
+    /// channels last (or short runs), where a range per run would be a few elements long.
+    private static func scanByRow(
+        _ scan: inout TruthScan, _ split: ChannelSplit, _ v: UnsafeBufferPointer<Double>,
+        _ t: UnsafeBufferPointer<Double>, _ s: UnsafeBufferPointer<Double>, channelMax: inout [Double]
+    ) -> Double {
+        var maxError = 0.0
+        let row = split.channels * split.inner
+        channelMax.withUnsafeMutableBufferPointer { channelMax in
+            for base in stride(from: 0, to: split.outer * row, by: row) {
+                let largest = scan.scan(base ..< base + row, values: v, truth: t, scale: s) { start, errors, count in
+                    for j in 0 ..< count {
+                        let channel = (start - base + j) / split.inner
+                        channelMax[channel] = max(channelMax[channel], errors[j])
+                    }
+                }
+                maxError = max(maxError, largest)
+            }
+        }
+        return maxError
+    }
+
     /// One pass over one side; the same code judges A and B.
     static func judgeSide(
         _ values: [Double], truth: [Double], scale: [Double], shape: [Int],
@@ -117,14 +156,10 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
             values.withUnsafeBufferPointer { v in
                 truth.withUnsafeBufferPointer { t in
                     scale.withUnsafeBufferPointer { s in
-                        var flat = 0
-                        for _ in 0 ..< split.outer {
-                            for channel in 0 ..< split.channels {
-                                let largest = scan.scan(flat ..< flat + split.inner, values: v, truth: t, scale: s)
-                                flat += split.inner
-                                maxError = max(maxError, largest)
-                                if !channelMax.isEmpty { channelMax[channel] = max(channelMax[channel], largest) }
-                            }
+                        if split.inner >= TruthScan.blockSize / 8 || channelMax.isEmpty {
+                            maxError = scanByChannel(&scan, split, v, t, s, channelMax: &channelMax)
+                        } else {
+                            maxError = scanByRow(&scan, split, v, t, s, channelMax: &channelMax)
                         }
                     }
                 }

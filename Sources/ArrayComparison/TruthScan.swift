@@ -54,10 +54,12 @@ struct TruthScan {
         }
     }
 
-    /// Judges `range`, returning its largest error.
+    /// Judges `range`, returning its largest error. `eachBlock(start, errors, count)`
+    /// sees every block's errors, for figures finer than the range's.
     mutating func scan(
         _ range: Range<Int>, values v: UnsafeBufferPointer<Double>, truth t: UnsafeBufferPointer<Double>,
-        scale s: UnsafeBufferPointer<Double>
+        scale s: UnsafeBufferPointer<Double>,
+        eachBlock: (_ start: Int, _ errors: UnsafeMutableBufferPointer<Double>, _ count: Int) -> Void = { _, _, _ in }
     ) -> Double {
         var largest = 0.0
         for start in stride(from: range.lowerBound, to: range.upperBound, by: Self.blockSize) {
@@ -74,6 +76,7 @@ struct TruthScan {
                 }
             }
             largest = max(largest, tally(errors, count: count, firstIndex: start))
+            eachBlock(start, errors, count)
         }
         return largest
     }

@@ -96,7 +96,7 @@ import Testing
     func blockedJudgementMatchesElementByElement(count: Int, hostile: Bool) {
         let (values, truth, scale) = Self.side(count: count, hostile: hostile, seed: UInt64(count) * 31 + (hostile ? 1 : 0))
         let shapes: [([Int], Int?)] = [([count], nil), ([count], 0)]
-            + (count % 8 == 0 && count > 0 ? [([2, 4, count / 8], 1), ([count / 8, 8], -1)] : [])
+            + (count % 8 == 0 && count > 0 ? [([2, 4, count / 8], 1), ([count / 8, 8], -1), ([count / 8, 4, 2], 1)] : [])
         for (shape, axis) in shapes {
             for limit in [4.0, 40] {
                 let fast = TruthJudgement.judgeSide(values, truth: truth, scale: scale, shape: shape, format: .float32,
