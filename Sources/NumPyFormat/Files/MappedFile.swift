@@ -47,6 +47,22 @@ final class MappedFile: @unchecked Sendable {
         UnsafeRawBufferPointer(start: base, count: count)
     }
 
+    /// Hands the pages from the one holding `range.lowerBound` up to the one holding
+    /// `range.upperBound` (excluded) back to the kernel: the process's resident memory
+    /// drops by them, and touching them again reads them from the file once more (the
+    /// mapping is private, read-only and never written, so nothing else is lost). A
+    /// reader passing once over a huge member keeps only its recent pages this way.
+    func releasePages(_ range: Range<Int>) {
+        guard let base, !range.isEmpty else { return }
+        let page = Self.pageSize
+        let start = range.lowerBound / page * page
+        let end = min(range.upperBound, count) / page * page
+        guard start < end else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
+    private static let pageSize = max(1, Int(sysconf(Int32(_SC_PAGESIZE))))
+
     deinit {
         if let faultSlot { MappingFaults.unregister(faultSlot) }
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }

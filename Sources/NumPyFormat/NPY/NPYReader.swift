@@ -14,35 +14,24 @@ enum NPYReader {
         var dataCount: Int
     }
 
+    /// The longest prefix `parse` can need: magic, version, a 4-byte length and the
+    /// longest header text `options` accept.
+    static func longestPrefix(options: NPYReadOptions) -> Int {
+        npyPreambleSize + 4 + max(0, options.maxHeaderSize)
+    }
+
+    /// Parses the header at the start of `bytes`, the first bytes of a payload of
+    /// `totalCount` bytes (all of it when nil). A prefix of at least
+    /// `min(totalCount, longestPrefix(options:))` bytes is enough: the data itself is
+    /// only counted, never read, so a payload read in pieces is checked exactly as a
+    /// whole one, with the same messages.
     static func parse(
-        _ bytes: UnsafeRawBufferPointer, options: NPYReadOptions, context: ErrorContext
+        _ bytes: UnsafeRawBufferPointer, totalCount: Int? = nil, options: NPYReadOptions, context: ErrorContext
     ) throws -> Parsed {
+        let total = totalCount ?? bytes.count
         let version = try readPreamble(bytes, context: context)
-        let lengthSize = version.headerLengthFieldSize
-        let textStart = npyPreambleSize + lengthSize
-        guard bytes.count >= textStart else {
-            throw context.error(
-                at: npyPreambleSize,
-                "expected a \(lengthSize)-byte header length (version \(version)), "
-                    + "but the data ends after \(bytes.count) bytes")
-        }
-        let declared =
-            lengthSize == 2
-            ? Int(readLE(UInt16.self, bytes, at: npyPreambleSize))
-            : Int(readLE(UInt32.self, bytes, at: npyPreambleSize))
-        let available = bytes.count - textStart
-        guard declared <= available else {
-            throw context.error(
-                at: npyPreambleSize,
-                "expected \(declared) bytes of header text (declared length), "
-                    + "but only \(available) remain: the file is cut inside the header")
-        }
-        guard declared <= options.maxHeaderSize else {
-            throw context.error(
-                at: npyPreambleSize,
-                "expected a header of at most \(options.maxHeaderSize) bytes (maxHeaderSize), found \(declared)",
-                limit: .maxHeaderSize)
-        }
+        let (textStart, declared) = try headerTextExtent(
+            bytes, totalCount: total, version: version, options: options, context: context)
         let text = Array(bytes[textStart..<(textStart + declared)])
         let textContext = ErrorContext(
             file: context.file, member: context.member, base: context.base + textStart,
@@ -57,14 +46,48 @@ enum NPYReader {
         else {
             throw textContext.error(at: 0, ArraySizeLimit.refusal(shape: shape, dtype: dtype))
         }
-        let dataAvailable = bytes.count - dataOffset
+        let dataAvailable = total - dataOffset
         guard dataCount <= dataAvailable else {
             throw context.error(
-                at: bytes.count,
+                at: total,
                 "expected \(dataCount) bytes of array data for shape \(shapeText) of \(dtype.descr), "
                     + "found \(dataAvailable): the data is cut short")
         }
         return Parsed(header: header, dataOffset: dataOffset, dataCount: dataCount)
+    }
+
+    /// Where the header text starts and its declared length, checked against the
+    /// `totalCount` bytes that exist and against `options.maxHeaderSize`.
+    private static func headerTextExtent(
+        _ bytes: UnsafeRawBufferPointer, totalCount total: Int, version: NPYVersion, options: NPYReadOptions,
+        context: ErrorContext
+    ) throws -> (start: Int, length: Int) {
+        let lengthSize = version.headerLengthFieldSize
+        let textStart = npyPreambleSize + lengthSize
+        guard total >= textStart else {
+            throw context.error(
+                at: npyPreambleSize,
+                "expected a \(lengthSize)-byte header length (version \(version)), "
+                    + "but the data ends after \(total) bytes")
+        }
+        let declared =
+            lengthSize == 2
+            ? Int(readLE(UInt16.self, bytes, at: npyPreambleSize))
+            : Int(readLE(UInt32.self, bytes, at: npyPreambleSize))
+        let available = total - textStart
+        guard declared <= available else {
+            throw context.error(
+                at: npyPreambleSize,
+                "expected \(declared) bytes of header text (declared length), "
+                    + "but only \(available) remain: the file is cut inside the header")
+        }
+        guard declared <= options.maxHeaderSize else {
+            throw context.error(
+                at: npyPreambleSize,
+                "expected a header of at most \(options.maxHeaderSize) bytes (maxHeaderSize), found \(declared)",
+                limit: .maxHeaderSize)
+        }
+        return (textStart, declared)
     }
 
     /// Checks magic and version, reporting a short file as cut rather than as bad magic

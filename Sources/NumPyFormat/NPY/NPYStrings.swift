@@ -15,10 +15,15 @@ extension NPYArray {
     /// above U+10FFFF); bytes items must be UTF-8 (ASCII in practice). Anything else is
     /// refused with the offset of the first bad code unit or byte.
     public func strings() throws -> [String] {
-        let items = try stringItems()
-        return try storageToCOrder(items.map { item in
-            dtype.kind == .unicode ? try unicodeItem(item) : try utf8Item(item)
-        })
+        try storageToCOrder(strings(numberingFrom: 0))
+    }
+
+    /// The items in storage order; messages number them from `firstItem`, the index of
+    /// this array's first item in a larger one it is a piece of (`NPYArrayPiece`).
+    func strings(numberingFrom firstItem: Int) throws -> [String] {
+        try stringItems().map { item in
+            dtype.kind == .unicode ? try unicodeItem(item, firstItem) : try utf8Item(item, firstItem)
+        }
     }
 
     /// The items of a bytes (`|S`) array, in C order, trailing NULs removed.
@@ -93,7 +98,7 @@ extension NPYArray {
         return length
     }
 
-    private func unicodeItem(_ item: StringItem) throws -> String {
+    private func unicodeItem(_ item: StringItem, _ firstItem: Int) throws -> String {
         try withUnsafeBytes { data in
             let swap = dtype.needsByteSwap
             var text = String.UnicodeScalarView()
@@ -104,7 +109,7 @@ extension NPYArray {
                 guard let scalar = Unicode.Scalar(value) else {
                     throw context.error(
                         at: position,
-                        "expected a Unicode code point in \(dtype.descr) item \(position / max(item.width, 1)), "
+                        "expected a Unicode code point in \(dtype.descr) item \(firstItem + position / max(item.width, 1)), "
                             + "found 0x\(hex(value, digits: 8))")
                 }
                 text.append(scalar)
@@ -113,7 +118,7 @@ extension NPYArray {
         }
     }
 
-    private func utf8Item(_ item: StringItem) throws -> String {
+    private func utf8Item(_ item: StringItem, _ firstItem: Int) throws -> String {
         try withUnsafeBytes { data in
             let bytes = data[item.offset..<(item.offset + trimmedLength(item, in: data))]
             var parser = Unicode.UTF8.ForwardParser()
@@ -130,7 +135,7 @@ extension NPYArray {
                 case .error:
                     throw context.error(
                         at: position,
-                        "expected UTF-8 text in \(dtype.descr) item \(item.offset / max(item.width, 1)), "
+                        "expected UTF-8 text in \(dtype.descr) item \(firstItem + item.offset / max(item.width, 1)), "
                             + "found byte 0x\(hex(data[position], digits: 2))")
                 }
             }

@@ -9,7 +9,7 @@ public final class NPZArchive: Sendable {
     public let options: NPYReadOptions
     /// Members in archive (central directory) order.
     public let members: [NPZMember]
-    private let file: MappedFile
+    let file: MappedFile
     private let index: [String: Int]
     /// The names the archive's `bfloat16` member lists, or nil when it has none (or
     /// `options.readsBFloat16Declaration` is off); see `NPZBFloat16Declaration`.
@@ -101,19 +101,28 @@ public final class NPZArchive: Sendable {
     /// Loads one array: verifies its CRC-32 (unless turned off), inflates it if deflated,
     /// and parses its .npy payload. Stored members' data stays in the mapped file.
     public func array(named name: String) throws -> NPYArray {
+        try typed(load(existingMember(named: name)), name: name)
+    }
+
+    /// The member of array `name`, or the error that names the arrays there are.
+    func existingMember(named name: String) throws -> NPZMember {
         guard let member = member(named: name) else {
             throw NumPyFormatError(
                 file: path,
                 message: "expected an array named '\(name)', found only: \(Self.listing(names))")
         }
-        return try typed(load(member), name: name)
+        return member
     }
 
     /// The array as bfloat16 if it is declared so, else as stored.
     private func typed(_ array: NPYArray, name: String) throws -> NPYArray {
-        if bfloat16Declaration?.contains(name) == true { return try array.declaredBFloat16() }
-        if options.bfloat16Arrays.contains(name), array.dtype.kind == .void { return try array.declaredBFloat16() }
-        return array
+        isReadAsBFloat16(name, array.dtype) ? try array.declaredBFloat16() : array
+    }
+
+    /// Whether array `name`, stored as `dtype`, is read as bfloat16: the archive declares
+    /// it, or the options name it and it is raw bytes.
+    func isReadAsBFloat16(_ name: String, _ dtype: NPYDType) -> Bool {
+        bfloat16Declaration?.contains(name) == true || (options.bfloat16Arrays.contains(name) && dtype.kind == .void)
     }
 
     /// Names for a message, quoted; the first few only, so an archive of thousands of
@@ -126,6 +135,14 @@ public final class NPZArchive: Sendable {
     /// Loads every array, in archive order.
     public func arrays() throws -> [(name: String, array: NPYArray)] {
         try members.map { ($0.name, try typed(load($0), name: $0.name)) }
+    }
+
+    /// The error for a member whose data does not have the CRC-32 it declares.
+    static func crcMismatch(_ member: NPZMember, found crc: UInt32, context: ErrorContext) -> NumPyFormatError {
+        context.error(
+            at: member.dataOffset,
+            "expected CRC-32 0x\(hex(member.crc32, digits: 8)) as declared, "
+                + "found 0x\(hex(crc, digits: 8)) in the member's data: the data is corrupt")
     }
 
     private func load(_ member: NPZMember) throws -> NPYArray {
@@ -160,12 +177,7 @@ public final class NPZArchive: Sendable {
             payloadContext = context.member(member.memberName, base: 0, space: .inflatedMember)
             crc = options.verifyCRC ? inflatedCRC : nil
         }
-        if let crc, crc != member.crc32 {
-            throw context.error(
-                at: member.dataOffset,
-                "expected CRC-32 0x\(hex(member.crc32, digits: 8)) as declared, "
-                    + "found 0x\(hex(crc, digits: 8)) in the member's data: the data is corrupt")
-        }
+        if let crc, crc != member.crc32 { throw crcMismatch(member, found: crc, context: context) }
         let checksum: NPYChecksumStatus = crc == nil ? .notChecked : .verified
         if member.storage == .stored {
             return try NPYArray.parse(

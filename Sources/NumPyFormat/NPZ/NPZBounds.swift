@@ -45,14 +45,7 @@ enum NPZBounds {
     /// refused before inflating, not swapped or killed for) or beyond what its
     /// compressed bytes could possibly inflate to.
     static func checkInflatedSize(_ member: NPZMember, options: NPYReadOptions, context: ErrorContext) throws {
-        let possible = CheckedArithmetic.multiply(member.compressedSize, maxDeflateRatio) ?? Int.max
-        guard member.uncompressedSize <= possible else {
-            throw context.error(
-                at: member.dataOffset,
-                "expected at most \(possible) bytes once inflated (\(maxDeflateRatio) times the "
-                    + "\(member.compressedSize) compressed bytes, deflate's limit), but the member declares "
-                    + "\(member.uncompressedSize): a lying header or zip bomb")
-        }
+        try checkInflationRatio(member, context: context)
         guard member.uncompressedSize <= options.maxBytes else {
             let memory = options.maxBytes == PhysicalMemory.bytes ? ", the machine's physical memory" : ""
             throw context.error(
@@ -60,6 +53,20 @@ enum NPZBounds {
                 "expected at most \(options.maxBytes) bytes once inflated (maxBytes\(memory)), "
                     + "but the member declares \(member.uncompressedSize)",
                 limit: .maxBytes)
+        }
+    }
+
+    /// Refuses a deflated member that declares more than its compressed bytes could
+    /// possibly inflate to. A member read in pieces is held to this alone: it never
+    /// needs memory for its declared size, so `maxBytes` does not apply to it.
+    static func checkInflationRatio(_ member: NPZMember, context: ErrorContext) throws {
+        let possible = CheckedArithmetic.multiply(member.compressedSize, maxDeflateRatio) ?? Int.max
+        guard member.uncompressedSize <= possible else {
+            throw context.error(
+                at: member.dataOffset,
+                "expected at most \(possible) bytes once inflated (\(maxDeflateRatio) times the "
+                    + "\(member.compressedSize) compressed bytes, deflate's limit), but the member declares "
+                    + "\(member.uncompressedSize): a lying header or zip bomb")
         }
     }
 }
