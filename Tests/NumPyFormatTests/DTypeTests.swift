@@ -47,6 +47,6 @@ import Testing
         #expect(try NPYDType(kind: .float, itemSize: 4, byteOrder: .notApplicable) == NPYDType.native(Float.self))
         #expect(try NPYDType(kind: .bytes, itemSize: 4, byteOrder: .little).descr == "|S4")
         #expect(try NPYDType(kind: .unicode, itemSize: 0, byteOrder: .big).descr == ">U0")
-        #expect(throws: DTypeError.self) { try NPYDType(kind: .unicode, itemSize: 6) }
+        #expect(throws: NumPyFormatError.self) { try NPYDType(kind: .unicode, itemSize: 6) }
     }
 }

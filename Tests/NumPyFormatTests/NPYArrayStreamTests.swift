@@ -26,7 +26,7 @@ import Testing
     static func write(_ arrays: [(String, NPYArray)], compressed: Bool, in directory: TemporaryDirectory) throws
         -> String {
         let path = directory.path(compressed ? "deflated.npz" : "stored.npz")
-        let writer = try NPZWriter(path: path, options: NPZWriteOptions(compressed: compressed))
+        let writer = try NPZWriter(path: path, options: NPZWriteOptions(compression: compressed ? .deflated : .stored))
         for (name, array) in arrays { try writer.add(name, array) }
         try writer.finish()
         return path

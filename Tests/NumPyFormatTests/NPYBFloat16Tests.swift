@@ -55,7 +55,7 @@ import Testing
         try writer.add("out", try NPYArray(header: header, bytes: Self.bytes))
         try writer.add("gamma", try NPYArray([Float(1), 2]))
         try writer.addStored([("dx", header)]) { pieces in
-            try Self.bytes.withUnsafeBytes { try pieces.write($0, toMember: 0) }
+            try Self.bytes.withUnsafeBytes { try pieces.write($0, to: "dx") }
         }
         try writer.finish()
         let archive = try NPZArchive(path: directory.path("w.npz"))

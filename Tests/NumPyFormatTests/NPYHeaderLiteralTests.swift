@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func errorDescriptionsStayOneLine() {
-        let error = NumPyFormatError(file: "in\n.npz", member: "x\u{1b}.npy", offset: 3, message: "bad 'y\n'")
+        let error = NumPyFormatError(.malformed, file: "in\n.npz", member: "x\u{1b}.npy", offset: 3, message: "bad 'y\n'")
         #expect(error.description == #"in\n.npz: member 'x\x1b.npy': offset 3: bad 'y\n'"#)
     }
 }

@@ -15,7 +15,7 @@ import Testing
         init(compressed: Bool, arrays: [(String, NPYArray)]? = nil) throws {
             directory = try TemporaryDirectory()
             let path = directory.path("good.npz")
-            let writer = try NPZWriter(path: path, options: NPZWriteOptions(compressed: compressed))
+            let writer = try NPZWriter(path: path, options: NPZWriteOptions(compression: compressed ? .deflated : .stored))
             let contents = try arrays ?? [("x", NPYArray([Float](repeating: 1.5, count: 16))), ("y", NPYArray([Int32(1), 2, 3]))]
             for (name, array) in contents { try writer.add(name, array) }
             try writer.finish()

@@ -76,7 +76,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         let path = directory.path("z.npz")
-        let writer = try NPZWriter(path: path, options: NPZWriteOptions(compressed: true))
+        let writer = try NPZWriter(path: path, options: NPZWriteOptions(compression: .deflated))
         try writer.add("x", try NPYArray([Float](repeating: 0, count: 100_000)))
         try writer.finish()
         let error = formatError {

@@ -18,7 +18,7 @@ import Testing
     }
 
     func write(_ arrays: [(String, NPYArray)], to path: String, compressed: Bool) throws {
-        let writer = try NPZWriter(path: path, options: NPZWriteOptions(compressed: compressed))
+        let writer = try NPZWriter(path: path, options: NPZWriteOptions(compression: compressed ? .deflated : .stored))
         for (name, array) in arrays { try writer.add(name, array) }
         try writer.finish()
     }
@@ -198,9 +198,9 @@ import Testing
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         #expect(fd >= 0)
         let values = (0..<1000).map(Double.init)
-        let writer = NPZWriter(fileDescriptor: fd, name: path, options: NPZWriteOptions(compressed: true))
+        let writer = NPZWriter(fileDescriptor: fd, name: path, options: NPZWriteOptions(compression: .deflated))
         try values.withUnsafeBufferPointer { try writer.add("v", elements: $0, shape: [10, 100]) }
-        try values.withUnsafeBufferPointer { try writer.add("s", elements: $0, shape: [1000], compressed: false) }
+        try values.withUnsafeBufferPointer { try writer.add("s", elements: $0, shape: [1000], compression: .stored) }
         try writer.finish()
         close(fd)
         let archive = try NPZArchive(path: path)

@@ -25,14 +25,14 @@ import Testing
     @Test(arguments: [1, 13, 65_536])
     func deflateAndInflateInPiecesRoundTrip(chunk: Int) throws {
         let data = Self.bytes(100_003)
-        let deflater = try Deflater(level: -1, name: "test")
+        let deflater = try Deflater(level: .default, name: "test")
         var compressed: [UInt8] = []
         try data.withUnsafeBytes { raw in
             try deflater.compress(raw, chunk: chunk) { compressed += $0 }
             try deflater.finish { compressed += $0 }
         }
         // Chunked input gives zlib the same bytes, so the stream is the same as one call's.
-        let whole = try Deflater(level: -1, name: "test")
+        let whole = try Deflater(level: .default, name: "test")
         var reference: [UInt8] = []
         try data.withUnsafeBytes { raw in
             try whole.compress(raw) { reference += $0 }

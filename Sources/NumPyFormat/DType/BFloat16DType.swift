@@ -27,11 +27,11 @@ extension NPYDType {
     }
 
     /// Parses the size after `V`; any byte-order character or none is accepted, and kept.
-    static func voidDType(descr: String, sizeText: Substring, order: ByteOrder?) throws(DTypeError) -> NPYDType {
+    static func voidDType(descr: String, sizeText: Substring, order: ByteOrder?) throws(NumPyFormatError) -> NPYDType {
         guard !sizeText.isEmpty, sizeText.count <= 10, sizeText.allSatisfy({ $0.isASCII && $0.isNumber }),
             let size = Int(sizeText), size <= maxStringItemSize
         else {
-            throw DTypeError("unknown dtype descr '\(descr)' (expected a size after 'V', e.g. '<V2')")
+            throw NumPyFormatError(.malformed, "unknown dtype descr '\(descr)' (expected a size after 'V', e.g. '<V2')")
         }
         return NPYDType(uncheckedKind: .void, itemSize: size, byteOrder: order ?? .notApplicable)
     }
@@ -57,11 +57,11 @@ extension NPYArray {
 extension NPYArrayHeader {
     func viewed(as newType: NPYDType, context: ErrorContext) throws -> NPYArrayHeader {
         guard dtype.kind == .void || dtype == newType else {
-            throw context.error(
+            throw context.error(.lossyConversion(from: dtype),
                 "cannot view \(dtype.descr) (\(dtype.typeName)) as \(newType.typeName): only raw bytes (void) can be")
         }
         guard newType.itemSize == dtype.itemSize, newType.kind != .bool else {
-            throw context.error(
+            throw context.error(.lossyConversion(from: dtype),
                 "cannot view \(dtype.descr) items (\(dtype.itemSize) bytes) as \(newType.typeName) "
                     + "(\(newType.itemSize) bytes)")
         }
@@ -72,7 +72,7 @@ extension NPYArrayHeader {
 
     func declaredBFloat16(context: ErrorContext) throws -> NPYArrayHeader {
         guard let type = dtype.asBFloat16 else {
-            throw context.error(
+            throw context.error(.inconsistent,
                 "declared bfloat16, but its dtype is \(dtype.descr) (\(dtype.typeName)); "
                     + "expected 2-byte raw items, '<V2', as ml_dtypes saves bfloat16")
         }

@@ -19,15 +19,15 @@ final class MappedFile: @unchecked Sendable {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw NumPyFormatError(file: path, message: "cannot open: \(systemErrorMessage())")
+            throw NumPyFormatError(.system, file: path, message: "cannot open: \(systemErrorMessage())")
         }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
-            throw NumPyFormatError(file: path, message: "cannot stat: \(systemErrorMessage())")
+            throw NumPyFormatError(.system, file: path, message: "cannot stat: \(systemErrorMessage())")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw NumPyFormatError(file: path, message: "not a regular file")
+            throw NumPyFormatError(.system, file: path, message: "not a regular file")
         }
         count = Int(info.st_size)
         if count == 0 {
@@ -37,7 +37,7 @@ final class MappedFile: @unchecked Sendable {
         }
         let mapped = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0)
         guard let mapped, mapped != MAP_FAILED else {
-            throw NumPyFormatError(file: path, message: "cannot map into memory: \(systemErrorMessage())")
+            throw NumPyFormatError(.system, file: path, message: "cannot map into memory: \(systemErrorMessage())")
         }
         base = UnsafeRawPointer(mapped)
         faultSlot = MappingFaults.register(base: base!, count: count, path: path)

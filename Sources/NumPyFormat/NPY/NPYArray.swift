@@ -159,7 +159,7 @@ extension NPYArray {
         let context = ErrorContext(file: Self.memoryName)
         let expected = try Self.checkedByteCount(header, context: context)
         guard bytes.count == expected else {
-            throw context.error(
+            throw context.error(.invalidRequest,
                 "expected \(expected) bytes for shape \(formatShape(header.shape)) of \(header.dtype.descr), "
                     + "got \(bytes.count)")
         }
@@ -199,15 +199,15 @@ extension NPYArray {
     /// Validates a header that is about to be written or filled, returning its data size.
     static func checkedByteCount(_ header: NPYArrayHeader, context: ErrorContext) throws -> Int {
         guard header.shape.count <= NPYArrayHeader.maxRank else {
-            throw context.error("expected at most \(NPYArrayHeader.maxRank) dimensions, got \(header.shape.count)")
+            throw context.error(.invalidRequest, "expected at most \(NPYArrayHeader.maxRank) dimensions, got \(header.shape.count)")
         }
         if let negative = header.shape.first(where: { $0 < 0 }) {
-            throw context.error("expected non-negative dimensions, got \(negative) in \(formatShape(header.shape))")
+            throw context.error(.invalidRequest, "expected non-negative dimensions, got \(negative) in \(formatShape(header.shape))")
         }
         guard ArraySizeLimit.nonzeroBytes(shape: header.shape, itemSize: header.dtype.itemSize) != nil,
               let bytes = header.byteCount
         else {
-            throw context.error(ArraySizeLimit.refusal(shape: header.shape, dtype: header.dtype))
+            throw context.error(.invalidRequest, ArraySizeLimit.refusal(shape: header.shape, dtype: header.dtype))
         }
         return bytes
     }
@@ -248,7 +248,7 @@ enum NPYBooleans {
     static func validate(_ array: NPYArray) throws {
         try array.withUnsafeBytes { bytes in
             if let bad = bytes.firstIndex(where: { $0 > 1 }) {
-                throw array.context.error(
+                throw array.context.error(.corruptData,
                     at: bad, "expected bool byte 0 or 1, found 0x\(hex(bytes[bad], digits: 2))")
             }
         }

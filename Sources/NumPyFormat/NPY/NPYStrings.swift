@@ -29,7 +29,7 @@ extension NPYArray {
     /// The items of a bytes (`|S`) array, in C order, trailing NULs removed.
     public func byteStrings() throws -> [[UInt8]] {
         guard dtype.kind == .bytes else {
-            throw context.error("expected a bytes string array (|S), found \(dtype.descr) (\(dtype.typeName))")
+            throw context.error(.lossyConversion(from: dtype), "expected a bytes string array (|S), found \(dtype.descr) (\(dtype.typeName))")
         }
         let items = try stringItems()
         return storageToCOrder(withUnsafeBytes { data in
@@ -43,7 +43,7 @@ extension NPYArray {
     public init(strings: [String], shape: [Int]) throws {
         let scalars = strings.map { Array($0.unicodeScalars) }
         let length = max(1, scalars.map(\.count).max() ?? 0)
-        let dtype = try Self.stringDType { () throws(DTypeError) in try NPYDType.unicode(characters: length) }
+        let dtype = try Self.stringDType { () throws(NumPyFormatError) in try NPYDType.unicode(characters: length) }
         let header = try Self.stringHeader(dtype, shape: shape, count: strings.count)
         var units = [UInt32](repeating: 0, count: strings.count * length)
         for (i, item) in scalars.enumerated() {
@@ -55,7 +55,7 @@ extension NPYArray {
     /// A bytes array (`|S{longest}`, at least `|S1`) of `items` in C order, NUL-padded.
     public init(byteStrings items: [[UInt8]], shape: [Int]) throws {
         let length = max(1, items.map(\.count).max() ?? 0)
-        let dtype = try Self.stringDType { () throws(DTypeError) in try NPYDType(kind: .bytes, itemSize: length) }
+        let dtype = try Self.stringDType { () throws(NumPyFormatError) in try NPYDType(kind: .bytes, itemSize: length) }
         let header = try Self.stringHeader(dtype, shape: shape, count: items.count)
         var bytes = [UInt8](repeating: 0, count: items.count * length)
         for (i, item) in items.enumerated() { bytes.replaceSubrange((i * length)..<(i * length + item.count), with: item) }
@@ -74,12 +74,12 @@ extension NPYArray {
     /// item count is reasonable.
     private func stringItems() throws -> [StringItem] {
         guard dtype.kind.isString else {
-            throw context.error(
+            throw context.error(.lossyConversion(from: dtype),
                 "expected a string array (<U or |S), found \(dtype.descr) (\(dtype.typeName))")
         }
         let width = dtype.itemSize
         if width == 0 && count > Self.maxEmptyStringItems {
-            throw context.error(
+            throw context.error(.hostile,
                 "refusing to make \(count) empty strings from a \(dtype.descr) array "
                     + "(at most \(Self.maxEmptyStringItems))")
         }
@@ -107,7 +107,7 @@ extension NPYArray {
                 let raw = data.loadUnaligned(fromByteOffset: position, as: UInt32.self)
                 let value = swap ? raw.byteSwapped : raw
                 guard let scalar = Unicode.Scalar(value) else {
-                    throw context.error(
+                    throw context.error(.corruptData,
                         at: position,
                         "expected a Unicode code point in \(dtype.descr) item \(firstItem + position / max(item.width, 1)), "
                             + "found 0x\(hex(value, digits: 8))")
@@ -133,7 +133,7 @@ extension NPYArray {
                 case .emptyInput:
                     return String(text)
                 case .error:
-                    throw context.error(
+                    throw context.error(.corruptData,
                         at: position,
                         "expected UTF-8 text in \(dtype.descr) item \(firstItem + item.offset / max(item.width, 1)), "
                             + "found byte 0x\(hex(data[position], digits: 2))")
@@ -153,11 +153,11 @@ extension NPYArray {
         return order.map { items[$0] }
     }
 
-    private static func stringDType(_ make: () throws(DTypeError) -> NPYDType) throws -> NPYDType {
+    private static func stringDType(_ make: () throws(NumPyFormatError) -> NPYDType) throws -> NPYDType {
         do {
             return try make()
         } catch {
-            throw ErrorContext(file: memoryName).error(error.message)
+            throw ErrorContext(file: memoryName).placing(error, at: nil)
         }
     }
 
@@ -167,7 +167,7 @@ extension NPYArray {
         let context = ErrorContext(file: memoryName)
         _ = try checkedByteCount(header, context: context)
         guard header.elementCount == count else {
-            throw context.error("expected \(header.elementCount!) strings for shape \(formatShape(shape)), got \(count)")
+            throw context.error(.invalidRequest, "expected \(header.elementCount!) strings for shape \(formatShape(shape)), got \(count)")
         }
         return header
     }

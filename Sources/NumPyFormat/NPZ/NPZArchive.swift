@@ -50,10 +50,10 @@ public final class NPZArchive: Sendable {
             let context = ErrorContext(file: path, member: entry.name)
             let memberZip = ZipBytes(bytes: file.bytes, context: context)
             guard memberNames.insert(entry.name).inserted else {
-                throw context.error(at: entry.recordOffset, "expected unique member names, found this name twice")
+                throw context.error(.inconsistent, at: entry.recordOffset, "expected unique member names, found this name twice")
             }
             if entry.flags & (ZipFlag.encrypted | ZipFlag.strongEncryption) != 0 {
-                throw context.error(
+                throw context.error(.unsupported,
                     at: entry.recordOffset + 8, "expected an unencrypted member, found the encryption flag set")
             }
             let storage: NPZStorage
@@ -61,12 +61,12 @@ public final class NPZArchive: Sendable {
             case 0: storage = .stored
             case 8: storage = .deflated
             default:
-                throw context.error(
+                throw context.error(.unsupported,
                     at: entry.recordOffset + 10,
                     "expected compression method 0 (stored) or 8 (deflated), found \(entry.method)")
             }
             if storage == .stored && entry.compressedSize != entry.uncompressedSize {
-                throw context.error(
+                throw context.error(.inconsistent,
                     at: entry.recordOffset + 20,
                     "expected a stored member's compressed and uncompressed sizes to be equal, "
                         + "found \(entry.compressedSize) and \(entry.uncompressedSize)")
@@ -77,7 +77,7 @@ public final class NPZArchive: Sendable {
                 compressedSize: entry.compressedSize, uncompressedSize: entry.uncompressedSize,
                 crc32: entry.crc, localHeaderOffset: entry.localHeaderOffset, dataOffset: dataOffset)
             if let previous = index[member.name] {
-                throw context.error(
+                throw context.error(.inconsistent,
                     at: entry.recordOffset,
                     "expected unique array names, but this member and '\(members[previous].memberName)' "
                         + "both name array '\(member.name)'")
@@ -107,7 +107,7 @@ public final class NPZArchive: Sendable {
     /// The member of array `name`, or the error that names the arrays there are.
     func existingMember(named name: String) throws -> NPZMember {
         guard let member = member(named: name) else {
-            throw NumPyFormatError(
+            throw NumPyFormatError(.missingArray(name),
                 file: path,
                 message: "expected an array named '\(name)', found only: \(Self.listing(names))")
         }
@@ -139,7 +139,7 @@ public final class NPZArchive: Sendable {
 
     /// The error for a member whose data does not have the CRC-32 it declares.
     static func crcMismatch(_ member: NPZMember, found crc: UInt32, context: ErrorContext) -> NumPyFormatError {
-        context.error(
+        context.error(.checksumMismatch(expected: member.crc32, found: crc),
             at: member.dataOffset,
             "expected CRC-32 0x\(hex(member.crc32, digits: 8)) as declared, "
                 + "found 0x\(hex(crc, digits: 8)) in the member's data: the data is corrupt")
@@ -166,7 +166,7 @@ public final class NPZArchive: Sendable {
             try NPZBounds.checkInflatedSize(member, options: options, context: context)
             var inflatedCRC: UInt32 = 0
             let refused = {
-                context.error(
+                context.error(.system,
                     at: member.dataOffset,
                     "cannot allocate the \(member.uncompressedSize) bytes the member declares: out of memory")
             }

@@ -153,7 +153,7 @@ public final class NPYArrayStream {
     /// `NPYBooleans` refuses it in a whole array.
     private func checkBooleans(_ bytes: UnsafeRawBufferPointer, at byteOffset: Int) throws {
         guard validatesBooleans, let bad = bytes.firstIndex(where: { $0 > 1 }) else { return }
-        throw dataContext.error(at: byteOffset + bad, "expected bool byte 0 or 1, found 0x\(hex(bytes[bad], digits: 2))")
+        throw dataContext.error(.corruptData, at: byteOffset + bad, "expected bool byte 0 or 1, found 0x\(hex(bytes[bad], digits: 2))")
     }
 
     /// The payload positioned at the first data byte: the one the header came from on

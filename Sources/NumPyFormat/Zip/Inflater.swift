@@ -47,7 +47,7 @@ final class Inflater {
             stream.deinitialize(count: 1)
             stream.deallocate()
             throw ErrorContext(file: context.file, member: context.member)
-                .error(at: inputOffset, "cannot initialise zlib inflate")
+                .error(.system, at: inputOffset, "cannot initialise zlib inflate")
         }
         self.stream = stream
     }
@@ -83,7 +83,7 @@ final class Inflater {
         while !isFinished {
             let result = withUnsafeMutableBytes(of: &probe) { step(into: $0) }
             if stream.pointee.avail_out == 0 {
-                throw failure(
+                throw failure(.hostile,
                     "expected the member to inflate to its declared \(declaredSize) bytes, "
                         + "but it inflates to more (stopped there: possible zip bomb or lying header)")
             }
@@ -109,12 +109,12 @@ final class Inflater {
         switch result {
         case Z_STREAM_END:
             guard produced == declaredSize else {
-                throw failure(
+                throw failure(.truncated(expected: declaredSize, found: produced),
                     "expected \(declaredSize) bytes of inflated data (declared size), "
                         + "but the deflate stream ends after \(produced)")
             }
             guard consumed == input.count else {
-                throw failure(
+                throw failure(.inconsistent,
                     "expected \(input.count) bytes of compressed data (declared size), "
                         + "but the deflate stream ends after \(consumed)")
             }
@@ -122,18 +122,18 @@ final class Inflater {
         case Z_OK:
             return
         case Z_BUF_ERROR where consumed == input.count:
-            throw failure(
+            throw failure(.truncated(expected: declaredSize, found: produced),
                 "expected the deflate stream to end within the declared \(input.count) compressed bytes, "
                     + "but it continues (compressed data cut short or size wrong)")
         default:
             let detail = stream.pointee.msg.map { String(cString: $0) } ?? "zlib error \(result)"
-            throw failure("expected valid deflate data, found corruption (\(detail))")
+            throw failure(.corruptData, "expected valid deflate data, found corruption (\(detail))")
         }
     }
 
     /// Errors point at the compressed byte where inflation stopped.
-    private func failure(_ message: String) -> NumPyFormatError {
+    private func failure(_ kind: NumPyFormatError.Kind, _ message: String) -> NumPyFormatError {
         NumPyFormatError(
-            file: context.file, member: context.member, offset: inputOffset + consumed, message: message)
+            kind, file: context.file, member: context.member, offset: inputOffset + consumed, message: message)
     }
 }

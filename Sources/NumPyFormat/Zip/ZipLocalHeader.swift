@@ -19,19 +19,19 @@ enum ZipLocalHeader {
         try zip.require(start, headerLength, "local file header with its name and extra fields", limit: limit)
         let nameBytes = Array(zip.slice(start + ZipSize.localFileHeader, nameLength))
         guard nameBytes == entry.nameBytes else {
-            throw zip.context.error(
+            throw zip.context.error(.inconsistent,
                 at: start + ZipSize.localFileHeader,
                 "expected the local header to name '\(entry.name)' as the central directory does, "
                     + "found '\(ZipCentralDirectory.decodeName(nameBytes))'")
         }
         guard method == entry.method else {
-            throw zip.context.error(
+            throw zip.context.error(.inconsistent,
                 at: start + 8,
                 "expected compression method \(entry.method) as in the central directory, "
                     + "found \(method) in the local header")
         }
         if flags & (ZipFlag.encrypted | ZipFlag.strongEncryption) != 0 {
-            throw zip.context.error(at: start + 6, "expected an unencrypted member, found the encryption flag set")
+            throw zip.context.error(.unsupported, at: start + 6, "expected an unencrypted member, found the encryption flag set")
         }
         let rawCompressed = zip.u32(start + 18)
         let rawUncompressed = zip.u32(start + 22)
@@ -53,7 +53,7 @@ enum ZipLocalHeader {
         }
         let dataStart = start + headerLength
         guard let dataEnd = CheckedArithmetic.add(dataStart, entry.compressedSize), dataEnd <= limit else {
-            throw zip.context.error(
+            throw zip.context.error(.truncated(expected: entry.compressedSize, found: max(0, limit - dataStart)),
                 at: dataStart,
                 "expected \(entry.compressedSize) bytes of member data (declared size), "
                     + "but only \(max(0, limit - dataStart)) exist before the central directory: truncated or size wrong")
@@ -68,7 +68,7 @@ enum ZipLocalHeader {
         _ local: T, _ central: T, _ what: String, at offset: Int, _ zip: ZipBytes
     ) throws {
         guard local == central else {
-            throw zip.context.error(
+            throw zip.context.error(.inconsistent,
                 at: offset,
                 "expected the \(what) to be \(central) as in the central directory, found \(local)")
         }
