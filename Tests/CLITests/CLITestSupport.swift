@@ -20,7 +20,10 @@ struct ProcessOutcome {
     var signal: Int32?
     var stdout: String
     var stderr: String
-    /// Peak resident memory of this process alone, in KiB.
+    /// Peak resident memory of the process, in KiB, as `wait4` reports it. This is an
+    /// upper bound only: `posix_spawn` starts the child in the test process's memory, and
+    /// Linux counts that memory's peak into the child's when it execs. For a figure of
+    /// the child alone, `BNFileBinary.runMeasuringMemory`.
     var maxResidentKiB: Int
     var seconds: Double
 }
@@ -127,17 +130,41 @@ enum BNFileBinary {
     /// Starts `bnfile arguments...`, or `/bin/bash -c "<shell> bnfile arguments..."`
     /// when `shell` is set (for `ulimit`).
     static func start(_ arguments: [String], shell: String? = nil) throws -> ChildProcess {
+        try requireBinary()
+        let argv = shell.map { ["/bin/bash", "-c", $0 + " \"$@\"", "bash", path] + arguments } ?? [path] + arguments
+        return try ChildProcess(argv)
+    }
+
+    private static func requireBinary() throws {
         guard FileManager.default.isExecutableFile(atPath: path) else {
             Issue.record("bnfile binary not found at \(path): run `swift build` first or set BNFILE_BIN")
             throw CancellationError()
         }
-        let argv = shell.map { ["/bin/bash", "-c", $0 + " \"$@\"", "bash", path] + arguments } ?? [path] + arguments
-        return try ChildProcess(argv)
     }
 
     /// Runs `bnfile arguments...` to completion.
     static func run(_ arguments: [String], shell: String? = nil) throws -> ProcessOutcome {
         try start(arguments, shell: shell).wait()
+    }
+
+    /// Runs `bnfile arguments...` from a small Python process that reports the peak
+    /// resident memory of bnfile alone (`RUSAGE_CHILDREN`): bnfile then starts in that
+    /// process's memory (about 10 MB), not in the test process's, whose peak Linux would
+    /// count into bnfile's (see `ProcessOutcome.maxResidentKiB`).
+    static func runMeasuringMemory(_ arguments: [String]) throws -> ProcessOutcome {
+        let scratch = try ScratchFolder(prefix: "bnfile-rss")
+        defer { scratch.cleanup() }
+        let report = scratch.path("maxrss")
+        let wrapper = """
+            import resource, subprocess, sys
+            status = subprocess.run(sys.argv[2:]).returncode
+            open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+            sys.exit(status if status >= 0 else 128 - status)
+            """
+        try requireBinary()
+        var outcome = try ChildProcess.run(["/usr/bin/env", "python3", "-c", wrapper, report, path] + arguments)
+        outcome.maxResidentKiB = Int(String(decoding: readWholeFile(report) ?? Data(), as: UTF8.self)) ?? Int.max
+        return outcome
     }
 }
 

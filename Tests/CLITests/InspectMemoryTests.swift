@@ -5,7 +5,8 @@ import Testing
 /// `bnfile inspect` reads members as streams: memory stays bounded (64 MiB here, the
 /// figure the README states) whatever a member's size, stored or deflated, with the CRC
 /// checked and with --stats. Each archive below holds more than that, so a reader that
-/// loaded a member whole would fail these tests.
+/// loaded a member whole would fail these tests. Peaks are bnfile's alone
+/// (`runMeasuringMemory`), not counting the test process's memory.
 @Suite struct InspectMemoryTests {
     static let boundKiB = 64 << 10
 
@@ -13,7 +14,7 @@ import Testing
         let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let input = try scratch.hostile("huge-deflated")
-        let result = try BNFileBinary.run(["inspect", input])
+        let result = try BNFileBinary.runMeasuringMemory(["inspect", input])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("<f4  (268435456,)  C  v1.0  deflated"), "\(result.stdout)")
         #expect(result.stdout.contains("/1073741952 bytes  crc ok"), "\(result.stdout)")
@@ -39,7 +40,7 @@ import Testing
                         for _ in range(12):
                             member.write(pattern)
             """)
-        let result = try BNFileBinary.run(["inspect", "--stats", "--json", input])
+        let result = try BNFileBinary.runMeasuringMemory(["inspect", "--stats", "--json", input])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.maxResidentKiB <= Self.boundKiB, "peak \(result.maxResidentKiB) KiB")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])

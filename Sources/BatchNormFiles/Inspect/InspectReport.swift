@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NumPyFormat
 
 /// What `bnfile inspect` found in one file: every array, fully read and verified.
@@ -16,7 +11,7 @@ public struct InspectFileReport {
     /// pieces whatever their size, stored or deflated.
     public init(path: String, withStats: Bool, options: NPYReadOptions) throws {
         self.path = path
-        if try Self.isNPY(path) {
+        if NumPyFileFormat(ofFileAt: path) == .npy {
             format = "npy"
             let stem = Self.stem(of: path)
             let stream = try NPYFile.arrayStream(
@@ -37,18 +32,6 @@ public struct InspectFileReport {
                     rawBytes: member.uncompressedSize, withStats: withStats)
             }
         }
-    }
-
-    /// Decided by content, not extension: a misnamed file is still described correctly.
-    /// An unreadable file goes by its extension, so the reader reports why it failed.
-    private static func isNPY(_ path: String) throws -> Bool {
-        var head = [UInt8](repeating: 0, count: 6)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return path.hasSuffix(".npy") }
-        let count = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, 6) }
-        close(fd)
-        if count == 6 && head == [0x93] + Array("NUMPY".utf8) { return true }
-        return count >= 2 && head.starts(with: [0x50, 0x4b]) ? false : path.hasSuffix(".npy")
     }
 
     /// The file name without folder and extension: the array's name for an .npy file.

@@ -54,14 +54,12 @@ final class MappedFile: @unchecked Sendable {
     /// reader passing once over a huge member keeps only its recent pages this way.
     func releasePages(_ range: Range<Int>) {
         guard let base, !range.isEmpty else { return }
-        let page = Self.pageSize
+        let page = Platform.pageSize
         let start = range.lowerBound / page * page
         let end = min(range.upperBound, count) / page * page
         guard start < end else { return }
         madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
     }
-
-    private static let pageSize = max(1, Int(sysconf(Int32(_SC_PAGESIZE))))
 
     deinit {
         if let faultSlot { MappingFaults.unregister(faultSlot) }

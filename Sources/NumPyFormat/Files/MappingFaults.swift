@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Turns SIGBUS on a memory-mapped input into a one-line error.
 ///

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Where an atomically written output really goes, decided before anything is written.
 ///

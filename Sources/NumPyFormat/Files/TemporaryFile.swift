@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The temporary file an atomic output is written to, and the names it may take.
 ///

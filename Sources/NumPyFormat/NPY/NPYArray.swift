@@ -160,7 +160,7 @@ extension NPYArray {
         let expected = try Self.checkedByteCount(header, context: context)
         guard bytes.count == expected else {
             throw context.error(.invalidRequest,
-                "expected \(expected) bytes for shape \(formatShape(header.shape)) of \(header.dtype.descr), "
+                "expected \(expected) bytes for shape \(pythonTuple(header.shape)) of \(header.dtype.descr), "
                     + "got \(bytes.count)")
         }
         self.init(
@@ -202,7 +202,7 @@ extension NPYArray {
             throw context.error(.invalidRequest, "expected at most \(NPYArrayHeader.maxRank) dimensions, got \(header.shape.count)")
         }
         if let negative = header.shape.first(where: { $0 < 0 }) {
-            throw context.error(.invalidRequest, "expected non-negative dimensions, got \(negative) in \(formatShape(header.shape))")
+            throw context.error(.invalidRequest, "expected non-negative dimensions, got \(negative) in \(pythonTuple(header.shape))")
         }
         guard ArraySizeLimit.nonzeroBytes(shape: header.shape, itemSize: header.dtype.itemSize) != nil,
               let bytes = header.byteCount

@@ -40,7 +40,7 @@ enum NPYReader {
         let (dtype, shape, fortran) = try NPYHeaderFields.decode(text, context: textContext)
         let header = NPYArrayHeader(dtype: dtype, shape: shape, fortranOrder: fortran, version: version)
         let dataOffset = textStart + declared
-        let shapeText = formatShape(shape)
+        let shapeText = pythonTuple(shape)
         guard ArraySizeLimit.nonzeroBytes(shape: shape, itemSize: dtype.itemSize) != nil,
               let dataCount = header.byteCount
         else {
@@ -147,10 +147,6 @@ func readLE<T: FixedWidthInteger & BitwiseCopyable>(
     T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
 }
 
-/// Python's tuple spelling, as used in messages and in headers we write: `()`, `(5,)`, `(3, 4)`.
-func formatShape(_ shape: [Int]) -> String {
-    shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
-}
 
 /// Bytes as a Python-style escaped string for messages: printable ASCII stays, others
 /// become `\xNN`.

@@ -167,7 +167,7 @@ extension NPYArray {
         let context = ErrorContext(file: memoryName)
         _ = try checkedByteCount(header, context: context)
         guard header.elementCount == count else {
-            throw context.error(.invalidRequest, "expected \(header.elementCount!) strings for shape \(formatShape(shape)), got \(count)")
+            throw context.error(.invalidRequest, "expected \(header.elementCount!) strings for shape \(pythonTuple(shape)), got \(count)")
         }
         return header
     }

@@ -48,37 +48,14 @@ public final class NPZArchive: Sendable {
         var memberNames: Set<String> = []
         for entry in entries {
             let context = ErrorContext(file: path, member: entry.name)
-            let memberZip = ZipBytes(bytes: file.bytes, context: context)
             guard memberNames.insert(entry.name).inserted else {
-                throw context.error(.inconsistent, at: entry.recordOffset, "expected unique member names, found this name twice")
+                throw context.error(
+                    .inconsistent, at: entry.recordOffset, "expected unique member names, found this name twice")
             }
-            if entry.flags & (ZipFlag.encrypted | ZipFlag.strongEncryption) != 0 {
-                throw context.error(.unsupported,
-                    at: entry.recordOffset + 8, "expected an unencrypted member, found the encryption flag set")
-            }
-            let storage: NPZStorage
-            switch entry.method {
-            case 0: storage = .stored
-            case 8: storage = .deflated
-            default:
-                throw context.error(.unsupported,
-                    at: entry.recordOffset + 10,
-                    "expected compression method 0 (stored) or 8 (deflated), found \(entry.method)")
-            }
-            if storage == .stored && entry.compressedSize != entry.uncompressedSize {
-                throw context.error(.inconsistent,
-                    at: entry.recordOffset + 20,
-                    "expected a stored member's compressed and uncompressed sizes to be equal, "
-                        + "found \(entry.compressedSize) and \(entry.uncompressedSize)")
-            }
-            let dataOffset = try ZipLocalHeader.dataOffset(for: entry, in: memberZip, limit: location.offset)
-            let member = NPZMember(
-                name: NPZMember.arrayName(forMember: entry.name), memberName: entry.name, storage: storage,
-                compressedSize: entry.compressedSize, uncompressedSize: entry.uncompressedSize,
-                crc32: entry.crc, localHeaderOffset: entry.localHeaderOffset, dataOffset: dataOffset)
+            let member = try Self.member(entry, in: ZipBytes(bytes: file.bytes, context: context), dataLimit: location.offset)
             if let previous = index[member.name] {
-                throw context.error(.inconsistent,
-                    at: entry.recordOffset,
+                throw context.error(
+                    .inconsistent, at: entry.recordOffset,
                     "expected unique array names, but this member and '\(members[previous].memberName)' "
                         + "both name array '\(member.name)'")
             }
@@ -92,6 +69,35 @@ public final class NPZArchive: Sendable {
         bfloat16Declaration = try NPZBFloat16Declaration.read(
             names: members.map(\.name), options: options,
             load: { name in try index[name].map { try Self.load(members[$0], file: file, path: path, options: options) } })
+    }
+
+    /// The member `entry` describes, once its flags, method and sizes are ones this
+    /// reader takes and its local header agrees; its data must end by `dataLimit`.
+    private static func member(_ entry: ZipEntry, in zip: ZipBytes, dataLimit: Int) throws -> NPZMember {
+        if entry.flags & (ZipFlag.encrypted | ZipFlag.strongEncryption) != 0 {
+            throw zip.context.error(
+                .unsupported, at: entry.recordOffset + 8, "expected an unencrypted member, found the encryption flag set")
+        }
+        let storage: NPZStorage
+        switch entry.method {
+        case 0: storage = .stored
+        case 8: storage = .deflated
+        default:
+            throw zip.context.error(
+                .unsupported, at: entry.recordOffset + 10,
+                "expected compression method 0 (stored) or 8 (deflated), found \(entry.method)")
+        }
+        if storage == .stored && entry.compressedSize != entry.uncompressedSize {
+            throw zip.context.error(
+                .inconsistent, at: entry.recordOffset + 20,
+                "expected a stored member's compressed and uncompressed sizes to be equal, "
+                    + "found \(entry.compressedSize) and \(entry.uncompressedSize)")
+        }
+        let dataOffset = try ZipLocalHeader.dataOffset(for: entry, in: zip, limit: dataLimit)
+        return NPZMember(
+            name: NPZMember.arrayName(forMember: entry.name), memberName: entry.name, storage: storage,
+            compressedSize: entry.compressedSize, uncompressedSize: entry.uncompressedSize,
+            crc32: entry.crc, localHeaderOffset: entry.localHeaderOffset, dataOffset: dataOffset)
     }
 
     public func member(named name: String) -> NPZMember? {

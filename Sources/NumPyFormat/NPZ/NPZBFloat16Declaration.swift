@@ -26,7 +26,7 @@ public enum NPZBFloat16Declaration {
         guard array.shape.count <= 1, array.count <= names.count else {
             throw array.context.error(.malformed,
                 "expected the bfloat16 declaration to be a 1-d list of at most \(names.count) array names, "
-                    + "found shape \(formatShape(array.shape))")
+                    + "found shape \(pythonTuple(array.shape))")
         }
         let listed = try array.strings()
         for name in listed where name == arrayName || !names.contains(name) {

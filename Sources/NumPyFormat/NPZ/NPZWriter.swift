@@ -84,7 +84,7 @@ public final class NPZWriter {
         guard data.count == expected else {
             throw ErrorContext(file: output.name, member: memberName).error(
                 .invalidRequest,
-                "expected \(expected) bytes of data for shape \(formatShape(header.shape)) "
+                "expected \(expected) bytes of data for shape \(pythonTuple(header.shape)) "
                     + "of \(header.dtype.descr), got \(data.count)")
         }
         let npyHeader = NPYFile.encodeHeader(header)

@@ -28,20 +28,7 @@ enum ZipCentralDirectory {
         let locator = eocd - ZipSize.zip64Locator
         var cdLimit = eocd
         if locator >= 0 && zip.u32(locator) == ZipSignature.zip64Locator {
-            let record = try zip.int(zip.u64(locator + 8), at: locator + 8, "ZIP64 end record offset")
-            guard record < locator else {
-                throw zip.context.error(.malformed,
-                    at: locator + 8,
-                    "expected the ZIP64 end of central directory record before its locator (offset \(locator)), "
-                        + "but the locator points to offset \(record)"
-                        + (record >= zip.count ? ", past the end of the file (\(zip.count) bytes)" : "")
-                        + ": archive truncated or offset wrong")
-            }
-            try zip.require(record, ZipSize.zip64EndOfCentralDirectory, "ZIP64 end of central directory record", limit: locator)
-            try zip.expectSignature(ZipSignature.zip64EndOfCentralDirectory, at: record, "ZIP64 end of central directory")
-            guard zip.u32(record + 16) == 0, zip.u32(record + 20) == 0 else {
-                throw zip.context.error(.unsupported, at: record + 16, "expected a single-disk archive, found a multi-disk one")
-            }
+            let record = try zip64EndRecord(zip, locator: locator)
             entryCount = try zip.int(zip.u64(record + 32), at: record + 32, "entry count")
             cdSize = try zip.int(zip.u64(record + 40), at: record + 40, "central directory size")
             cdOffset = try zip.int(zip.u64(record + 48), at: record + 48, "central directory offset")
@@ -72,6 +59,26 @@ enum ZipCentralDirectory {
                 "expected room for \(entryCount) entries in the central directory, but it is only \(cdSize) bytes")
         }
         return Location(offset: cdOffset, size: cdSize, entryCount: entryCount)
+    }
+
+    /// The offset of the ZIP64 end record the locator at `locator` points to, checked:
+    /// before the locator, whole, signed, and for a single-disk archive.
+    private static func zip64EndRecord(_ zip: ZipBytes, locator: Int) throws -> Int {
+        let record = try zip.int(zip.u64(locator + 8), at: locator + 8, "ZIP64 end record offset")
+        guard record < locator else {
+            throw zip.context.error(
+                .malformed, at: locator + 8,
+                "expected the ZIP64 end of central directory record before its locator (offset \(locator)), "
+                    + "but the locator points to offset \(record)"
+                    + (record >= zip.count ? ", past the end of the file (\(zip.count) bytes)" : "")
+                    + ": archive truncated or offset wrong")
+        }
+        try zip.require(record, ZipSize.zip64EndOfCentralDirectory, "ZIP64 end of central directory record", limit: locator)
+        try zip.expectSignature(ZipSignature.zip64EndOfCentralDirectory, at: record, "ZIP64 end of central directory")
+        guard zip.u32(record + 16) == 0, zip.u32(record + 20) == 0 else {
+            throw zip.context.error(.unsupported, at: record + 16, "expected a single-disk archive, found a multi-disk one")
+        }
+        return record
     }
 
     /// Refuses bytes between the central directory and the end record.
