@@ -1,5 +1,6 @@
 import Foundation
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// `bnfile inspect` reads members as streams: memory stays bounded (64 MiB here, the

@@ -1,11 +1,12 @@
 import Foundation
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// Callers switch on `NumPyFormatError.kind`; the kinds carry the figures the message
 /// states, and the message itself is the same one line as before kinds existed.
 @Suite struct ErrorKindTests {
-    static func archive(compressed: Bool, in directory: TemporaryDirectory) throws -> [UInt8] {
+    static func archive(compressed: Bool, in directory: ScratchFolder) throws -> [UInt8] {
         let path = directory.path("good.npz")
         let writer = try NPZWriter(path: path, options: NPZWriteOptions(compression: compressed ? .deflated : .stored))
         try writer.add("x", try NPYArray([Float](repeating: 1.5, count: 16)))
@@ -14,7 +15,7 @@ import Testing
     }
 
     @Test func aCRCMismatchCarriesBothChecksums() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         var bytes = try Self.archive(compressed: false, in: directory)
         let archive0 = try NPZArchive(path: directory.write(bytes, to: "probe.npz"))
@@ -39,7 +40,7 @@ import Testing
     }
 
     @Test func exceededLimitsNameTheBoundAndTheNeed() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let bytes = try Self.archive(compressed: true, in: directory)
         let path = try directory.write(bytes, to: "z.npz")
@@ -52,7 +53,7 @@ import Testing
     }
 
     @Test func everyOtherKindIsReachable() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let garbage = try directory.write(Array("not an archive at all, not even close".utf8), to: "g.npz")
         #expect(formatError { _ = try NPZArchive(path: garbage) }?.kind == .wrongFormat)

@@ -1,4 +1,5 @@
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// Arrays read in pieces (`NPYArrayStream`) against the same arrays read whole: the same
@@ -23,7 +24,7 @@ import Testing
         ]
     }
 
-    static func write(_ arrays: [(String, NPYArray)], compressed: Bool, in directory: TemporaryDirectory) throws
+    static func write(_ arrays: [(String, NPYArray)], compressed: Bool, in directory: ScratchFolder) throws
         -> String {
         let path = directory.path(compressed ? "deflated.npz" : "stored.npz")
         let writer = try NPZWriter(path: path, options: NPZWriteOptions(compression: compressed ? .deflated : .stored))
@@ -48,7 +49,7 @@ import Testing
 
     @Test(arguments: [false, true], [1, 7, 64, NPYArrayStream.defaultPieceSize])
     func piecesReassembleTheArray(compressed: Bool, maxBytes: Int) throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let archive = try NPZArchive(path: Self.write(Self.arrays(), compressed: compressed, in: directory))
         for name in archive.names {
@@ -63,7 +64,7 @@ import Testing
     }
 
     @Test func elementsConvertAsWholeArraysDo() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let archive = try NPZArchive(path: Self.write(Self.arrays(), compressed: true, in: directory))
         for name in ["x", "e", "h", "b", "z"] {
@@ -92,7 +93,7 @@ import Testing
     }
 
     @Test func npyFilesStreamToo() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         for (name, array) in try Self.arrays() {
             let path = directory.path("\(name).npy")
@@ -113,7 +114,7 @@ import Testing
     /// own checks decide).
     @Test(arguments: [false, true], [true, false])
     func everyCorruptionGetsTheWholeReadsVerdict(compressed: Bool, verifyCRC: Bool) throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let arrays = Array(try Self.arrays().filter { $0.0 != "h" })
         _ = try Self.write(arrays, compressed: compressed, in: directory)

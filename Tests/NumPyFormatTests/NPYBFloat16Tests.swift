@@ -1,4 +1,5 @@
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// Void (`<V2`) arrays and bfloat16: raw bytes stay raw until declared; declared
@@ -48,7 +49,7 @@ import Testing
     }
 
     @Test func writerDeclaresAndReaderHonours() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let header = NPYArrayHeader(dtype: .bfloat16(), shape: [5])
         let writer = try NPZWriter(path: directory.path("w.npz"))
@@ -83,7 +84,7 @@ import Testing
     }
 
     @Test func readsWhatMLDtypesWrites() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let listing = try python(
             """
@@ -109,7 +110,7 @@ import Testing
     }
 
     @Test func declarationsThatDoNotHold() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try python(
             """
@@ -135,7 +136,7 @@ import Testing
     /// A declaration of a trillion empty names holds no bytes, so nothing but its count
     /// can refuse it: more names than the archive has arrays is refused before any is made.
     @Test func aHugeEmptyDeclarationIsRefusedBeforeDecoding() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let writer = try NPZWriter(path: directory.path("huge.npz"))
         try writer.add("x", try NPYArray(header: NPYArrayHeader(dtype: try NPYDType(descr: "<V2"), shape: [1]), bytes: [0, 0]))

@@ -1,4 +1,5 @@
 import NumPyFormat
+import TestSupport
 import Testing
 
 @Suite struct NPYConversionTests {
@@ -71,7 +72,7 @@ import Testing
     }
 
     @Test func zeroCopyWhenNativeAndAligned() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let path = directory.path("f.npy")
         try NPYFile.write(try NPYArray((0..<1000).map(Float.init), shape: [10, 100]), to: path)

@@ -1,11 +1,12 @@
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// Interop with the real numpy installed here, both directions, and byte identity of
 /// written headers with `np.save`.
 @Suite struct NPYInteropTests {
     @Test func writesHeadersByteIdenticalToNpSave() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         // Each file: np.save of an array; the library re-encodes what it reads and must
         // produce the same bytes. Covers growth padding for 1- to 20-digit axes, Fortran
@@ -38,7 +39,7 @@ import Testing
     }
 
     @Test func readsWhatNumpyWrites() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try python(
             """
@@ -75,7 +76,7 @@ import Testing
     }
 
     @Test func numpyReadsWhatTheLibraryWrites() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         var names: [String] = []
         for descr in allDescrs {

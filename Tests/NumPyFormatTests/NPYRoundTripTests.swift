@@ -1,4 +1,5 @@
 import NumPyFormat
+import TestSupport
 import Testing
 
 let allDescrs = [
@@ -22,7 +23,7 @@ func patternBytes(count: Int, dtype: NPYDType) -> [UInt8] {
 @Suite struct NPYRoundTripTests {
     @Test(arguments: allDescrs)
     func everyDTypeOrderAndRankRoundTrips(descr: String) throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let base = try NPYDType(descr: descr)
         for order in [NPYDType.ByteOrder.little, .big] {

@@ -1,4 +1,5 @@
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// Fixed-width string arrays (`<U`, `|S`): descrs, reading, building, refusals, and
@@ -117,7 +118,7 @@ import Testing
     }
 
     @Test func numpyReadsWhatWeWriteByteForByte() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let cases: [(String, [String], [Int])] = [
             ("layout", ["nhwc"], []), ("keys", ["x", "dout"], [2]), ("empty", [], [0]), ("blank", [""], []),
@@ -147,7 +148,7 @@ import Testing
     }
 
     @Test func readsWhatNumpyWrites() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try python(
             """

@@ -1,5 +1,6 @@
 import Foundation
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// Archives that numpy (through Python's zipfile) and a reader trusting the end record
@@ -7,7 +8,7 @@ import Testing
 /// than numpy would load. numpy's own odd but valid archives are read.
 @Suite struct NPZAgreementTests {
     static func refusal(_ script: String, _ name: String) throws -> NumPyFormatError? {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try python(script, in: directory)
         return formatError {
@@ -77,7 +78,7 @@ import Testing
     /// end record and no ZIP64 records): read when maxMembers allows, refused by the
     /// member bound otherwise, never as a missing ZIP64 locator.
     @Test func numpysArchiveOf65535MembersIsRead() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try python("""
             import zipfile, io

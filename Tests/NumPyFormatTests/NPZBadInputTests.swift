@@ -1,4 +1,5 @@
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// Malformed archives from the brief. Each is built by writing a valid archive with the
@@ -6,14 +7,14 @@ import Testing
 /// the member where there is one, and the offset.
 @Suite struct NPZBadInputTests {
     struct Fixture {
-        let directory: TemporaryDirectory
+        let directory: ScratchFolder
         let bytes: [UInt8]
         /// Offsets of local headers and central directory records, in member order.
         let locals: [Int]
         let centrals: [Int]
 
         init(compressed: Bool, arrays: [(String, NPYArray)]? = nil) throws {
-            directory = try TemporaryDirectory()
+            directory = try ScratchFolder()
             let path = directory.path("good.npz")
             let writer = try NPZWriter(path: path, options: NPZWriteOptions(compression: compressed ? .deflated : .stored))
             let contents = try arrays ?? [("x", NPYArray([Float](repeating: 1.5, count: 16))), ("y", NPYArray([Int32(1), 2, 3]))]

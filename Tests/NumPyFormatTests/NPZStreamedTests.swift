@@ -1,4 +1,5 @@
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// Stored members written a piece at a time (`NPZWriter.addStored`), as `bnfile run`
@@ -31,7 +32,7 @@ import Testing
     }
 
     @Test func streamedPiecesGiveTheSameBytesAsWholeArrays() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try write(to: directory.path("whole.npz"), piece: nil)
         for piece in [1, 7, 64, 1000] {
@@ -53,7 +54,7 @@ import Testing
     }
 
     @Test func refusesTooManyAndTooFewBytes() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let tooMany = formatError {
             let writer = try NPZWriter(path: directory.path("many.npz"))
@@ -87,7 +88,7 @@ import Testing
     }
 
     @Test func piecesAreAddressedByArrayName() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let unknown = formatError {
             let writer = try NPZWriter(path: directory.path("unknown.npz"))

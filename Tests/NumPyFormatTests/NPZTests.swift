@@ -1,5 +1,6 @@
 import Glibc
 import NumPyFormat
+import TestSupport
 import Testing
 
 @Suite struct NPZTests {
@@ -25,7 +26,7 @@ import Testing
 
     @Test(arguments: [false, true])
     func roundTrips(compressed: Bool) throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let arrays = try sampleArrays()
         let path = directory.path("a.npz")
@@ -56,7 +57,7 @@ import Testing
     }
 
     @Test func storedMembersAreZeroCopyAndDeterministic() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let arrays = try sampleArrays()
         try write(arrays, to: directory.path("a.npz"), compressed: false)
@@ -75,7 +76,7 @@ import Testing
     }
 
     @Test func readsWhatNumpyWrites() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try python(
             """
@@ -115,7 +116,7 @@ import Testing
 
     @Test(arguments: [false, true])
     func numpyReadsWhatTheLibraryWrites(compressed: Bool) throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try write(try sampleArrays(), to: directory.path("ours.npz"), compressed: compressed)
         let result = try python(
@@ -140,7 +141,7 @@ import Testing
 
     /// The .npy payload of each stored member equals what np.savez stores for the same array.
     @Test func storedPayloadsMatchNpSavez() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try python(
             """
@@ -163,7 +164,7 @@ import Testing
     }
 
     @Test func membersLoadIndependently() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let path = directory.path("a.npz")
         try write(try sampleArrays(), to: path, compressed: false)
@@ -180,7 +181,7 @@ import Testing
     }
 
     @Test func writerRefusesMisuse() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let writer = try NPZWriter(path: directory.path("w.npz"))
         try writer.add("a", try NPYArray([Float(1)]))
@@ -192,7 +193,7 @@ import Testing
     }
 
     @Test func writesToACallerDescriptorWithUnsafeBuffers() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let path = directory.path("fd.npz")
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)

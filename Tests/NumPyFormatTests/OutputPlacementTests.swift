@@ -1,5 +1,6 @@
 import Foundation
 @testable import NumPyFormat
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -10,7 +11,7 @@ import Glibc
     @Test func devicesFifosAndDescriptorLinksAreWrittenInPlace() throws {
         #expect(OutputPlacement.resolve("/dev/null") == .inPlace("/dev/null"))
         #expect(OutputPlacement.resolve("/dev/stdout") == .inPlace("/dev/stdout"))
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         #expect(mkfifo(directory.path("fifo"), 0o644) == 0)
         #expect(OutputPlacement.resolve(directory.path("fifo")) == .inPlace(directory.path("fifo")))
@@ -18,7 +19,7 @@ import Glibc
 
     /// Links are followed (relative ones from the link's folder) to the file renamed over.
     @Test func symlinksResolveToTheirTarget() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         _ = try directory.write([1], to: "real.npz")
         #expect(symlink("real.npz", directory.path("a")) == 0)
