@@ -45,17 +45,19 @@ import Testing
     }
 
     static func bytes<Output: BatchNormFloat>(of result: BatchNormResult<Output>, _ problem: BatchNormInputFile)
-        throws -> [String: [UInt8]] {
+        throws -> [String: [UInt8]]
+    {
         var bytes: [String: [UInt8]] = ["out": raw(result.out)]
         if let dx = result.dx { bytes["dx"] = raw(dx) }
         let channelFormat = try #require(StoredFloat(problem.channelDType), "channel dtype \(problem.channelDType)")
         for q in ChannelQuantity.allCases {
-            let values: [UInt8]? = switch channelFormat {
-            case .float16: result.perChannel(q, as: Float16.self).map(raw)
-            case .bfloat16: result.perChannel(q, as: BFloat16.self).map(raw)
-            case .float32: result.perChannel(q, as: Float.self).map(raw)
-            case .float64: result.perChannel(q, as: Double.self).map(raw)
-            }
+            let values: [UInt8]? =
+                switch channelFormat {
+                case .float16: result.perChannel(q, as: Float16.self).map(raw)
+                case .bfloat16: result.perChannel(q, as: BFloat16.self).map(raw)
+                case .float32: result.perChannel(q, as: Float.self).map(raw)
+                case .float64: result.perChannel(q, as: Double.self).map(raw)
+                }
             if let values { bytes[q.rawValue] = values }
         }
         return bytes
@@ -74,7 +76,8 @@ import Testing
                 let want = try expected.array(named: name).bytes
                 #expect(got[name] == want, "\(c.name): \(name) differs from the oracle (threads \(threads))")
             }
-            #expect(Set(got.keys) == Set(expected.dataNames), "\(c.name): keys \(got.keys.sorted()) vs \(expected.names)")
+            #expect(
+                Set(got.keys) == Set(expected.dataNames), "\(c.name): keys \(got.keys.sorted()) vs \(expected.names)")
             // bfloat16 outputs are declared as bnfile declares them.
             let bfloat16 = got.keys.filter { try! expected.array(named: $0).dtype.kind == .bfloat16 }
             #expect(Set(expected.bfloat16Declaration ?? []) == Set(bfloat16), "\(c.name): bfloat16 declaration")

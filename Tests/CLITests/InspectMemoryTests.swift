@@ -27,7 +27,8 @@ import Testing
         let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let input = scratch.path("large.npz")
-        try scratch.python("""
+        try scratch.python(
+            """
             import zipfile, io
             pattern = np.arange(1 << 20, dtype='<f8').tobytes()
             header = io.BytesIO()
@@ -67,10 +68,11 @@ import Testing
             let result = try BNFileBinary.run(arguments)
             #expect(result.status == 2)
             #expect(result.stdout.isEmpty || !result.stdout.contains("crc ok"), "\(result.stdout)")
-            #expect(outputLines(result.stderr) == [
-                "bnfile: error: \(input): member 'x.npy': offset 35: expected CRC-32 0x12345678 as declared, "
-                    + "found 0xba13477a in the member's data: the data is corrupt",
-            ])
+            #expect(
+                outputLines(result.stderr) == [
+                    "bnfile: error: \(input): member 'x.npy': offset 35: expected CRC-32 0x12345678 as declared, "
+                        + "found 0xba13477a in the member's data: the data is corrupt"
+                ])
         }
     }
 

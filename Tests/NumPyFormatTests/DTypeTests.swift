@@ -17,7 +17,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ("|O", "object"), ("<q9", "unknown"), ("<f1", "unknown"), ("", "empty"), ("<Vx", "size after 'V'"), ("<M8[ns]", "datetime"), ("|f4", "byte order"), ("f4", "byte order"),
+        ("|O", "object"), ("<q9", "unknown"), ("<f1", "unknown"), ("", "empty"), ("<Vx", "size after 'V'"),
+        ("<M8[ns]", "datetime"), ("|f4", "byte order"), ("f4", "byte order"),
         ("<f16", "unknown"),
     ])
     func refusesUnsupported(descr: String, phrase: String) {

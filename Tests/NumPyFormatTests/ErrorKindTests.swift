@@ -48,7 +48,8 @@ import Testing
         let error = try #require(formatError { _ = try archive.array(named: "x") })
         #expect(error.kind == .limitExceeded(.maxBytes, maximum: 100, found: 128 + 64))
         #expect(error.limit == .maxBytes)
-        let members = try #require(formatError { _ = try NPZArchive(path: path, options: NPYReadOptions(maxMembers: 0)) })
+        let members = try #require(
+            formatError { _ = try NPZArchive(path: path, options: NPYReadOptions(maxMembers: 0)) })
         #expect(members.kind == .limitExceeded(.maxMembers, maximum: 0, found: 1))
     }
 

@@ -1,6 +1,7 @@
 import Foundation
-@testable import NumPyFormat
 import Testing
+
+@testable import NumPyFormat
 
 /// Replays every input the fuzzers (`make fuzz`) ever crashed on, kept in
 /// `fuzz/crashers/<target>/`: each must now be refused with a `NumPyFormatError`.
@@ -23,8 +24,10 @@ import Testing
     @Test func theCrasherFoldersHoldCases() {
         for target in ["npy", "npz", "inflate"] {
             var isFolder: ObjCBool = false
-            #expect(FileManager.default.fileExists(
-                atPath: Self.root.appendingPathComponent(target).path, isDirectory: &isFolder) && isFolder.boolValue)
+            #expect(
+                FileManager.default.fileExists(
+                    atPath: Self.root.appendingPathComponent(target).path, isDirectory: &isFolder) && isFolder.boolValue
+            )
             #expect(!Self.inputs(target).isEmpty, "fuzz/crashers/\(target) holds no case")
         }
     }

@@ -15,8 +15,9 @@ import Testing
         let big = try NPYArray(
             header: NPYArrayHeader(dtype: NPYDType(kind: .float, itemSize: 8, byteOrder: .big), shape: [3]),
             bytes: [0x3F, 0xF0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0, 0xC0, 0x08, 0, 0, 0, 0, 0, 0])
-        let brain = try NPYArray(header: NPYArrayHeader(dtype: .bfloat16(), shape: [4]),
-                                 bytes: [0x80, 0x3F, 0, 0x40, 0x40, 0x40, 0x80, 0xBF])
+        let brain = try NPYArray(
+            header: NPYArrayHeader(dtype: .bfloat16(), shape: [4]),
+            bytes: [0x80, 0x3F, 0, 0x40, 0x40, 0x40, 0x80, 0xBF])
         return [
             ("x", floats), ("k", fortran), ("b", try NPYArray([true, false, true, true, false, false, true])),
             ("s", try NPYArray(strings: ["ab", "c", "déf", "", "g", "hij"], shape: [3, 2])),
@@ -25,7 +26,8 @@ import Testing
     }
 
     static func write(_ arrays: [(String, NPYArray)], compressed: Bool, in directory: ScratchFolder) throws
-        -> String {
+        -> String
+    {
         let path = directory.path(compressed ? "deflated.npz" : "stored.npz")
         let writer = try NPZWriter(path: path, options: NPZWriteOptions(compression: compressed ? .deflated : .stored))
         for (name, array) in arrays { try writer.add(name, array) }
@@ -75,7 +77,9 @@ import Testing
             #expect(streamed == (try archive.array(named: name).elements(as: Double.self)), "\(name)")
         }
         #expect(throws: NumPyFormatError.self) {
-            try archive.arrayStream(named: "x").forEachPiece { piece in _ = try piece.withElements(as: Int32.self) { $0 } }
+            try archive.arrayStream(named: "x").forEachPiece { piece in
+                _ = try piece.withElements(as: Int32.self) { $0 }
+            }
         }
     }
 
@@ -133,7 +137,9 @@ import Testing
                     if array.dtype.kind.isString { _ = try array.strings() }
                     return array.bytes
                 }
-                let streamed = Self.verdict { try Self.streamedBytes(archive.arrayStream(named: member.name), maxBytes: 5) }
+                let streamed = Self.verdict {
+                    try Self.streamedBytes(archive.arrayStream(named: member.name), maxBytes: 5)
+                }
                 if whole != streamed {
                     disagreements += 1
                     Issue.record("\(member.memberName) byte \(offset): whole \(whole), streamed \(streamed)")

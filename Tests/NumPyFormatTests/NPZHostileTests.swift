@@ -10,8 +10,9 @@ import Testing
     static func hostile(_ kind: String, in directory: ScratchFolder) throws -> String {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("fuzz/hostile.py").path
-        try python("import runpy; sys.argv = ['hostile', '\(kind)', '\(kind).npz']; "
-            + "runpy.run_path('\(script)', run_name='__main__')", in: directory)
+        try python(
+            "import runpy; sys.argv = ['hostile', '\(kind)', '\(kind).npz']; "
+                + "runpy.run_path('\(script)', run_name='__main__')", in: directory)
         return directory.path("\(kind).npz")
     }
 
@@ -32,7 +33,9 @@ import Testing
         defer { directory.cleanup() }
         let (error, seconds) = Self.failure(try Self.hostile("bomb-declared", in: directory))
         #expect(error?.member == "x.npy")
-        #expect(error?.message.contains("declares 8589934592: a lying header or zip bomb") == true, "\(String(describing: error))")
+        #expect(
+            error?.message.contains("declares 8589934592: a lying header or zip bomb") == true,
+            "\(String(describing: error))")
         #expect(error?.limit == nil)
         #expect(seconds < 1)
     }
@@ -43,7 +46,9 @@ import Testing
         let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let (error, seconds) = Self.failure(try Self.hostile("bomb-inflating", in: directory))
-        #expect(error?.message.contains("declared 1048576 bytes, but it inflates to more") == true, "\(String(describing: error))")
+        #expect(
+            error?.message.contains("declared 1048576 bytes, but it inflates to more") == true,
+            "\(String(describing: error))")
         #expect(seconds < 1)
     }
 
@@ -61,8 +66,9 @@ import Testing
         let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let (error, _) = Self.failure(try Self.hostile("zip64-past-end", in: directory))
-        #expect(error?.message.contains("points to offset 1099511627776, past the end of the file") == true,
-                "\(String(describing: error))")
+        #expect(
+            error?.message.contains("points to offset 1099511627776, past the end of the file") == true,
+            "\(String(describing: error))")
     }
 
     @Test func headerClaimingTwoToTheSixtyElements() throws {

@@ -5,8 +5,8 @@ import Testing
 /// Stored members written a piece at a time (`NPZWriter.addStored`), as `bnfile run`
 /// writes `out` and `dx` while the engine computes them.
 @Suite struct NPZStreamedTests {
-    let a = (0 ..< 1000).map { Float($0) * 0.5 - 7 }
-    let b = (0 ..< 1000).map { Float(999 - $0) / 3 }
+    let a = (0..<1000).map { Float($0) * 0.5 - 7 }
+    let b = (0..<1000).map { Float(999 - $0) / 3 }
     var header: NPYArrayHeader { NPYArrayHeader(dtype: Float.npyDType, shape: [10, 100]) }
 
     /// Writes `a` and `b` whole, or streamed in interleaved pieces of `piece` elements,
@@ -18,8 +18,8 @@ import Testing
                 var start = 0
                 while start < a.count {
                     let end = min(a.count, start + piece)
-                    try a[start ..< end].withUnsafeBytes { try pieces.write($0, to: "a") }
-                    try b[start ..< end].withUnsafeBytes { try pieces.write($0, to: "b") }
+                    try a[start..<end].withUnsafeBytes { try pieces.write($0, to: "a") }
+                    try b[start..<end].withUnsafeBytes { try pieces.write($0, to: "b") }
                     start = end
                 }
             }
@@ -60,7 +60,7 @@ import Testing
             let writer = try NPZWriter(path: directory.path("many.npz"))
             try writer.addStored([("a", header)]) { pieces in
                 try a.withUnsafeBytes { try pieces.write($0, to: "a") }
-                try a[0 ..< 1].withUnsafeBytes { try pieces.write($0, to: "a") }
+                try a[0..<1].withUnsafeBytes { try pieces.write($0, to: "a") }
             }
         }
         #expect(tooMany?.member == "a.npy")
@@ -69,7 +69,7 @@ import Testing
             let writer = try NPZWriter(path: directory.path("few.npz"))
             try writer.addStored([("a", header), ("b", header)]) { pieces in
                 try a.withUnsafeBytes { try pieces.write($0, to: "a") }
-                try b[0 ..< 999].withUnsafeBytes { try pieces.write($0, to: "b") }
+                try b[0..<999].withUnsafeBytes { try pieces.write($0, to: "b") }
             }
         }
         #expect(tooFew?.member == "b.npy")

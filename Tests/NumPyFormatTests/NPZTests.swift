@@ -10,8 +10,12 @@ import Testing
             ("x", try NPYArray((0..<48).map { Float($0) * 0.5 }, shape: [4, 12])),
             ("mask", try NPYArray([true, false, true])),
             ("fortran", try NPYArray([Int16(0), 3, 1, 4, 2, 5], shape: [2, 3], fortranOrder: true)),
-            ("big", try NPYArray(header: NPYArrayHeader(dtype: NPYDType(descr: ">f8"), shape: [2]),
-                bytes: [0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0xc0, 0, 0, 0, 0, 0, 0, 0])),
+            (
+                "big",
+                try NPYArray(
+                    header: NPYArrayHeader(dtype: NPYDType(descr: ">f8"), shape: [2]),
+                    bytes: [0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0xc0, 0, 0, 0, 0, 0, 0, 0])
+            ),
             ("scalar", try NPYArray([UInt64(7)], shape: [])),
             ("empty", try NPYArray([Double](), shape: [0, 3])),
             ("c", try NPYArray([NPYComplex64(1, 2)])),
@@ -158,8 +162,9 @@ import Testing
         for name in theirs.names {
             let t = try #require(theirs.member(named: name)), o = try #require(ours.member(named: name))
             #expect(t.uncompressedSize == o.uncompressedSize && t.crc32 == o.crc32, "\(name)")
-            #expect(theirBytes[t.dataOffset..<(t.dataOffset + t.compressedSize)]
-                == ourBytes[o.dataOffset..<(o.dataOffset + o.compressedSize)], "\(name)")
+            #expect(
+                theirBytes[t.dataOffset..<(t.dataOffset + t.compressedSize)]
+                    == ourBytes[o.dataOffset..<(o.dataOffset + o.compressedSize)], "\(name)")
         }
     }
 

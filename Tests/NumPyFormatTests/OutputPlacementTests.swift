@@ -1,7 +1,9 @@
 import Foundation
-@testable import NumPyFormat
 import TestSupport
 import Testing
+
+@testable import NumPyFormat
+
 #if canImport(Glibc)
 import Glibc
 #endif

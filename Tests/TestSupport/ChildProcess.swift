@@ -76,7 +76,7 @@ public struct ChildProcess {
         posix_spawnattr_setsigmask(&attributes, &empty)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         let cArguments = argv.map { strdup($0) } + [nil]
-        defer { cArguments.forEach { free($0) } }
+        defer { for argument in cArguments { free(argument) } }
         var child: pid_t = 0
         let result = posix_spawn(&child, argv[0], &actions, &attributes, cArguments, environ)
         guard result == 0 else {

@@ -12,7 +12,8 @@ public enum Python {
     /// standard output; a non-zero exit throws `Failure` with its standard error.
     @discardableResult
     public static func run(_ source: String, in directory: String? = nil, stdin: String? = nil) throws -> String {
-        let outcome = try ChildProcess.run(["/usr/bin/env", "python3", "-c", source], directory: directory, stdin: stdin)
+        let outcome = try ChildProcess.run(
+            ["/usr/bin/env", "python3", "-c", source], directory: directory, stdin: stdin)
         guard outcome.status == 0 else { throw Failure(message: outcome.stderr) }
         return outcome.stdout
     }

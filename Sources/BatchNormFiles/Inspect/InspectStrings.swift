@@ -19,7 +19,8 @@ public struct InspectStrings {
         let positions = (0..<min(Self.shownItems, total)).map { header.storagePosition(ofCOrderIndex: $0) }
         var picked = [String?](repeating: nil, count: positions.count)
         try stream.forEachPiece { piece in
-            let items = header.dtype.kind == .unicode
+            let items =
+                header.dtype.kind == .unicode
                 ? try piece.strings() : try piece.byteStrings().map { String(decoding: $0, as: UTF8.self) }
             let range = piece.startIndex..<(piece.startIndex + piece.count)
             for (shownIndex, position) in positions.enumerated() where range.contains(position) {

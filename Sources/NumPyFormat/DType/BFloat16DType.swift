@@ -57,11 +57,13 @@ extension NPYArray {
 extension NPYArrayHeader {
     func viewed(as newType: NPYDType, context: ErrorContext) throws -> NPYArrayHeader {
         guard dtype.kind == .void || dtype == newType else {
-            throw context.error(.lossyConversion(from: dtype),
+            throw context.error(
+                .lossyConversion(from: dtype),
                 "cannot view \(dtype.descr) (\(dtype.typeName)) as \(newType.typeName): only raw bytes (void) can be")
         }
         guard newType.itemSize == dtype.itemSize, newType.kind != .bool else {
-            throw context.error(.lossyConversion(from: dtype),
+            throw context.error(
+                .lossyConversion(from: dtype),
                 "cannot view \(dtype.descr) items (\(dtype.itemSize) bytes) as \(newType.typeName) "
                     + "(\(newType.itemSize) bytes)")
         }
@@ -72,7 +74,8 @@ extension NPYArrayHeader {
 
     func declaredBFloat16(context: ErrorContext) throws -> NPYArrayHeader {
         guard let type = dtype.asBFloat16 else {
-            throw context.error(.inconsistent,
+            throw context.error(
+                .inconsistent,
                 "declared bfloat16, but its dtype is \(dtype.descr) (\(dtype.typeName)); "
                     + "expected 2-byte raw items, '<V2', as ml_dtypes saves bfloat16")
         }

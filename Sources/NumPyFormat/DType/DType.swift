@@ -75,7 +75,8 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
         if kind.isString || kind == .void {
             try Self.checkStringItemSize(kind, itemSize)
         } else if Self.supportedSizes[kind]?.contains(itemSize) != true {
-            throw NumPyFormatError(.unsupported,
+            throw NumPyFormatError(
+                .unsupported,
                 "unsupported item size \(itemSize) for kind \(kind.rawValue) "
                     + "(supported: \(Self.supportedSizes[kind]!.map(String.init).joined(separator: ", ")))")
         }
@@ -161,10 +162,18 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
         var order: ByteOrder? = nil
         var explicitNone = false
         switch first {
-        case "<": order = .little; chars.removeFirst()
-        case ">": order = .big; chars.removeFirst()
-        case "=": order = .native; chars.removeFirst()
-        case "|": explicitNone = true; chars.removeFirst()
+        case "<":
+            order = .little
+            chars.removeFirst()
+        case ">":
+            order = .big
+            chars.removeFirst()
+        case "=":
+            order = .native
+            chars.removeFirst()
+        case "|":
+            explicitNone = true
+            chars.removeFirst()
         default: break
         }
         guard let letter = chars.first else {
@@ -173,10 +182,12 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
         let sizeText = chars.dropFirst()
         switch letter {
         case "O":
-            throw NumPyFormatError(.unsupported,
+            throw NumPyFormatError(
+                .unsupported,
                 "object dtype '\(descr)' is not supported: object arrays are Python pickles")
         case "S", "a", "U":
-            self = try Self.stringDType(descr: descr, letter: letter, sizeText: sizeText, order: order, noOrder: explicitNone)
+            self = try Self.stringDType(
+                descr: descr, letter: letter, sizeText: sizeText, order: order, noOrder: explicitNone)
             return
         case "V":
             self = try Self.voidDType(descr: descr, sizeText: sizeText, order: order)
@@ -202,7 +213,8 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
         }
         if size > 1 {
             if explicitNone {
-                throw NumPyFormatError(.malformed,
+                throw NumPyFormatError(
+                    .malformed,
                     "dtype descr '\(descr)' has no byte order ('|') but its items are \(size) bytes")
             }
             guard order != nil else {

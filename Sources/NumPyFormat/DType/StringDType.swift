@@ -21,7 +21,8 @@ extension NPYDType {
     /// A unicode dtype of `characters` code units in the given byte order.
     public static func unicode(characters: Int, byteOrder: ByteOrder = .native) throws(NumPyFormatError) -> NPYDType {
         guard characters >= 0, characters <= maxStringItemSize / 4 else {
-            throw NumPyFormatError(.unsupported, "unsupported unicode length \(characters) (at most \(maxStringItemSize / 4))")
+            throw NumPyFormatError(
+                .unsupported, "unsupported unicode length \(characters) (at most \(maxStringItemSize / 4))")
         }
         return try NPYDType(kind: .unicode, itemSize: 4 * characters, byteOrder: byteOrder)
     }
@@ -30,7 +31,8 @@ extension NPYDType {
     static func checkStringItemSize(_ kind: Kind, _ itemSize: Int) throws(NumPyFormatError) {
         let unit = kind == .unicode ? 4 : 1
         guard itemSize >= 0, itemSize <= maxStringItemSize, itemSize % unit == 0 else {
-            throw NumPyFormatError(.unsupported,
+            throw NumPyFormatError(
+                .unsupported,
                 "unsupported item size \(itemSize) for kind \(kind.rawValue) "
                     + "(a multiple of \(unit) from 0 to \(maxStringItemSize))")
         }
@@ -45,7 +47,8 @@ extension NPYDType {
         guard !sizeText.isEmpty, sizeText.count <= 10, sizeText.allSatisfy({ $0.isASCII && $0.isNumber }),
             let length = Int(sizeText)
         else {
-            throw NumPyFormatError(.malformed, "unknown dtype descr '\(descr)' (expected a length after '\(letter)', e.g. '<U4')")
+            throw NumPyFormatError(
+                .malformed, "unknown dtype descr '\(descr)' (expected a length after '\(letter)', e.g. '<U4')")
         }
         guard letter == "U" else {
             guard length <= maxStringItemSize else {
@@ -57,7 +60,8 @@ extension NPYDType {
             throw NumPyFormatError(.malformed, "string dtype '\(descr)' is wider than numpy allows")
         }
         guard let order, !noOrder else {
-            throw NumPyFormatError(.malformed,
+            throw NumPyFormatError(
+                .malformed,
                 "dtype descr '\(descr)' has no byte order ('<' or '>') but its characters are 4 bytes")
         }
         return NPYDType(uncheckedKind: .unicode, itemSize: 4 * length, byteOrder: order)

@@ -91,7 +91,8 @@ public struct NPYArray: Sendable {
     ) throws -> R {
         try checkConvertible(to: T.self)
         if dtype == T.npyDType, !fortranOrder || layoutsCoincide(shape), T.self != Bool.self,
-           let base = storage.base {
+            let base = storage.base
+        {
             return try body(UnsafeRawBufferPointer(start: base + dataOffset, count: byteCount))
         }
         return try withUnsafeElements(as: T.self) { try body(UnsafeRawBufferPointer($0)) }
@@ -159,7 +160,8 @@ extension NPYArray {
         let context = ErrorContext(file: Self.memoryName)
         let expected = try Self.checkedByteCount(header, context: context)
         guard bytes.count == expected else {
-            throw context.error(.invalidRequest,
+            throw context.error(
+                .invalidRequest,
                 "expected \(expected) bytes for shape \(pythonTuple(header.shape)) of \(header.dtype.descr), "
                     + "got \(bytes.count)")
         }
@@ -199,13 +201,15 @@ extension NPYArray {
     /// Validates a header that is about to be written or filled, returning its data size.
     static func checkedByteCount(_ header: NPYArrayHeader, context: ErrorContext) throws -> Int {
         guard header.shape.count <= NPYArrayHeader.maxRank else {
-            throw context.error(.invalidRequest, "expected at most \(NPYArrayHeader.maxRank) dimensions, got \(header.shape.count)")
+            throw context.error(
+                .invalidRequest, "expected at most \(NPYArrayHeader.maxRank) dimensions, got \(header.shape.count)")
         }
         if let negative = header.shape.first(where: { $0 < 0 }) {
-            throw context.error(.invalidRequest, "expected non-negative dimensions, got \(negative) in \(pythonTuple(header.shape))")
+            throw context.error(
+                .invalidRequest, "expected non-negative dimensions, got \(negative) in \(pythonTuple(header.shape))")
         }
         guard ArraySizeLimit.nonzeroBytes(shape: header.shape, itemSize: header.dtype.itemSize) != nil,
-              let bytes = header.byteCount
+            let bytes = header.byteCount
         else {
             throw context.error(.invalidRequest, ArraySizeLimit.refusal(shape: header.shape, dtype: header.dtype))
         }
@@ -217,7 +221,8 @@ extension NPYArray {
     static func parse(
         storage: ByteStorage, checksum: NPYChecksumStatus, options: NPYReadOptions, context: ErrorContext
     ) throws -> NPYArray {
-        try parse(view: storage, offset: 0, count: storage.count, checksum: checksum, options: options, context: context)
+        try parse(
+            view: storage, offset: 0, count: storage.count, checksum: checksum, options: options, context: context)
     }
 
     /// Parses the NPY bytes at `offset..<offset+count` of `storage` (a stored member
@@ -248,7 +253,8 @@ enum NPYBooleans {
     static func validate(_ array: NPYArray) throws {
         try array.withUnsafeBytes { bytes in
             if let bad = bytes.firstIndex(where: { $0 > 1 }) {
-                throw array.context.error(.corruptData,
+                throw array.context.error(
+                    .corruptData,
                     at: bad, "expected bool byte 0 or 1, found 0x\(hex(bytes[bad], digits: 2))")
             }
         }

@@ -47,7 +47,8 @@ public enum NPYFile {
     public static func write(header: NPYArrayHeader, data: UnsafeRawBufferPointer, to path: String) throws {
         let expected = try NPYArray.checkedByteCount(header, context: ErrorContext(file: path))
         guard data.count == expected else {
-            throw NumPyFormatError(.invalidRequest,
+            throw NumPyFormatError(
+                .invalidRequest,
                 file: path,
                 message: "expected \(expected) bytes of data for shape \(pythonTuple(header.shape)) "
                     + "of \(header.dtype.descr), got \(data.count)")

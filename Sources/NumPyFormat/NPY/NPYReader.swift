@@ -42,13 +42,14 @@ enum NPYReader {
         let dataOffset = textStart + declared
         let shapeText = pythonTuple(shape)
         guard ArraySizeLimit.nonzeroBytes(shape: shape, itemSize: dtype.itemSize) != nil,
-              let dataCount = header.byteCount
+            let dataCount = header.byteCount
         else {
             throw textContext.error(.malformed, at: 0, ArraySizeLimit.refusal(shape: shape, dtype: dtype))
         }
         let dataAvailable = total - dataOffset
         guard dataCount <= dataAvailable else {
-            throw context.error(.truncated(expected: dataCount, found: dataAvailable),
+            throw context.error(
+                .truncated(expected: dataCount, found: dataAvailable),
                 at: total,
                 "expected \(dataCount) bytes of array data for shape \(shapeText) of \(dtype.descr), "
                     + "found \(dataAvailable): the data is cut short")
@@ -65,7 +66,8 @@ enum NPYReader {
         let lengthSize = version.headerLengthFieldSize
         let textStart = npyPreambleSize + lengthSize
         guard total >= textStart else {
-            throw context.error(.truncated(expected: textStart, found: total),
+            throw context.error(
+                .truncated(expected: textStart, found: total),
                 at: npyPreambleSize,
                 "expected a \(lengthSize)-byte header length (version \(version)), "
                     + "but the data ends after \(total) bytes")
@@ -76,13 +78,15 @@ enum NPYReader {
             : Int(readLE(UInt32.self, bytes, at: npyPreambleSize))
         let available = total - textStart
         guard declared <= available else {
-            throw context.error(.truncated(expected: declared, found: available),
+            throw context.error(
+                .truncated(expected: declared, found: available),
                 at: npyPreambleSize,
                 "expected \(declared) bytes of header text (declared length), "
                     + "but only \(available) remain: the file is cut inside the header")
         }
         guard declared <= options.maxHeaderSize else {
-            throw context.error(.limitExceeded(.maxHeaderSize, maximum: options.maxHeaderSize, found: declared),
+            throw context.error(
+                .limitExceeded(.maxHeaderSize, maximum: options.maxHeaderSize, found: declared),
                 at: npyPreambleSize,
                 "expected a header of at most \(options.maxHeaderSize) bytes (maxHeaderSize), found \(declared)")
         }
@@ -94,12 +98,14 @@ enum NPYReader {
     static func readPreamble(_ bytes: UnsafeRawBufferPointer, context: ErrorContext) throws -> NPYVersion {
         let present = min(bytes.count, npyMagic.count)
         for i in 0..<present where bytes[i] != npyMagic[i] {
-            throw context.error(.wrongFormat,
+            throw context.error(
+                .wrongFormat,
                 at: 0,
                 "expected magic \\x93NUMPY of an .npy file, found \(escape(bytes[0..<present]))")
         }
         guard bytes.count >= npyPreambleSize else {
-            throw context.error(.truncated(expected: npyPreambleSize, found: bytes.count),
+            throw context.error(
+                .truncated(expected: npyPreambleSize, found: bytes.count),
                 at: bytes.count,
                 "expected the 8-byte magic and version, but the data ends after \(bytes.count) bytes")
         }
@@ -115,7 +121,8 @@ enum NPYReader {
     private static func checkEncoding(_ text: [UInt8], version: NPYVersion, context: ErrorContext) throws {
         if version < .v3 {
             if let bad = text.firstIndex(where: { $0 >= 0x80 }) {
-                throw context.error(.malformed,
+                throw context.error(
+                    .malformed,
                     at: bad,
                     "expected ASCII header text in a version \(version) file, "
                         + "found byte 0x\(hex(text[bad], digits: 2)) (only version 3.0 headers may hold UTF-8)")
@@ -130,7 +137,8 @@ enum NPYReader {
             case .valid(let scalar): position += scalar.count
             case .emptyInput: return
             case .error:
-                throw context.error(.malformed,
+                throw context.error(
+                    .malformed,
                     at: position,
                     "expected UTF-8 header text in a version 3.0 file, "
                         + "found invalid byte 0x\(hex(text[position], digits: 2))")
@@ -146,7 +154,6 @@ func readLE<T: FixedWidthInteger & BitwiseCopyable>(
 ) -> T {
     T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
 }
-
 
 /// Bytes as a Python-style escaped string for messages: printable ASCII stays, others
 /// become `\xNN`.

@@ -29,12 +29,15 @@ extension NPYArray {
     /// The items of a bytes (`|S`) array, in C order, trailing NULs removed.
     public func byteStrings() throws -> [[UInt8]] {
         guard dtype.kind == .bytes else {
-            throw context.error(.lossyConversion(from: dtype), "expected a bytes string array (|S), found \(dtype.descr) (\(dtype.typeName))")
+            throw context.error(
+                .lossyConversion(from: dtype),
+                "expected a bytes string array (|S), found \(dtype.descr) (\(dtype.typeName))")
         }
         let items = try stringItems()
-        return storageToCOrder(withUnsafeBytes { data in
-            items.map { item in Array(data[item.offset..<(item.offset + trimmedLength(item, in: data))]) }
-        })
+        return storageToCOrder(
+            withUnsafeBytes { data in
+                items.map { item in Array(data[item.offset..<(item.offset + trimmedLength(item, in: data))]) }
+            })
     }
 
     /// A unicode array of `strings` (C order) with the dtype `np.array(strings)` gets:
@@ -58,7 +61,9 @@ extension NPYArray {
         let dtype = try Self.stringDType { () throws(NumPyFormatError) in try NPYDType(kind: .bytes, itemSize: length) }
         let header = try Self.stringHeader(dtype, shape: shape, count: items.count)
         var bytes = [UInt8](repeating: 0, count: items.count * length)
-        for (i, item) in items.enumerated() { bytes.replaceSubrange((i * length)..<(i * length + item.count), with: item) }
+        for (i, item) in items.enumerated() {
+            bytes.replaceSubrange((i * length)..<(i * length + item.count), with: item)
+        }
         self = try NPYArray(header: header, bytes: bytes)
     }
 
@@ -74,12 +79,14 @@ extension NPYArray {
     /// item count is reasonable.
     private func stringItems() throws -> [StringItem] {
         guard dtype.kind.isString else {
-            throw context.error(.lossyConversion(from: dtype),
+            throw context.error(
+                .lossyConversion(from: dtype),
                 "expected a string array (<U or |S), found \(dtype.descr) (\(dtype.typeName))")
         }
         let width = dtype.itemSize
         if width == 0 && count > Self.maxEmptyStringItems {
-            throw context.error(.hostile,
+            throw context.error(
+                .hostile,
                 "refusing to make \(count) empty strings from a \(dtype.descr) array "
                     + "(at most \(Self.maxEmptyStringItems))")
         }
@@ -107,7 +114,8 @@ extension NPYArray {
                 let raw = data.loadUnaligned(fromByteOffset: position, as: UInt32.self)
                 let value = swap ? raw.byteSwapped : raw
                 guard let scalar = Unicode.Scalar(value) else {
-                    throw context.error(.corruptData,
+                    throw context.error(
+                        .corruptData,
                         at: position,
                         "expected a Unicode code point in \(dtype.descr) item \(firstItem + position / max(item.width, 1)), "
                             + "found 0x\(hex(value, digits: 8))")
@@ -133,7 +141,8 @@ extension NPYArray {
                 case .emptyInput:
                     return String(text)
                 case .error:
-                    throw context.error(.corruptData,
+                    throw context.error(
+                        .corruptData,
                         at: position,
                         "expected UTF-8 text in \(dtype.descr) item \(firstItem + item.offset / max(item.width, 1)), "
                             + "found byte 0x\(hex(data[position], digits: 2))")
@@ -167,7 +176,9 @@ extension NPYArray {
         let context = ErrorContext(file: memoryName)
         _ = try checkedByteCount(header, context: context)
         guard header.elementCount == count else {
-            throw context.error(.invalidRequest, "expected \(header.elementCount!) strings for shape \(pythonTuple(shape)), got \(count)")
+            throw context.error(
+                .invalidRequest,
+                "expected \(header.elementCount!) strings for shape \(pythonTuple(shape)), got \(count)")
         }
         return header
     }

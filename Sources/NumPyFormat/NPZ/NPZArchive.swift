@@ -52,7 +52,8 @@ public final class NPZArchive: Sendable {
                 throw context.error(
                     .inconsistent, at: entry.recordOffset, "expected unique member names, found this name twice")
             }
-            let member = try Self.member(entry, in: ZipBytes(bytes: file.bytes, context: context), dataLimit: location.offset)
+            let member = try Self.member(
+                entry, in: ZipBytes(bytes: file.bytes, context: context), dataLimit: location.offset)
             if let previous = index[member.name] {
                 throw context.error(
                     .inconsistent, at: entry.recordOffset,
@@ -68,7 +69,8 @@ public final class NPZArchive: Sendable {
         let (path, file) = (self.path, self.file)
         bfloat16Declaration = try NPZBFloat16Declaration.read(
             names: members.map(\.name), options: options,
-            load: { name in try index[name].map { try Self.load(members[$0], file: file, path: path, options: options) } })
+            load: { name in try index[name].map { try Self.load(members[$0], file: file, path: path, options: options) }
+            })
     }
 
     /// The member `entry` describes, once its flags, method and sizes are ones this
@@ -76,7 +78,8 @@ public final class NPZArchive: Sendable {
     private static func member(_ entry: ZipEntry, in zip: ZipBytes, dataLimit: Int) throws -> NPZMember {
         if entry.flags & (ZipFlag.encrypted | ZipFlag.strongEncryption) != 0 {
             throw zip.context.error(
-                .unsupported, at: entry.recordOffset + 8, "expected an unencrypted member, found the encryption flag set")
+                .unsupported, at: entry.recordOffset + 8,
+                "expected an unencrypted member, found the encryption flag set")
         }
         let storage: NPZStorage
         switch entry.method {
@@ -113,7 +116,8 @@ public final class NPZArchive: Sendable {
     /// The member of array `name`, or the error that names the arrays there are.
     func existingMember(named name: String) throws -> NPZMember {
         guard let member = member(named: name) else {
-            throw NumPyFormatError(.missingArray(name),
+            throw NumPyFormatError(
+                .missingArray(name),
                 file: path,
                 message: "expected an array named '\(name)', found only: \(Self.listing(names))")
         }
@@ -145,7 +149,8 @@ public final class NPZArchive: Sendable {
 
     /// The error for a member whose data does not have the CRC-32 it declares.
     static func crcMismatch(_ member: NPZMember, found crc: UInt32, context: ErrorContext) -> NumPyFormatError {
-        context.error(.checksumMismatch(expected: member.crc32, found: crc),
+        context.error(
+            .checksumMismatch(expected: member.crc32, found: crc),
             at: member.dataOffset,
             "expected CRC-32 0x\(hex(member.crc32, digits: 8)) as declared, "
                 + "found 0x\(hex(crc, digits: 8)) in the member's data: the data is corrupt")
@@ -156,7 +161,8 @@ public final class NPZArchive: Sendable {
     }
 
     private static func load(_ member: NPZMember, file: MappedFile, path: String, options: NPYReadOptions) throws
-        -> NPYArray {
+        -> NPYArray
+    {
         let context = ErrorContext(file: path, member: member.memberName)
         let compressed = UnsafeRawBufferPointer(
             rebasing: file.bytes[member.dataOffset..<(member.dataOffset + member.compressedSize)])
@@ -172,7 +178,8 @@ public final class NPZArchive: Sendable {
             try NPZBounds.checkInflatedSize(member, options: options, context: context)
             var inflatedCRC: UInt32 = 0
             let refused = {
-                context.error(.system,
+                context.error(
+                    .system,
                     at: member.dataOffset,
                     "cannot allocate the \(member.uncompressedSize) bytes the member declares: out of memory")
             }

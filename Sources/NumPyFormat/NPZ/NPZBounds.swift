@@ -15,7 +15,8 @@ enum NPZBounds {
     /// central directory is parsed.
     static func checkMemberCount(_ count: Int, options: NPYReadOptions, at offset: Int, context: ErrorContext) throws {
         guard count <= options.maxMembers else {
-            throw context.error(.limitExceeded(.maxMembers, maximum: options.maxMembers, found: count),
+            throw context.error(
+                .limitExceeded(.maxMembers, maximum: options.maxMembers, found: count),
                 at: offset,
                 "expected at most \(options.maxMembers) members (maxMembers), found \(count) in the central directory")
         }
@@ -30,7 +31,8 @@ enum NPZBounds {
         for (previous, next) in zip(ordered, ordered.dropFirst()) {
             let previousEnd = previous.dataOffset + previous.compressedSize
             guard previousEnd <= next.localHeaderOffset else {
-                throw ErrorContext(file: context.file, member: next.memberName).error(.hostile,
+                throw ErrorContext(file: context.file, member: next.memberName).error(
+                    .hostile,
                     at: next.localHeaderOffset,
                     "expected members to occupy separate bytes, but this member's local header lies inside "
                         + "member '\(previous.memberName)' (bytes \(previous.localHeaderOffset)..<\(previousEnd)): "
@@ -47,7 +49,8 @@ enum NPZBounds {
         try checkInflationRatio(member, context: context)
         guard member.uncompressedSize <= options.maxBytes else {
             let memory = options.maxBytes == PhysicalMemory.bytes ? ", the machine's physical memory" : ""
-            throw context.error(.limitExceeded(.maxBytes, maximum: options.maxBytes, found: member.uncompressedSize),
+            throw context.error(
+                .limitExceeded(.maxBytes, maximum: options.maxBytes, found: member.uncompressedSize),
                 at: member.dataOffset,
                 "expected at most \(options.maxBytes) bytes once inflated (maxBytes\(memory)), "
                     + "but the member declares \(member.uncompressedSize)")
@@ -60,7 +63,8 @@ enum NPZBounds {
     static func checkInflationRatio(_ member: NPZMember, context: ErrorContext) throws {
         let possible = CheckedArithmetic.multiply(member.compressedSize, maxDeflateRatio) ?? Int.max
         guard member.uncompressedSize <= possible else {
-            throw context.error(.hostile,
+            throw context.error(
+                .hostile,
                 at: member.dataOffset,
                 "expected at most \(possible) bytes once inflated (\(maxDeflateRatio) times the "
                     + "\(member.compressedSize) compressed bytes, deflate's limit), but the member declares "

@@ -20,14 +20,16 @@ extension NPZWriter {
         }
         try failing {
             var pieces = StoredPieces(output: output)
-            let end = try layOut(zip(members, admitted).map { ($0.0.name, $0.0.header, $0.1.memberName, $0.1.size) },
-                                 into: &pieces)
+            let end = try layOut(
+                zip(members, admitted).map { ($0.0.name, $0.0.header, $0.1.memberName, $0.1.size) },
+                into: &pieces)
             try fill(&pieces)
             for member in pieces.members {
                 guard member.next == member.end else {
                     throw NumPyFormatError(
                         .invalidRequest, file: output.name, member: member.entry.name, offset: member.next,
-                        message: "expected \(member.end - member.next) more bytes of data before the archive is finished")
+                        message:
+                            "expected \(member.end - member.next) more bytes of data before the archive is finished")
                 }
                 var entry = member.entry
                 entry.crc = member.crc

@@ -105,7 +105,8 @@ public final class NPZWriter {
         let memberName = name + ".npy"
         let context = ErrorContext(file: output.name, member: memberName)
         guard state == .open else {
-            throw context.error(.invalidRequest, state == .finished ? "the archive is already finished" : "an earlier write failed")
+            throw context.error(
+                .invalidRequest, state == .finished ? "the archive is already finished" : "an earlier write failed")
         }
         guard !name.isEmpty, !name.utf8.contains(0), memberName.utf8.count <= Int(UInt16.max) else {
             throw context.error(.invalidRequest, "expected a non-empty array name without NUL bytes, under 64 KiB")
@@ -138,17 +139,20 @@ public final class NPZWriter {
     /// Writes the central directory and end records; closes the file if this writer opened it.
     public func finish() throws {
         guard state == .open else {
-            throw NumPyFormatError(.invalidRequest,
+            throw NumPyFormatError(
+                .invalidRequest,
                 file: output.name,
                 message: state == .finished ? "the archive is already finished" : "an earlier write failed")
         }
         guard !entries.isEmpty else {
             // An empty zip is valid, but readers (this one included) refuse empty npz files.
-            throw NumPyFormatError(.invalidRequest, file: output.name, message: "expected at least one array before finishing")
+            throw NumPyFormatError(
+                .invalidRequest, file: output.name, message: "expected at least one array before finishing")
         }
         let declaration = NPZBFloat16Declaration.arrayName
         if !bfloat16Names.isEmpty && !arrayNames.contains(declaration) {
-            try add(declaration, try NPYArray(strings: bfloat16Names, shape: [bfloat16Names.count]), compression: .stored)
+            try add(
+                declaration, try NPYArray(strings: bfloat16Names, shape: [bfloat16Names.count]), compression: .stored)
         }
         do {
             let directoryOffset = output.position
@@ -203,7 +207,8 @@ public final class NPZWriter {
         entry.crc = crc
         entry.compressedSize = output.position - dataStart
         if !zip64 && entry.compressedSize > ZipWriter.zip64Threshold {
-            throw NumPyFormatError(.system,
+            throw NumPyFormatError(
+                .system,
                 file: output.name, member: memberName, offset: dataStart,
                 message: "compressed size \(entry.compressedSize) exceeded zlib's bound; cannot record it")
         }

@@ -116,8 +116,10 @@ public final class NPYArrayStream {
     ) throws {
         let itemSize = header.dtype.itemSize
         guard itemSize > 0 else {
-            return try body(piece(UnsafeRawBufferPointer(start: buffer.baseAddress, count: 0), at: 0,
-                                  count: header.elementCount ?? 0))
+            return try body(
+                piece(
+                    UnsafeRawBufferPointer(start: buffer.baseAddress, count: 0), at: 0,
+                    count: header.elementCount ?? 0))
         }
         var delivered = 0
         var leftoverUsed = 0
@@ -153,7 +155,8 @@ public final class NPYArrayStream {
     /// `NPYBooleans` refuses it in a whole array.
     private func checkBooleans(_ bytes: UnsafeRawBufferPointer, at byteOffset: Int) throws {
         guard validatesBooleans, let bad = bytes.firstIndex(where: { $0 > 1 }) else { return }
-        throw dataContext.error(.corruptData, at: byteOffset + bad, "expected bool byte 0 or 1, found 0x\(hex(bytes[bad], digits: 2))")
+        throw dataContext.error(
+            .corruptData, at: byteOffset + bad, "expected bool byte 0 or 1, found 0x\(hex(bytes[bad], digits: 2))")
     }
 
     /// The payload positioned at the first data byte: the one the header came from on

@@ -12,7 +12,8 @@ extension NPYFile {
         return try NPYArrayStream(
             source, checksum: .absent, options: options, context: ErrorContext(file: path),
             retype: { header, dataContext in
-                declaringBFloat16 && header.dtype.kind == .void ? try header.declaredBFloat16(context: dataContext) : header
+                declaringBFloat16 && header.dtype.kind == .void
+                    ? try header.declaredBFloat16(context: dataContext) : header
             })
     }
 }

@@ -42,7 +42,7 @@ enum CRC32 {
             }
         }
         var value = uLong(pieceCRCs[0])
-        for i in 1 ..< parts {
+        for i in 1..<parts {
             let length = i == parts - 1 ? bytes.count - i * pieceSize : pieceSize
             value = crc32_combine(value, uLong(pieceCRCs[i]), .init(length))
         }

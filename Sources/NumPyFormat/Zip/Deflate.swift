@@ -48,8 +48,10 @@ final class Deflater {
 
     /// Compresses `input`, passing full output buffers to `sink`.
     /// `chunk` as in ``CRC32/update(_:_:chunk:)``.
-    func compress(_ input: UnsafeRawBufferPointer, chunk: Int = zlibMaxChunk,
-                  sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+    func compress(
+        _ input: UnsafeRawBufferPointer, chunk: Int = zlibMaxChunk,
+        sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         var offset = 0
         while offset < input.count {
             let n = min(chunk, input.count - offset)

@@ -83,7 +83,8 @@ final class Inflater {
         while !isFinished {
             let result = withUnsafeMutableBytes(of: &probe) { step(into: $0) }
             if stream.pointee.avail_out == 0 {
-                throw failure(.hostile,
+                throw failure(
+                    .hostile,
                     "expected the member to inflate to its declared \(declaredSize) bytes, "
                         + "but it inflates to more (stopped there: possible zip bomb or lying header)")
             }
@@ -94,7 +95,8 @@ final class Inflater {
     /// One zlib call from the next compressed bytes (at most `chunk`) into `output`.
     private func step(into output: UnsafeMutableRawBufferPointer) -> Int32 {
         let inputPiece = min(chunk, input.count - consumed)
-        stream.pointee.next_in = inputPiece == 0
+        stream.pointee.next_in =
+            inputPiece == 0
             ? nil : UnsafeMutablePointer(mutating: (input.baseAddress! + consumed).assumingMemoryBound(to: Bytef.self))
         stream.pointee.avail_in = uInt(inputPiece)
         stream.pointee.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
@@ -109,12 +111,14 @@ final class Inflater {
         switch result {
         case Z_STREAM_END:
             guard produced == declaredSize else {
-                throw failure(.truncated(expected: declaredSize, found: produced),
+                throw failure(
+                    .truncated(expected: declaredSize, found: produced),
                     "expected \(declaredSize) bytes of inflated data (declared size), "
                         + "but the deflate stream ends after \(produced)")
             }
             guard consumed == input.count else {
-                throw failure(.inconsistent,
+                throw failure(
+                    .inconsistent,
                     "expected \(input.count) bytes of compressed data (declared size), "
                         + "but the deflate stream ends after \(consumed)")
             }
@@ -122,7 +126,8 @@ final class Inflater {
         case Z_OK:
             return
         case Z_BUF_ERROR where consumed == input.count:
-            throw failure(.truncated(expected: declaredSize, found: produced),
+            throw failure(
+                .truncated(expected: declaredSize, found: produced),
                 "expected the deflate stream to end within the declared \(input.count) compressed bytes, "
                     + "but it continues (compressed data cut short or size wrong)")
         default:

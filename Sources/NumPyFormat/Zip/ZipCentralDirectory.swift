@@ -34,13 +34,16 @@ enum ZipCentralDirectory {
             cdOffset = try zip.int(zip.u64(record + 48), at: record + 48, "central directory offset")
             cdLimit = record
         } else if needs64 {
-            throw zip.context.error(.malformed,
+            throw zip.context.error(
+                .malformed,
                 at: eocd, "expected a ZIP64 locator before the end record, whose fields say ZIP64, found none")
         } else if diskNumber != 0 || cdDisk != 0 {
-            throw zip.context.error(.unsupported, at: eocd + 4, "expected a single-disk archive, found a multi-disk one")
+            throw zip.context.error(
+                .unsupported, at: eocd + 4, "expected a single-disk archive, found a multi-disk one")
         }
         guard let cdEnd = CheckedArithmetic.add(cdOffset, cdSize), cdEnd <= cdLimit else {
-            throw zip.context.error(.truncated(expected: cdSize, found: max(0, cdLimit - cdOffset)),
+            throw zip.context.error(
+                .truncated(expected: cdSize, found: max(0, cdLimit - cdOffset)),
                 at: eocd,
                 "expected the central directory (\(cdSize) bytes at offset \(cdOffset)) to end by offset \(cdLimit), "
                     + "but it runs past it: archive truncated or sizes wrong")
@@ -54,7 +57,8 @@ enum ZipCentralDirectory {
         guard let minimum = CheckedArithmetic.multiply(entryCount, ZipSize.centralDirectoryHeader),
             minimum <= cdSize
         else {
-            throw zip.context.error(.malformed,
+            throw zip.context.error(
+                .malformed,
                 at: eocd,
                 "expected room for \(entryCount) entries in the central directory, but it is only \(cdSize) bytes")
         }
@@ -73,10 +77,12 @@ enum ZipCentralDirectory {
                     + (record >= zip.count ? ", past the end of the file (\(zip.count) bytes)" : "")
                     + ": archive truncated or offset wrong")
         }
-        try zip.require(record, ZipSize.zip64EndOfCentralDirectory, "ZIP64 end of central directory record", limit: locator)
+        try zip.require(
+            record, ZipSize.zip64EndOfCentralDirectory, "ZIP64 end of central directory record", limit: locator)
         try zip.expectSignature(ZipSignature.zip64EndOfCentralDirectory, at: record, "ZIP64 end of central directory")
         guard zip.u32(record + 16) == 0, zip.u32(record + 20) == 0 else {
-            throw zip.context.error(.unsupported, at: record + 16, "expected a single-disk archive, found a multi-disk one")
+            throw zip.context.error(
+                .unsupported, at: record + 16, "expected a single-disk archive, found a multi-disk one")
         }
         return record
     }
@@ -91,7 +97,8 @@ enum ZipCentralDirectory {
     /// inside a member's data would be read one way by bnfile and another by numpy.
     static func requireAdjacent(cdEnd: Int, cdLimit: Int, cdOffset: Int, cdSize: Int, zip: ZipBytes) throws {
         guard cdEnd == cdLimit else {
-            throw zip.context.error(.inconsistent,
+            throw zip.context.error(
+                .inconsistent,
                 at: cdEnd,
                 "expected the central directory (\(cdSize) bytes at offset \(cdOffset)) to end where the end record "
                     + "begins, at offset \(cdLimit), but \(cdLimit - cdEnd) bytes lie between: two archives "
@@ -123,12 +130,14 @@ enum ZipCentralDirectory {
             candidate -= 1
         }
         if looksLikeZip {
-            throw zip.context.error(.truncated(expected: ZipSize.endOfCentralDirectory, found: 0),
+            throw zip.context.error(
+                .truncated(expected: ZipSize.endOfCentralDirectory, found: 0),
                 at: bytes.count,
                 "expected an end of central directory record near the end of the file, found none: archive truncated")
         }
         let isNPY = bytes.count >= 6 && Array(bytes[0..<6]) == npyMagic
-        throw zip.context.error(.wrongFormat,
+        throw zip.context.error(
+            .wrongFormat,
             at: 0,
             "expected a zip archive (signature 0x04034b50), found 0x\(hex(bytes.count >= 4 ? zip.u32(0) : 0, digits: 8))"
                 + (isNPY ? " (this is an .npy file, not an .npz)" : ""))
@@ -146,7 +155,8 @@ enum ZipCentralDirectory {
             let extraLength = Int(zip.u16(position + 30))
             let commentLength = Int(zip.u16(position + 32))
             let recordLength = ZipSize.centralDirectoryHeader + nameLength + extraLength + commentLength
-            try zip.require(position, recordLength, "central directory record with its name and extra fields", limit: end)
+            try zip.require(
+                position, recordLength, "central directory record with its name and extra fields", limit: end)
             let nameBytes = Array(zip.slice(position + ZipSize.centralDirectoryHeader, nameLength))
             let rawCompressed = zip.u32(position + 20)
             let rawUncompressed = zip.u32(position + 24)
@@ -162,16 +172,19 @@ enum ZipCentralDirectory {
                 flags: zip.u16(position + 8),
                 method: zip.u16(position + 10),
                 crc: zip.u32(position + 16),
-                compressedSize: try zip.int(zip64.compressedSize ?? UInt64(rawCompressed), at: position + 20, "compressed size"),
+                compressedSize: try zip.int(
+                    zip64.compressedSize ?? UInt64(rawCompressed), at: position + 20, "compressed size"),
                 uncompressedSize: try zip.int(
                     zip64.uncompressedSize ?? UInt64(rawUncompressed), at: position + 24, "uncompressed size"),
-                localHeaderOffset: try zip.int(zip64.localHeaderOffset ?? UInt64(rawOffset), at: position + 42, "local header offset"),
+                localHeaderOffset: try zip.int(
+                    zip64.localHeaderOffset ?? UInt64(rawOffset), at: position + 42, "local header offset"),
                 recordOffset: position)
             result.append(entry)
             position += recordLength
         }
         guard position == end else {
-            throw zip.context.error(.inconsistent,
+            throw zip.context.error(
+                .inconsistent,
                 at: position,
                 "expected the central directory to hold the \(location.entryCount) entries the end record counts, "
                     + "but \(end - position) more bytes of it follow the last one: numpy would read the members "

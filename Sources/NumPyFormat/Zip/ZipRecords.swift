@@ -50,7 +50,8 @@ struct ZipBytes {
     func require(_ offset: Int, _ length: Int, _ what: String, limit: Int? = nil) throws {
         let end = limit ?? bytes.count
         guard offset >= 0, let last = CheckedArithmetic.add(offset, length), last <= end else {
-            throw context.error(.truncated(expected: length, found: max(0, end - offset)),
+            throw context.error(
+                .truncated(expected: length, found: max(0, end - offset)),
                 at: offset,
                 "expected \(what) (\(length) bytes), but it runs past "
                     + (limit == nil ? "the end of the file (\(bytes.count) bytes)" : "offset \(end)"))
@@ -69,7 +70,8 @@ struct ZipBytes {
         try require(offset, 4, "\(what) signature")
         let found = u32(offset)
         guard found == expected else {
-            throw context.error(.malformed,
+            throw context.error(
+                .malformed,
                 at: offset,
                 "expected 0x\(hex(expected, digits: 8)) \(what) signature, found 0x\(hex(found, digits: 8))")
         }
@@ -103,14 +105,16 @@ struct Zip64Fields {
             let size = Int(zip.u16(position + 2))
             let dataStart = position + 4
             guard dataStart + size <= end else {
-                throw zip.context.error(.malformed,
+                throw zip.context.error(
+                    .malformed,
                     at: position, "expected an extra field of \(size) bytes, but the extra area ends first")
             }
             if id == ZipExtraID.zip64 {
                 var cursor = dataStart
                 func next(_ name: String) throws -> UInt64 {
                     guard cursor + 8 <= dataStart + size else {
-                        throw zip.context.error(.malformed,
+                        throw zip.context.error(
+                            .malformed,
                             at: position,
                             "expected the ZIP64 extra field to hold the \(name), but it is only \(size) bytes")
                     }
@@ -125,7 +129,8 @@ struct Zip64Fields {
             position = dataStart + size
         }
         if needUncompressed || needCompressed || needOffset {
-            throw zip.context.error(.malformed,
+            throw zip.context.error(
+                .malformed,
                 at: extra, "expected a ZIP64 extra field for sizes marked 0xffffffff, found none")
         }
         return fields

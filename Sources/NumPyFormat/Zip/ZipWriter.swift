@@ -45,8 +45,9 @@ enum ZipWriter {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(ZipSize.localFileHeader + entry.nameBytes.count + extra.count)
         appendLE(ZipSignature.localFileHeader, to: &bytes)
-        appendSharedFields(entry, zip64: zip64, markCompressed: zip64, markUncompressed: zip64,
-                           extraCount: extra.count, to: &bytes)
+        appendSharedFields(
+            entry, zip64: zip64, markCompressed: zip64, markUncompressed: zip64,
+            extraCount: extra.count, to: &bytes)
         bytes += entry.nameBytes
         bytes += extra
         return bytes
@@ -55,8 +56,10 @@ enum ZipWriter {
     /// The run of fields the local header and the central record share, in the same
     /// order: version needed, flags, method, time, date, CRC, the two sizes (0xFFFFFFFF
     /// where a ZIP64 extra field carries the real value), name and extra lengths.
-    private static func appendSharedFields(_ entry: ZipEntry, zip64: Bool, markCompressed: Bool,
-                                           markUncompressed: Bool, extraCount: Int, to bytes: inout [UInt8]) {
+    private static func appendSharedFields(
+        _ entry: ZipEntry, zip64: Bool, markCompressed: Bool,
+        markUncompressed: Bool, extraCount: Int, to bytes: inout [UInt8]
+    ) {
         appendLE(versionNeeded(zip64: zip64, method: entry.method), to: &bytes)
         appendLE(entry.flags, to: &bytes)
         appendLE(entry.method, to: &bytes)
@@ -95,8 +98,9 @@ enum ZipWriter {
         var bytes: [UInt8] = []
         appendLE(ZipSignature.centralDirectoryHeader, to: &bytes)
         appendLE(UInt16(3 << 8) | 45, to: &bytes)  // made by: Unix, spec 4.5
-        appendSharedFields(entry, zip64: zip64, markCompressed: bigCompressed, markUncompressed: bigUncompressed,
-                           extraCount: extra.count, to: &bytes)
+        appendSharedFields(
+            entry, zip64: zip64, markCompressed: bigCompressed, markUncompressed: bigUncompressed,
+            extraCount: extra.count, to: &bytes)
         appendLE(UInt16(0), to: &bytes)  // comment length
         appendLE(UInt16(0), to: &bytes)  // disk number
         appendLE(UInt16(0), to: &bytes)  // internal attributes
