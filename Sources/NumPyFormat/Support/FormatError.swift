@@ -73,9 +73,14 @@ public struct NumPyFormatError: Error, CustomStringConvertible, Sendable, Equata
     public var message: String
 
     /// The bound exceeded, when the failure is a bound rather than the file being wrong.
+    // Not inlined into callers: Swift 6.3's optimizer, inlining this match into a
+    // caller's `as` cast (bnfile's ToolError), fails its own ownership check and crashes.
+    @inline(never)
     public var limit: Limit? {
-        if case .limitExceeded(let limit, _, _) = kind { return limit }
-        return nil
+        switch kind {
+        case .limitExceeded(let limit, _, _): limit
+        default: nil
+        }
     }
 
     public init(
