@@ -83,13 +83,18 @@ let package = Package(
             name: "bnbench",
             dependencies: ["ExactBatchNorm", "NumPyFormat"]
         ),
-        .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat"]),
+        // What the test targets share: one process runner, one Python runner, one
+        // scratch folder type. It imports none of the package's libraries.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat", "TestSupport"]),
         .testTarget(
             name: "ExactBatchNormTests",
             dependencies: ["ExactBatchNorm", "NumPyFormat", .product(name: "BigInt", package: "BigInt")]
         ),
         .testTarget(name: "ArrayComparisonTests", dependencies: ["ArrayComparison"]),
-        .testTarget(name: "BatchNormFilesTests", dependencies: ["BatchNormFiles", "NumPyFormat", "ExactBatchNorm", "ArrayComparison"]),
-        .testTarget(name: "CLITests", dependencies: ["NumPyFormat"]),
+        .testTarget(
+            name: "BatchNormFilesTests",
+            dependencies: ["BatchNormFiles", "NumPyFormat", "ExactBatchNorm", "ArrayComparison", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["NumPyFormat", "TestSupport"]),
     ]
 )

@@ -23,8 +23,8 @@ def npy(array):
     return buffer.getvalue()
 
 
-def raw_deflate(chunks):
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+def raw_deflate(chunks, level=9):
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
     return b"".join(compressor.compress(c) for c in chunks) + compressor.flush()
 
 
@@ -130,7 +130,45 @@ def many_members():
     return archive([Member("m%05d.npy" % i, tiny) for i in range(10_000)])
 
 
+def zeros_member(count, **declared):
+    """x.npy: `count` float32 zeros, deflated a 16 MiB piece at a time (the stream is
+    about 1/1000 of the data, so no more than that is ever held here)."""
+    header = npy(np.zeros(count, dtype="<f4"))[:128]
+    size, left = 128 + 4 * count, 4 * count
+    crc = zlib.crc32(header)
+    pieces = [header]
+    piece = bytes(1 << 24)
+    while left:
+        n = min(left, len(piece))
+        crc = zlib.crc32(piece[:n], crc)
+        pieces.append(piece[:n])
+        left -= n
+    stream = raw_deflate(pieces, level=1)
+    return Member("x.npy", stream, method=8, size=size, crc=declared.get("crc", crc))
+
+
+def huge_deflated():
+    """1 GiB of float32 zeros in a 5 MB archive: honest, but a reader that inflates a
+    member whole to check its CRC pays 1 GiB of memory for it."""
+    return archive([zeros_member(1 << 28)])
+
+
+def deflated_bad_crc():
+    """16 MiB of zeros deflated, declaring a CRC-32 the data does not have."""
+    return archive([zeros_member(1 << 22, crc=0x12345678)])
+
+
+def deflate_cut_short():
+    """16 MiB of zeros whose deflate stream lost its last 16 bytes (sizes declared to match the cut stream)."""
+    member = zeros_member(1 << 22)
+    member.data = member.data[:-16]
+    return archive([member])
+
+
 KINDS = {
+    "huge-deflated": huge_deflated,
+    "deflated-bad-crc": deflated_bad_crc,
+    "deflate-cut-short": deflate_cut_short,
     "bomb-declared": bomb_declared,
     "bomb-inflating": bomb_inflating,
     "header-2-pow-60": header_2_pow_60,

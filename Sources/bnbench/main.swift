@@ -107,7 +107,7 @@ func write(_ args: [String]) throws {
     let compressed = args[2] == "deflated"
     let data = normalData(count, seed: 1)
     let times = try timed(Int(args[3])!) {
-        let writer = try NPZWriter(path: path, options: NPZWriteOptions(compressed: compressed))
+        let writer = try NPZWriter(path: path, options: NPZWriteOptions(compression: compressed ? .deflated : .stored))
         try data.withUnsafeBufferPointer { try writer.add("x", elements: $0, shape: [count]) }
         try writer.finish()
     }

@@ -9,7 +9,8 @@ struct ReadLimits: ParsableArguments {
     private static let defaults = NPYReadOptions()
 
     @Option(help: ArgumentHelp("Refuse members that declare more than this many bytes, and inputs whose per-channel "
-        + "work needs more (default 64 GiB or the machine's memory, whichever is less: \(bytes(defaults.maxBytes)) here)."))
+        + "work needs more (default 64 GiB or the machine's memory, whichever is less: \(bytes(defaults.maxBytes)) here; "
+        + "inspect reads members in pieces and needs no such bound)."))
     var maxBytes: Int = ReadLimits.defaults.maxBytes
 
     @Option(help: "Refuse archives with more than this many members (default \(defaults.maxMembers)).")

@@ -34,7 +34,7 @@ enum RunJob {
         let file = try AtomicOutput(destination: path)
         do {
             let writer = NPZWriter(fileDescriptor: file.descriptor, name: path,
-                                   options: NPZWriteOptions(compressed: compressed))
+                                   options: NPZWriteOptions(compression: compressed ? .deflated : .stored))
             let shape = problem.x.shape
             let channels: BatchNormChannels
             if compressed {
@@ -50,8 +50,8 @@ enum RunJob {
                 var computed: BatchNormChannels? = nil
                 try writer.addStored(members) { pieces in
                     computed = try problem.evaluate(X.self, threads: settings.threads) { _, out, dx in
-                        try pieces.write(UnsafeRawBufferPointer(out), toMember: 0)
-                        if let dx { try pieces.write(UnsafeRawBufferPointer(dx), toMember: 1) }
+                        try pieces.write(UnsafeRawBufferPointer(out), to: "out")
+                        if let dx { try pieces.write(UnsafeRawBufferPointer(dx), to: "dx") }
                     }
                 }
                 channels = computed!

@@ -1,6 +1,7 @@
 import ArrayComparison
 @testable import BatchNormFiles
 import Foundation
+import TestSupport
 import Testing
 
 /// Each model of the catalogue on small hand-made cases: a plain float32
@@ -8,14 +9,13 @@ import Testing
 /// its parameter; the same code without a mistake is named nothing; and the pieces the
 /// models are built from hold their contracts.
 @Suite struct DiagnosisModelTests {
-    let folder: URL
+    let scratch: ScratchFolder
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("bndiag-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        scratch = try ScratchFolder(prefix: "bndiag")
     }
 
-    func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+    func path(_ name: String) -> String { scratch.path(name) }
 
     /// A's beyond keys with their diagnoses.
     func diagnose(_ mistake: InjectedMistake, offset: Float? = nil) throws -> [(key: String, matches: [MistakeMatch])] {

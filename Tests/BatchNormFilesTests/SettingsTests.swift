@@ -2,33 +2,23 @@ import BatchNormFiles
 import ExactBatchNorm
 import Foundation
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// Settings travel with the files: what numpy writes is read, what bnfile writes numpy
 /// reads, and the order flags > input file > result file > framework holds.
 @Suite struct SettingsTests {
-    let folder: URL
+    let scratch: ScratchFolder
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("bnfiles-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        scratch = try ScratchFolder(prefix: "bnfiles")
     }
 
-    func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+    func path(_ name: String) -> String { scratch.path(name) }
 
-    /// Runs numpy in the scratch folder.
+    /// Runs numpy (imported as np) in the scratch folder and returns what it printed.
     func numpy(_ script: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import numpy as np\n" + script]
-        process.currentDirectoryURL = folder
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "python failed")
-        return String(decoding: data, as: UTF8.self)
+        try scratch.python(script)
     }
 
     @Test func numpyWrittenSettingsAreRead() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// bfloat16 through the tool: ml_dtypes' `<V2` files refused without a declaration (with

@@ -1,5 +1,6 @@
 import Foundation
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// Input keys: extras are ignored, misspellings of absent keys are errors that name the fix.

@@ -1,5 +1,6 @@
 import Foundation
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// `bnfile run --out-dir DIR IN...`: same bytes as single runs, failures, names, folders.

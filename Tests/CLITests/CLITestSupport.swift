@@ -1,120 +1,16 @@
 import Foundation
-import NumPyFormat
-import Testing
-#if canImport(Glibc)
 import Glibc
-#endif
+import NumPyFormat
+import TestSupport
+import Testing
 
-// The support every CLI test shares: one way to start a process (`ChildProcess`), the
-// built tool on top of it (`BNFileBinary`), one way to run Python (`Python`), one
-// temporary folder type (`ScratchFolder`) and the repository's committed data
-// (`Repository`). Helpers that only one suite needs stay in that suite's file.
+// The support every CLI test shares: the built tool (`BNFileBinary`) on the test
+// targets' one way to start a process (`ChildProcess`, from TestSupport, with `Python`
+// and `ScratchFolder`), the repository's committed data (`Repository`), the CLI's
+// inputs and the checks of what it printed. Helpers that only one suite needs stay in
+// that suite's file.
 
-// MARK: - Processes
-
-/// How a child process ended and what it wrote.
-struct ProcessOutcome {
-    /// The exit status, or nil when a signal ended the process.
-    var status: Int32?
-    /// The signal that ended the process, or nil when it exited.
-    var signal: Int32?
-    var stdout: String
-    var stderr: String
-    /// Peak resident memory of this process alone, in KiB.
-    var maxResidentKiB: Int
-    var seconds: Double
-}
-
-/// A process started with `posix_spawn`, so a test can signal it while it runs and read
-/// its own resource usage (`wait4`) once it ends; Foundation's `Process` offers neither.
-///
-/// Standard output and error go to files in a private folder (never a pipe, so no
-/// stream can fill up and stall the child), standard input comes from `stdin` or
-/// /dev/null, and SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT and SIGXFSZ are at their defaults
-/// whatever the test runner does with them. `wait()` must be called once; it removes
-/// the private folder.
-struct ChildProcess {
-    let pid: pid_t
-    let started = Date()
-    private let streams: URL
-
-    /// Starts `argv[0]` (an absolute path) with `argv`, in `directory` if given.
-    init(_ argv: [String], directory: String? = nil, stdin: String? = nil) throws {
-        streams = FileManager.default.temporaryDirectory.appendingPathComponent("bnfile-child-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: streams, withIntermediateDirectories: true)
-        var input = "/dev/null"
-        if let stdin {
-            input = streams.appendingPathComponent("stdin").path
-            try Data(stdin.utf8).write(to: URL(fileURLWithPath: input))
-        }
-        // posix_spawn_file_actions_addchdir_np is not visible from Swift's Glibc module,
-        // so a working directory is entered by a shell that then becomes the program.
-        let command = directory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + argv } ?? argv
-        pid = try Self.spawn(
-            command, stdin: input, stdout: streams.appendingPathComponent("stdout").path,
-            stderr: streams.appendingPathComponent("stderr").path)
-    }
-
-    private static func spawn(_ argv: [String], stdin: String, stdout: String, stderr: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGXFSZ] { sigaddset(&defaults, sig) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        let cArguments = argv.map { strdup($0) } + [nil]
-        defer { cArguments.forEach { free($0) } }
-        var child: pid_t = 0
-        let result = posix_spawn(&child, argv[0], &actions, &attributes, cArguments, environ)
-        guard result == 0 else {
-            Issue.record("cannot start \(argv[0]): \(String(cString: strerror(result)))")
-            throw CancellationError()
-        }
-        return child
-    }
-
-    func send(_ sig: Int32) { kill(pid, sig) }
-
-    /// Waits for the process to end and collects what it wrote.
-    func wait() -> ProcessOutcome {
-        var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
-        let signaled = status & 0x7f
-        let text = { (name: String) in
-            String(decoding: readWholeFile(streams.appendingPathComponent(name).path) ?? Data(), as: UTF8.self)
-        }
-        let outcome = ProcessOutcome(
-            status: signaled == 0 ? (status >> 8) & 0xff : nil, signal: signaled == 0 ? nil : signaled,
-            stdout: text("stdout"), stderr: text("stderr"), maxResidentKiB: usage.ru_maxrss,
-            seconds: Date().timeIntervalSince(started))
-        try? FileManager.default.removeItem(at: streams)
-        return outcome
-    }
-
-    /// Runs `argv` to completion.
-    static func run(_ argv: [String], directory: String? = nil, stdin: String? = nil) throws -> ProcessOutcome {
-        try ChildProcess(argv, directory: directory, stdin: stdin).wait()
-    }
-
-    /// The absolute path of a program on PATH, or nil.
-    static func which(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(name)" }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-}
+// MARK: - The tool
 
 /// The built `bnfile` binary: `$BNFILE_BIN`, else `<package root>/.build/debug/bnfile`
 /// (`make test` builds it before testing).
@@ -127,41 +23,29 @@ enum BNFileBinary {
     /// Starts `bnfile arguments...`, or `/bin/bash -c "<shell> bnfile arguments..."`
     /// when `shell` is set (for `ulimit`).
     static func start(_ arguments: [String], shell: String? = nil) throws -> ChildProcess {
+        try requireBinary()
+        let argv = shell.map { ["/bin/bash", "-c", $0 + " \"$@\"", "bash", path] + arguments } ?? [path] + arguments
+        return try ChildProcess(argv)
+    }
+
+    private static func requireBinary() throws {
         guard FileManager.default.isExecutableFile(atPath: path) else {
             Issue.record("bnfile binary not found at \(path): run `swift build` first or set BNFILE_BIN")
             throw CancellationError()
         }
-        let argv = shell.map { ["/bin/bash", "-c", $0 + " \"$@\"", "bash", path] + arguments } ?? [path] + arguments
-        return try ChildProcess(argv)
     }
 
     /// Runs `bnfile arguments...` to completion.
     static func run(_ arguments: [String], shell: String? = nil) throws -> ProcessOutcome {
         try start(arguments, shell: shell).wait()
     }
-}
 
-// MARK: - Python
-
-/// python3 from PATH, for numpy: it writes the files users have and reads the files
-/// bnfile writes.
-enum Python {
-    struct Failure: Error, CustomStringConvertible {
-        var message: String
-        var description: String { "python failed: \(message)" }
+    /// Runs `bnfile arguments...` and measures the peak memory of bnfile alone
+    /// (`Python.measuringMemory`), not counting the test process's.
+    static func runMeasuringMemory(_ arguments: [String]) throws -> ProcessOutcome {
+        try requireBinary()
+        return try Python.measuringMemory([path] + arguments)
     }
-
-    /// Runs `source` (in `directory` if given, `stdin` as its input) and returns its
-    /// standard output; a non-zero exit throws `Failure` with its standard error.
-    @discardableResult
-    static func run(_ source: String, in directory: String? = nil, stdin: String? = nil) throws -> String {
-        let outcome = try ChildProcess.run(["/usr/bin/env", "python3", "-c", source], directory: directory, stdin: stdin)
-        guard outcome.status == 0 else { throw Failure(message: outcome.stderr) }
-        return outcome.stdout
-    }
-
-    /// `path` as a Python string literal.
-    static func quoted(_ path: String) -> String { "'" + path.replacingOccurrences(of: "'", with: "\\'") + "'" }
 }
 
 // MARK: - Files
@@ -175,56 +59,8 @@ enum Repository {
     static func data(_ relative: String) -> String { root.appendingPathComponent("data/\(relative)").path }
 }
 
-/// A temporary folder for one test, removed by `cleanup()`.
-struct ScratchFolder {
-    let url: URL
-
-    init(prefix: String = "bnfile-tests") throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
-
-    /// Runs a Python snippet (numpy imported as np, and sys) in this folder.
-    @discardableResult
-    func python(_ script: String) throws -> String {
-        try Python.run("import numpy as np, sys\n" + script, in: url.path)
-    }
-
-    /// `np.savez(name, <arrays>)`, where `arrays` is Python keyword-argument source such
-    /// as `x=np.array([1, 2], np.float32)`. Returns the path.
-    @discardableResult
-    func savez(_ name: String, _ arrays: String) throws -> String {
-        let path = self.path(name)
-        try python("np.savez(\(Python.quoted(path)), \(arrays))")
-        return path
-    }
-
-    /// `np.save(name, <array>)`. Returns the path.
-    @discardableResult
-    func save(_ name: String, _ array: String) throws -> String {
-        let path = self.path(name)
-        try python("np.save(\(Python.quoted(path)), \(array))")
-        return path
-    }
-
-    func mkdir(_ name: String) throws {
-        try FileManager.default.createDirectory(atPath: path(name), withIntermediateDirectories: true)
-    }
-
-    func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: path(name)) }
-
-    func bytes(_ name: String) -> Data? { readWholeFile(path(name)) }
-
-    func contents(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path(name))) }
-
-    /// The names in a folder, sorted (hidden temporaries included, to catch leftovers).
-    func listing(_ folder: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: path(folder)).sorted()
-    }
-
+/// What CLI tests look for in a scratch folder: the temporaries `AtomicOutput` uses.
+extension ScratchFolder {
     /// Temporary files `AtomicOutput` would leave for output `name` (`.name.tmp-*`).
     func leftovers(for name: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
@@ -255,6 +91,7 @@ struct ScratchFolder {
         }
     }
 }
+
 
 /// Inputs for the tests: the committed fixtures (data/cases), hand-made and hostile files.
 extension ScratchFolder {
@@ -304,23 +141,6 @@ extension ScratchFolder {
         try python("import runpy; sys.argv = ['hostile', '\(kind)', '\(kind).npz']; "
             + "runpy.run_path('\(script)', run_name='__main__')")
         return path("\(kind).npz")
-    }
-}
-
-/// A file's bytes, or nil if it cannot be opened. Plain POSIX reads: Foundation's file
-/// reading leaks its buffer for empty files in this toolchain, which LeakSanitizer
-/// reports under `make sanitize`.
-func readWholeFile(_ path: String) -> Data? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var data = Data()
-    var buffer = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        guard n > 0 else { return n == 0 ? data : nil }
-        data.append(contentsOf: buffer[0..<n])
     }
 }
 

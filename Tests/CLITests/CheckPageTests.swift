@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The HTML report, loaded in a real headless browser (Debian's chromium; .ci/run

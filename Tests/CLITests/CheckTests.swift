@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `bnfile check`: every captured layer of a real network in one command.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The Makefile use the README shows: the pattern rule under `make -j`, failures that

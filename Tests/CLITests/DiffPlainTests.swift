@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `bnfile diff A B` without `--inputs`: every verdict path of the plain comparison and

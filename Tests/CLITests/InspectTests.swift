@@ -1,5 +1,6 @@
 import Foundation
 import NumPyFormat
+import TestSupport
 import Testing
 
 extension ScratchFolder {
@@ -7,7 +8,7 @@ extension ScratchFolder {
     /// An npz with a float array holding a NaN and an Inf, a Fortran int array and a complex one.
     func sampleArchive(compressed: Bool) throws -> String {
         let path = self.path(compressed ? "z.npz" : "s.npz")
-        let writer = try NPZWriter(path: path, options: NPZWriteOptions(compressed: compressed))
+        let writer = try NPZWriter(path: path, options: NPZWriteOptions(compression: compressed ? .deflated : .stored))
         try writer.add("x", try NPYArray([Float(1), 2, 3, .nan, .infinity, 6], shape: [2, 3]))
         try writer.add("k", try NPYArray([Int64(1), 2, 3, 4], shape: [2, 2], fortranOrder: true))
         try writer.add("c", try NPYArray([NPYComplex64(1, 1)]))

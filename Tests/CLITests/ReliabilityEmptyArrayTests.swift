@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Empty inputs whose other dimensions are huge (issue: SIGSEGV, SIGILL, SIGABRT, 6 GB

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `bnfile run` on archives built to exhaust or trick a reader (`fuzz/hostile.py`): each

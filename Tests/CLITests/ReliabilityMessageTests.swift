@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Names from a file never reach the terminal raw: a newline in a member name cannot

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// OUT appears complete or not at all: a run stopped by a signal or by a file-size

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// What `bnfile diff --inputs` tells a person, and the settings that travel with files.

@@ -17,7 +17,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ("|O", "object"), ("<q9", "unknown"), ("<f1", "unknown"), ("", "empty"), ("<Vx", "size after 'V'"), ("<M8[ns]", "datetime"), ("|f4", "byte order"), ("f4", "byte order"),
+        ("|O", "object"), ("<q9", "unknown"), ("<f1", "unknown"), ("", "empty"), ("<Vx", "size after 'V'"),
+        ("<M8[ns]", "datetime"), ("|f4", "byte order"), ("f4", "byte order"),
         ("<f16", "unknown"),
     ])
     func refusesUnsupported(descr: String, phrase: String) {
@@ -47,6 +48,6 @@ import Testing
         #expect(try NPYDType(kind: .float, itemSize: 4, byteOrder: .notApplicable) == NPYDType.native(Float.self))
         #expect(try NPYDType(kind: .bytes, itemSize: 4, byteOrder: .little).descr == "|S4")
         #expect(try NPYDType(kind: .unicode, itemSize: 0, byteOrder: .big).descr == ">U0")
-        #expect(throws: DTypeError.self) { try NPYDType(kind: .unicode, itemSize: 6) }
+        #expect(throws: NumPyFormatError.self) { try NPYDType(kind: .unicode, itemSize: 6) }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import NumPyFormat
 
 /// The carry-less-multiply CRC and the threaded split against zlib's own crc32 (which
@@ -15,9 +16,9 @@ import Testing
     func smallBuffersAtEveryAlignmentMatchZlib() {
         Self.data.withUnsafeBytes { all in
             for start in [UInt32(0), 0xFFFF_FFFF, 0x1234_5678] {
-                for alignment in 0 ..< 16 {
-                    for length in 0 ... 300 {
-                        let piece = UnsafeRawBufferPointer(rebasing: all[alignment ..< alignment + length])
+                for alignment in 0..<16 {
+                    for length in 0...300 {
+                        let piece = UnsafeRawBufferPointer(rebasing: all[alignment..<alignment + length])
                         let ours = CRC32.update(start, piece), theirs = zlib(start, piece)
                         if ours != theirs {
                             Issue.record("length \(length), alignment \(alignment), start \(start)")
@@ -34,7 +35,7 @@ import Testing
     @Test(arguments: [8 << 20, (8 << 20) + 1, (16 << 20) + 77, 20 << 20])
     func largeBuffersMatchZlib(length: Int) {
         Self.data.withUnsafeBytes { all in
-            let piece = UnsafeRawBufferPointer(rebasing: all[0 ..< length])
+            let piece = UnsafeRawBufferPointer(rebasing: all[0..<length])
             #expect(CRC32.update(0, piece) == zlib(0, piece))
             #expect(CRC32.update(0xDEAD_BEEF, piece) == zlib(0xDEAD_BEEF, piece))
         }

@@ -1,6 +1,7 @@
 import Foundation
-@testable import NumPyFormat
 import Testing
+
+@testable import NumPyFormat
 
 /// Replays every input the fuzzers (`make fuzz`) ever crashed on, kept in
 /// `fuzz/crashers/<target>/`: each must now be refused with a `NumPyFormatError`.
@@ -18,11 +19,16 @@ import Testing
             .map { folder.appendingPathComponent($0) }
     }
 
-    @Test func theCrasherFoldersExist() {
+    /// Each folder exists and holds at least one case, so that none of the replays below
+    /// can pass by having nothing to replay.
+    @Test func theCrasherFoldersHoldCases() {
         for target in ["npy", "npz", "inflate"] {
             var isFolder: ObjCBool = false
-            #expect(FileManager.default.fileExists(
-                atPath: Self.root.appendingPathComponent(target).path, isDirectory: &isFolder) && isFolder.boolValue)
+            #expect(
+                FileManager.default.fileExists(
+                    atPath: Self.root.appendingPathComponent(target).path, isDirectory: &isFolder) && isFolder.boolValue
+            )
+            #expect(!Self.inputs(target).isEmpty, "fuzz/crashers/\(target) holds no case")
         }
     }
 
@@ -44,16 +50,17 @@ import Testing
     @Test(arguments: inputs("inflate"))
     func inflateCrasherIsRefused(_ input: URL) throws {
         let bytes = [UInt8](try Data(contentsOf: input))
-        guard bytes.count >= 2 else { return }
+        try #require(bytes.count >= 2, "an inflate case starts with two bytes of declared size")
         let declared = Int(bytes[0]) | Int(bytes[1]) << 8
         let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(declared, 1), alignment: 64)
         defer { output.deallocate() }
-        _ = formatError {
+        let error = formatError {
             try bytes[2...].withUnsafeBytes { stream in
                 _ = try Inflate.inflate(
                     stream, into: UnsafeMutableRawBufferPointer(rebasing: output[0..<declared]),
                     context: ErrorContext(file: input.lastPathComponent), inputOffset: 0)
             }
         }
+        #expect(error?.file == input.lastPathComponent && error?.offset != nil, "\(String(describing: error))")
     }
 }

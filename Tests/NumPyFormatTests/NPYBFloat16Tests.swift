@@ -1,4 +1,5 @@
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// Void (`<V2`) arrays and bfloat16: raw bytes stay raw until declared; declared
@@ -19,11 +20,13 @@ import Testing
     }
 
     @Test func voidIsRefusedByNumericReadersWithTheWayOut() throws {
-        let array = try NPYFile.read(bytes: npyBytes(
-            header: "{'descr': '<V2', 'fortran_order': False, 'shape': (5,), }", data: Self.bytes), name: "x.npy")
+        let array = try NPYFile.read(
+            bytes: npyBytes(
+                header: "{'descr': '<V2', 'fortran_order': False, 'shape': (5,), }", data: Self.bytes), name: "x.npy")
         let error = formatError { _ = try array.elements(as: Float.self) }
-        #expect(error?.message.contains("raw bytes") == true && error?.message.contains("bfloat16") == true,
-                "\(String(describing: error))")
+        #expect(
+            error?.message.contains("raw bytes") == true && error?.message.contains("bfloat16") == true,
+            "\(String(describing: error))")
         let typed = try array.declaredBFloat16()
         #expect(typed.dtype == .bfloat16(byteOrder: .little) && typed.dtype.descr == "<V2")
         #expect(typed.dtype.typeName == "bfloat16")
@@ -35,27 +38,29 @@ import Testing
     }
 
     @Test func bigEndianAndMisdeclaredArrays() throws {
-        let big = try NPYFile.read(bytes: npyBytes(
-            header: "{'descr': '>V2', 'fortran_order': False, 'shape': (1,), }", data: [0x3F, 0x80]))
+        let big = try NPYFile.read(
+            bytes: npyBytes(
+                header: "{'descr': '>V2', 'fortran_order': False, 'shape': (1,), }", data: [0x3F, 0x80]))
         #expect(try big.declaredBFloat16().elements(as: Float.self) == [1])
         let floats = try NPYArray([Float(1)])
         let error = formatError { _ = try floats.declaredBFloat16() }
         #expect(error?.message.contains("declared bfloat16, but its dtype is <f4") == true)
-        let wide = try NPYFile.read(bytes: npyBytes(
-            header: "{'descr': '<V4', 'fortran_order': False, 'shape': (1,), }", data: [0, 0, 0x80, 0x3F]))
+        let wide = try NPYFile.read(
+            bytes: npyBytes(
+                header: "{'descr': '<V4', 'fortran_order': False, 'shape': (1,), }", data: [0, 0, 0x80, 0x3F]))
         #expect(formatError { _ = try wide.declaredBFloat16() } != nil)
         #expect(formatError { _ = try floats.viewed(as: .bfloat16()) } != nil)
     }
 
     @Test func writerDeclaresAndReaderHonours() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let header = NPYArrayHeader(dtype: .bfloat16(), shape: [5])
         let writer = try NPZWriter(path: directory.path("w.npz"))
         try writer.add("out", try NPYArray(header: header, bytes: Self.bytes))
         try writer.add("gamma", try NPYArray([Float(1), 2]))
         try writer.addStored([("dx", header)]) { pieces in
-            try Self.bytes.withUnsafeBytes { try pieces.write($0, toMember: 0) }
+            try Self.bytes.withUnsafeBytes { try pieces.write($0, to: "dx") }
         }
         try writer.finish()
         let archive = try NPZArchive(path: directory.path("w.npz"))
@@ -63,7 +68,8 @@ import Testing
         #expect(archive.dataNames == ["out", "gamma", "dx"])
         #expect(archive.bfloat16Declaration == ["out", "dx"])
         #expect(try archive.array(named: "out").dtype.kind == .bfloat16)
-        #expect(try archive.array(named: "dx").elements(as: Float.self).map(\.bitPattern) == Self.values.map(\.bitPattern))
+        #expect(
+            try archive.array(named: "dx").elements(as: Float.self).map(\.bitPattern) == Self.values.map(\.bitPattern))
         #expect(try archive.array(named: "gamma").dtype == .native(Float.self))
         var off = NPYReadOptions()
         off.readsBFloat16Declaration = false
@@ -83,7 +89,7 @@ import Testing
     }
 
     @Test func readsWhatMLDtypesWrites() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let listing = try python(
             """
@@ -102,14 +108,14 @@ import Testing
         let archive = try NPZArchive(path: directory.path("m.npz"), options: options)
         #expect(archive.bfloat16Names == ["x", "y"])
         #expect(try archive.array(named: "x").elements(as: Float.self).map(\.bitPattern) == expected)
-        #expect(try archive.array(named: "y").dtype == .native(Double.self))      // typed already: untouched
+        #expect(try archive.array(named: "y").dtype == .native(Double.self))  // typed already: untouched
         #expect(try NPZArchive(path: directory.path("m.npz")).array(named: "x").dtype.kind == .void)
         let single = try NPYFile.read(path: directory.path("m.npy"))
         #expect(try single.declaredBFloat16().elements(as: Float.self).map(\.bitPattern) == expected)
     }
 
     @Test func declarationsThatDoNotHold() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try python(
             """
@@ -121,8 +127,9 @@ import Testing
             np.savez('bytes.npz', x=v, bfloat16=np.array([b'x']))
             """, in: directory)
         let absent = formatError { _ = try NPZArchive(path: directory.path("absent.npz")) }
-        #expect(absent?.member == "bfloat16.npy" && absent?.message.contains("lists 'dx'") == true,
-                "\(String(describing: absent))")
+        #expect(
+            absent?.member == "bfloat16.npy" && absent?.message.contains("lists 'dx'") == true,
+            "\(String(describing: absent))")
         #expect(formatError { _ = try NPZArchive(path: directory.path("flat.npz")) }?.message.contains("1-d") == true)
         let float = try NPZArchive(path: directory.path("float.npz"))
         let misdeclared = formatError { _ = try float.array(named: "x") }
@@ -135,12 +142,15 @@ import Testing
     /// A declaration of a trillion empty names holds no bytes, so nothing but its count
     /// can refuse it: more names than the archive has arrays is refused before any is made.
     @Test func aHugeEmptyDeclarationIsRefusedBeforeDecoding() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let writer = try NPZWriter(path: directory.path("huge.npz"))
-        try writer.add("x", try NPYArray(header: NPYArrayHeader(dtype: try NPYDType(descr: "<V2"), shape: [1]), bytes: [0, 0]))
-        try writer.add("bfloat16", try NPYArray(
-            header: NPYArrayHeader(dtype: try NPYDType(descr: "<U0"), shape: [1_000_000_000_000]), bytes: []))
+        try writer.add(
+            "x", try NPYArray(header: NPYArrayHeader(dtype: try NPYDType(descr: "<V2"), shape: [1]), bytes: [0, 0]))
+        try writer.add(
+            "bfloat16",
+            try NPYArray(
+                header: NPYArrayHeader(dtype: try NPYDType(descr: "<U0"), shape: [1_000_000_000_000]), bytes: []))
         try writer.finish()
         let error = formatError { _ = try NPZArchive(path: directory.path("huge.npz")) }
         #expect(error?.message.contains("at most 2 array names") == true, "\(String(describing: error))")

@@ -10,7 +10,8 @@ import Testing
         _ bytes: [UInt8], options: NPYReadOptions = NPYReadOptions(),
         sourceLocation: SourceLocation = #_sourceLocation
     ) -> NumPyFormatError? {
-        formatError({ _ = try NPYFile.read(bytes: bytes, name: "bad.npy", options: options) }, sourceLocation: sourceLocation)
+        formatError(
+            { _ = try NPYFile.read(bytes: bytes, name: "bad.npy", options: options) }, sourceLocation: sourceLocation)
     }
 
     func expectFailure(
@@ -42,7 +43,8 @@ import Testing
 
     @Test func unsupportedVersions() {
         for version in [(0, 0), (1, 1), (4, 0), (2, 1)] as [(UInt8, UInt8)] {
-            expectFailure(npyBytes(header: good, data: [UInt8](repeating: 0, count: 8), version: version),
+            expectFailure(
+                npyBytes(header: good, data: [UInt8](repeating: 0, count: 8), version: version),
                 offset: 6, "expected NPY version 1.0, 2.0 or 3.0", "found \(version.0).\(version.1)")
         }
     }
@@ -51,25 +53,33 @@ import Testing
         let prefix: [UInt8] = [0x93] + Array("NUMPY".utf8)
         expectFailure(prefix + [2, 0], offset: 8, "4-byte header length", "ends after 8 bytes")
         expectFailure(prefix + [2, 0, 0x10], offset: 8, "4-byte header length")
-        expectFailure(prefix + [1, 0, 0xff, 0x00] + Array("{'descr'".utf8), offset: 8,
+        expectFailure(
+            prefix + [1, 0, 0xff, 0x00] + Array("{'descr'".utf8), offset: 8,
             "expected 255 bytes of header text", "only 8 remain", "cut inside the header")
     }
 
     @Test func headerNotADictOrWrongKeys() {
         expectFailure(npyBytes(header: "['descr', 1]"), offset: 10, "expected the header to be a dict, found a list")
         expectFailure(npyBytes(header: "{'descr': '<f4', 'shape': (2,)}"), offset: 10, "'fortran_order'", "missing")
-        expectFailure(npyBytes(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1}"),
+        expectFailure(
+            npyBytes(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1}"),
             offset: 10 + 56, "unexpected header key 'extra'")
-        expectFailure(npyBytes(header: "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}"),
+        expectFailure(
+            npyBytes(header: "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}"),
             offset: 10 + 17, "appears twice")
-        expectFailure(npyBytes(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} x"),
+        expectFailure(
+            npyBytes(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} x"),
             offset: 10 + 56, "cannot parse header", "after the header dict")
-        expectFailure(npyBytes(header: "{'descr': '<f4', 'fortran_order': False"), offset: 10 + 39, "cannot parse header", "ends inside the dict")
+        expectFailure(
+            npyBytes(header: "{'descr': '<f4', 'fortran_order': False"), offset: 10 + 39, "cannot parse header",
+            "ends inside the dict")
     }
 
     @Test func badShapes() {
         func header(_ shape: String) -> [UInt8] {
-            npyBytes(header: "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape)}", data: [UInt8](repeating: 0, count: 64))
+            npyBytes(
+                header: "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape)}",
+                data: [UInt8](repeating: 0, count: 64))
         }
         let at = 10 + 50
         expectFailure(header("[2, 3]"), offset: at, "expected shape to be a tuple", "found a list")
@@ -82,19 +92,24 @@ import Testing
     }
 
     @Test func fortranOrderNotBool() {
-        expectFailure(npyBytes(header: "{'descr': '<f4', 'fortran_order': 0, 'shape': (2,)}"),
+        expectFailure(
+            npyBytes(header: "{'descr': '<f4', 'fortran_order': 0, 'shape': (2,)}"),
             offset: 10 + 34, "expected fortran_order to be True or False, found an integer")
     }
 
-    @Test(arguments: [("|O", "object"), ("<q9", "unknown dtype descr '<q9'"), ("<f1", "unknown dtype descr '<f1'"),
-                      ("", "empty dtype descr"), ("|U3", "no byte order"), ("<m8", "datetime")])
+    @Test(arguments: [
+        ("|O", "object"), ("<q9", "unknown dtype descr '<q9'"), ("<f1", "unknown dtype descr '<f1'"),
+        ("", "empty dtype descr"), ("|U3", "no byte order"), ("<m8", "datetime"),
+    ])
     func unsupportedDescr(descr: String, phrase: String) {
-        expectFailure(npyBytes(header: "{'descr': '\(descr)', 'fortran_order': False, 'shape': (2,)}"),
+        expectFailure(
+            npyBytes(header: "{'descr': '\(descr)', 'fortran_order': False, 'shape': (2,)}"),
             offset: 10 + 10, phrase)
     }
 
     @Test func structuredDescr() {
-        expectFailure(npyBytes(header: "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,)}"),
+        expectFailure(
+            npyBytes(header: "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,)}"),
             offset: 10 + 10, "structured dtypes")
     }
 
@@ -104,15 +119,18 @@ import Testing
         expectFailure(bytes, offset: 8, "at most 10000 bytes", "found \(long.utf8.count)", "maxHeaderSize")
         let relaxed = try NPYFile.read(bytes: bytes, options: NPYReadOptions(maxHeaderSize: 20_000))
         #expect(relaxed.shape == [2])
-        expectFailure(npyBytes(header: good, data: [UInt8](repeating: 0, count: 8)), offset: 8,
+        expectFailure(
+            npyBytes(header: good, data: [UInt8](repeating: 0, count: 8)), offset: 8,
             "at most 20 bytes", options: NPYReadOptions(maxHeaderSize: 20))
     }
 
     @Test func encodingRules() throws {
         let latin = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'é': 1}"
-        expectFailure(npyBytes(header: latin, data: [UInt8](repeating: 0, count: 8)), offset: 10 + 57,
+        expectFailure(
+            npyBytes(header: latin, data: [UInt8](repeating: 0, count: 8)), offset: 10 + 57,
             "expected ASCII header text in a version 1.0 file", "0xc3")
-        expectFailure(npyBytes(header: latin, data: [UInt8](repeating: 0, count: 8), version: (2, 0)), offset: 12 + 57,
+        expectFailure(
+            npyBytes(header: latin, data: [UInt8](repeating: 0, count: 8), version: (2, 0)), offset: 12 + 57,
             "version 2.0")
         var invalid = npyBytes(header: good + " ", data: [UInt8](repeating: 0, count: 8), version: (3, 0))
         invalid[12 + good.utf8.count] = 0xff
@@ -123,19 +141,24 @@ import Testing
     }
 
     @Test func sizeOverflow() {
-        expectFailure(npyBytes(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296)}"),
+        expectFailure(
+            npyBytes(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296)}"),
             offset: 10, "is too big", "exceed 2^63-1 bytes")
-        expectFailure(npyBytes(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (2305843009213693952,)}"),
+        expectFailure(
+            npyBytes(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (2305843009213693952,)}"),
             offset: 10, "is too big", "8-byte items")
     }
 
     /// numpy's "array is too big" rule skips zero dimensions: an empty array whose other
     /// dimensions multiply past 2^63-1 bytes is refused although it holds no data, and one
     /// whose nonzero dimensions fit is read as the empty array it is.
-    @Test(arguments: ["(0, 4611686018427387904, 4)", "(0, 9223372036854775807)",
-                      "(0, 3, 4611686018427387904, 4611686018427387904)", "(4611686018427387904, 0, 4)"])
+    @Test(arguments: [
+        "(0, 4611686018427387904, 4)", "(0, 9223372036854775807)",
+        "(0, 3, 4611686018427387904, 4611686018427387904)", "(4611686018427387904, 0, 4)",
+    ])
     func emptyArrayWithHugeDimensionsIsRefused(shape: String) {
-        expectFailure(npyBytes(header: "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape)}"),
+        expectFailure(
+            npyBytes(header: "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape)}"),
             offset: 10, "is too big", "nonzero dimensions", "numpy")
     }
 

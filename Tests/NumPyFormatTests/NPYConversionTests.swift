@@ -1,9 +1,11 @@
 import NumPyFormat
+import TestSupport
 import Testing
 
 @Suite struct NPYConversionTests {
     func array(_ descr: String, shape: [Int], fortran: Bool = false, bytes: [UInt8]) throws -> NPYArray {
-        try NPYArray(header: NPYArrayHeader(dtype: NPYDType(descr: descr), shape: shape, fortranOrder: fortran), bytes: bytes)
+        try NPYArray(
+            header: NPYArrayHeader(dtype: NPYDType(descr: descr), shape: shape, fortranOrder: fortran), bytes: bytes)
     }
 
     @Test func byteSwapsBigEndian() throws {
@@ -25,7 +27,9 @@ import Testing
         #expect(!a.isDirectlyUsable(as: Int16.self))
         // Rank 3: element (i,j,k) of shape (2,3,4) sits at i + 2j + 6k in Fortran order.
         var fortranData = [Int32](repeating: 0, count: 24)
-        for i in 0..<2 { for j in 0..<3 { for k in 0..<4 { fortranData[i + 2 * j + 6 * k] = Int32(100 * i + 10 * j + k) } } }
+        for i in 0..<2 {
+            for j in 0..<3 { for k in 0..<4 { fortranData[i + 2 * j + 6 * k] = Int32(100 * i + 10 * j + k) } }
+        }
         let b = try NPYArray(fortranData, shape: [2, 3, 4], fortranOrder: true)
         var expected: [Int64] = []
         for i in 0..<2 { for j in 0..<3 { for k in 0..<4 { expected.append(Int64(100 * i + 10 * j + k)) } } }
@@ -54,7 +58,8 @@ import Testing
     ])
     func refusesLossyConversions(descr: String, target: String) throws {
         let dtype = try NPYDType(descr: descr)
-        let a = try NPYArray(header: NPYArrayHeader(dtype: dtype, shape: [1]), bytes: [UInt8](repeating: 0, count: dtype.itemSize))
+        let a = try NPYArray(
+            header: NPYArrayHeader(dtype: dtype, shape: [1]), bytes: [UInt8](repeating: 0, count: dtype.itemSize))
         let error = formatError {
             switch target {
             case "Double": _ = try a.elements(as: Double.self)
@@ -71,7 +76,7 @@ import Testing
     }
 
     @Test func zeroCopyWhenNativeAndAligned() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let path = directory.path("f.npy")
         try NPYFile.write(try NPYArray((0..<1000).map(Float.init), shape: [10, 100]), to: path)

@@ -5,8 +5,9 @@ import Testing
 /// escapes give the characters Python gives, and integers Python refuses are refused.
 @Suite struct NPYHeaderLiteralTests {
     func header(descr: String = "<f4", shape: String) -> [UInt8] {
-        npyBytes(header: "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shape)}",
-                 data: [UInt8](repeating: 0, count: 64))
+        npyBytes(
+            header: "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shape)}",
+            data: [UInt8](repeating: 0, count: 64))
     }
 
     /// `'\x3cf4'` is `'<f4'` to numpy; octal and \u escapes likewise.
@@ -41,12 +42,13 @@ import Testing
 /// Control characters in names become escapes in every error's one line.
 @Suite struct ControlCharacterTests {
     @Test func controlCharactersAreEscaped() {
-        #expect(escapingControlCharacters("a\nb\tc\r\u{1b}[0m\u{7f}\u{85}é\\") == #"a\nb\tc\r\x1b[0m\x7f\x85é\"# )
+        #expect(escapingControlCharacters("a\nb\tc\r\u{1b}[0m\u{7f}\u{85}é\\") == #"a\nb\tc\r\x1b[0m\x7f\x85é\"#)
         #expect(escapingControlCharacters("plain.npy") == "plain.npy")
     }
 
     @Test func errorDescriptionsStayOneLine() {
-        let error = NumPyFormatError(file: "in\n.npz", member: "x\u{1b}.npy", offset: 3, message: "bad 'y\n'")
+        let error = NumPyFormatError(
+            .malformed, file: "in\n.npz", member: "x\u{1b}.npy", offset: 3, message: "bad 'y\n'")
         #expect(error.description == #"in\n.npz: member 'x\x1b.npy': offset 3: bad 'y\n'"#)
     }
 }

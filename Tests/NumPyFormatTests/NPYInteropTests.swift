@@ -1,11 +1,12 @@
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// Interop with the real numpy installed here, both directions, and byte identity of
 /// written headers with `np.save`.
 @Suite struct NPYInteropTests {
     @Test func writesHeadersByteIdenticalToNpSave() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         // Each file: np.save of an array; the library re-encodes what it reads and must
         // produce the same bytes. Covers growth padding for 1- to 20-digit axes, Fortran
@@ -38,7 +39,7 @@ import Testing
     }
 
     @Test func readsWhatNumpyWrites() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try python(
             """
@@ -64,8 +65,9 @@ import Testing
         #expect(bef.dtype.descr == ">i8" && bef.fortranOrder)
         #expect(try bef.elements(as: Int64.self) == expected.map { Int64($0.rounded(.towardZero)) })
         #expect(try NPYFile.read(path: directory.path("bool.npy")).elements(as: Bool.self) == [true, false, true])
-        #expect(try NPYFile.read(path: directory.path("c16.npy")).elements(as: NPYComplex128.self)
-            == [NPYComplex128(1, 2), NPYComplex128(0, -3.5)])
+        #expect(
+            try NPYFile.read(path: directory.path("c16.npy")).elements(as: NPYComplex128.self)
+                == [NPYComplex128(1, 2), NPYComplex128(0, -3.5)])
         #expect(try NPYFile.read(path: directory.path("half.npy")).elements(as: Float.self) == [0.5, -2])
         for (name, version) in [("v2.npy", NPYVersion.v2), ("v3.npy", .v3)] {
             let array = try NPYFile.read(path: directory.path(name))
@@ -75,14 +77,15 @@ import Testing
     }
 
     @Test func numpyReadsWhatTheLibraryWrites() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         var names: [String] = []
         for descr in allDescrs {
             let base = try NPYDType(descr: descr)
             for order in [NPYDType.ByteOrder.little, .big] {
                 for fortran in [false, true] {
-                    let header = NPYArrayHeader(dtype: base.withByteOrder(order), shape: [2, 3, 4], fortranOrder: fortran)
+                    let header = NPYArrayHeader(
+                        dtype: base.withByteOrder(order), shape: [2, 3, 4], fortranOrder: fortran)
                     let name = "w\(names.count).npy"
                     try NPYFile.write(
                         try NPYArray(header: header, bytes: patternBytes(count: header.byteCount!, dtype: base)),

@@ -1,4 +1,5 @@
 import NumPyFormat
+import TestSupport
 import Testing
 
 let allDescrs = [
@@ -22,7 +23,7 @@ func patternBytes(count: Int, dtype: NPYDType) -> [UInt8] {
 @Suite struct NPYRoundTripTests {
     @Test(arguments: allDescrs)
     func everyDTypeOrderAndRankRoundTrips(descr: String) throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let base = try NPYDType(descr: descr)
         for order in [NPYDType.ByteOrder.little, .big] {
@@ -59,8 +60,9 @@ func patternBytes(count: Int, dtype: NPYDType) -> [UInt8] {
         let empty = try NPYArray([Double](), shape: [0, 4])
         #expect(try NPYFile.read(bytes: NPYFile.encode(empty)).elements(as: Double.self) == [])
         let complex = try NPYArray([NPYComplex128(1, -1), NPYComplex128(0.5, 2)])
-        #expect(try NPYFile.read(bytes: NPYFile.encode(complex)).elements(as: NPYComplex128.self)
-            == [NPYComplex128(1, -1), NPYComplex128(0.5, 2)])
+        #expect(
+            try NPYFile.read(bytes: NPYFile.encode(complex)).elements(as: NPYComplex128.self)
+                == [NPYComplex128(1, -1), NPYComplex128(0.5, 2)])
     }
 
     @Test func writingChecksDataSize() throws {

@@ -1,4 +1,5 @@
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// Fixed-width string arrays (`<U`, `|S`): descrs, reading, building, refusals, and
@@ -58,21 +59,25 @@ import Testing
     }
 
     @Test func bigEndianAndEmptyItems() throws {
-        let big = try NPYFile.read(bytes: npyBytes(
-            header: "{'descr': '>U2', 'fortran_order': False, 'shape': (1,), }", data: [0, 0, 0, 0x41, 0, 0, 0, 0]))
+        let big = try NPYFile.read(
+            bytes: npyBytes(
+                header: "{'descr': '>U2', 'fortran_order': False, 'shape': (1,), }", data: [0, 0, 0, 0x41, 0, 0, 0, 0]))
         #expect(try big.strings() == ["A"])
-        let empty = try NPYFile.read(bytes: npyBytes(header: "{'descr': '<U0', 'fortran_order': False, 'shape': (3,), }"))
+        let empty = try NPYFile.read(
+            bytes: npyBytes(header: "{'descr': '<U0', 'fortran_order': False, 'shape': (3,), }"))
         #expect(try empty.strings() == ["", "", ""])
-        let huge = try NPYFile.read(bytes: npyBytes(
-            header: "{'descr': '<U0', 'fortran_order': False, 'shape': (1000000000000,), }"))
+        let huge = try NPYFile.read(
+            bytes: npyBytes(
+                header: "{'descr': '<U0', 'fortran_order': False, 'shape': (1000000000000,), }"))
         let error = formatError { _ = try huge.strings() }
         #expect(error?.message.contains("refusing") == true, "\(String(describing: error))")
     }
 
     @Test func keepsInnerNulsAndStripsTrailingOnes() throws {
         let data: [UInt8] = [0x61, 0, 0, 0, 0, 0, 0, 0, 0x62, 0, 0, 0, 0, 0, 0, 0]
-        let array = try NPYFile.read(bytes: npyBytes(
-            header: "{'descr': '<U4', 'fortran_order': False, 'shape': (), }", data: data))
+        let array = try NPYFile.read(
+            bytes: npyBytes(
+                header: "{'descr': '<U4', 'fortran_order': False, 'shape': (), }", data: data))
         #expect(try array.strings() == ["a\u{0}b"])
     }
 
@@ -117,7 +122,7 @@ import Testing
     }
 
     @Test func numpyReadsWhatWeWriteByteForByte() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let cases: [(String, [String], [Int])] = [
             ("layout", ["nhwc"], []), ("keys", ["x", "dout"], [2]), ("empty", [], [0]), ("blank", [""], []),
@@ -147,7 +152,7 @@ import Testing
     }
 
     @Test func readsWhatNumpyWrites() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try python(
             """

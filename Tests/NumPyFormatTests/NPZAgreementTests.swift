@@ -1,5 +1,6 @@
 import Foundation
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// Archives that numpy (through Python's zipfile) and a reader trusting the end record
@@ -7,7 +8,7 @@ import Testing
 /// than numpy would load. numpy's own odd but valid archives are read.
 @Suite struct NPZAgreementTests {
     static func refusal(_ script: String, _ name: String) throws -> NumPyFormatError? {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try python(script, in: directory)
         return formatError {
@@ -19,21 +20,24 @@ import Testing
     /// An end record counting fewer entries than the directory holds: numpy reads every
     /// entry, so a reader stopping at the count would silently lose `dout`.
     @Test func endRecordCountingTooFewIsRefused() throws {
-        let error = try Self.refusal("""
+        let error = try Self.refusal(
+            """
             np.savez('a.npz', x=np.zeros((2, 3), '<f4'), dout=np.ones((2, 3), '<f4'))
             d = bytearray(open('a.npz', 'rb').read())
             d[-14:-10] = (1).to_bytes(2, 'little') * 2
             open('a.npz', 'wb').write(d)
             assert sorted(np.load('a.npz').files) == ['dout', 'x']
             """, "a.npz")
-        #expect(error?.message.contains("hold the 1 entries the end record counts") == true, "\(String(describing: error))")
+        #expect(
+            error?.message.contains("hold the 1 entries the end record counts") == true, "\(String(describing: error))")
         #expect(error?.message.contains("numpy would read") == true)
     }
 
     /// Two archives concatenated: numpy reads the second's arrays (it shifts offsets to
     /// where the directory really is); the end record's offsets point into the first.
     @Test func concatenatedArchivesAreRefused() throws {
-        let error = try Self.refusal("""
+        let error = try Self.refusal(
+            """
             np.savez('a.npz', x=np.zeros(3, '<f4'))
             np.savez('b.npz', x=np.ones(3, '<f4'))
             open('ab.npz', 'wb').write(open('a.npz', 'rb').read() + open('b.npz', 'rb').read())
@@ -46,7 +50,8 @@ import Testing
     /// A central directory forged inside a member's data, the end record pointing at it:
     /// numpy reads the bytes before the end record instead and refuses the file.
     @Test func forgedCentralDirectoryIsRefused() throws {
-        let error = try Self.refusal("""
+        let error = try Self.refusal(
+            """
             import zipfile, io, struct
             def npy(a):
                 b = io.BytesIO(); np.save(b, a); return b.getvalue()
@@ -77,9 +82,10 @@ import Testing
     /// end record and no ZIP64 records): read when maxMembers allows, refused by the
     /// member bound otherwise, never as a missing ZIP64 locator.
     @Test func numpysArchiveOf65535MembersIsRead() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
-        try python("""
+        try python(
+            """
             import zipfile, io
             b = io.BytesIO(); np.save(b, np.zeros(2, '<f4'))
             with zipfile.ZipFile('many.npz', 'w') as z:

@@ -1,4 +1,5 @@
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// Malformed archives from the brief. Each is built by writing a valid archive with the
@@ -6,17 +7,19 @@ import Testing
 /// the member where there is one, and the offset.
 @Suite struct NPZBadInputTests {
     struct Fixture {
-        let directory: TemporaryDirectory
+        let directory: ScratchFolder
         let bytes: [UInt8]
         /// Offsets of local headers and central directory records, in member order.
         let locals: [Int]
         let centrals: [Int]
 
         init(compressed: Bool, arrays: [(String, NPYArray)]? = nil) throws {
-            directory = try TemporaryDirectory()
+            directory = try ScratchFolder()
             let path = directory.path("good.npz")
-            let writer = try NPZWriter(path: path, options: NPZWriteOptions(compressed: compressed))
-            let contents = try arrays ?? [("x", NPYArray([Float](repeating: 1.5, count: 16))), ("y", NPYArray([Int32(1), 2, 3]))]
+            let writer = try NPZWriter(
+                path: path, options: NPZWriteOptions(compression: compressed ? .deflated : .stored))
+            let contents =
+                try arrays ?? [("x", NPYArray([Float](repeating: 1.5, count: 16))), ("y", NPYArray([Int32(1), 2, 3]))]
             for (name, array) in contents { try writer.add(name, array) }
             try writer.finish()
             bytes = try directory.read("good.npz")
@@ -29,12 +32,15 @@ import Testing
         }
 
         /// The error from opening `bytes` and loading every member.
-        func failure(_ bytes: [UInt8], options: NPYReadOptions = NPYReadOptions(),
-                     sourceLocation: SourceLocation = #_sourceLocation) -> NumPyFormatError? {
-            formatError({
-                let archive = try open(bytes, options: options)
-                for name in archive.names { _ = try archive.array(named: name) }
-            }, sourceLocation: sourceLocation)
+        func failure(
+            _ bytes: [UInt8], options: NPYReadOptions = NPYReadOptions(),
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) -> NumPyFormatError? {
+            formatError(
+                {
+                    let archive = try open(bytes, options: options)
+                    for name in archive.names { _ = try archive.array(named: name) }
+                }, sourceLocation: sourceLocation)
         }
     }
 
@@ -59,7 +65,8 @@ import Testing
         defer { f.directory.cleanup() }
         check(f.failure(Array(repeating: 7, count: 100)), member: nil, offset: 0, "expected a zip archive")
         check(f.failure(Array(repeating: 7, count: 5)), member: nil, offset: 0, "expected a zip archive")
-        check(f.failure(npyBytes(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (0,)}")),
+        check(
+            f.failure(npyBytes(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (0,)}")),
             member: nil, offset: 0, "this is an .npy file")
     }
 
@@ -97,7 +104,9 @@ import Testing
         for record in [f.centrals[1] + 20, f.centrals[1] + 24, f.locals[1] + 18, f.locals[1] + 22] {
             bytes.setU32(100_000, at: record)
         }
-        check(f.failure(bytes), member: "y.npy", offset: nil, "expected 100000 bytes of member data", "truncated or size wrong")
+        check(
+            f.failure(bytes), member: "y.npy", offset: nil, "expected 100000 bytes of member data",
+            "truncated or size wrong")
     }
 
     @Test func storedSizesDisagree() throws {
@@ -105,7 +114,9 @@ import Testing
         defer { f.directory.cleanup() }
         var bytes = f.bytes
         bytes.setU32(bytes.u32(at: f.centrals[0] + 24) + 1, at: f.centrals[0] + 24)
-        check(f.failure(bytes), member: "x.npy", offset: f.centrals[0] + 20, "compressed and uncompressed sizes to be equal")
+        check(
+            f.failure(bytes), member: "x.npy", offset: f.centrals[0] + 20,
+            "compressed and uncompressed sizes to be equal")
     }
 
     /// A deflated member that declares fewer bytes than it inflates to is stopped at the
@@ -145,7 +156,9 @@ import Testing
         var bytes = f.bytes
         bytes.setU16(12, at: f.centrals[0] + 10)
         bytes.setU16(12, at: f.locals[0] + 8)
-        check(f.failure(bytes), member: "x.npy", offset: f.centrals[0] + 10, "compression method 0 (stored) or 8", "found 12")
+        check(
+            f.failure(bytes), member: "x.npy", offset: f.centrals[0] + 10, "compression method 0 (stored) or 8",
+            "found 12")
     }
 
     @Test func encrypted() throws {
@@ -188,16 +201,21 @@ import Testing
         defer { f.directory.cleanup() }
         var name = f.bytes
         name[f.locals[1] + 30] = UInt8(ascii: "z")
-        check(f.failure(name), member: "y.npy", offset: f.locals[1] + 30, "expected the local header to name 'y.npy'", "found 'z.npy'")
+        check(
+            f.failure(name), member: "y.npy", offset: f.locals[1] + 30, "expected the local header to name 'y.npy'",
+            "found 'z.npy'")
         var size = f.bytes
         size.setU32(size.u32(at: f.locals[0] + 22) - 1, at: f.locals[0] + 22)
         check(f.failure(size), member: "x.npy", offset: f.locals[0] + 22, "local header uncompressed size")
         var method = f.bytes
         method.setU16(8, at: f.locals[0] + 8)
-        check(f.failure(method), member: "x.npy", offset: f.locals[0] + 8, "compression method 0", "found 8 in the local header")
+        check(
+            f.failure(method), member: "x.npy", offset: f.locals[0] + 8, "compression method 0",
+            "found 8 in the local header")
         var signature = f.bytes
         signature.setU32(0, at: f.locals[1])
-        check(f.failure(signature), member: "y.npy", offset: f.locals[1],
+        check(
+            f.failure(signature), member: "y.npy", offset: f.locals[1],
             "expected 0x04034b50 local file header signature, found 0x00000000")
     }
 
@@ -228,6 +246,8 @@ import Testing
         bytes.setU32(0, at: f.locals[1] + 14)
         let error = f.failure(bytes, options: NPYReadOptions(verifyCRC: false))
         check(error, member: "y.npy", offset: y.dataOffset + 6, "expected NPY version 1.0, 2.0 or 3.0")
-        #expect(error?.description.hasPrefix("\(f.directory.path("bad.npz")): member 'y.npy': offset \(y.dataOffset + 6): ") == true)
+        #expect(
+            error?.description.hasPrefix("\(f.directory.path("bad.npz")): member 'y.npy': offset \(y.dataOffset + 6): ")
+                == true)
     }
 }

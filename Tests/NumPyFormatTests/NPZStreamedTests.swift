@@ -1,11 +1,12 @@
 import NumPyFormat
+import TestSupport
 import Testing
 
 /// Stored members written a piece at a time (`NPZWriter.addStored`), as `bnfile run`
 /// writes `out` and `dx` while the engine computes them.
 @Suite struct NPZStreamedTests {
-    let a = (0 ..< 1000).map { Float($0) * 0.5 - 7 }
-    let b = (0 ..< 1000).map { Float(999 - $0) / 3 }
+    let a = (0..<1000).map { Float($0) * 0.5 - 7 }
+    let b = (0..<1000).map { Float(999 - $0) / 3 }
     var header: NPYArrayHeader { NPYArrayHeader(dtype: Float.npyDType, shape: [10, 100]) }
 
     /// Writes `a` and `b` whole, or streamed in interleaved pieces of `piece` elements,
@@ -17,8 +18,8 @@ import Testing
                 var start = 0
                 while start < a.count {
                     let end = min(a.count, start + piece)
-                    try a[start ..< end].withUnsafeBytes { try pieces.write($0, toMember: 0) }
-                    try b[start ..< end].withUnsafeBytes { try pieces.write($0, toMember: 1) }
+                    try a[start..<end].withUnsafeBytes { try pieces.write($0, to: "a") }
+                    try b[start..<end].withUnsafeBytes { try pieces.write($0, to: "b") }
                     start = end
                 }
             }
@@ -31,7 +32,7 @@ import Testing
     }
 
     @Test func streamedPiecesGiveTheSameBytesAsWholeArrays() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try write(to: directory.path("whole.npz"), piece: nil)
         for piece in [1, 7, 64, 1000] {
@@ -53,13 +54,13 @@ import Testing
     }
 
     @Test func refusesTooManyAndTooFewBytes() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let tooMany = formatError {
             let writer = try NPZWriter(path: directory.path("many.npz"))
             try writer.addStored([("a", header)]) { pieces in
-                try a.withUnsafeBytes { try pieces.write($0, toMember: 0) }
-                try a[0 ..< 1].withUnsafeBytes { try pieces.write($0, toMember: 0) }
+                try a.withUnsafeBytes { try pieces.write($0, to: "a") }
+                try a[0..<1].withUnsafeBytes { try pieces.write($0, to: "a") }
             }
         }
         #expect(tooMany?.member == "a.npy")
@@ -67,8 +68,8 @@ import Testing
         let tooFew = formatError {
             let writer = try NPZWriter(path: directory.path("few.npz"))
             try writer.addStored([("a", header), ("b", header)]) { pieces in
-                try a.withUnsafeBytes { try pieces.write($0, toMember: 0) }
-                try b[0 ..< 999].withUnsafeBytes { try pieces.write($0, toMember: 1) }
+                try a.withUnsafeBytes { try pieces.write($0, to: "a") }
+                try b[0..<999].withUnsafeBytes { try pieces.write($0, to: "b") }
             }
         }
         #expect(tooFew?.member == "b.npy")
@@ -80,9 +81,22 @@ import Testing
         let duplicate = formatError { try writer.addStored([("b", header), ("a", header)]) { _ in } }
         #expect(duplicate?.description.contains("unique array names") == true)
         try writer.addStored([("b", NPYArrayHeader(dtype: Float.npyDType, shape: [1]))]) { pieces in
-            try [Float(2)].withUnsafeBytes { try pieces.write($0, toMember: 0) }
+            try [Float(2)].withUnsafeBytes { try pieces.write($0, to: "b") }
         }
         try writer.finish()
         #expect(try NPZArchive(path: directory.path("names.npz")).names == ["a", "b"])
+    }
+
+    @Test func piecesAreAddressedByArrayName() throws {
+        let directory = try ScratchFolder()
+        defer { directory.cleanup() }
+        let unknown = formatError {
+            let writer = try NPZWriter(path: directory.path("unknown.npz"))
+            try writer.addStored([("a", header), ("b", header)]) { pieces in
+                try a.withUnsafeBytes { try pieces.write($0, to: "c") }
+            }
+        }
+        #expect(unknown?.kind == .invalidRequest)
+        #expect(unknown?.message == "expected one of the arrays being added ('a', 'b'), got 'c'")
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import NumPyFormat
+import TestSupport
 import Testing
 
 @Suite struct NPZTests {
@@ -9,8 +10,12 @@ import Testing
             ("x", try NPYArray((0..<48).map { Float($0) * 0.5 }, shape: [4, 12])),
             ("mask", try NPYArray([true, false, true])),
             ("fortran", try NPYArray([Int16(0), 3, 1, 4, 2, 5], shape: [2, 3], fortranOrder: true)),
-            ("big", try NPYArray(header: NPYArrayHeader(dtype: NPYDType(descr: ">f8"), shape: [2]),
-                bytes: [0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0xc0, 0, 0, 0, 0, 0, 0, 0])),
+            (
+                "big",
+                try NPYArray(
+                    header: NPYArrayHeader(dtype: NPYDType(descr: ">f8"), shape: [2]),
+                    bytes: [0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0xc0, 0, 0, 0, 0, 0, 0, 0])
+            ),
             ("scalar", try NPYArray([UInt64(7)], shape: [])),
             ("empty", try NPYArray([Double](), shape: [0, 3])),
             ("c", try NPYArray([NPYComplex64(1, 2)])),
@@ -18,14 +23,14 @@ import Testing
     }
 
     func write(_ arrays: [(String, NPYArray)], to path: String, compressed: Bool) throws {
-        let writer = try NPZWriter(path: path, options: NPZWriteOptions(compressed: compressed))
+        let writer = try NPZWriter(path: path, options: NPZWriteOptions(compression: compressed ? .deflated : .stored))
         for (name, array) in arrays { try writer.add(name, array) }
         try writer.finish()
     }
 
     @Test(arguments: [false, true])
     func roundTrips(compressed: Bool) throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let arrays = try sampleArrays()
         let path = directory.path("a.npz")
@@ -56,7 +61,7 @@ import Testing
     }
 
     @Test func storedMembersAreZeroCopyAndDeterministic() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let arrays = try sampleArrays()
         try write(arrays, to: directory.path("a.npz"), compressed: false)
@@ -75,7 +80,7 @@ import Testing
     }
 
     @Test func readsWhatNumpyWrites() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try python(
             """
@@ -115,7 +120,7 @@ import Testing
 
     @Test(arguments: [false, true])
     func numpyReadsWhatTheLibraryWrites(compressed: Bool) throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try write(try sampleArrays(), to: directory.path("ours.npz"), compressed: compressed)
         let result = try python(
@@ -140,7 +145,7 @@ import Testing
 
     /// The .npy payload of each stored member equals what np.savez stores for the same array.
     @Test func storedPayloadsMatchNpSavez() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         try python(
             """
@@ -157,13 +162,14 @@ import Testing
         for name in theirs.names {
             let t = try #require(theirs.member(named: name)), o = try #require(ours.member(named: name))
             #expect(t.uncompressedSize == o.uncompressedSize && t.crc32 == o.crc32, "\(name)")
-            #expect(theirBytes[t.dataOffset..<(t.dataOffset + t.compressedSize)]
-                == ourBytes[o.dataOffset..<(o.dataOffset + o.compressedSize)], "\(name)")
+            #expect(
+                theirBytes[t.dataOffset..<(t.dataOffset + t.compressedSize)]
+                    == ourBytes[o.dataOffset..<(o.dataOffset + o.compressedSize)], "\(name)")
         }
     }
 
     @Test func membersLoadIndependently() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let path = directory.path("a.npz")
         try write(try sampleArrays(), to: path, compressed: false)
@@ -180,7 +186,7 @@ import Testing
     }
 
     @Test func writerRefusesMisuse() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let writer = try NPZWriter(path: directory.path("w.npz"))
         try writer.add("a", try NPYArray([Float(1)]))
@@ -192,15 +198,15 @@ import Testing
     }
 
     @Test func writesToACallerDescriptorWithUnsafeBuffers() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         let path = directory.path("fd.npz")
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         #expect(fd >= 0)
         let values = (0..<1000).map(Double.init)
-        let writer = NPZWriter(fileDescriptor: fd, name: path, options: NPZWriteOptions(compressed: true))
+        let writer = NPZWriter(fileDescriptor: fd, name: path, options: NPZWriteOptions(compression: .deflated))
         try values.withUnsafeBufferPointer { try writer.add("v", elements: $0, shape: [10, 100]) }
-        try values.withUnsafeBufferPointer { try writer.add("s", elements: $0, shape: [1000], compressed: false) }
+        try values.withUnsafeBufferPointer { try writer.add("s", elements: $0, shape: [1000], compression: .stored) }
         try writer.finish()
         close(fd)
         let archive = try NPZArchive(path: path)

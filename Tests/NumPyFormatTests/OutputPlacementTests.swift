@@ -1,6 +1,9 @@
 import Foundation
-@testable import NumPyFormat
+import TestSupport
 import Testing
+
+@testable import NumPyFormat
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,7 +13,7 @@ import Glibc
     @Test func devicesFifosAndDescriptorLinksAreWrittenInPlace() throws {
         #expect(OutputPlacement.resolve("/dev/null") == .inPlace("/dev/null"))
         #expect(OutputPlacement.resolve("/dev/stdout") == .inPlace("/dev/stdout"))
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         #expect(mkfifo(directory.path("fifo"), 0o644) == 0)
         #expect(OutputPlacement.resolve(directory.path("fifo")) == .inPlace(directory.path("fifo")))
@@ -18,7 +21,7 @@ import Glibc
 
     /// Links are followed (relative ones from the link's folder) to the file renamed over.
     @Test func symlinksResolveToTheirTarget() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try ScratchFolder()
         defer { directory.cleanup() }
         _ = try directory.write([1], to: "real.npz")
         #expect(symlink("real.npz", directory.path("a")) == 0)

@@ -1,55 +1,13 @@
-import Foundation
 import NumPyFormat
+import TestSupport
 import Testing
 
-/// A fresh directory under the system temporary directory, removed by `cleanup()`.
-struct TemporaryDirectory {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("npy-tests-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    func write(_ bytes: [UInt8], to name: String) throws -> String {
-        let target = path(name)
-        try Data(bytes).write(to: URL(fileURLWithPath: target))
-        return target
-    }
-
-    func read(_ name: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path(name))))
-    }
-
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
-}
-
-/// Runs a Python script with numpy imported as `np`; returns stdout, fails the test on error.
+/// Runs a Python script in `directory` with numpy imported as `np` (and os and sys);
+/// returns what it printed and throws, failing the test, if it fails.
 @discardableResult
-func python(_ script: String, in directory: TemporaryDirectory) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", "import numpy as np, os, sys\n" + script]
-    process.currentDirectoryURL = directory.url
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let stdout = String(decoding: outData, as: UTF8.self)
-    if process.terminationStatus != 0 {
-        Issue.record("python failed: \(String(decoding: errData, as: UTF8.self))")
-        throw PythonFailed()
-    }
-    return stdout
+func python(_ script: String, in directory: ScratchFolder) throws -> String {
+    try directory.python(script)
 }
-
-struct PythonFailed: Error {}
 
 /// The error a closure throws, as a NumPyFormatError, recording an issue if there is none.
 func formatError(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> NumPyFormatError? {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import NumPyFormat
 
 /// zlib takes 32-bit lengths, so buffers over 4 GiB go through zlib in pieces. The
@@ -7,8 +8,8 @@ import Testing
 @Suite struct ZlibChunkingTests {
     static func bytes(_ count: Int) -> [UInt8] {
         var state: UInt64 = 99
-        return (0 ..< count).map { i in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+        return (0..<count).map { i in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             // Half noise, half runs, so deflate has something to match.
             return i % 4096 < 2048 ? UInt8(truncatingIfNeeded: state >> 56) : UInt8(i % 7)
         }
@@ -25,14 +26,14 @@ import Testing
     @Test(arguments: [1, 13, 65_536])
     func deflateAndInflateInPiecesRoundTrip(chunk: Int) throws {
         let data = Self.bytes(100_003)
-        let deflater = try Deflater(level: -1, name: "test")
+        let deflater = try Deflater(level: .default, name: "test")
         var compressed: [UInt8] = []
         try data.withUnsafeBytes { raw in
             try deflater.compress(raw, chunk: chunk) { compressed += $0 }
             try deflater.finish { compressed += $0 }
         }
         // Chunked input gives zlib the same bytes, so the stream is the same as one call's.
-        let whole = try Deflater(level: -1, name: "test")
+        let whole = try Deflater(level: .default, name: "test")
         var reference: [UInt8] = []
         try data.withUnsafeBytes { raw in
             try whole.compress(raw) { reference += $0 }
@@ -42,8 +43,9 @@ import Testing
         var restored = [UInt8](repeating: 0, count: data.count)
         let crc = try compressed.withUnsafeBytes { input in
             try restored.withUnsafeMutableBytes { output in
-                try Inflate.inflate(input, into: output, context: ErrorContext(file: "test"), inputOffset: 0,
-                                    chunk: chunk)
+                try Inflate.inflate(
+                    input, into: output, context: ErrorContext(file: "test"), inputOffset: 0,
+                    chunk: chunk)
             }
         }
         #expect(restored == data)

@@ -33,13 +33,14 @@ public enum InspectJSON {
         if a.statsRequested, a.stats == nil {
             fields.append(("stats", "null"))
         } else if let stats = a.stats {
-            fields.append((
-                "stats",
-                object([
-                    ("min", number(stats.min)), ("max", number(stats.max)), ("mean", number(stats.mean)),
-                    ("std", number(stats.std)), ("nan", String(stats.nan)), ("inf", String(stats.inf)),
-                ])
-            ))
+            fields.append(
+                (
+                    "stats",
+                    object([
+                        ("min", number(stats.min)), ("max", number(stats.max)), ("mean", number(stats.mean)),
+                        ("std", number(stats.std)), ("nan", String(stats.nan)), ("inf", String(stats.inf)),
+                    ])
+                ))
         }
         return object(fields)
     }

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NumPyFormat
 
 /// What `bnfile inspect` found in one file: every array, fully read and verified.
@@ -11,18 +6,20 @@ public struct InspectFileReport {
     public var format: String
     public var arrays: [InspectArrayReport]
 
-    /// Reads every array of the file (so CRCs and bool bytes are verified) and describes it.
+    /// Reads every array of the file (so CRCs and bool bytes are verified) and describes
+    /// it. Arrays are read as streams (`NPYArrayStream`): memory stays within a few
+    /// pieces whatever their size, stored or deflated.
     public init(path: String, withStats: Bool, options: NPYReadOptions) throws {
         self.path = path
-        if try Self.isNPY(path) {
+        if NumPyFileFormat(ofFileAt: path) == .npy {
             format = "npy"
             let stem = Self.stem(of: path)
-            let array = try BFloat16Declaration.declared(NPYFile.read(path: path, options: options), key: stem,
-                                                  options: options)
-            let size = array.byteCount + NPYFile.encodeHeader(array.header).count
+            let stream = try NPYFile.arrayStream(
+                path: path, options: options, declaringBFloat16: options.bfloat16Arrays.contains(stem))
+            let size = (stream.header.byteCount ?? 0) + NPYFile.encodeHeader(stream.header).count
             arrays = [
                 try InspectArrayReport(
-                    name: stem, array: array, storage: "stored", compressedBytes: size, rawBytes: size,
+                    name: stem, stream: stream, storage: "stored", compressedBytes: size, rawBytes: size,
                     withStats: withStats)
             ]
         } else {
@@ -30,23 +27,11 @@ public struct InspectFileReport {
             let archive = try NPZArchive(path: path, options: options)
             arrays = try archive.members.map { member in
                 try InspectArrayReport(
-                    name: member.name, array: try archive.array(named: member.name),
+                    name: member.name, stream: try archive.arrayStream(named: member.name),
                     storage: member.storage.rawValue, compressedBytes: member.compressedSize,
                     rawBytes: member.uncompressedSize, withStats: withStats)
             }
         }
-    }
-
-    /// Decided by content, not extension: a misnamed file is still described correctly.
-    /// An unreadable file goes by its extension, so the reader reports why it failed.
-    private static func isNPY(_ path: String) throws -> Bool {
-        var head = [UInt8](repeating: 0, count: 6)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return path.hasSuffix(".npy") }
-        let count = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, 6) }
-        close(fd)
-        if count == 6 && head == [0x93] + Array("NUMPY".utf8) { return true }
-        return count >= 2 && head.starts(with: [0x50, 0x4b]) ? false : path.hasSuffix(".npy")
     }
 
     /// The file name without folder and extension: the array's name for an .npy file.
@@ -71,22 +56,26 @@ public struct InspectArrayReport {
     /// The first items of a string array, and how many there are in all.
     public var text: InspectStrings?
 
+    /// Reads `stream` through: once for the strings a string array shows, or for
+    /// `--stats` (twice, as the standard deviation needs the mean first), else just to
+    /// check it. The first pass checks the CRC.
     init(
-        name: String, array: NPYArray, storage: String, compressedBytes: Int, rawBytes: Int, withStats: Bool
+        name: String, stream: NPYArrayStream, storage: String, compressedBytes: Int, rawBytes: Int, withStats: Bool
     ) throws {
         self.name = name
-        header = array.header
+        header = stream.header
         self.storage = storage
         self.compressedBytes = compressedBytes
         self.rawBytes = rawBytes
-        switch array.checksum {
+        switch stream.checksum {
         case .verified: crc = "ok"
         case .notChecked: crc = "unchecked"
         case .absent: crc = "none"
         }
         statsRequested = withStats
-        stats = withStats ? try InspectStats(array) : nil
-        text = try InspectStrings(array)
+        text = try InspectStrings(stream)
+        stats = withStats ? try InspectStats(stream) : nil
+        try stream.verify()
     }
 
     public var order: String { header.fortranOrder ? "F" : "C" }

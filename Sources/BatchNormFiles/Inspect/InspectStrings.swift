@@ -10,20 +10,24 @@ public struct InspectStrings {
 
     /// nil for arrays that are not strings. Bytes items that are not UTF-8 are shown
     /// with U+FFFD in place of the bad bytes rather than refused: `|S` arrays may hold
-    /// any bytes.
-    init?(_ array: NPYArray) throws {
-        switch array.dtype.kind {
-        case .unicode:
-            let items = try array.strings()
-            shown = Array(items.prefix(Self.shownItems))
-            total = items.count
-        case .bytes:
-            let items = try array.byteStrings()
-            shown = items.prefix(Self.shownItems).map { String(decoding: $0, as: UTF8.self) }
-            total = items.count
-        default:
-            return nil
+    /// any bytes. The stream is read through once, a piece at a time, and the first
+    /// items in C order are picked out where the file stores them.
+    init?(_ stream: NPYArrayStream) throws {
+        let header = stream.header
+        guard header.dtype.kind.isString else { return nil }
+        total = header.elementCount ?? 0
+        let positions = (0..<min(Self.shownItems, total)).map { header.storagePosition(ofCOrderIndex: $0) }
+        var picked = [String?](repeating: nil, count: positions.count)
+        try stream.forEachPiece { piece in
+            let items =
+                header.dtype.kind == .unicode
+                ? try piece.strings() : try piece.byteStrings().map { String(decoding: $0, as: UTF8.self) }
+            let range = piece.startIndex..<(piece.startIndex + piece.count)
+            for (shownIndex, position) in positions.enumerated() where range.contains(position) {
+                picked[shownIndex] = items[position - piece.startIndex]
+            }
         }
+        shown = picked.map { $0 ?? "" }
     }
 
     /// `'nhwc'` for a 0-d array, `['x', 'dout']` otherwise, with `...` when items were left out.

@@ -1,4 +1,3 @@
-import ArrayComparison
 import NumPyFormat
 
 /// The human-readable form of `inspect`: one aligned line per array, stats indented below.
@@ -10,7 +9,7 @@ public enum InspectText {
             out += "\(escapingControlCharacters(report.path)): \(report.format), \(report.arrays.count) \(noun)\n"
             let rows = report.arrays.map { a in
                 [
-                    escapingControlCharacters(a.name), dtypeText(a.header.dtype), NumberText.shape(a.header.shape), a.order,
+                    escapingControlCharacters(a.name), dtypeText(a.header.dtype), pythonTuple(a.header.shape), a.order,
                     "v\(a.header.version)",
                     a.storage, "\(a.compressedBytes)/\(a.rawBytes) bytes", "crc \(a.crc)",
                 ]

@@ -102,7 +102,7 @@ public struct StatedSettings: Sendable, Equatable {
             guard archive.member(named: key) != nil else { return nil }
             let array = try archive.array(named: key)
             guard array.count == 1 else {
-                throw BatchNormFileError("\(path): \(key) has shape \(NumberText.shape(array.shape)); "
+                throw BatchNormFileError("\(path): \(key) has shape \(pythonTuple(array.shape)); "
                     + "expected a 0-d array holding one setting")
             }
             return array

@@ -27,11 +27,11 @@ extension NPYDType {
     }
 
     /// Parses the size after `V`; any byte-order character or none is accepted, and kept.
-    static func voidDType(descr: String, sizeText: Substring, order: ByteOrder?) throws(DTypeError) -> NPYDType {
+    static func voidDType(descr: String, sizeText: Substring, order: ByteOrder?) throws(NumPyFormatError) -> NPYDType {
         guard !sizeText.isEmpty, sizeText.count <= 10, sizeText.allSatisfy({ $0.isASCII && $0.isNumber }),
             let size = Int(sizeText), size <= maxStringItemSize
         else {
-            throw DTypeError("unknown dtype descr '\(descr)' (expected a size after 'V', e.g. '<V2')")
+            throw NumPyFormatError(.malformed, "unknown dtype descr '\(descr)' (expected a size after 'V', e.g. '<V2')")
         }
         return NPYDType(uncheckedKind: .void, itemSize: size, byteOrder: order ?? .notApplicable)
     }
@@ -42,28 +42,43 @@ extension NPYArray {
     /// only void arrays (raw bytes) can be viewed so, and viewing as bfloat16 is what a
     /// declaration does. Nothing is copied.
     public func viewed(as newType: NPYDType) throws -> NPYArray {
-        guard dtype.kind == .void || dtype == newType else {
-            throw context.error(
-                "cannot view \(dtype.descr) (\(dtype.typeName)) as \(newType.typeName): only raw bytes (void) can be")
-        }
-        guard newType.itemSize == dtype.itemSize, newType.kind != .bool else {
-            throw context.error(
-                "cannot view \(dtype.descr) items (\(dtype.itemSize) bytes) as \(newType.typeName) "
-                    + "(\(newType.itemSize) bytes)")
-        }
-        var header = self.header
-        header.dtype = newType
-        return retyped(header)
+        retyped(try header.viewed(as: newType, context: context))
     }
 
     /// This array declared bfloat16: void with 2-byte items becomes bfloat16 (byte order
     /// as `NPYDType.asBFloat16` says); a bfloat16 array is returned as it is.
     public func declaredBFloat16() throws -> NPYArray {
+        retyped(try header.declaredBFloat16(context: context))
+    }
+}
+
+/// The header-level rules behind `NPYArray.viewed(as:)` and `declaredBFloat16()`, which
+/// an array read in pieces (`NPYArrayStream`) applies before it reads any data.
+extension NPYArrayHeader {
+    func viewed(as newType: NPYDType, context: ErrorContext) throws -> NPYArrayHeader {
+        guard dtype.kind == .void || dtype == newType else {
+            throw context.error(
+                .lossyConversion(from: dtype),
+                "cannot view \(dtype.descr) (\(dtype.typeName)) as \(newType.typeName): only raw bytes (void) can be")
+        }
+        guard newType.itemSize == dtype.itemSize, newType.kind != .bool else {
+            throw context.error(
+                .lossyConversion(from: dtype),
+                "cannot view \(dtype.descr) items (\(dtype.itemSize) bytes) as \(newType.typeName) "
+                    + "(\(newType.itemSize) bytes)")
+        }
+        var header = self
+        header.dtype = newType
+        return header
+    }
+
+    func declaredBFloat16(context: ErrorContext) throws -> NPYArrayHeader {
         guard let type = dtype.asBFloat16 else {
             throw context.error(
+                .inconsistent,
                 "declared bfloat16, but its dtype is \(dtype.descr) (\(dtype.typeName)); "
                     + "expected 2-byte raw items, '<V2', as ml_dtypes saves bfloat16")
         }
-        return try viewed(as: type)
+        return try viewed(as: type, context: context)
     }
 }

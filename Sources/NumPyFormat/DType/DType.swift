@@ -71,11 +71,12 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
 
     /// Creates a dtype, normalising the byte order of one-byte types to
     /// `.notApplicable` so that `<i1` and `|i1` compare equal, as they do in numpy.
-    public init(kind: Kind, itemSize: Int, byteOrder: ByteOrder = .native) throws(DTypeError) {
+    public init(kind: Kind, itemSize: Int, byteOrder: ByteOrder = .native) throws(NumPyFormatError) {
         if kind.isString || kind == .void {
             try Self.checkStringItemSize(kind, itemSize)
         } else if Self.supportedSizes[kind]?.contains(itemSize) != true {
-            throw DTypeError(
+            throw NumPyFormatError(
+                .unsupported,
                 "unsupported item size \(itemSize) for kind \(kind.rawValue) "
                     + "(supported: \(Self.supportedSizes[kind]!.map(String.init).joined(separator: ", ")))")
         }
@@ -153,36 +154,46 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
     /// (native), plus a missing order character for one-byte types. A multi-byte type
     /// with `|` is refused: its byte order would have to be guessed, and guessing is how
     /// readers produce silent garbage.
-    public init(descr: String) throws(DTypeError) {
+    public init(descr: String) throws(NumPyFormatError) {
         var chars = Substring(descr)
         guard let first = chars.first else {
-            throw DTypeError("empty dtype descr")
+            throw NumPyFormatError(.malformed, "empty dtype descr")
         }
         var order: ByteOrder? = nil
         var explicitNone = false
         switch first {
-        case "<": order = .little; chars.removeFirst()
-        case ">": order = .big; chars.removeFirst()
-        case "=": order = .native; chars.removeFirst()
-        case "|": explicitNone = true; chars.removeFirst()
+        case "<":
+            order = .little
+            chars.removeFirst()
+        case ">":
+            order = .big
+            chars.removeFirst()
+        case "=":
+            order = .native
+            chars.removeFirst()
+        case "|":
+            explicitNone = true
+            chars.removeFirst()
         default: break
         }
         guard let letter = chars.first else {
-            throw DTypeError("dtype descr '\(descr)' has no type letter")
+            throw NumPyFormatError(.malformed, "dtype descr '\(descr)' has no type letter")
         }
         let sizeText = chars.dropFirst()
         switch letter {
         case "O":
-            throw DTypeError(
+            throw NumPyFormatError(
+                .unsupported,
                 "object dtype '\(descr)' is not supported: object arrays are Python pickles")
         case "S", "a", "U":
-            self = try Self.stringDType(descr: descr, letter: letter, sizeText: sizeText, order: order, noOrder: explicitNone)
+            self = try Self.stringDType(
+                descr: descr, letter: letter, sizeText: sizeText, order: order, noOrder: explicitNone)
             return
         case "V":
             self = try Self.voidDType(descr: descr, sizeText: sizeText, order: order)
             return
         case "M", "m":
-            throw DTypeError("datetime dtype '\(descr)' is not supported")
+            throw NumPyFormatError(.unsupported, "datetime dtype '\(descr)' is not supported")
         default: break
         }
         let kind: Kind
@@ -193,30 +204,23 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
         case "f": kind = .float
         case "c": kind = .complex
         default:
-            throw DTypeError("unknown dtype descr '\(descr)'")
+            throw NumPyFormatError(.unsupported, "unknown dtype descr '\(descr)'")
         }
         guard !sizeText.isEmpty, sizeText.allSatisfy({ $0.isASCII && $0.isNumber }),
             let size = Int(sizeText), Self.supportedSizes[kind]!.contains(size)
         else {
-            throw DTypeError("unknown dtype descr '\(descr)'")
+            throw NumPyFormatError(.unsupported, "unknown dtype descr '\(descr)'")
         }
         if size > 1 {
             if explicitNone {
-                throw DTypeError(
+                throw NumPyFormatError(
+                    .malformed,
                     "dtype descr '\(descr)' has no byte order ('|') but its items are \(size) bytes")
             }
             guard order != nil else {
-                throw DTypeError("dtype descr '\(descr)' has no byte order character")
+                throw NumPyFormatError(.malformed, "dtype descr '\(descr)' has no byte order character")
             }
         }
         self.init(uncheckedKind: kind, itemSize: size, byteOrder: order ?? .notApplicable)
     }
-}
-
-/// Why a descr or dtype was refused; wrapped into a `NumPyFormatError` by readers, which
-/// know the file and offset.
-public struct DTypeError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    init(_ message: String) { self.message = message }
-    public var description: String { message }
 }

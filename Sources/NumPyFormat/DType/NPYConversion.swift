@@ -50,15 +50,18 @@ enum NPYConversion {
     static func refusal(from source: NPYDType, to type: Any.Type, context: ErrorContext) -> NumPyFormatError {
         if source.kind == .void {
             return context.error(
+                .lossyConversion(from: source),
                 "cannot read \(source.descr) (\(source.typeName)) as \(type): the items are raw bytes with no "
                     + "element type; if they are bfloat16 (as ml_dtypes saves it), declare them bfloat16")
         }
         if source.kind.isString {
             return context.error(
+                .lossyConversion(from: source),
                 "cannot read \(source.descr) (\(source.typeName)) as \(type): the array holds strings, "
                     + "not numbers; read it with strings()")
         }
         return context.error(
+            .lossyConversion(from: source),
             "cannot read \(source.descr) (\(source.typeName)) as \(type): not every \(source.typeName) "
                 + "value is exactly representable; read it as a type that holds them all")
     }

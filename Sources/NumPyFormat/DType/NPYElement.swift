@@ -86,7 +86,8 @@ extension NPYElement where Self: BinaryFloatingPoint {
             for i in 0..<count { destination[i] = Self(Float16(bitPattern: loadElement(source, i, swap: swap))) }
         case (.bfloat16, _):
             for i in 0..<count {
-                destination[i] = Self(Float(bitPattern: UInt32(loadElement(source, i, swap: swap, as: UInt16.self)) << 16))
+                destination[i] = Self(
+                    Float(bitPattern: UInt32(loadElement(source, i, swap: swap, as: UInt16.self)) << 16))
             }
         case (.float, 4):
             for i in 0..<count { destination[i] = Self(Float(bitPattern: loadElement(source, i, swap: swap))) }

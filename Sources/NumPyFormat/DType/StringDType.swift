@@ -19,18 +19,20 @@ extension NPYDType {
     }
 
     /// A unicode dtype of `characters` code units in the given byte order.
-    public static func unicode(characters: Int, byteOrder: ByteOrder = .native) throws(DTypeError) -> NPYDType {
+    public static func unicode(characters: Int, byteOrder: ByteOrder = .native) throws(NumPyFormatError) -> NPYDType {
         guard characters >= 0, characters <= maxStringItemSize / 4 else {
-            throw DTypeError("unsupported unicode length \(characters) (at most \(maxStringItemSize / 4))")
+            throw NumPyFormatError(
+                .unsupported, "unsupported unicode length \(characters) (at most \(maxStringItemSize / 4))")
         }
         return try NPYDType(kind: .unicode, itemSize: 4 * characters, byteOrder: byteOrder)
     }
 
     /// Checks a string or void item size (void takes any width, as bytes strings do).
-    static func checkStringItemSize(_ kind: Kind, _ itemSize: Int) throws(DTypeError) {
+    static func checkStringItemSize(_ kind: Kind, _ itemSize: Int) throws(NumPyFormatError) {
         let unit = kind == .unicode ? 4 : 1
         guard itemSize >= 0, itemSize <= maxStringItemSize, itemSize % unit == 0 else {
-            throw DTypeError(
+            throw NumPyFormatError(
+                .unsupported,
                 "unsupported item size \(itemSize) for kind \(kind.rawValue) "
                     + "(a multiple of \(unit) from 0 to \(maxStringItemSize))")
         }
@@ -41,23 +43,25 @@ extension NPYDType {
     /// none, as numpy does; unicode needs `<`, `>` or `=`, like every multi-byte type.
     static func stringDType(
         descr: String, letter: Character, sizeText: Substring, order: ByteOrder?, noOrder: Bool
-    ) throws(DTypeError) -> NPYDType {
+    ) throws(NumPyFormatError) -> NPYDType {
         guard !sizeText.isEmpty, sizeText.count <= 10, sizeText.allSatisfy({ $0.isASCII && $0.isNumber }),
             let length = Int(sizeText)
         else {
-            throw DTypeError("unknown dtype descr '\(descr)' (expected a length after '\(letter)', e.g. '<U4')")
+            throw NumPyFormatError(
+                .malformed, "unknown dtype descr '\(descr)' (expected a length after '\(letter)', e.g. '<U4')")
         }
         guard letter == "U" else {
             guard length <= maxStringItemSize else {
-                throw DTypeError("string dtype '\(descr)' is wider than numpy allows")
+                throw NumPyFormatError(.malformed, "string dtype '\(descr)' is wider than numpy allows")
             }
             return NPYDType(uncheckedKind: .bytes, itemSize: length, byteOrder: .notApplicable)
         }
         guard length <= maxStringItemSize / 4 else {
-            throw DTypeError("string dtype '\(descr)' is wider than numpy allows")
+            throw NumPyFormatError(.malformed, "string dtype '\(descr)' is wider than numpy allows")
         }
         guard let order, !noOrder else {
-            throw DTypeError(
+            throw NumPyFormatError(
+                .malformed,
                 "dtype descr '\(descr)' has no byte order ('<' or '>') but its characters are 4 bytes")
         }
         return NPYDType(uncheckedKind: .unicode, itemSize: 4 * length, byteOrder: order)

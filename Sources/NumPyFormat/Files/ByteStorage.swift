@@ -54,7 +54,9 @@ final class ByteStorage: @unchecked Sendable {
 
     /// A copy of bytes the caller already holds in memory, so the size is not in doubt.
     static func copying(_ bytes: UnsafeRawBufferPointer) -> ByteStorage {
-        let refused = { NumPyFormatError(file: NPYArray.memoryName, message: "cannot allocate \(bytes.count) bytes") }
+        let refused = {
+            NumPyFormatError(.system, file: NPYArray.memoryName, message: "cannot allocate \(bytes.count) bytes")
+        }
         do {
             return try allocate(count: bytes.count, refused: refused) { destination in
                 if let source = bytes.baseAddress, let target = destination.baseAddress {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A file as the system knows it: device and inode, whatever path, symlink or hard
 /// link names it. Two spellings of one file (`a.npz`, `./a.npz`, a link to it) have

@@ -19,7 +19,7 @@ struct FileOutput {
     static func create(path: String) throws -> FileOutput {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw NumPyFormatError(file: path, message: "cannot create: \(systemErrorMessage())")
+            throw NumPyFormatError(.system, file: path, message: "cannot create: \(systemErrorMessage())")
         }
         return FileOutput(fd: fd, name: path)
     }
@@ -33,7 +33,7 @@ struct FileOutput {
             if n < 0 {
                 if errno == EINTR { continue }
                 throw NumPyFormatError(
-                    file: name, offset: position + done, message: "write failed: \(systemErrorMessage())")
+                    .system, file: name, offset: position + done, message: "write failed: \(systemErrorMessage())")
             }
             done += n
         }
@@ -59,7 +59,7 @@ struct FileOutput {
                 if errno == EINTR { continue }
                 let hint = errno == ESPIPE ? " (the output must be a seekable file)" : ""
                 throw NumPyFormatError(
-                    file: name, offset: offset + done, message: "write failed: \(systemErrorMessage())" + hint)
+                    .system, file: name, offset: offset + done, message: "write failed: \(systemErrorMessage())" + hint)
             }
             done += n
         }
@@ -68,14 +68,14 @@ struct FileOutput {
     /// Moves the sequential position to `offset`, past bytes written with `write(_:at:)`.
     mutating func seek(to offset: Int) throws {
         guard lseek(fd, off_t(offset), SEEK_SET) >= 0 else {
-            throw NumPyFormatError(file: name, offset: offset, message: "cannot seek: \(systemErrorMessage())")
+            throw NumPyFormatError(.system, file: name, offset: offset, message: "cannot seek: \(systemErrorMessage())")
         }
         position = offset
     }
 
     func close() throws {
         if Glibc.close(fd) != 0 {
-            throw NumPyFormatError(file: name, message: "close failed: \(systemErrorMessage())")
+            throw NumPyFormatError(.system, file: name, message: "close failed: \(systemErrorMessage())")
         }
     }
 }

@@ -19,15 +19,15 @@ final class MappedFile: @unchecked Sendable {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw NumPyFormatError(file: path, message: "cannot open: \(systemErrorMessage())")
+            throw NumPyFormatError(.system, file: path, message: "cannot open: \(systemErrorMessage())")
         }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
-            throw NumPyFormatError(file: path, message: "cannot stat: \(systemErrorMessage())")
+            throw NumPyFormatError(.system, file: path, message: "cannot stat: \(systemErrorMessage())")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw NumPyFormatError(file: path, message: "not a regular file")
+            throw NumPyFormatError(.system, file: path, message: "not a regular file")
         }
         count = Int(info.st_size)
         if count == 0 {
@@ -37,7 +37,7 @@ final class MappedFile: @unchecked Sendable {
         }
         let mapped = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0)
         guard let mapped, mapped != MAP_FAILED else {
-            throw NumPyFormatError(file: path, message: "cannot map into memory: \(systemErrorMessage())")
+            throw NumPyFormatError(.system, file: path, message: "cannot map into memory: \(systemErrorMessage())")
         }
         base = UnsafeRawPointer(mapped)
         faultSlot = MappingFaults.register(base: base!, count: count, path: path)
@@ -45,6 +45,20 @@ final class MappedFile: @unchecked Sendable {
 
     var bytes: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: base, count: count)
+    }
+
+    /// Hands the pages from the one holding `range.lowerBound` up to the one holding
+    /// `range.upperBound` (excluded) back to the kernel: the process's resident memory
+    /// drops by them, and touching them again reads them from the file once more (the
+    /// mapping is private, read-only and never written, so nothing else is lost). A
+    /// reader passing once over a huge member keeps only its recent pages this way.
+    func releasePages(_ range: Range<Int>) {
+        guard let base, !range.isEmpty else { return }
+        let page = Platform.pageSize
+        let start = range.lowerBound / page * page
+        let end = min(range.upperBound, count) / page * page
+        guard start < end else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
     }
 
     deinit {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Turns SIGBUS on a memory-mapped input into a one-line error.
 ///
@@ -59,7 +57,7 @@ public enum MappingFaults {
 
     /// Runs inside the signal handler.
     static func handle(address: Int) {
-        for slot in 0 ..< slots where bases[slot] != 0 {
+        for slot in 0..<slots where bases[slot] != 0 {
             guard address >= bases[slot], address - bases[slot] < lengths[slot] else { continue }
             cleanup?()
             let path = paths + slot * pathLength
@@ -78,7 +76,7 @@ public enum MappingFaults {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
         let name = Array(escapingControlCharacters(path).utf8.prefix(pathLength - 1))
-        for slot in 0 ..< slots where bases[slot] == 0 {
+        for slot in 0..<slots where bases[slot] == 0 {
             let start = paths + slot * pathLength
             name.withUnsafeBufferPointer { start.update(from: $0.baseAddress!, count: name.count) }
             start[name.count] = 0

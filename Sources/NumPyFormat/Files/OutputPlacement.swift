@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Where an atomically written output really goes, decided before anything is written.
 ///
@@ -24,7 +22,7 @@ public enum OutputPlacement: Equatable, Sendable {
     /// to replace, so it is written in place like a device.
     public static func resolve(_ destination: String) -> OutputPlacement {
         var path = destination
-        for _ in 0 ..< maxLinks {
+        for _ in 0..<maxLinks {
             var info = stat()
             guard lstat(path, &info) == 0 else { return .replace(path) }  // a new file
             switch info.st_mode & S_IFMT {
@@ -53,6 +51,6 @@ public enum OutputPlacement: Equatable, Sendable {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let n = readlink(path, &buffer, buffer.count - 1)
         guard n > 0 else { return nil }
-        return String(decoding: buffer[0 ..< n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The machine's physical memory, the ceiling for any one allocation a file can ask for.
 ///
 /// A member or buffer larger than this cannot be held without swapping the whole system
@@ -10,15 +6,5 @@ import Glibc
 /// swap will serve) raises the limit explicitly.
 public enum PhysicalMemory {
     /// Total physical memory in bytes, or nil where the system does not say.
-    public static var bytes: Int? {
-        #if canImport(Glibc)
-        let pages = sysconf(Int32(_SC_PHYS_PAGES))
-        let pageSize = sysconf(Int32(_SC_PAGESIZE))
-        guard pages > 0, pageSize > 0 else { return nil }
-        let (total, overflow) = pages.multipliedReportingOverflow(by: pageSize)
-        return overflow ? nil : total
-        #else
-        return nil
-        #endif
-    }
+    public static var bytes: Int? { Platform.physicalMemory }
 }

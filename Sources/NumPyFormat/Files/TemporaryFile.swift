@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The temporary file an atomic output is written to, and the names it may take.
 ///
@@ -63,7 +61,7 @@ public enum TemporaryFile {
     public static func randomSuffix() -> String {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
         var generator = SystemRandomNumberGenerator()
-        return String((0 ..< 12).map { _ in alphabet[Int.random(in: 0 ..< alphabet.count, using: &generator)] })
+        return String((0..<12).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
     }
 
     /// The owning process of a temporary name `.<base>.tmp-<pid>-<12 letters>`, or nil
@@ -72,7 +70,8 @@ public enum TemporaryFile {
         guard name.hasPrefix("."), let marker = name.ranges(of: ".tmp-").last else { return nil }
         let parts = name[marker.upperBound...].split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[1].count == 12, parts[1].allSatisfy({ $0.isLetter || $0.isNumber }),
-              let pid = Int32(parts[0]), pid > 0 else { return nil }
+            let pid = Int32(parts[0]), pid > 0
+        else { return nil }
         return pid
     }
 

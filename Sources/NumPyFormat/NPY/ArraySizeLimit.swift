@@ -24,7 +24,7 @@ enum ArraySizeLimit {
 
     /// The message for a shape over the limit, naming the limit.
     static func refusal(shape: [Int], dtype: NPYDType) -> String {
-        "shape \(formatShape(shape)) of \(dtype.descr) is too big: its \(dtype.itemSize)-byte items times "
+        "shape \(pythonTuple(shape)) of \(dtype.descr) is too big: its \(dtype.itemSize)-byte items times "
             + "its nonzero dimensions exceed 2^63-1 bytes, the largest array numpy allows (it refuses this one too)"
     }
 }

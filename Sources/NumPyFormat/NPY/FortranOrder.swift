@@ -40,3 +40,25 @@ func copyFortranToC<T>(
         }
     }
 }
+
+extension NPYArrayHeader {
+    /// Where the element that comes `index`-th in C (row-major) order is stored: `index`
+    /// itself in C order, its column-major position in Fortran order. For readers that
+    /// see elements in storage order (`NPYArrayPiece`) and must pick out C-order ones.
+    public func storagePosition(ofCOrderIndex index: Int) -> Int {
+        guard fortranOrder, !layoutsCoincide(shape) else { return index }
+        var remainder = index
+        var position = 0
+        var stride = 1
+        var strides = [Int](repeating: 0, count: shape.count)
+        for axis in shape.indices {
+            strides[axis] = stride
+            stride *= shape[axis]
+        }
+        for axis in shape.indices.reversed() {
+            position += (remainder % shape[axis]) * strides[axis]
+            remainder /= shape[axis]
+        }
+        return position
+    }
+}

@@ -91,7 +91,8 @@ public struct NPYArray: Sendable {
     ) throws -> R {
         try checkConvertible(to: T.self)
         if dtype == T.npyDType, !fortranOrder || layoutsCoincide(shape), T.self != Bool.self,
-           let base = storage.base {
+            let base = storage.base
+        {
             return try body(UnsafeRawBufferPointer(start: base + dataOffset, count: byteCount))
         }
         return try withUnsafeElements(as: T.self) { try body(UnsafeRawBufferPointer($0)) }
@@ -160,7 +161,8 @@ extension NPYArray {
         let expected = try Self.checkedByteCount(header, context: context)
         guard bytes.count == expected else {
             throw context.error(
-                "expected \(expected) bytes for shape \(formatShape(header.shape)) of \(header.dtype.descr), "
+                .invalidRequest,
+                "expected \(expected) bytes for shape \(pythonTuple(header.shape)) of \(header.dtype.descr), "
                     + "got \(bytes.count)")
         }
         self.init(
@@ -199,15 +201,17 @@ extension NPYArray {
     /// Validates a header that is about to be written or filled, returning its data size.
     static func checkedByteCount(_ header: NPYArrayHeader, context: ErrorContext) throws -> Int {
         guard header.shape.count <= NPYArrayHeader.maxRank else {
-            throw context.error("expected at most \(NPYArrayHeader.maxRank) dimensions, got \(header.shape.count)")
+            throw context.error(
+                .invalidRequest, "expected at most \(NPYArrayHeader.maxRank) dimensions, got \(header.shape.count)")
         }
         if let negative = header.shape.first(where: { $0 < 0 }) {
-            throw context.error("expected non-negative dimensions, got \(negative) in \(formatShape(header.shape))")
+            throw context.error(
+                .invalidRequest, "expected non-negative dimensions, got \(negative) in \(pythonTuple(header.shape))")
         }
         guard ArraySizeLimit.nonzeroBytes(shape: header.shape, itemSize: header.dtype.itemSize) != nil,
-              let bytes = header.byteCount
+            let bytes = header.byteCount
         else {
-            throw context.error(ArraySizeLimit.refusal(shape: header.shape, dtype: header.dtype))
+            throw context.error(.invalidRequest, ArraySizeLimit.refusal(shape: header.shape, dtype: header.dtype))
         }
         return bytes
     }
@@ -217,7 +221,8 @@ extension NPYArray {
     static func parse(
         storage: ByteStorage, checksum: NPYChecksumStatus, options: NPYReadOptions, context: ErrorContext
     ) throws -> NPYArray {
-        try parse(view: storage, offset: 0, count: storage.count, checksum: checksum, options: options, context: context)
+        try parse(
+            view: storage, offset: 0, count: storage.count, checksum: checksum, options: options, context: context)
     }
 
     /// Parses the NPY bytes at `offset..<offset+count` of `storage` (a stored member
@@ -249,6 +254,7 @@ enum NPYBooleans {
         try array.withUnsafeBytes { bytes in
             if let bad = bytes.firstIndex(where: { $0 > 1 }) {
                 throw array.context.error(
+                    .corruptData,
                     at: bad, "expected bool byte 0 or 1, found 0x\(hex(bytes[bad], digits: 2))")
             }
         }

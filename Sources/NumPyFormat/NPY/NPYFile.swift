@@ -48,8 +48,9 @@ public enum NPYFile {
         let expected = try NPYArray.checkedByteCount(header, context: ErrorContext(file: path))
         guard data.count == expected else {
             throw NumPyFormatError(
+                .invalidRequest,
                 file: path,
-                message: "expected \(expected) bytes of data for shape \(formatShape(header.shape)) "
+                message: "expected \(expected) bytes of data for shape \(pythonTuple(header.shape)) "
                     + "of \(header.dtype.descr), got \(data.count)")
         }
         var output = try FileOutput.create(path: path)

@@ -12,7 +12,7 @@ enum NPYHeaderEncoder {
 
     static func encode(_ header: NPYArrayHeader) -> (bytes: [UInt8], version: NPYVersion) {
         var text = "{'descr': '\(header.dtype.descr)', 'fortran_order': \(header.fortranOrder ? "True" : "False"), "
-        text += "'shape': \(formatShape(header.shape)), }"
+        text += "'shape': \(pythonTuple(header.shape)), }"
         if !header.shape.isEmpty {
             let growthAxis = header.fortranOrder ? header.shape[header.shape.count - 1] : header.shape[0]
             text += String(repeating: " ", count: max(0, growthAxisMaxDigits - String(growthAxis).count))

@@ -15,21 +15,29 @@ extension NPYArray {
     /// above U+10FFFF); bytes items must be UTF-8 (ASCII in practice). Anything else is
     /// refused with the offset of the first bad code unit or byte.
     public func strings() throws -> [String] {
-        let items = try stringItems()
-        return try storageToCOrder(items.map { item in
-            dtype.kind == .unicode ? try unicodeItem(item) : try utf8Item(item)
-        })
+        try storageToCOrder(strings(numberingFrom: 0))
+    }
+
+    /// The items in storage order; messages number them from `firstItem`, the index of
+    /// this array's first item in a larger one it is a piece of (`NPYArrayPiece`).
+    func strings(numberingFrom firstItem: Int) throws -> [String] {
+        try stringItems().map { item in
+            dtype.kind == .unicode ? try unicodeItem(item, firstItem) : try utf8Item(item, firstItem)
+        }
     }
 
     /// The items of a bytes (`|S`) array, in C order, trailing NULs removed.
     public func byteStrings() throws -> [[UInt8]] {
         guard dtype.kind == .bytes else {
-            throw context.error("expected a bytes string array (|S), found \(dtype.descr) (\(dtype.typeName))")
+            throw context.error(
+                .lossyConversion(from: dtype),
+                "expected a bytes string array (|S), found \(dtype.descr) (\(dtype.typeName))")
         }
         let items = try stringItems()
-        return storageToCOrder(withUnsafeBytes { data in
-            items.map { item in Array(data[item.offset..<(item.offset + trimmedLength(item, in: data))]) }
-        })
+        return storageToCOrder(
+            withUnsafeBytes { data in
+                items.map { item in Array(data[item.offset..<(item.offset + trimmedLength(item, in: data))]) }
+            })
     }
 
     /// A unicode array of `strings` (C order) with the dtype `np.array(strings)` gets:
@@ -38,7 +46,7 @@ extension NPYArray {
     public init(strings: [String], shape: [Int]) throws {
         let scalars = strings.map { Array($0.unicodeScalars) }
         let length = max(1, scalars.map(\.count).max() ?? 0)
-        let dtype = try Self.stringDType { () throws(DTypeError) in try NPYDType.unicode(characters: length) }
+        let dtype = try Self.stringDType { () throws(NumPyFormatError) in try NPYDType.unicode(characters: length) }
         let header = try Self.stringHeader(dtype, shape: shape, count: strings.count)
         var units = [UInt32](repeating: 0, count: strings.count * length)
         for (i, item) in scalars.enumerated() {
@@ -50,10 +58,12 @@ extension NPYArray {
     /// A bytes array (`|S{longest}`, at least `|S1`) of `items` in C order, NUL-padded.
     public init(byteStrings items: [[UInt8]], shape: [Int]) throws {
         let length = max(1, items.map(\.count).max() ?? 0)
-        let dtype = try Self.stringDType { () throws(DTypeError) in try NPYDType(kind: .bytes, itemSize: length) }
+        let dtype = try Self.stringDType { () throws(NumPyFormatError) in try NPYDType(kind: .bytes, itemSize: length) }
         let header = try Self.stringHeader(dtype, shape: shape, count: items.count)
         var bytes = [UInt8](repeating: 0, count: items.count * length)
-        for (i, item) in items.enumerated() { bytes.replaceSubrange((i * length)..<(i * length + item.count), with: item) }
+        for (i, item) in items.enumerated() {
+            bytes.replaceSubrange((i * length)..<(i * length + item.count), with: item)
+        }
         self = try NPYArray(header: header, bytes: bytes)
     }
 
@@ -70,11 +80,13 @@ extension NPYArray {
     private func stringItems() throws -> [StringItem] {
         guard dtype.kind.isString else {
             throw context.error(
+                .lossyConversion(from: dtype),
                 "expected a string array (<U or |S), found \(dtype.descr) (\(dtype.typeName))")
         }
         let width = dtype.itemSize
         if width == 0 && count > Self.maxEmptyStringItems {
             throw context.error(
+                .hostile,
                 "refusing to make \(count) empty strings from a \(dtype.descr) array "
                     + "(at most \(Self.maxEmptyStringItems))")
         }
@@ -93,7 +105,7 @@ extension NPYArray {
         return length
     }
 
-    private func unicodeItem(_ item: StringItem) throws -> String {
+    private func unicodeItem(_ item: StringItem, _ firstItem: Int) throws -> String {
         try withUnsafeBytes { data in
             let swap = dtype.needsByteSwap
             var text = String.UnicodeScalarView()
@@ -103,8 +115,9 @@ extension NPYArray {
                 let value = swap ? raw.byteSwapped : raw
                 guard let scalar = Unicode.Scalar(value) else {
                     throw context.error(
+                        .corruptData,
                         at: position,
-                        "expected a Unicode code point in \(dtype.descr) item \(position / max(item.width, 1)), "
+                        "expected a Unicode code point in \(dtype.descr) item \(firstItem + position / max(item.width, 1)), "
                             + "found 0x\(hex(value, digits: 8))")
                 }
                 text.append(scalar)
@@ -113,7 +126,7 @@ extension NPYArray {
         }
     }
 
-    private func utf8Item(_ item: StringItem) throws -> String {
+    private func utf8Item(_ item: StringItem, _ firstItem: Int) throws -> String {
         try withUnsafeBytes { data in
             let bytes = data[item.offset..<(item.offset + trimmedLength(item, in: data))]
             var parser = Unicode.UTF8.ForwardParser()
@@ -129,8 +142,9 @@ extension NPYArray {
                     return String(text)
                 case .error:
                     throw context.error(
+                        .corruptData,
                         at: position,
-                        "expected UTF-8 text in \(dtype.descr) item \(item.offset / max(item.width, 1)), "
+                        "expected UTF-8 text in \(dtype.descr) item \(firstItem + item.offset / max(item.width, 1)), "
                             + "found byte 0x\(hex(data[position], digits: 2))")
                 }
             }
@@ -148,11 +162,11 @@ extension NPYArray {
         return order.map { items[$0] }
     }
 
-    private static func stringDType(_ make: () throws(DTypeError) -> NPYDType) throws -> NPYDType {
+    private static func stringDType(_ make: () throws(NumPyFormatError) -> NPYDType) throws -> NPYDType {
         do {
             return try make()
         } catch {
-            throw ErrorContext(file: memoryName).error(error.message)
+            throw ErrorContext(file: memoryName).placing(error, at: nil)
         }
     }
 
@@ -162,7 +176,9 @@ extension NPYArray {
         let context = ErrorContext(file: memoryName)
         _ = try checkedByteCount(header, context: context)
         guard header.elementCount == count else {
-            throw context.error("expected \(header.elementCount!) strings for shape \(formatShape(shape)), got \(count)")
+            throw context.error(
+                .invalidRequest,
+                "expected \(header.elementCount!) strings for shape \(pythonTuple(shape)), got \(count)")
         }
         return header
     }

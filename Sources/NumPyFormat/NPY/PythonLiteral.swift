@@ -252,21 +252,23 @@ struct PythonLiteralParser {
             UInt8(ascii: "'"): e, UInt8(ascii: "\""): e, 0x0a: 0xff,
         ]
         if let value = simple[e] { return value == 0xff ? [] : [value] }  // backslash-newline: nothing
-        let digits: (count: Int, radix: Int)? = switch e {
-        case UInt8(ascii: "x"): (2, 16)
-        case UInt8(ascii: "u"): (4, 16)
-        case UInt8(ascii: "U"): (8, 16)
-        case UInt8(ascii: "0") ... UInt8(ascii: "7"): (3, 8)
-        default: nil
-        }
+        let digits: (count: Int, radix: Int)? =
+            switch e {
+            case UInt8(ascii: "x"): (2, 16)
+            case UInt8(ascii: "u"): (4, 16)
+            case UInt8(ascii: "U"): (8, 16)
+            case UInt8(ascii: "0")...UInt8(ascii: "7"): (3, 8)
+            default: nil
+            }
         guard let digits else { return [UInt8(ascii: "\\"), e] }
         let first = digits.radix == 8 ? index - 1 : index
         var end = first
         while end < bytes.count, end - first < digits.count,
-              Character(Unicode.Scalar(bytes[end])).hexDigitValue.map({ $0 < digits.radix }) == true { end += 1 }
+            Character(Unicode.Scalar(bytes[end])).hexDigitValue.map({ $0 < digits.radix }) == true
+        { end += 1 }
         guard digits.radix == 8 || end - first == digits.count,
-              let code = UInt32(String(decoding: bytes[first ..< end], as: UTF8.self), radix: digits.radix),
-              let scalar = Unicode.Scalar(code)
+            let code = UInt32(String(decoding: bytes[first..<end], as: UTF8.self), radix: digits.radix),
+            let scalar = Unicode.Scalar(code)
         else { return [UInt8(ascii: "\\"), e] }
         index = end
         return Array(String(Character(scalar)).utf8)
@@ -276,17 +278,20 @@ struct PythonLiteralParser {
     /// zero before other digits (`04` is a syntax error in Python 3, not 4), and each
     /// underscore between two digits (`1_0` is 10; `0_4`, `4_` and `1__0` are errors).
     private func checkDecimalSpelling(digitsFrom start: Int, to end: Int) throws(PythonLiteralError) {
-        let text = bytes[start ..< end]
+        let text = bytes[start..<end]
         let digits = text.filter { $0 != UInt8(ascii: "_") }
         if digits.first == UInt8(ascii: "0"), digits.contains(where: { $0 != UInt8(ascii: "0") }) {
-            throw error("malformed integer \(String(decoding: text, as: UTF8.self)): a decimal integer cannot "
-                + "start with 0 in Python, and numpy refuses it", at: start)
+            throw error(
+                "malformed integer \(String(decoding: text, as: UTF8.self)): a decimal integer cannot "
+                    + "start with 0 in Python, and numpy refuses it", at: start)
         }
         let underscore = UInt8(ascii: "_")
-        let misplaced = text.last == underscore || zip(text, text.dropFirst()).contains { $0 == underscore && $1 == underscore }
+        let misplaced =
+            text.last == underscore || zip(text, text.dropFirst()).contains { $0 == underscore && $1 == underscore }
         if misplaced {
-            throw error("malformed integer \(String(decoding: text, as: UTF8.self)): an underscore must stand "
-                + "between two digits, and numpy refuses it", at: start)
+            throw error(
+                "malformed integer \(String(decoding: text, as: UTF8.self)): an underscore must stand "
+                    + "between two digits, and numpy refuses it", at: start)
         }
     }
 

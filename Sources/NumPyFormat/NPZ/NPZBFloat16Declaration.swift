@@ -25,12 +25,14 @@ public enum NPZBFloat16Declaration {
         else { return nil }
         guard array.shape.count <= 1, array.count <= names.count else {
             throw array.context.error(
+                .malformed,
                 "expected the bfloat16 declaration to be a 1-d list of at most \(names.count) array names, "
-                    + "found shape \(formatShape(array.shape))")
+                    + "found shape \(pythonTuple(array.shape))")
         }
         let listed = try array.strings()
         for name in listed where name == arrayName || !names.contains(name) {
             throw array.context.error(
+                .inconsistent,
                 "the bfloat16 declaration lists '\(name)', which is not an array of this archive "
                     + "(arrays: \(NPZArchive.listing(names.filter { $0 != arrayName })))")
         }

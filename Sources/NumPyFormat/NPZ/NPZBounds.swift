@@ -16,9 +16,9 @@ enum NPZBounds {
     static func checkMemberCount(_ count: Int, options: NPYReadOptions, at offset: Int, context: ErrorContext) throws {
         guard count <= options.maxMembers else {
             throw context.error(
+                .limitExceeded(.maxMembers, maximum: options.maxMembers, found: count),
                 at: offset,
-                "expected at most \(options.maxMembers) members (maxMembers), found \(count) in the central directory",
-                limit: .maxMembers)
+                "expected at most \(options.maxMembers) members (maxMembers), found \(count) in the central directory")
         }
     }
 
@@ -32,6 +32,7 @@ enum NPZBounds {
             let previousEnd = previous.dataOffset + previous.compressedSize
             guard previousEnd <= next.localHeaderOffset else {
                 throw ErrorContext(file: context.file, member: next.memberName).error(
+                    .hostile,
                     at: next.localHeaderOffset,
                     "expected members to occupy separate bytes, but this member's local header lies inside "
                         + "member '\(previous.memberName)' (bytes \(previous.localHeaderOffset)..<\(previousEnd)): "
@@ -45,21 +46,29 @@ enum NPZBounds {
     /// refused before inflating, not swapped or killed for) or beyond what its
     /// compressed bytes could possibly inflate to.
     static func checkInflatedSize(_ member: NPZMember, options: NPYReadOptions, context: ErrorContext) throws {
+        try checkInflationRatio(member, context: context)
+        guard member.uncompressedSize <= options.maxBytes else {
+            let memory = options.maxBytes == PhysicalMemory.bytes ? ", the machine's physical memory" : ""
+            throw context.error(
+                .limitExceeded(.maxBytes, maximum: options.maxBytes, found: member.uncompressedSize),
+                at: member.dataOffset,
+                "expected at most \(options.maxBytes) bytes once inflated (maxBytes\(memory)), "
+                    + "but the member declares \(member.uncompressedSize)")
+        }
+    }
+
+    /// Refuses a deflated member that declares more than its compressed bytes could
+    /// possibly inflate to. A member read in pieces is held to this alone: it never
+    /// needs memory for its declared size, so `maxBytes` does not apply to it.
+    static func checkInflationRatio(_ member: NPZMember, context: ErrorContext) throws {
         let possible = CheckedArithmetic.multiply(member.compressedSize, maxDeflateRatio) ?? Int.max
         guard member.uncompressedSize <= possible else {
             throw context.error(
+                .hostile,
                 at: member.dataOffset,
                 "expected at most \(possible) bytes once inflated (\(maxDeflateRatio) times the "
                     + "\(member.compressedSize) compressed bytes, deflate's limit), but the member declares "
                     + "\(member.uncompressedSize): a lying header or zip bomb")
-        }
-        guard member.uncompressedSize <= options.maxBytes else {
-            let memory = options.maxBytes == PhysicalMemory.bytes ? ", the machine's physical memory" : ""
-            throw context.error(
-                at: member.dataOffset,
-                "expected at most \(options.maxBytes) bytes once inflated (maxBytes\(memory)), "
-                    + "but the member declares \(member.uncompressedSize)",
-                limit: .maxBytes)
         }
     }
 }

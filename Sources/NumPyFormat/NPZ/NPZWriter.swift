@@ -1,16 +1,3 @@
-/// Options for writing .npz archives.
-public struct NPZWriteOptions: Sendable {
-    /// Deflate members, as `np.savez_compressed` does; otherwise store them, as `np.savez`.
-    public var compressed: Bool
-    /// zlib level; -1 is zlib's default (6), numpy's choice.
-    public var compressionLevel: Int32
-
-    public init(compressed: Bool = false, compressionLevel: Int32 = -1) {
-        self.compressed = compressed
-        self.compressionLevel = compressionLevel
-    }
-}
-
 /// Writes an .npz archive one array at a time, so arrays never need to be in memory
 /// together and each one is written straight from the caller's buffer.
 ///
@@ -25,12 +12,12 @@ public struct NPZWriteOptions: Sendable {
 /// caller added an array of that name itself.
 public final class NPZWriter {
     public let options: NPZWriteOptions
-    private var output: FileOutput
+    var output: FileOutput
     private let ownsDescriptor: Bool
-    private var entries: [ZipWriter.Entry] = []
-    private var arrayNames: Set<String> = []
+    var entries: [ZipEntry] = []
+    var arrayNames: Set<String> = []
     /// bfloat16 arrays in the order added, for the declaration `finish()` writes.
-    private var bfloat16Names: [String] = []
+    var bfloat16Names: [String] = []
     private var state: State = .open
 
     private enum State { case open, finished, failed }
@@ -54,36 +41,58 @@ public final class NPZWriter {
         if ownsDescriptor && state != .finished { try? output.close() }
     }
 
-    /// Adds an array as member `name.npy`.
-    public func add(_ name: String, _ array: NPYArray, compressed: Bool? = nil) throws {
-        try array.withUnsafeBytes { try add(name, header: array.header, data: $0, compressed: compressed) }
+    /// Adds an array as member `name.npy`, written as `options.compression` says.
+    public func add(_ name: String, _ array: NPYArray) throws {
+        try add(name, array, compression: options.compression)
     }
 
-    /// Adds elements of `T`'s native dtype, laid out per `fortranOrder`, without copying them.
+    /// Adds an array as member `name.npy`, written as `compression` says.
+    public func add(_ name: String, _ array: NPYArray, compression: NPZCompression) throws {
+        try array.withUnsafeBytes { try add(name, header: array.header, data: $0, compression: compression) }
+    }
+
+    /// Adds elements of `T`'s native dtype, laid out per `fortranOrder`, without copying
+    /// them, written as `options.compression` says.
+    public func add<T: NPYElement>(
+        _ name: String, elements: UnsafeBufferPointer<T>, shape: [Int], fortranOrder: Bool = false
+    ) throws {
+        try add(name, elements: elements, shape: shape, fortranOrder: fortranOrder, compression: options.compression)
+    }
+
+    /// Adds elements of `T`'s native dtype, laid out per `fortranOrder`, without copying
+    /// them, written as `compression` says.
     public func add<T: NPYElement>(
         _ name: String, elements: UnsafeBufferPointer<T>, shape: [Int], fortranOrder: Bool = false,
-        compressed: Bool? = nil
+        compression: NPZCompression
     ) throws {
         let header = NPYArrayHeader(dtype: T.npyDType, shape: shape, fortranOrder: fortranOrder)
-        try add(name, header: header, data: UnsafeRawBufferPointer(elements), compressed: compressed)
+        try add(name, header: header, data: UnsafeRawBufferPointer(elements), compression: compression)
     }
 
-    /// Adds raw data described by `header` (in its dtype's byte order and its layout).
+    /// Adds raw data described by `header` (in its dtype's byte order and its layout),
+    /// written as `options.compression` says.
+    public func add(_ name: String, header: NPYArrayHeader, data: UnsafeRawBufferPointer) throws {
+        try add(name, header: header, data: data, compression: options.compression)
+    }
+
+    /// Adds raw data described by `header` (in its dtype's byte order and its layout),
+    /// written as `compression` says.
     public func add(
-        _ name: String, header: NPYArrayHeader, data: UnsafeRawBufferPointer, compressed: Bool? = nil
+        _ name: String, header: NPYArrayHeader, data: UnsafeRawBufferPointer, compression: NPZCompression
     ) throws {
         let (memberName, expected) = try admit(name, header)
         guard data.count == expected else {
             throw ErrorContext(file: output.name, member: memberName).error(
-                "expected \(expected) bytes of data for shape \(formatShape(header.shape)) "
+                .invalidRequest,
+                "expected \(expected) bytes of data for shape \(pythonTuple(header.shape)) "
                     + "of \(header.dtype.descr), got \(data.count)")
         }
         let npyHeader = NPYFile.encodeHeader(header)
         try failing {
             try npyHeader.withUnsafeBytes { headerBytes in
                 let payload = [headerBytes, data]
-                if compressed ?? options.compressed {
-                    try writeDeflated(memberName, payload)
+                if let level = compression.level {
+                    try writeDeflated(memberName, payload, level: level)
                 } else {
                     try writeStored(memberName, payload)
                 }
@@ -91,96 +100,19 @@ public final class NPZWriter {
         }
     }
 
-    /// Adds stored members whose data `fill` hands over in pieces, for arrays that are
-    /// produced a block at a time and never held whole. Each member's pieces must come
-    /// in order, but pieces of different members may interleave (as `out` and `dx` do
-    /// when both are computed per block): the layout of every member is fixed in
-    /// advance from its header, pieces are written at their place, and the CRCs are
-    /// patched into the local headers at the end. Each member must be given exactly its
-    /// size; `options.compressed` does not apply.
-    public func addStored(
-        _ members: [(name: String, header: NPYArrayHeader)], fill: (inout StoredPieces) throws -> Void
-    ) throws {
-        var admitted: [(memberName: String, size: Int)] = []
-        do {
-            for (name, header) in members { admitted.append(try admit(name, header)) }
-        } catch {
-            // A refused member leaves no trace: the others' names stay free.
-            for (name, _) in members.prefix(admitted.count) { arrayNames.remove(name) }
-            bfloat16Names.removeAll { name in members.contains { $0.name == name } }
-            throw error
-        }
-        try failing {
-            var pieces = StoredPieces(output: output)
-            var offset = output.position
-            for ((memberName, dataSize), (_, header)) in zip(admitted, members) {
-                let npyHeader = NPYFile.encodeHeader(header)
-                let size = npyHeader.count + dataSize
-                let entry = ZipWriter.Entry(
-                    nameBytes: Array(memberName.utf8), method: 0, crc: 0, compressedSize: size,
-                    uncompressedSize: size, localHeaderOffset: offset)
-                let local = ZipWriter.localHeader(entry, zip64: size > ZipWriter.zip64Threshold, align: true)
-                try (local + npyHeader).withUnsafeBytes { try output.write($0, at: offset) }
-                let dataStart = offset + local.count + npyHeader.count
-                let crc = npyHeader.withUnsafeBytes { CRC32.update(0, $0) }
-                pieces.members.append(.init(entry: entry, name: memberName, next: dataStart,
-                                            end: dataStart + dataSize, crc: crc))
-                offset = dataStart + dataSize
-            }
-            try fill(&pieces)
-            for member in pieces.members {
-                guard member.next == member.end else {
-                    throw NumPyFormatError(
-                        file: output.name, member: member.name, offset: member.next,
-                        message: "expected \(member.end - member.next) more bytes of data before the archive is finished")
-                }
-                var entry = member.entry
-                entry.crc = member.crc
-                try patchCRC(entry)
-                entries.append(entry)
-            }
-            try output.seek(to: offset)
-        }
-    }
-
-    /// The pieces of the members of one ``NPZWriter/addStored(_:fill:)`` call.
-    public struct StoredPieces {
-        struct Member {
-            var entry: ZipWriter.Entry
-            var name: String
-            var next: Int
-            var end: Int
-            var crc: UInt32
-        }
-        let output: FileOutput
-        var members: [Member] = []
-
-        /// Writes the next `bytes` of member `index` (in the order given to `addStored`).
-        public mutating func write(_ bytes: UnsafeRawBufferPointer, toMember index: Int) throws {
-            let member = members[index]
-            guard bytes.count <= member.end - member.next else {
-                throw NumPyFormatError(
-                    file: output.name, member: member.name, offset: member.next,
-                    message: "expected at most \(member.end - member.next) more bytes of data, got \(bytes.count)")
-            }
-            try output.write(bytes, at: member.next)
-            members[index].crc = CRC32.update(member.crc, bytes)
-            members[index].next += bytes.count
-        }
-    }
-
     /// Checks a new member's name and header; returns its member name and data size.
-    private func admit(_ name: String, _ header: NPYArrayHeader) throws -> (memberName: String, size: Int) {
+    func admit(_ name: String, _ header: NPYArrayHeader) throws -> (memberName: String, size: Int) {
         let memberName = name + ".npy"
         let context = ErrorContext(file: output.name, member: memberName)
         guard state == .open else {
-            throw context.error(state == .finished ? "the archive is already finished" : "an earlier write failed")
+            throw context.error(
+                .invalidRequest, state == .finished ? "the archive is already finished" : "an earlier write failed")
         }
         guard !name.isEmpty, !name.utf8.contains(0), memberName.utf8.count <= Int(UInt16.max) else {
-            throw context.error("expected a non-empty array name without NUL bytes, under 64 KiB")
+            throw context.error(.invalidRequest, "expected a non-empty array name without NUL bytes, under 64 KiB")
         }
         guard arrayNames.insert(name).inserted else {
-            throw context.error("expected unique array names, but '\(name)' was already added")
+            throw context.error(.invalidRequest, "expected unique array names, but '\(name)' was already added")
         }
         let size = try NPYArray.checkedByteCount(header, context: context)
         if header.dtype.kind == .bfloat16 { bfloat16Names.append(name) }
@@ -188,14 +120,14 @@ public final class NPZWriter {
     }
 
     /// Writes `entry.crc` into its local header, which went out before the data.
-    private func patchCRC(_ entry: ZipWriter.Entry) throws {
+    func patchCRC(_ entry: ZipEntry) throws {
         var bytes: [UInt8] = []
         appendLE(entry.crc, to: &bytes)
         try output.patch(bytes, at: ZipWriter.crcOffset(entry))
     }
 
     /// Runs `body`; if it throws, the archive is left failed (no further writes).
-    private func failing(_ body: () throws -> Void) throws {
+    func failing(_ body: () throws -> Void) throws {
         do {
             try body()
         } catch {
@@ -208,16 +140,19 @@ public final class NPZWriter {
     public func finish() throws {
         guard state == .open else {
             throw NumPyFormatError(
+                .invalidRequest,
                 file: output.name,
                 message: state == .finished ? "the archive is already finished" : "an earlier write failed")
         }
         guard !entries.isEmpty else {
             // An empty zip is valid, but readers (this one included) refuse empty npz files.
-            throw NumPyFormatError(file: output.name, message: "expected at least one array before finishing")
+            throw NumPyFormatError(
+                .invalidRequest, file: output.name, message: "expected at least one array before finishing")
         }
         let declaration = NPZBFloat16Declaration.arrayName
         if !bfloat16Names.isEmpty && !arrayNames.contains(declaration) {
-            try add(declaration, try NPYArray(strings: bfloat16Names, shape: [bfloat16Names.count]), compressed: false)
+            try add(
+                declaration, try NPYArray(strings: bfloat16Names, shape: [bfloat16Names.count]), compression: .stored)
         }
         do {
             let directoryOffset = output.position
@@ -237,8 +172,8 @@ public final class NPZWriter {
     private func writeStored(_ memberName: String, _ payload: [UnsafeRawBufferPointer]) throws {
         let size = payload.reduce(0) { $0 + $1.count }
         let crc = payload.reduce(UInt32(0)) { CRC32.update($0, $1) }
-        let entry = ZipWriter.Entry(
-            nameBytes: Array(memberName.utf8), method: 0, crc: crc, compressedSize: size,
+        let entry = ZipEntry(
+            writing: memberName, method: 0, crc: crc, compressedSize: size,
             uncompressedSize: size, localHeaderOffset: output.position)
         try output.write(ZipWriter.localHeader(entry, zip64: size > ZipWriter.zip64Threshold, align: true))
         for part in payload { try output.write(part) }
@@ -248,12 +183,12 @@ public final class NPZWriter {
     /// Streams the payload through deflate, computing the CRC on each slice just before
     /// it is compressed (while it is in cache), then patches CRC and compressed size into
     /// the local header.
-    private func writeDeflated(_ memberName: String, _ payload: [UnsafeRawBufferPointer]) throws {
+    private func writeDeflated(_ memberName: String, _ payload: [UnsafeRawBufferPointer], level: DeflateLevel) throws {
         let size = payload.reduce(0) { $0 + $1.count }
-        let deflater = try Deflater(level: options.compressionLevel, name: output.name)
+        let deflater = try Deflater(level: level, name: output.name)
         let zip64 = max(size, deflater.bound(size)) > ZipWriter.zip64Threshold
-        var entry = ZipWriter.Entry(
-            nameBytes: Array(memberName.utf8), method: 8, crc: 0, compressedSize: 0,
+        var entry = ZipEntry(
+            writing: memberName, method: 8, crc: 0, compressedSize: 0,
             uncompressedSize: size, localHeaderOffset: output.position)
         try output.write(ZipWriter.localHeader(entry, zip64: zip64, align: false))
         let dataStart = output.position
@@ -273,6 +208,7 @@ public final class NPZWriter {
         entry.compressedSize = output.position - dataStart
         if !zip64 && entry.compressedSize > ZipWriter.zip64Threshold {
             throw NumPyFormatError(
+                .system,
                 file: output.name, member: memberName, offset: dataStart,
                 message: "compressed size \(entry.compressedSize) exceeded zlib's bound; cannot record it")
         }

@@ -22,5 +22,5 @@ public func escapingControlCharacters(_ text: String) -> String {
 }
 
 private func isControl(_ scalar: Unicode.Scalar) -> Bool {
-    scalar.value < 0x20 || (0x7f ... 0x9f).contains(scalar.value)
+    scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value)
 }

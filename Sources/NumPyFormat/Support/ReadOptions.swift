@@ -9,7 +9,9 @@ public struct NPYReadOptions: Sendable {
     /// size of a deflated npz member). A zip header can declare any size; without a cap
     /// a 100-byte file could make the reader allocate terabytes. (A declared size beyond
     /// deflate's 1032:1 ratio is refused whatever this says; see `NPZBounds`.)
-    /// The default is 64 GiB or the machine's physical memory, whichever is less.
+    /// The default is 64 GiB or the machine's physical memory, whichever is less. An
+    /// array read in pieces (`NPYArrayStream`) allocates nothing of its declared size and
+    /// is not held to this bound.
     public var maxBytes: Int = NPYReadOptions.defaultMaxBytes
 
     /// 64 GiB, or the physical memory when that is less: a member that cannot fit in

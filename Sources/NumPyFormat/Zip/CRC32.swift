@@ -1,9 +1,6 @@
 import CFoldedCRC
 import CZlib
 import Dispatch
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// zlib's crc32 takes a 32-bit length, so buffers over 4 GiB must be fed in pieces; one
 /// GiB pieces keep every call far from that edge. Shared by every zlib call here.
@@ -22,35 +19,30 @@ enum CRC32 {
     static let foldingAvailable = bn_crc32_folded_available() != 0
     /// Below this a buffer is not worth splitting between threads.
     static let parallelThreshold = 8 << 20
-    static let processors: Int = {
-        #if canImport(Glibc)
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        #else
-        return 1
-        #endif
-    }()
 
     /// `chunk` is the largest piece handed to zlib at once; tests make it small to run
     /// the over-4-GiB path on small buffers, and then zlib does all the work.
     static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer, chunk: Int = zlibMaxChunk) -> UInt32 {
         guard bytes.baseAddress != nil else { return crc }
         if chunk != zlibMaxChunk || bytes.count < parallelThreshold { return serial(crc, bytes, chunk: chunk) }
-        let parts = min(processors, bytes.count / (parallelThreshold / 2))
+        let parts = min(Platform.processorCount, bytes.count / (parallelThreshold / 2))
         guard parts > 1 else { return serial(crc, bytes, chunk: chunk) }
         // Piece boundaries on 64-byte multiples keep every piece on the folded path.
         let pieceSize = (bytes.count / parts) & ~63
         var pieceCRCs = [UInt32](repeating: 0, count: parts)
         pieceCRCs.withUnsafeMutableBufferPointer { results in
-            let out = UncheckedSendable(results.baseAddress!), data = UncheckedSendable(bytes.baseAddress!)
+            // Each worker reads its own piece and writes its own result slot.
+            nonisolated(unsafe) let out = results.baseAddress!
+            nonisolated(unsafe) let data = bytes.baseAddress!
             let total = bytes.count
             DispatchQueue.concurrentPerform(iterations: parts) { i in
                 let start = i * pieceSize, end = i == parts - 1 ? total : start + pieceSize
-                let piece = UnsafeRawBufferPointer(start: data.value + start, count: end - start)
-                out.value[i] = serial(i == 0 ? crc : 0, piece, chunk: chunk)
+                let piece = UnsafeRawBufferPointer(start: data + start, count: end - start)
+                out[i] = serial(i == 0 ? crc : 0, piece, chunk: chunk)
             }
         }
         var value = uLong(pieceCRCs[0])
-        for i in 1 ..< parts {
+        for i in 1..<parts {
             let length = i == parts - 1 ? bytes.count - i * pieceSize : pieceSize
             value = crc32_combine(value, uLong(pieceCRCs[i]), .init(length))
         }
@@ -79,10 +71,4 @@ enum CRC32 {
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         update(0, bytes)
     }
-}
-
-/// A pointer handed to the worker threads, each of which touches its own elements.
-private struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

@@ -4,7 +4,7 @@ import CZlib
 /// output to a sink in large pieces.
 ///
 /// Settings match what `np.savez_compressed` gets from Python's zipfile: the default
-/// level (`Z_DEFAULT_COMPRESSION`, i.e. 6), 15-bit window, memory level 8. Same
+/// level (`DeflateLevel.default`, zlib's 6), 15-bit window, memory level 8. Same
 /// settings, same zlib, so the speed is zlib's speed; everything around it avoids copies.
 final class Deflater {
     private let stream: UnsafeMutablePointer<z_stream>
@@ -12,21 +12,24 @@ final class Deflater {
     private let name: String
     private static let outputSize = 1 << 20
 
-    init(level: Int32, name: String) throws {
+    init(level: DeflateLevel, name: String) throws {
         self.name = name
-        // zlib's state points back at the z_stream, so it lives on the heap and never moves.
-        stream = .allocate(capacity: 1)
+        // zlib's state points back at the z_stream, so it lives on the heap and never
+        // moves. Both buffers are stored last, once zlib has taken the stream: a throw
+        // before that runs no deinit, so nothing is freed twice.
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        output = .allocate(byteCount: Self.outputSize, alignment: 16)
         let status = deflateInit2_(
-            stream, level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY, zlibVersion(),
+            stream, Int32(level.value), Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY, zlibVersion(),
             Int32(MemoryLayout<z_stream>.size))
         guard status == Z_OK else {
             stream.deinitialize(count: 1)
             stream.deallocate()
-            output.deallocate()
-            throw NumPyFormatError(file: name, message: "cannot initialise zlib deflate (level \(level))")
+            throw NumPyFormatError(
+                .system, file: name, message: "cannot initialise zlib deflate (level \(level.value))")
         }
+        self.stream = stream
+        output = .allocate(byteCount: Self.outputSize, alignment: 16)
     }
 
     deinit {
@@ -45,8 +48,10 @@ final class Deflater {
 
     /// Compresses `input`, passing full output buffers to `sink`.
     /// `chunk` as in ``CRC32/update(_:_:chunk:)``.
-    func compress(_ input: UnsafeRawBufferPointer, chunk: Int = zlibMaxChunk,
-                  sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+    func compress(
+        _ input: UnsafeRawBufferPointer, chunk: Int = zlibMaxChunk,
+        sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         var offset = 0
         while offset < input.count {
             let n = min(chunk, input.count - offset)
@@ -74,7 +79,7 @@ final class Deflater {
         stream.pointee.avail_out = uInt(output.count)
         let status = deflate(stream, flush)
         guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
-            throw NumPyFormatError(file: name, message: "zlib deflate failed with status \(status)")
+            throw NumPyFormatError(.system, file: name, message: "zlib deflate failed with status \(status)")
         }
         let made = output.count - Int(stream.pointee.avail_out)
         if made > 0 { try sink(UnsafeRawBufferPointer(rebasing: output[0..<made])) }

@@ -1,19 +1,3 @@
-/// One member as the central directory describes it. The central directory, not the
-/// local headers, is authoritative: it is what every zip reader (and numpy) trusts, and
-/// it is the only place sizes are guaranteed when data descriptors are used.
-struct ZipEntry {
-    var name: String
-    var nameBytes: [UInt8]
-    var flags: UInt16
-    var method: UInt16
-    var crc: UInt32
-    var compressedSize: Int
-    var uncompressedSize: Int
-    var localHeaderOffset: Int
-    /// Where this entry's central directory record is, for messages.
-    var recordOffset: Int
-}
-
 /// Finds and parses the end-of-central-directory records and the central directory.
 enum ZipCentralDirectory {
     struct Location {
@@ -44,39 +28,29 @@ enum ZipCentralDirectory {
         let locator = eocd - ZipSize.zip64Locator
         var cdLimit = eocd
         if locator >= 0 && zip.u32(locator) == ZipSignature.zip64Locator {
-            let record = try zip.int(zip.u64(locator + 8), at: locator + 8, "ZIP64 end record offset")
-            guard record < locator else {
-                throw zip.context.error(
-                    at: locator + 8,
-                    "expected the ZIP64 end of central directory record before its locator (offset \(locator)), "
-                        + "but the locator points to offset \(record)"
-                        + (record >= zip.count ? ", past the end of the file (\(zip.count) bytes)" : "")
-                        + ": archive truncated or offset wrong")
-            }
-            try zip.require(record, ZipSize.zip64EndOfCentralDirectory, "ZIP64 end of central directory record", limit: locator)
-            try zip.expectSignature(ZipSignature.zip64EndOfCentralDirectory, at: record, "ZIP64 end of central directory")
-            guard zip.u32(record + 16) == 0, zip.u32(record + 20) == 0 else {
-                throw zip.context.error(at: record + 16, "expected a single-disk archive, found a multi-disk one")
-            }
+            let record = try zip64EndRecord(zip, locator: locator)
             entryCount = try zip.int(zip.u64(record + 32), at: record + 32, "entry count")
             cdSize = try zip.int(zip.u64(record + 40), at: record + 40, "central directory size")
             cdOffset = try zip.int(zip.u64(record + 48), at: record + 48, "central directory offset")
             cdLimit = record
         } else if needs64 {
             throw zip.context.error(
+                .malformed,
                 at: eocd, "expected a ZIP64 locator before the end record, whose fields say ZIP64, found none")
         } else if diskNumber != 0 || cdDisk != 0 {
-            throw zip.context.error(at: eocd + 4, "expected a single-disk archive, found a multi-disk one")
+            throw zip.context.error(
+                .unsupported, at: eocd + 4, "expected a single-disk archive, found a multi-disk one")
         }
         guard let cdEnd = CheckedArithmetic.add(cdOffset, cdSize), cdEnd <= cdLimit else {
             throw zip.context.error(
+                .truncated(expected: cdSize, found: max(0, cdLimit - cdOffset)),
                 at: eocd,
                 "expected the central directory (\(cdSize) bytes at offset \(cdOffset)) to end by offset \(cdLimit), "
                     + "but it runs past it: archive truncated or sizes wrong")
         }
         try requireAdjacent(cdEnd: cdEnd, cdLimit: cdLimit, cdOffset: cdOffset, cdSize: cdSize, zip: zip)
         guard entryCount > 0 else {
-            throw zip.context.error(at: eocd, "expected at least one member, found an empty archive")
+            throw zip.context.error(.malformed, at: eocd, "expected at least one member, found an empty archive")
         }
         // Every record is at least 46 bytes: a count that cannot fit is refused before
         // anything is allocated for it.
@@ -84,10 +58,33 @@ enum ZipCentralDirectory {
             minimum <= cdSize
         else {
             throw zip.context.error(
+                .malformed,
                 at: eocd,
                 "expected room for \(entryCount) entries in the central directory, but it is only \(cdSize) bytes")
         }
         return Location(offset: cdOffset, size: cdSize, entryCount: entryCount)
+    }
+
+    /// The offset of the ZIP64 end record the locator at `locator` points to, checked:
+    /// before the locator, whole, signed, and for a single-disk archive.
+    private static func zip64EndRecord(_ zip: ZipBytes, locator: Int) throws -> Int {
+        let record = try zip.int(zip.u64(locator + 8), at: locator + 8, "ZIP64 end record offset")
+        guard record < locator else {
+            throw zip.context.error(
+                .malformed, at: locator + 8,
+                "expected the ZIP64 end of central directory record before its locator (offset \(locator)), "
+                    + "but the locator points to offset \(record)"
+                    + (record >= zip.count ? ", past the end of the file (\(zip.count) bytes)" : "")
+                    + ": archive truncated or offset wrong")
+        }
+        try zip.require(
+            record, ZipSize.zip64EndOfCentralDirectory, "ZIP64 end of central directory record", limit: locator)
+        try zip.expectSignature(ZipSignature.zip64EndOfCentralDirectory, at: record, "ZIP64 end of central directory")
+        guard zip.u32(record + 16) == 0, zip.u32(record + 20) == 0 else {
+            throw zip.context.error(
+                .unsupported, at: record + 16, "expected a single-disk archive, found a multi-disk one")
+        }
+        return record
     }
 
     /// Refuses bytes between the central directory and the end record.
@@ -101,6 +98,7 @@ enum ZipCentralDirectory {
     static func requireAdjacent(cdEnd: Int, cdLimit: Int, cdOffset: Int, cdSize: Int, zip: ZipBytes) throws {
         guard cdEnd == cdLimit else {
             throw zip.context.error(
+                .inconsistent,
                 at: cdEnd,
                 "expected the central directory (\(cdSize) bytes at offset \(cdOffset)) to end where the end record "
                     + "begins, at offset \(cdLimit), but \(cdLimit - cdEnd) bytes lie between: two archives "
@@ -114,6 +112,8 @@ enum ZipCentralDirectory {
         let looksLikeZip = bytes.count >= 4 && zip.u32(0) == ZipSignature.localFileHeader
         guard bytes.count >= ZipSize.endOfCentralDirectory else {
             throw zip.context.error(
+                looksLikeZip
+                    ? .truncated(expected: ZipSize.endOfCentralDirectory, found: bytes.count) : .wrongFormat,
                 at: 0,
                 looksLikeZip
                     ? "expected an end of central directory record, but the archive is truncated at \(bytes.count) bytes"
@@ -131,11 +131,13 @@ enum ZipCentralDirectory {
         }
         if looksLikeZip {
             throw zip.context.error(
+                .truncated(expected: ZipSize.endOfCentralDirectory, found: 0),
                 at: bytes.count,
                 "expected an end of central directory record near the end of the file, found none: archive truncated")
         }
         let isNPY = bytes.count >= 6 && Array(bytes[0..<6]) == npyMagic
         throw zip.context.error(
+            .wrongFormat,
             at: 0,
             "expected a zip archive (signature 0x04034b50), found 0x\(hex(bytes.count >= 4 ? zip.u32(0) : 0, digits: 8))"
                 + (isNPY ? " (this is an .npy file, not an .npz)" : ""))
@@ -153,7 +155,8 @@ enum ZipCentralDirectory {
             let extraLength = Int(zip.u16(position + 30))
             let commentLength = Int(zip.u16(position + 32))
             let recordLength = ZipSize.centralDirectoryHeader + nameLength + extraLength + commentLength
-            try zip.require(position, recordLength, "central directory record with its name and extra fields", limit: end)
+            try zip.require(
+                position, recordLength, "central directory record with its name and extra fields", limit: end)
             let nameBytes = Array(zip.slice(position + ZipSize.centralDirectoryHeader, nameLength))
             let rawCompressed = zip.u32(position + 20)
             let rawUncompressed = zip.u32(position + 24)
@@ -169,16 +172,19 @@ enum ZipCentralDirectory {
                 flags: zip.u16(position + 8),
                 method: zip.u16(position + 10),
                 crc: zip.u32(position + 16),
-                compressedSize: try zip.int(zip64.compressedSize ?? UInt64(rawCompressed), at: position + 20, "compressed size"),
+                compressedSize: try zip.int(
+                    zip64.compressedSize ?? UInt64(rawCompressed), at: position + 20, "compressed size"),
                 uncompressedSize: try zip.int(
                     zip64.uncompressedSize ?? UInt64(rawUncompressed), at: position + 24, "uncompressed size"),
-                localHeaderOffset: try zip.int(zip64.localHeaderOffset ?? UInt64(rawOffset), at: position + 42, "local header offset"),
+                localHeaderOffset: try zip.int(
+                    zip64.localHeaderOffset ?? UInt64(rawOffset), at: position + 42, "local header offset"),
                 recordOffset: position)
             result.append(entry)
             position += recordLength
         }
         guard position == end else {
             throw zip.context.error(
+                .inconsistent,
                 at: position,
                 "expected the central directory to hold the \(location.entryCount) entries the end record counts, "
                     + "but \(end - position) more bytes of it follow the last one: numpy would read the members "

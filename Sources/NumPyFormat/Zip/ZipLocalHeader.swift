@@ -20,18 +20,21 @@ enum ZipLocalHeader {
         let nameBytes = Array(zip.slice(start + ZipSize.localFileHeader, nameLength))
         guard nameBytes == entry.nameBytes else {
             throw zip.context.error(
+                .inconsistent,
                 at: start + ZipSize.localFileHeader,
                 "expected the local header to name '\(entry.name)' as the central directory does, "
                     + "found '\(ZipCentralDirectory.decodeName(nameBytes))'")
         }
         guard method == entry.method else {
             throw zip.context.error(
+                .inconsistent,
                 at: start + 8,
                 "expected compression method \(entry.method) as in the central directory, "
                     + "found \(method) in the local header")
         }
         if flags & (ZipFlag.encrypted | ZipFlag.strongEncryption) != 0 {
-            throw zip.context.error(at: start + 6, "expected an unencrypted member, found the encryption flag set")
+            throw zip.context.error(
+                .unsupported, at: start + 6, "expected an unencrypted member, found the encryption flag set")
         }
         let rawCompressed = zip.u32(start + 18)
         let rawUncompressed = zip.u32(start + 22)
@@ -49,14 +52,17 @@ enum ZipLocalHeader {
         if !localIsBlank {
             try agree(crc, entry.crc, "local header CRC-32", at: start + 14, zip)
             try agree(compressed, UInt64(entry.compressedSize), "local header compressed size", at: start + 18, zip)
-            try agree(uncompressed, UInt64(entry.uncompressedSize), "local header uncompressed size", at: start + 22, zip)
+            try agree(
+                uncompressed, UInt64(entry.uncompressedSize), "local header uncompressed size", at: start + 22, zip)
         }
         let dataStart = start + headerLength
         guard let dataEnd = CheckedArithmetic.add(dataStart, entry.compressedSize), dataEnd <= limit else {
             throw zip.context.error(
+                .truncated(expected: entry.compressedSize, found: max(0, limit - dataStart)),
                 at: dataStart,
                 "expected \(entry.compressedSize) bytes of member data (declared size), "
-                    + "but only \(max(0, limit - dataStart)) exist before the central directory: truncated or size wrong")
+                    + "but only \(max(0, limit - dataStart)) exist before the central directory: truncated or size wrong"
+            )
         }
         if deferred {
             try checkDescriptor(at: dataEnd, entry: entry, wide: zip64.compressedSize != nil, zip: zip, limit: limit)
@@ -69,6 +75,7 @@ enum ZipLocalHeader {
     ) throws {
         guard local == central else {
             throw zip.context.error(
+                .inconsistent,
                 at: offset,
                 "expected the \(what) to be \(central) as in the central directory, found \(local)")
         }
@@ -87,6 +94,8 @@ enum ZipLocalHeader {
         let uncompressed = wide ? zip.u64(position + 4 + sizeWidth) : UInt64(zip.u32(position + 8))
         try agree(zip.u32(position), entry.crc, "data descriptor CRC-32", at: position, zip)
         try agree(compressed, UInt64(entry.compressedSize), "data descriptor compressed size", at: position + 4, zip)
-        try agree(uncompressed, UInt64(entry.uncompressedSize), "data descriptor uncompressed size", at: position + 4 + sizeWidth, zip)
+        try agree(
+            uncompressed, UInt64(entry.uncompressedSize), "data descriptor uncompressed size",
+            at: position + 4 + sizeWidth, zip)
     }
 }

@@ -51,6 +51,7 @@ struct ZipBytes {
         let end = limit ?? bytes.count
         guard offset >= 0, let last = CheckedArithmetic.add(offset, length), last <= end else {
             throw context.error(
+                .truncated(expected: length, found: max(0, end - offset)),
                 at: offset,
                 "expected \(what) (\(length) bytes), but it runs past "
                     + (limit == nil ? "the end of the file (\(bytes.count) bytes)" : "offset \(end)"))
@@ -70,6 +71,7 @@ struct ZipBytes {
         let found = u32(offset)
         guard found == expected else {
             throw context.error(
+                .malformed,
                 at: offset,
                 "expected 0x\(hex(expected, digits: 8)) \(what) signature, found 0x\(hex(found, digits: 8))")
         }
@@ -78,7 +80,7 @@ struct ZipBytes {
     /// A 64-bit value from the file as an `Int` offset or size.
     func int(_ value: UInt64, at offset: Int, _ what: String) throws -> Int {
         guard let result = CheckedArithmetic.int(value) else {
-            throw context.error(at: offset, "\(what) \(value) is larger than any file")
+            throw context.error(.malformed, at: offset, "\(what) \(value) is larger than any file")
         }
         return result
     }
@@ -104,6 +106,7 @@ struct Zip64Fields {
             let dataStart = position + 4
             guard dataStart + size <= end else {
                 throw zip.context.error(
+                    .malformed,
                     at: position, "expected an extra field of \(size) bytes, but the extra area ends first")
             }
             if id == ZipExtraID.zip64 {
@@ -111,6 +114,7 @@ struct Zip64Fields {
                 func next(_ name: String) throws -> UInt64 {
                     guard cursor + 8 <= dataStart + size else {
                         throw zip.context.error(
+                            .malformed,
                             at: position,
                             "expected the ZIP64 extra field to hold the \(name), but it is only \(size) bytes")
                     }
@@ -126,6 +130,7 @@ struct Zip64Fields {
         }
         if needUncompressed || needCompressed || needOffset {
             throw zip.context.error(
+                .malformed,
                 at: extra, "expected a ZIP64 extra field for sizes marked 0xffffffff, found none")
         }
         return fields

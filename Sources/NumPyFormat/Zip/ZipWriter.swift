@@ -15,16 +15,6 @@ enum ZipWriter {
     /// mapped data suits any element type.
     static let dataAlignment = 64
 
-    struct Entry {
-        var nameBytes: [UInt8]
-        var method: UInt16
-        var crc: UInt32
-        var compressedSize: Int
-        var uncompressedSize: Int
-        var localHeaderOffset: Int
-        var flags: UInt16 { nameBytes.allSatisfy { $0 < 0x80 } ? 0 : ZipFlag.utf8Name }
-    }
-
     private static func versionNeeded(zip64: Bool, method: UInt16) -> UInt16 {
         zip64 ? 45 : (method == 8 ? 20 : 10)
     }
@@ -32,7 +22,7 @@ enum ZipWriter {
     /// Local header for `entry` at `entry.localHeaderOffset`. With `zip64`, both sizes
     /// live in a ZIP64 extra field (the spec requires both in local headers). A stored
     /// member gets an alignment extra field sized so its data starts on a 64-byte boundary.
-    static func localHeader(_ entry: Entry, zip64: Bool, align: Bool) -> [UInt8] {
+    static func localHeader(_ entry: ZipEntry, zip64: Bool, align: Bool) -> [UInt8] {
         var extra: [UInt8] = []
         if zip64 {
             appendLE(ZipExtraID.zip64, to: &extra)
@@ -55,8 +45,9 @@ enum ZipWriter {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(ZipSize.localFileHeader + entry.nameBytes.count + extra.count)
         appendLE(ZipSignature.localFileHeader, to: &bytes)
-        appendSharedFields(entry, zip64: zip64, markCompressed: zip64, markUncompressed: zip64,
-                           extraCount: extra.count, to: &bytes)
+        appendSharedFields(
+            entry, zip64: zip64, markCompressed: zip64, markUncompressed: zip64,
+            extraCount: extra.count, to: &bytes)
         bytes += entry.nameBytes
         bytes += extra
         return bytes
@@ -65,8 +56,10 @@ enum ZipWriter {
     /// The run of fields the local header and the central record share, in the same
     /// order: version needed, flags, method, time, date, CRC, the two sizes (0xFFFFFFFF
     /// where a ZIP64 extra field carries the real value), name and extra lengths.
-    private static func appendSharedFields(_ entry: Entry, zip64: Bool, markCompressed: Bool,
-                                           markUncompressed: Bool, extraCount: Int, to bytes: inout [UInt8]) {
+    private static func appendSharedFields(
+        _ entry: ZipEntry, zip64: Bool, markCompressed: Bool,
+        markUncompressed: Bool, extraCount: Int, to bytes: inout [UInt8]
+    ) {
         appendLE(versionNeeded(zip64: zip64, method: entry.method), to: &bytes)
         appendLE(entry.flags, to: &bytes)
         appendLE(entry.method, to: &bytes)
@@ -80,14 +73,14 @@ enum ZipWriter {
     }
 
     /// Offsets within a local header of the fields patched after deflating.
-    static func crcOffset(_ entry: Entry) -> Int { entry.localHeaderOffset + 14 }
-    static func compressedSizeOffset(_ entry: Entry, zip64: Bool) -> Int {
+    static func crcOffset(_ entry: ZipEntry) -> Int { entry.localHeaderOffset + 14 }
+    static func compressedSizeOffset(_ entry: ZipEntry, zip64: Bool) -> Int {
         zip64
             ? entry.localHeaderOffset + ZipSize.localFileHeader + entry.nameBytes.count + 4 + 8
             : entry.localHeaderOffset + 18
     }
 
-    static func centralRecord(_ entry: Entry) -> [UInt8] {
+    static func centralRecord(_ entry: ZipEntry) -> [UInt8] {
         let bigUncompressed = entry.uncompressedSize > zip64Threshold
         let bigCompressed = entry.compressedSize > zip64Threshold
         let bigOffset = entry.localHeaderOffset > zip64Threshold
@@ -105,8 +98,9 @@ enum ZipWriter {
         var bytes: [UInt8] = []
         appendLE(ZipSignature.centralDirectoryHeader, to: &bytes)
         appendLE(UInt16(3 << 8) | 45, to: &bytes)  // made by: Unix, spec 4.5
-        appendSharedFields(entry, zip64: zip64, markCompressed: bigCompressed, markUncompressed: bigUncompressed,
-                           extraCount: extra.count, to: &bytes)
+        appendSharedFields(
+            entry, zip64: zip64, markCompressed: bigCompressed, markUncompressed: bigUncompressed,
+            extraCount: extra.count, to: &bytes)
         appendLE(UInt16(0), to: &bytes)  // comment length
         appendLE(UInt16(0), to: &bytes)  // disk number
         appendLE(UInt16(0), to: &bytes)  // internal attributes
