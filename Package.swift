@@ -69,7 +69,10 @@ let package = Package(
         ),
         .target(
             name: "BatchNormFiles",
-            dependencies: ["NumPyFormat", "ExactBatchNorm", "ArrayComparison"]
+            dependencies: [
+                "NumPyFormat", "ExactBatchNorm", "ArrayComparison",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ]
         ),
         .executableTarget(
             name: "bnfile",

@@ -1,3 +1,4 @@
+import NumPyFormat
 import BatchNormFiles
 
 /// One file of a batch: where it is read and where its results go.
@@ -56,7 +57,7 @@ enum BatchPlan {
         guard !inputs.isEmpty else {
             throw ToolError((["no input files: name .npz files or folders holding them"] + warnings).joined(separator: "; "))
         }
-        let items = inputs.map { BatchItem(input: $0, output: join(outDir, outputName(forInput: $0))) }
+        let items = inputs.map { BatchItem(input: $0, output: FolderListing.join(outDir, outputName(forInput: $0))) }
         try refuseSharedOutputs(items)
         try refuseReplacedInputs(items, outDir: outDir)
         return (items, warnings)
@@ -94,7 +95,7 @@ enum BatchPlan {
     private static func refuseReplacedInputs(_ items: [BatchItem], outDir: String) throws {
         guard let realOutDir = realPath(outDir) else { return }  // not created yet: holds no inputs
         let inputs = Set(items.compactMap { realPath($0.input) })
-        for item in items where inputs.contains(join(realOutDir, fileName(item.output))) {
+        for item in items where inputs.contains(FolderListing.join(realOutDir, fileName(item.output))) {
             throw ToolError("\(item.input): its output \(item.output) is also an input of this batch and would be "
                 + "replaced; choose another --out-dir")
         }
@@ -108,7 +109,7 @@ enum BatchPlan {
         try FolderListing.files(in: folder).filter { name in
             name.hasSuffix(".npz") && !name.hasSuffix(outputSuffix) && !name.hasSuffix(referenceSuffix)
                 && !name.hasPrefix(".")
-        }.map { join(folder, $0) }
+        }.map { FolderListing.join(folder, $0) }
     }
 
     /// Drops later mentions of a file already listed (compared by real path, so
@@ -131,9 +132,5 @@ enum BatchPlan {
 
     static func fileName(_ path: String) -> String {
         path.split(separator: "/").last.map(String.init) ?? path
-    }
-
-    static func join(_ folder: String, _ name: String) -> String {
-        folder.hasSuffix("/") ? folder + name : folder + "/" + name
     }
 }

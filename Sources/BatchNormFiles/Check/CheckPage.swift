@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RealModule
 import ArrayComparison
 
 /// `bnfile check --html`: one self-contained page (no script, no network, no external
@@ -93,7 +89,7 @@ public enum CheckPage {
         let peak = Double(buckets.map(\.count).max() ?? 1)
         // The bucket (2^(j-2), 2^(j-1)] holding the limit, so the line shows even when
         // every error is far below it.
-        let limitBucket = Int((log2(max(limit, 1))).rounded(.up)) + 1
+        let limitBucket = Int((Double.log2(max(limit, 1))).rounded(.up)) + 1
         let slot = (width - margin) / Double(max(buckets.count, limitBucket + 2))
         var svg = svgOpen()
         for (i, bucket) in buckets.enumerated() {
@@ -108,8 +104,8 @@ public enum CheckPage {
 
     /// Each channel's worst error as a point on a log10 axis, the limit as a line.
     static func channelPlot(_ errors: [Double], limit: Double) -> String {
-        let logs = errors.map { log10(max($0, 1e-3)) }
-        let top = max(logs.max() ?? 0, log10(limit)) + 0.5, bottom = -3.0
+        let logs = errors.map { Double.log10(max($0, 1e-3)) }
+        let top = max(logs.max() ?? 0, Double.log10(limit)) + 0.5, bottom = -3.0
         let y = { (v: Double) in height - margin - (height - margin) * (v - bottom) / (top - bottom) }
         let step = (width - margin) / Double(max(errors.count, 1))
         var svg = svgOpen()
@@ -118,7 +114,7 @@ public enum CheckPage {
             svg += "<circle cx=\"\(f(margin + (Double(c) + 0.5) * step))\" cy=\"\(f(y(value)))\" r=\"2\" "
                 + "fill=\"\(beyond ? "#c0392b" : "#2c6fbb")\"/>"
         }
-        let limitY = y(log10(limit))
+        let limitY = y(Double.log10(limit))
         svg += "<line x1=\"\(f(margin))\" y1=\"\(f(limitY))\" x2=\"\(f(width))\" y2=\"\(f(limitY))\" stroke=\"#c0392b\" stroke-dasharray=\"4 2\"/>"
         return svg + axisLabels(left: "1e\(Int(top.rounded(.down)))", bottom: "channel") + "</svg>"
     }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import NumPyFormat
 
 /// One batch-norm layer of a captured step: its inputs, the reference framework's
 /// result, and optionally a candidate implementation's result for the same inputs.
@@ -28,10 +24,10 @@ public enum CheckPlan {
             let names = try FolderListing.files(in: folder).filter { $0.hasSuffix(ending) && !$0.hasPrefix(".") }
             for name in names {
                 let stem = String(name.dropLast(ending.count))
-                let inputs = join(folder, stem + ".npz")
+                let inputs = FolderListing.join(folder, stem + ".npz")
                 guard FolderListing.isFile(inputs) else { continue }
-                let label = folders.count > 1 ? join(folder, stem) : stem
-                layers.append(CheckLayer(name: label, inputs: inputs, reference: join(folder, name),
+                let label = folders.count > 1 ? FolderListing.join(folder, stem) : stem
+                layers.append(CheckLayer(name: label, inputs: inputs, reference: FolderListing.join(folder, name),
                                          candidate: try candidateFolder.map { try candidate(in: $0, name: name, stem: stem) }))
             }
         }
@@ -43,35 +39,7 @@ public enum CheckPlan {
     }
 
     static func candidate(in folder: String, name: String, stem: String) throws -> String {
-        for path in [join(folder, name), join(folder, stem + ".npz")] where FolderListing.isFile(path) { return path }
+        for path in [FolderListing.join(folder, name), FolderListing.join(folder, stem + ".npz")] where FolderListing.isFile(path) { return path }
         throw BatchNormFileError("\(folder): no result for layer \(stem) (expected \(name) or \(stem).npz)")
-    }
-
-    static func join(_ folder: String, _ name: String) -> String {
-        folder.hasSuffix("/") ? folder + name : folder + "/" + name
-    }
-}
-
-/// The names in a folder, sorted by bytes (not recursive), and file tests, without
-/// Foundation (whose ICU would cost every run of the tool 12 MB).
-public enum FolderListing {
-    public static func files(in folder: String) throws -> [String] {
-        guard let dir = opendir(folder) else {
-            throw BatchNormFileError("\(folder): cannot list the folder: \(String(cString: strerror(errno)))")
-        }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name != ".", name != "..", isFile(CheckPlan.join(folder, name)) { names.append(name) }
-        }
-        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-    }
-
-    public static func isFile(_ path: String) -> Bool {
-        var status = stat()
-        return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
     }
 }

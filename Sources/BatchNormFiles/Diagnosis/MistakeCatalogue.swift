@@ -1,9 +1,5 @@
+import RealModule
 import ArrayComparison
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The catalogue of batch-norm mistakes `bnfile diff --inputs` can name, with the names
 /// it prints.
@@ -64,9 +60,9 @@ enum ParameterText {
     /// d*10^k as "de-k" when the value is one (within a part in 10^9), else 3 digits.
     static func decimal(_ v: Double) -> String {
         guard v.isFinite, v > 0 else { return NumberText.compact(v) }
-        var k = Int(log10(v).rounded(.down))
-        if v / pow(10, Double(k)) >= 10 - 1e-9 { k += 1 }
-        let d = v / pow(10, Double(k))
+        var k = Int(Double.log10(v).rounded(.down))
+        if v / Double.pow(10, Double(k)) >= 10 - 1e-9 { k += 1 }
+        let d = v / Double.pow(10, Double(k))
         if k < -2 || k > 3, abs(d - d.rounded()) < 1e-9 * d { return "\(Int(d.rounded()))e\(k)" }
         return NumberText.compact(v)
     }

@@ -1,9 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
+import RealModule
 /// Estimates of a mistake's parameter from the candidate's own values, for the models
 /// whose parameter is not known in advance (another eps, another momentum, a factor).
 /// An estimate only chooses which model to evaluate; the model is then judged like
@@ -51,15 +46,15 @@ enum ParameterEstimates {
     /// exact integers), as the literal `1e-3` is.
     static func roundNumbers(near estimate: Double, excluding used: Double) -> [Double] {
         guard estimate.isFinite, estimate > 0 else { return [] }
-        let k = Int(log10(estimate).rounded(.down))
+        let k = Int(Double.log10(estimate).rounded(.down))
         var values: [Double] = []
         for exponent in (k - 1) ... (k + 1) {
             for d in 1 ... 9 {
-                let v = exponent < 0 ? Double(d) / pow(10, Double(-exponent)) : Double(d) * pow(10, Double(exponent))
+                let v = exponent < 0 ? Double(d) / Double.pow(10, Double(-exponent)) : Double(d) * Double.pow(10, Double(exponent))
                 if v <= 2 * estimate, v >= estimate / 2, v != used { values.append(v) }
             }
         }
-        return values.sorted { abs(log($0 / estimate)) < abs(log($1 / estimate)) }
+        return values.sorted { abs(Double.log($0 / estimate)) < abs(Double.log($1 / estimate)) }
     }
 
     /// The weight of the batch statistic in the candidate's running update, per channel:

@@ -83,13 +83,8 @@ public enum TemporaryFile {
     /// so such a folder should not be shared by concurrent runs of different machines.
     @discardableResult
     public static func reclaimAbandoned(inFolder folder: String) -> [String] {
-        guard let listing = opendir(folder.isEmpty ? "." : folder) else { return [] }
-        defer { closedir(listing) }
         var removed: [String] = []
-        while let entry = readdir(listing) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
+        for name in FolderListing.names(in: folder) ?? [] {
             guard let pid = owner(ofName: name), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
             if unlink(folder + name) == 0 { removed.append(name) }
         }
