@@ -95,7 +95,7 @@ $(FUZZ_LIB)/libArrayComparison.a: $(shell find Sources/ArrayComparison -name '*.
 
 FILES_SOURCES := $(shell find Sources/BatchNormFiles -name '*.swift')
 $(FUZZ_LIB)/libBatchNormFiles.a: $(FILES_SOURCES) $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a \
-  $(FUZZ_LIB)/libArrayComparison.a
+  $(FUZZ_LIB)/libArrayComparison.a $(FUZZ_LIB)/libRealModule.a
 	$(call FUZZ_LIBRARY,BatchNormFiles) -I Sources/CZlib -I Sources/CFoldedCRC/include \
 	  -I $(NUMERICS)/_NumericsShims/include $(FILES_SOURCES)
 
