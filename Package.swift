@@ -92,9 +92,9 @@ let package = Package(
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat", "TestSupport"]),
         .testTarget(
             name: "ExactBatchNormTests",
-            dependencies: ["ExactBatchNorm", "NumPyFormat", .product(name: "BigInt", package: "BigInt")]
+            dependencies: ["ExactBatchNorm", "NumPyFormat", "TestSupport", .product(name: "BigInt", package: "BigInt")]
         ),
-        .testTarget(name: "ArrayComparisonTests", dependencies: ["ArrayComparison"]),
+        .testTarget(name: "ArrayComparisonTests", dependencies: ["ArrayComparison", "TestSupport"]),
         .testTarget(
             name: "BatchNormFilesTests",
             dependencies: ["BatchNormFiles", "NumPyFormat", "ExactBatchNorm", "ArrayComparison", "TestSupport"]),

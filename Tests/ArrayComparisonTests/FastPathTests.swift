@@ -1,5 +1,6 @@
 import Testing
 @testable import ArrayComparison
+import TestSupport
 
 /// The judging loops' fast paths (blocked error computation, branch-free histogram
 /// buckets, the shortcut for identical arrays) against plain element-by-element
@@ -22,7 +23,7 @@ import Testing
             let p = Double(sign: .plus, exponent: k, significand: 1)
             errors += [p, p.nextUp, p.nextDown]
         }
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix(state: 7)
         for _ in 0 ..< 10_000 { errors.append(Double(bitPattern: generator.next() >> 1)) }
         for error in errors where error.isFinite {
             #expect(HistogramCounter.bucket(error: error) == Self.referenceBucket(error), "\(error)")
@@ -65,7 +66,7 @@ import Testing
     /// Values a few roundings from the truth, some equal, and (when asked) the hostile
     /// ones: NaN on either side, infinities, zero and NaN scales, subnormal truths.
     static func side(count: Int, hostile: Bool, seed: UInt64) -> (values: [Double], truth: [Double], scale: [Double]) {
-        var generator = SplitMix(seed: seed)
+        var generator = SplitMix(state: seed)
         var values: [Double] = [], truth: [Double] = [], scale: [Double] = []
         let u = FloatFormat.float32.unitRoundoff
         for _ in 0 ..< count {
@@ -121,7 +122,7 @@ import Testing
     }
 
     @Test func theShortcutForIdenticalArraysReportsWhatThePassWould() {
-        var generator = SplitMix(seed: 3)
+        var generator = SplitMix(state: 3)
         let random = (0 ..< 9000).map { _ in generator.unit() - 0.5 }
         let cases: [[Double]] = [[], [0, -0.0, 0], [1e-40, -3e-42], random]
         for values in cases {
@@ -136,7 +137,7 @@ import Testing
     /// A single differing element anywhere, a NaN or an infinity: the shortcut declines.
     @Test(arguments: [0, 4095, 4096, 8999])
     func theShortcutDeclinesArraysThatDiffer(at position: Int) {
-        var generator = SplitMix(seed: 5)
+        var generator = SplitMix(state: 5)
         let a = (0 ..< 9000).map { _ in generator.unit() }
         for changed in [a[position].nextUp, -a[position], .nan, .infinity] {
             var b = a
@@ -150,19 +151,4 @@ import Testing
             #expect("\(shortcut)" == "\(pass)")
         }
     }
-}
-
-/// A small deterministic generator (SplitMix64), so failures reproduce.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -1,22 +1,11 @@
 import Testing
 @testable import ExactBatchNorm
 import BigInt
+import TestSupport
 
 /// The exact core checked against operations IEEE 754 itself defines as correctly
 /// rounded (division, square root), which makes them independent oracles.
 @Suite struct ExactArithmeticTests {
-    /// A small deterministic generator, so failures reproduce.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func quotientsRoundLikeIEEEDivision() {
         var rng = SplitMix(state: 1)
         for _ in 0 ..< 2000 {
@@ -145,7 +134,7 @@ import BigInt
 
 @Suite struct IntegerSquareRootTests {
     @Test func matchesTheDefinitionAcrossSizes() {
-        var rng = ExactArithmeticTests.SplitMix(state: 9)
+        var rng = SplitMix(state: 9)
         for bits in [1, 10, 52, 53, 60, 64, 100, 104, 105, 200, 333, 1000] {
             for _ in 0 ..< 20 {
                 var n = BigInt(0)
