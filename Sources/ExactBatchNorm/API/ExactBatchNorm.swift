@@ -239,7 +239,7 @@ public enum ExactBatchNorm {
             x: xBase, dout: doutBase, shape: shape, mode: mode, parameters: resolved,
             doubleDouble: Output.binaryFormat.precision > 24, threads: threads, fastPath: fastPath,
             certified: certified
-        ) { ElementKernel.ChannelPlan($0, wantsDx: wantsDx, perChannelBound: perChannelBound) }
+        ) { ElementKernel.ChannelPlan($0, fast: $1, wantsDx: wantsDx, perChannelBound: perChannelBound) }
         return Solved(x: xBase, dout: doutBase, shape: shape, channels: channels, plans: plans)
     }
 
@@ -252,17 +252,13 @@ public enum ExactBatchNorm {
     static func solveChannels<X: BatchNormFloat>(
         x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
         parameters: ResolvedParameters, doubleDouble: Bool, threads: Int, fastPath: Bool, certified: Bool,
-        plan: (ChannelSolution) -> ElementKernel.ChannelPlan
+        plan: (ChannelSolution, FastConstants?) -> ElementKernel.ChannelPlan
     ) -> (SolvedChannels, [ElementKernel.ChannelPlan]) {
         let m = shape.valuesPerChannel, hasDout = dout != nil, training = mode == .training
         let count = shape.channels
-        @Sendable func solve(_ c: Int, _ sums: ChannelSums, exactly: Bool) -> ChannelSolution {
-            exactly
-                ? ChannelSolution.solveExactly(channel: c, sums: sums, count: m, mode: mode, hasDout: hasDout,
-                                               parameters: parameters, doubleDouble: doubleDouble)
-                : ChannelSolution.solve(channel: c, sums: sums, count: m, mode: mode, hasDout: hasDout,
-                                        parameters: parameters, doubleDouble: doubleDouble, fastPath: fastPath,
-                                        certified: certified)
+        @Sendable func solveExactly(_ c: Int, _ sums: ChannelSums) -> ChannelSolution {
+            ChannelSolution.solveExactly(channel: c, sums: sums, count: m, mode: mode, hasDout: hasDout,
+                                         parameters: parameters, doubleDouble: doubleDouble)
         }
         var solutions: [ChannelSolution] = [], plans: [ElementKernel.ChannelPlan] = []
         solutions.reserveCapacity(count)
@@ -273,14 +269,17 @@ public enum ExactBatchNorm {
             let sums = ChannelSummation.sums(x: x, dout: dout, shape: shape, channels: chunk, training: training,
                                              threads: threads)
             let solved = parallelRanges(count: chunk.count, threads: threads) { range in
-                range.map { solve(start + $0, sums[$0], exactly: false) }
+                range.map {
+                    ChannelSolution.solve(channel: start + $0, sums: sums[$0], count: m, mode: mode, hasDout: hasDout,
+                                          parameters: parameters, doubleDouble: doubleDouble, fastPath: fastPath,
+                                          certified: certified)
+                }
             }
             // The plan keeps the fast constants; the solution, kept for the per-channel
-            // results, need not hold a second copy.
+            // results, holds none.
             for part in solved {
-                for var solution in part {
-                    plans.append(plan(solution))
-                    solution.fast = nil
+                for (solution, fast) in part {
+                    plans.append(plan(solution, fast))
                     solutions.append(solution)
                 }
             }
@@ -292,7 +291,7 @@ public enum ExactBatchNorm {
                 ? ChannelSummation.sums(x: x, dout: dout, shape: shape, channels: c ..< c + 1, training: training,
                                         threads: 1)[0]
                 : keptSums[c]
-            return solve(c, sums, exactly: true)
+            return solveExactly(c, sums)
         }, plans)
     }
 

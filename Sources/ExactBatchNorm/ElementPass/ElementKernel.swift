@@ -65,10 +65,10 @@ enum ElementKernel {
         /// rather than for every run.
         let bound: ChannelBoundFormulas?
 
-        init(_ s: ChannelSolution, wantsDx: Bool, perChannelBound: Bool) {
+        init(_ s: ChannelSolution, fast constants: FastConstants?, wantsDx: Bool, perChannelBound: Bool) {
             hasOut = s.hasOutTerms
             hasDx = wantsDx && s.hasDxTerms
-            fast = hasOut || hasDx ? s.fast : nil
+            fast = hasOut || hasDx ? constants : nil
             bound = perChannelBound && s.xFinite ? fast.map { ChannelBoundFormulas($0) } : nil
         }
     }
@@ -156,34 +156,55 @@ enum ElementKernel {
         }
 
         /// Finds the uncertain elements again (the formulas are deterministic, so the same
-        /// ones) and computes them exactly; returns how many there were.
+        /// ones) and settles each one: first by the same formulas in double-double
+        /// arithmetic (``FastFormulas`` over ``DoubleDoubleArithmetic``), which decides
+        /// nearly every element that plain doubles left in doubt (a cancellation of 2^-30
+        /// between `dx`'s two terms, as two values per channel give, still leaves some 70
+        /// bits), then exactly. Returns how many took the exact path.
         func fixUp<F: ElementFormulas, Output: BatchNormFloat>(
             _ formulas: F, _ channels: SolvedChannels, _ c: Int, _ fast: FastConstants,
             out: UnsafeMutablePointer<Output>?, dx: UnsafeMutablePointer<Output>?
         ) -> Int {
-            // The exact terms are large: fetched (or made) once, outside the loop. The
-            // exact path's constants may know the coupling exactly where the certified
-            // solve only bounded it.
-            let exact = channels.exactSolution(c)
-            let outTerms = exact.terms, dxTerms = exact.terms
-            let exactFast = exact.fast ?? fast
+            let wider = FastFormulas<DoubleDoubleArithmetic>(fast)
+            // The exact terms are large: fetched (or made) once, and only if an element
+            // needs them.
+            var exactSolution: ChannelSolution? = nil
+            func exact() -> ChannelSolution {
+                if let known = exactSolution { return known }
+                let solved = channels.exactSolution(c)
+                exactSolution = solved
+                return solved
+            }
             var fixed = 0
             for k in 0 ..< count {
                 let xv = x[k * stride].exactDouble
                 let b = formulas.centred(xv)
-                var exact = false
-                if let out, let outTerms, formulas.out(b, as: Output.self).1 != 0 {
-                    out[k * stride] = exactOut(xv, outTerms)
-                    exact = true
-                }
-                if let dx, let dxTerms, let dout {
-                    let dv = dout[k * stride].exactDouble
-                    if formulas.dx(b, dout: dv, as: Output.self).1 != 0 {
-                        dx[k * stride] = ElementKernel.cancelsExactly(xv, dv, exactFast) ? 0 : exactDx(xv, dv, dxTerms)
-                        exact = true
+                var exactly = false
+                if let out, formulas.out(b, as: Output.self).doubt != 0 {
+                    let (value, doubt) = wider.out(wider.centred(xv), as: Output.self)
+                    if doubt == 0 {
+                        out[k * stride] = value
+                    } else if let terms = exact().terms {
+                        out[k * stride] = exactOut(xv, terms)
+                        exactly = true
                     }
                 }
-                if exact { fixed += 1 }
+                if let dx, let dout {
+                    let dv = dout[k * stride].exactDouble
+                    if formulas.dx(b, dout: dv, as: Output.self).doubt != 0 {
+                        let (value, doubt) = wider.dx(wider.centred(xv), dout: dv, as: Output.self)
+                        if doubt == 0 {
+                            dx[k * stride] = value
+                        } else if let terms = exact().terms {
+                            // The exact path's constants may know the coupling exactly
+                            // where the certified solve only bounded it.
+                            let cancels = ElementKernel.cancelsExactly(xv, dv, exact().fast ?? fast)
+                            dx[k * stride] = cancels ? 0 : exactDx(xv, dv, terms)
+                            exactly = true
+                        }
+                    }
+                }
+                if exactly { fixed += 1 }
             }
             return fixed
         }
