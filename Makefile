@@ -2,13 +2,21 @@
 SWIFT ?= swift
 PYTHON ?= python3
 BIN := .build/release/bnfile
+# Release builds are tuned for Haswell-class x86-64 processors (AVX2, FMA; 2013 and
+# later) from the command line, not in the manifest, so that other packages can depend
+# on the libraries; `make TUNING=` builds for any x86-64. Results are identical either
+# way (README, "CPU tuning").
+ifeq ($(shell uname -m),x86_64)
+TUNING ?= -Xswiftc -target-cpu -Xswiftc haswell
+endif
+RELEASE_BUILD = $(SWIFT) build -c release $(TUNING)
 
 .PHONY: all build test test-release bench demo fixtures clean fuzz sanitize
 
 all: build
 
 build:
-	$(SWIFT) build -c release --product bnfile
+	$(RELEASE_BUILD) --product bnfile
 
 # Debug build of everything, then every test (unit, interop with numpy, CLI).
 test:
@@ -117,8 +125,8 @@ $(FUZZ_DIR)/folded_crc32.o: Sources/CFoldedCRC/folded_crc32.c Sources/CFoldedCRC
 # Benchmarks beside numpy and (if PYTHON can import it) torch, as ratios from one run:
 #   make bench PYTHON=/path/to/venv-with-torch/bin/python
 bench:
-	$(SWIFT) build -c release --product bnfile
-	$(SWIFT) build -c release --product bnbench
+	$(RELEASE_BUILD) --product bnfile
+	$(RELEASE_BUILD) --product bnbench
 	$(PYTHON) scripts/bench.py $(BENCH_ARGS)
 	$(PYTHON) scripts/bench_check.py --bin $(BIN)
 
@@ -148,7 +156,7 @@ $(DEMO)/notebook.npz: data/notebook.npz
 # make re-reads the binary's time afterwards, so only a new binary redoes them.
 $(DEMO)/notebook.grads.npz: $(BIN)
 $(BIN): FORCE
-	$(SWIFT) build -c release --product bnfile
+	$(RELEASE_BUILD) --product bnfile
 FORCE:
 
 clean:

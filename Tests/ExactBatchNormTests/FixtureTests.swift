@@ -77,9 +77,10 @@ import NumPyFormat
         func bfloat16Outputs(threads: Int) throws -> [String: [UInt8]] {
             let result = try x.withUnsafeBytes { xs in
                 try (dout?.bytes).withOptionalBuffer { (ds: UnsafeBufferPointer<UInt8>?) in
-                    try ExactBatchNorm.compute(xBytes: xs, doutBytes: ds.map { UnsafeRawBufferPointer($0) },
-                                               elementType: BFloat16.self, shape: shape, parameters: parameters,
-                                               mode: mode, output: BFloat16.self, threads: threads)
+                    try ExactBatchNorm.compute(
+                        BatchNormInput(x: xs, dout: ds.map { UnsafeRawBufferPointer($0) }, elementType: .bfloat16,
+                                       shape: shape, parameters: parameters, mode: mode),
+                        output: BFloat16.self, threads: threads)
                 }
             }
             return bytes(of: result)

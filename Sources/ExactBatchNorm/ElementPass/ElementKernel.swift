@@ -69,7 +69,8 @@ enum ElementKernel {
             hasOut = s.hasOutTerms
             hasDx = wantsDx && s.hasDxTerms
             fast = hasOut || hasDx ? constants : nil
-            bound = perChannelBound && s.xFinite ? fast.map { ChannelBoundFormulas($0) } : nil
+            bound = perChannelBound && s.xFinite && fast.map(ChannelBoundFormulas.applies) == true
+                ? fast.map { ChannelBoundFormulas($0) } : nil
         }
     }
 
