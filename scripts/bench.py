@@ -93,12 +93,17 @@ def main():
     p.add_argument("--quick", action="store_true", help="smaller arrays, for a smoke test")
     p.add_argument("--only", default="io,shapes,runs,network",
                    help="comma-separated sections to run (io, shapes, runs, network)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads for the shapes section, on both sides (default: bnfile's default and torch's); "
+                        "one thread each is the comparison least disturbed by other load on a shared machine")
     p.add_argument("--network-dir", default=None,
                    help="for the network section, a folder of captured layers (NAME.npz beside NAME.torch.npz, "
                         "as bnfile_capture writes them) instead of generated ResNet-50 layers")
     p.add_argument("--huge", action="store_true",
                    help="also run M = 10^8 values in one channel (1.6 GB of files) and check every output exactly")
     args = p.parse_args()
+    if args.threads and torch is not None:
+        torch.set_num_threads(args.threads)
     sections = set(args.only.split(","))
     tmp = tempfile.mkdtemp(prefix="bnbench-")
     if "io" in sections:
@@ -257,12 +262,13 @@ def shapes_section(args):
     batches = (4,) if args.quick else (4, 32)
     table = [(n, c, side, side) for n in batches for c, side in shapes] + [(64, 4096), (2, 262144)]
     contender = f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else "torch (not installed)"
-    print(f"\nengine (exact forward+backward, float32, {os.cpu_count()} threads) against {contender} "
+    threads = args.threads or os.cpu_count()
+    print(f"\nengine (exact forward+backward, float32, {threads} threads) against {contender} "
           f"forward+backward, median of {reps}:")
     print("| shape | bnfile engine | torch | bnfile/torch |")
     print("| --- | ---: | ---: | ---: |")
     for shape in table:
-        eng = bnbench(args, "engine", ",".join(map(str, shape)), reps)
+        eng = bnbench(args, "engine", ",".join(map(str, shape)), reps, threads)
         torch_t = timed(torch_forward_backward(shape), reps) if torch else None
         ratio = f"{eng['median_s'] / torch_t:.2f}x" if torch_t else "-"
         torch_text = f"{torch_t * 1e3:.2f} ms" if torch_t else "-"

@@ -19,7 +19,7 @@ extension ExactBatchNorm {
         let (channels, plans) = solveChannels(
             x: x, dout: dout, shape: shape, mode: input.mode, parameters: resolved,
             doubleDouble: Output.binaryFormat.precision > 24, threads: threads, paths: paths
-        ) { ElementKernel.ChannelPlan($0, fast: $1, wantsDx: wantsDx, perChannelBound: perChannelBound) }
+        ) { ChannelPlan($0, fast: $1, wantsDx: wantsDx, perChannelBound: perChannelBound) }
         return Solved(x: x, dout: dout, shape: shape, channels: channels, plans: plans)
     }
 
@@ -55,15 +55,15 @@ extension ExactBatchNorm {
     static func solveChannels<X: BatchNormFloat>(
         x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
         parameters: ResolvedParameters, doubleDouble: Bool, threads: Int, paths: EnginePaths,
-        plan: (ChannelSolution, FastConstants?) -> ElementKernel.ChannelPlan
-    ) -> (SolvedChannels, [ElementKernel.ChannelPlan]) {
+        plan: (ChannelSolution, FastConstants?) -> ChannelPlan
+    ) -> (SolvedChannels, [ChannelPlan]) {
         let m = shape.valuesPerChannel, hasDout = dout != nil, training = mode == .training
         let count = shape.channels
         @Sendable func solveExactly(_ c: Int, _ sums: ChannelSums) -> ChannelSolution {
             ChannelSolution.solveExactly(channel: c, sums: sums, count: m, mode: mode, hasDout: hasDout,
                                          parameters: parameters, doubleDouble: doubleDouble)
         }
-        var solutions: [ChannelSolution] = [], plans: [ElementKernel.ChannelPlan] = []
+        var solutions: [ChannelSolution] = [], plans: [ChannelPlan] = []
         solutions.reserveCapacity(count)
         plans.reserveCapacity(count)
         var kept: [ChannelSums] = []
@@ -107,19 +107,14 @@ extension ExactBatchNorm {
         let dout: Elements<X>?
         let shape: BatchNormShape
         let channels: SolvedChannels
-        let plans: [ElementKernel.ChannelPlan]
+        let plans: [ChannelPlan]
 
-        /// The second pass over `units`, into `out` and `dx` from their first element.
-        /// Double arithmetic certifies float16 and float32 results; float64 results need
-        /// double-double.
+        /// The second pass over `units`, into `out` and `dx` from their first element
+        /// (``ElementKernel``); returns how many elements took the exact path.
         func runKernel(units: Range<Int>, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
                        threads: Int) -> Int {
-            if Output.binaryFormat.precision <= 24 {
-                return ElementKernel.run(x: x, dout: dout, shape: shape, channels: channels, plans: plans, units: units,
-                                         out: out, dx: dx, arithmetic: DoubleArithmetic.self, threads: threads)
-            }
-            return ElementKernel.run(x: x, dout: dout, shape: shape, channels: channels, plans: plans, units: units,
-                                     out: out, dx: dx, arithmetic: DoubleDoubleArithmetic.self, threads: threads)
+            ElementKernel<X, Output>(x: x, dout: dout, shape: shape, solved: channels, plans: plans)
+                .run(units: units, out: out, dx: dx, threads: threads)
         }
     }
 }

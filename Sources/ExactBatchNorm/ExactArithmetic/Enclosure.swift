@@ -43,7 +43,7 @@ struct Enclosure: Sendable {
     /// An exact double.
     init(_ value: Double) { self.init(hi: value) }
 
-    static let zero = Enclosure(0)
+    static var zero: Enclosure { Enclosure(hi: 0) }
 
     /// An upper bound on `|value|` for every value in the enclosure.
     var magnitude: Double { Self.bound(hi.magnitude, lo.magnitude, radius) }

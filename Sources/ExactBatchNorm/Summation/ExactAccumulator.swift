@@ -29,8 +29,9 @@ struct ExactAccumulator: Sendable {
     private var near: Int128 = 0
     private var nearExponent = 0
 
-    /// Magnitudes below this bound are added in `near`.
-    private static let nearLimit = Int128(1) << 124
+    /// Magnitudes below this bound are added in `near` (a literal: a stored static
+    /// would cost a lazy-initialization check on every addition).
+    private static var nearLimit: UInt128 { 1 << 124 }
 
     init() {}
 
@@ -66,7 +67,7 @@ struct ExactAccumulator: Sendable {
             guard shift > -124, significand.magnitude.leadingZeroBitCount > 4 - shift else { return false }
             near += significand << -shift
         }
-        if near.magnitude >= UInt128(Self.nearLimit) {
+        if near.magnitude >= Self.nearLimit {
             addFar(significand: near, exponent: nearExponent)
             near = 0
         }
