@@ -14,8 +14,8 @@ import PackageDescription
 
 // No target sets unsafe flags or reads the environment, so other packages can depend on
 // the libraries. The engine's kernels are written to be right and to vectorize on any
-// processor: their error bounds hold whether a multiply-add is fused or not. Tuning
-// for a processor is the builder's choice, on the command line; the Makefile builds
+// processor: their error bounds need no fused multiply-add. Tuning for a processor is
+// the builder's choice, on the command line; the Makefile builds
 // for x86-64 processors with AVX2 and FMA (Haswell, 2013, and later) with
 //     swift build -c release -Xswiftc -target-cpu -Xswiftc haswell
 // (README, "CPU tuning", gives what it buys). Results are identical either way.

@@ -19,6 +19,18 @@ public struct BatchNormChannels: Sendable {
     /// The quantity for every channel, each rounded once into `P`; nil for the
     /// gradients when no `dout` was given.
     public func perChannel<P: BatchNormFloat>(_ quantity: ChannelQuantity, as _: P.Type) -> [P]? {
+        // The roundings run for a concrete type (this is called from other modules,
+        // where `P` is generic), and the arrays are the same type as `[P]`.
+        ExactBatchNorm.requireEngineType(P.self)
+        switch P.elementType {
+        case .float16: return unsafeBitCast(values(quantity, as: Float16.self), to: [P]?.self)
+        case .bfloat16: return unsafeBitCast(values(quantity, as: BFloat16.self), to: [P]?.self)
+        case .float32: return unsafeBitCast(values(quantity, as: Float.self), to: [P]?.self)
+        case .float64: return unsafeBitCast(values(quantity, as: Double.self), to: [P]?.self)
+        }
+    }
+
+    private func values<P: BatchNormFloat>(_ quantity: ChannelQuantity, as _: P.Type) -> [P]? {
         switch quantity {
         case .mean: return channels.map { $0.mean.rounded(as: P.self) }
         case .invstd: return channels.map { $0.invstd.rounded(as: P.self) }
