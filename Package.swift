@@ -4,6 +4,7 @@
 //
 //   CZlib            system zlib (deflate, inflate, crc32)
 //   CFoldedCRC       CRC-32 by carry-less multiplication, where the processor has it
+//   CMultiplyAdd     a*b + c, fused where the target can, never reassociated
 //   NumPyFormat      .npy/.npz reading and writing; knows nothing of batch norm
 //   ExactBatchNorm   exact batch-norm forward/backward on buffers; knows nothing of files
 //   ArrayComparison  element-wise comparison, tolerances, ulp and rounding verdicts
@@ -40,6 +41,7 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .target(name: "CFoldedCRC"),
+        .target(name: "CMultiplyAdd"),
         .target(
             name: "NumPyFormat",
             dependencies: ["CZlib", "CFoldedCRC"]
@@ -47,6 +49,7 @@ let package = Package(
         .target(
             name: "ExactBatchNorm",
             dependencies: [
+                "CMultiplyAdd",
                 .product(name: "RealModule", package: "swift-numerics"),
                 .product(name: "BigInt", package: "BigInt"),
             ]

@@ -9,9 +9,12 @@ struct ChannelSolution: Sendable {
     /// The exact element terms; nil when the certified solve made the channel, which
     /// leaves them to ``SolvedChannels/exactSolution(_:)`` should an element need them.
     var terms: ElementTerms?
-    /// The fast element path's constants; nil sends every element to the exact path.
-    /// Held by reference, so that a solution stays small once the element plan has
-    /// taken its copy (``ExactBatchNorm/solveChannels``).
+    /// The fast element path's constants as the exact solve rounds them; only the
+    /// solutions ``SolvedChannels/exactSolution(_:)`` makes keep them (their exactly
+    /// known coupling decides cancellations), by reference. The solve hands them to the
+    /// element plan beside the solution instead
+    /// (``solve(channel:sums:count:mode:hasDout:parameters:doubleDouble:fastPath:certified:)``),
+    /// so the solutions kept for the per-channel results hold none.
     var fastBox: FastConstantsBox?
     /// Whether `out` and `dx` have terms; false when they are NaN by the non-finite rules.
     var hasOutTerms: Bool

@@ -1,3 +1,5 @@
+import CMultiplyAdd
+
 /// The fast path for float16, bfloat16 and float32 data with outputs of those types:
 /// plain double arithmetic whose error bound is worked out once per channel.
 ///
@@ -5,8 +7,8 @@
 /// which costs more than the arithmetic it checks. For data of at most 24 significant
 /// bits the bound can be written down in advance as a function of the two centred
 /// values alone. With `u = 2^-53`, constants `g`, `k2` (off from the true values by at
-/// most `gE`, `k2E`), shifts `S`, `T` (off by `sE`, `tE`), and each step a product and
-/// a sum, each rounded (two roundings; a compiler that fused them would round once),
+/// most `gE`, `k2E`), shifts `S`, `T` (off by `sE`, `tE`), and each step `a*b + c` a
+/// multiply-add that the compiler may fuse (one rounding) or not (two):
 ///
 ///     b = fl(mB*x - S)            |b - b*| <= u|b| + sE
 ///     a = fl(mA*dout - T)         |a - a*| <= u|a| + tE
@@ -16,18 +18,23 @@
 ///
 /// where starred values are exact. `mB*x` and `mA*dout` are exact doubles (a count
 /// below 2^29 times at most 24 significant bits; ``applies(_:)``), so the first two
-/// lines hold however the steps are rounded; in the last two the product `g*b` or `g*a`
-/// is rounded before the sum, which the third `u|g|` covers. The bound therefore holds
-/// for code compiled for any processor, with or without fused multiply-add
-/// instructions, and the loops vectorize everywhere. They are written as plain
-/// products and sums, not `Relaxed.multiplyAdd`: that also licenses reassociation,
-/// under which no step-by-step bound holds (an optimized build once certified eight
-/// wrong `dx` values of the `pairs_f32` case that way). Each bound is
-/// `slope*|centred| + floor`: two or three operations per element instead of about a
-/// dozen. The constants also absorb the rounding of the interval's ends `v -+ E` (a
-/// further `4u` times the magnitudes) and of the bound's own evaluation (a relative
-/// `2^-40`), so the computed ends always enclose the true value, and equal roundings of
-/// the ends prove the answer exactly as in ``DoubleArithmetic/round(_:err:as:)``.
+/// lines hold either way; in the last two an unfused step rounds the product `g*b` or
+/// `g*a` once more, which the third `u|g|` covers. So the bound holds for code compiled
+/// for any processor, and the loops vectorize everywhere, fused where the target has
+/// the instruction. The steps are `bn_multiply_add` (CMultiplyAdd): Swift's
+/// `addingProduct` always fuses (a library call without the instruction, which keeps a
+/// loop from vectorizing), and `Relaxed.multiplyAdd` also licenses reassociation, which
+/// no step-by-step bound survives. Because the compiler may fuse a step in one loop and
+/// not in another, the fix-up loop rewrites every element it evaluates rather than
+/// trusting that it doubts the same ones as the fast loop
+/// (``ElementRun/settleDoubts(formulas:constants:channel:solved:out:dx:)``; the
+/// `pairs_f32` case holds eight elements an optimized build once left wrong that way).
+/// Each bound is `slope*|centred| + floor`: one or two multiply-adds per element
+/// instead of about a dozen operations. The constants also absorb the rounding of the
+/// interval's ends `v -+ E` (a further `4u` times the magnitudes) and of the bound's own
+/// evaluation (a relative `2^-40`), so the computed ends always enclose the true value,
+/// and equal roundings of the ends prove the answer exactly as in
+/// ``DoubleArithmetic/round(_:err:as:)``.
 ///
 /// Underflow. Float16, bfloat16 (multiples of 2^-133) and float32 values are multiples
 /// of 2^-149, and so are `M*x`, the exact sums `S`, `T` and their doubles whenever the
@@ -101,19 +108,19 @@ struct ChannelBoundFormulas: ElementFormulas {
     }
 
     @inline(__always)
-    func centred(_ x: Double) -> Double { xScale * x - xShift }
+    func centred(_ x: Double) -> Double { bn_multiply_add(xScale, x, -xShift) }
 
     @inline(__always)
     func out<Output: BatchNormFloat>(_ b: Double, as _: Output.Type) -> (Output, doubt: UInt64) {
-        let o = (g * b + beta) + 0.0
-        return Self.round(o, err: outSlope * b.magnitude + outFloor, as: Output.self)
+        let o = bn_multiply_add(g, b, beta) + 0.0
+        return Self.round(o, err: bn_multiply_add(outSlope, b.magnitude, outFloor), as: Output.self)
     }
 
     @inline(__always)
     func dx<Output: BatchNormFloat>(_ b: Double, dout: Double, as _: Output.Type) -> (Output, doubt: UInt64) {
-        let a = doutScale * dout - doutShift
-        let d = (g * a - k2 * b) + 0.0
-        let e = dxSlopeA * a.magnitude + (dxSlopeB * b.magnitude + dxFloor)
+        let a = bn_multiply_add(doutScale, dout, -doutShift)
+        let d = bn_multiply_add(g, a, -(k2 * b)) + 0.0
+        let e = bn_multiply_add(dxSlopeA, a.magnitude, bn_multiply_add(dxSlopeB, b.magnitude, dxFloor))
         return Self.round(d, err: e, as: Output.self)
     }
 

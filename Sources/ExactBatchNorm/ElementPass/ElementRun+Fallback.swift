@@ -67,12 +67,18 @@ extension ElementRun {
         return outTerms == nil ? (dxTerms == nil ? 0 : count) : count
     }
 
-    /// Finds the uncertain elements again (the formulas are deterministic, so the same
-    /// ones) and settles each one: first by the same formulas in double-double
+    /// Evaluates the run's elements again and settles the uncertain ones: first by the
+    /// same formulas in double-double
     /// arithmetic (``FastFormulas`` over ``DoubleDoubleArithmetic``), which decides
     /// nearly every element that plain doubles left in doubt (a cancellation of 2^-30
     /// between `dx`'s two terms, as two values per channel give, still leaves some 70
     /// bits), then exactly. Returns how many took the exact path.
+    ///
+    /// Every element is written again, from this evaluation: a certain value here is
+    /// proven by its own bound, so nothing depends on this loop and the fast one
+    /// evaluating alike. They need not: where a multiply-add may be fused, the
+    /// compiler can fuse it in one loop and not in the other, and an element doubted
+    /// there could pass here, keeping the doubted value had it not been rewritten.
     func settleDoubts<Formulas: ElementFormulas, Output: BatchNormFloat>(
         formulas: Formulas, constants: FastConstants, channel: Int, solved: SolvedChannels,
         out: UnsafeMutablePointer<Output>?, dx: UnsafeMutablePointer<Output>?
@@ -92,8 +98,10 @@ extension ElementRun {
             let xValue = x[k * stride].exactDouble
             let centred = formulas.centred(xValue)
             var exactly = false
-            if let out, formulas.out(centred, as: Output.self).doubt != 0 {
-                let (value, doubt) = wider.out(wider.centred(xValue), as: Output.self)
+            if let out {
+                let (fastValue, fastDoubt) = formulas.out(centred, as: Output.self)
+                let (value, doubt) = fastDoubt == 0 ? (fastValue, fastDoubt)
+                    : wider.out(wider.centred(xValue), as: Output.self)
                 if doubt == 0 {
                     out[k * stride] = value
                 } else if let terms = exact().terms {
@@ -103,18 +111,18 @@ extension ElementRun {
             }
             if let dx, let dout {
                 let doutValue = dout[k * stride].exactDouble
-                if formulas.dx(centred, dout: doutValue, as: Output.self).doubt != 0 {
-                    let (value, doubt) = wider.dx(wider.centred(xValue), dout: doutValue, as: Output.self)
-                    if doubt == 0 {
-                        dx[k * stride] = value
-                    } else if let terms = exact().terms {
-                        // The exact path's constants may know the coupling exactly
-                        // where the certified solve only bounded it.
-                        let cancels = ExactElements.cancelsExactly(x: xValue, dout: doutValue,
-                                                                   constants: exact().fast ?? constants)
-                        dx[k * stride] = cancels ? 0 : ExactElements.dx(x: xValue, dout: doutValue, terms: terms)
-                        exactly = true
-                    }
+                let (fastValue, fastDoubt) = formulas.dx(centred, dout: doutValue, as: Output.self)
+                let (value, doubt) = fastDoubt == 0 ? (fastValue, fastDoubt)
+                    : wider.dx(wider.centred(xValue), dout: doutValue, as: Output.self)
+                if doubt == 0 {
+                    dx[k * stride] = value
+                } else if let terms = exact().terms {
+                    // The exact path's constants may know the coupling exactly where
+                    // the certified solve only bounded it.
+                    let cancels = ExactElements.cancelsExactly(x: xValue, dout: doutValue,
+                                                               constants: exact().fast ?? constants)
+                    dx[k * stride] = cancels ? 0 : ExactElements.dx(x: xValue, dout: doutValue, terms: terms)
+                    exactly = true
                 }
             }
             if exactly { exactPaths += 1 }
