@@ -91,7 +91,8 @@ $(FUZZ_LIB)/libRealModule.a: | $(NUMERICS)/RealModule
 
 ENGINE_SOURCES := $(shell find Sources/ExactBatchNorm -name '*.swift')
 $(FUZZ_LIB)/libExactBatchNorm.a: $(ENGINE_SOURCES) $(FUZZ_LIB)/libBigInt.a $(FUZZ_LIB)/libRealModule.a
-	$(call FUZZ_LIBRARY,ExactBatchNorm) -I $(NUMERICS)/_NumericsShims/include $(ENGINE_SOURCES)
+	$(call FUZZ_LIBRARY,ExactBatchNorm) -I $(NUMERICS)/_NumericsShims/include -I Sources/CMultiplyAdd/include \
+	  $(ENGINE_SOURCES)
 
 $(FUZZ_LIB)/libNumPyFormat.a: $(NUMPYFORMAT_SOURCES)
 	@mkdir -p $(FUZZ_LIB)
@@ -105,12 +106,13 @@ FILES_SOURCES := $(shell find Sources/BatchNormFiles -name '*.swift')
 $(FUZZ_LIB)/libBatchNormFiles.a: $(FILES_SOURCES) $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a \
   $(FUZZ_LIB)/libArrayComparison.a
 	$(call FUZZ_LIBRARY,BatchNormFiles) -I Sources/CZlib -I Sources/CFoldedCRC/include \
-	  -I $(NUMERICS)/_NumericsShims/include $(FILES_SOURCES)
+	  -I $(NUMERICS)/_NumericsShims/include -I Sources/CMultiplyAdd/include $(FILES_SOURCES)
 
 $(FUZZ_DIR)/fuzz-run: fuzz/targets/run.swift $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o \
   $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a $(FUZZ_LIB)/libBatchNormFiles.a
 	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name FuzzRun -D FUZZ_RUN \
 	  -I $(FUZZ_LIB) -I Sources/CZlib -I Sources/CFoldedCRC/include -I $(NUMERICS)/_NumericsShims/include \
+	  -I Sources/CMultiplyAdd/include \
 	  -L $(FUZZ_LIB) -lBatchNormFiles -lArrayComparison -lNumPyFormat -lExactBatchNorm -lBigInt -lRealModule -lz \
 	  $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o $< -o $@
 
