@@ -2,13 +2,21 @@
 SWIFT ?= swift
 PYTHON ?= python3
 BIN := .build/release/bnfile
+# Release builds are tuned for Haswell-class x86-64 processors (AVX2, FMA; 2013 and
+# later) from the command line, not in the manifest, so that other packages can depend
+# on the libraries; `make TUNING=` builds for any x86-64. Results are identical either
+# way (README, "CPU tuning").
+ifeq ($(shell uname -m),x86_64)
+TUNING ?= -Xswiftc -target-cpu -Xswiftc haswell
+endif
+RELEASE_BUILD = $(SWIFT) build -c release $(TUNING)
 
 .PHONY: all build test test-release bench demo fixtures clean fuzz sanitize
 
 all: build
 
 build:
-	$(SWIFT) build -c release --product bnfile
+	$(RELEASE_BUILD) --product bnfile
 
 # Debug build of everything, then every test (unit, interop with numpy, CLI).
 test:
@@ -83,7 +91,8 @@ $(FUZZ_LIB)/libRealModule.a: | $(NUMERICS)/RealModule
 
 ENGINE_SOURCES := $(shell find Sources/ExactBatchNorm -name '*.swift')
 $(FUZZ_LIB)/libExactBatchNorm.a: $(ENGINE_SOURCES) $(FUZZ_LIB)/libBigInt.a $(FUZZ_LIB)/libRealModule.a
-	$(call FUZZ_LIBRARY,ExactBatchNorm) -I $(NUMERICS)/_NumericsShims/include $(ENGINE_SOURCES)
+	$(call FUZZ_LIBRARY,ExactBatchNorm) -I $(NUMERICS)/_NumericsShims/include -I Sources/CMultiplyAdd/include \
+	  $(ENGINE_SOURCES)
 
 $(FUZZ_LIB)/libNumPyFormat.a: $(NUMPYFORMAT_SOURCES)
 	@mkdir -p $(FUZZ_LIB)
@@ -97,12 +106,13 @@ FILES_SOURCES := $(shell find Sources/BatchNormFiles -name '*.swift')
 $(FUZZ_LIB)/libBatchNormFiles.a: $(FILES_SOURCES) $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a \
   $(FUZZ_LIB)/libArrayComparison.a $(FUZZ_LIB)/libRealModule.a
 	$(call FUZZ_LIBRARY,BatchNormFiles) -I Sources/CZlib -I Sources/CFoldedCRC/include \
-	  -I $(NUMERICS)/_NumericsShims/include $(FILES_SOURCES)
+	  -I $(NUMERICS)/_NumericsShims/include -I Sources/CMultiplyAdd/include $(FILES_SOURCES)
 
 $(FUZZ_DIR)/fuzz-run: fuzz/targets/run.swift $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o \
   $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a $(FUZZ_LIB)/libBatchNormFiles.a
 	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name FuzzRun -D FUZZ_RUN \
 	  -I $(FUZZ_LIB) -I Sources/CZlib -I Sources/CFoldedCRC/include -I $(NUMERICS)/_NumericsShims/include \
+	  -I Sources/CMultiplyAdd/include \
 	  -L $(FUZZ_LIB) -lBatchNormFiles -lArrayComparison -lNumPyFormat -lExactBatchNorm -lBigInt -lRealModule -lz \
 	  $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o $< -o $@
 
@@ -117,8 +127,8 @@ $(FUZZ_DIR)/folded_crc32.o: Sources/CFoldedCRC/folded_crc32.c Sources/CFoldedCRC
 # Benchmarks beside numpy and (if PYTHON can import it) torch, as ratios from one run:
 #   make bench PYTHON=/path/to/venv-with-torch/bin/python
 bench:
-	$(SWIFT) build -c release --product bnfile
-	$(SWIFT) build -c release --product bnbench
+	$(RELEASE_BUILD) --product bnfile
+	$(RELEASE_BUILD) --product bnbench
 	$(PYTHON) scripts/bench.py $(BENCH_ARGS)
 	$(PYTHON) scripts/bench_check.py --bin $(BIN)
 
@@ -148,7 +158,7 @@ $(DEMO)/notebook.npz: data/notebook.npz
 # make re-reads the binary's time afterwards, so only a new binary redoes them.
 $(DEMO)/notebook.grads.npz: $(BIN)
 $(BIN): FORCE
-	$(SWIFT) build -c release --product bnfile
+	$(RELEASE_BUILD) --product bnfile
 FORCE:
 
 clean:

@@ -4,6 +4,7 @@
 //
 //   CZlib            system zlib (deflate, inflate, crc32)
 //   CFoldedCRC       CRC-32 by carry-less multiplication, where the processor has it
+//   CMultiplyAdd     a*b + c, fused where the target can, never reassociated
 //   NumPyFormat      .npy/.npz reading and writing; knows nothing of batch norm
 //   ExactBatchNorm   exact batch-norm forward/backward on buffers; knows nothing of files
 //   ArrayComparison  element-wise comparison, tolerances, ulp and rounding verdicts
@@ -11,26 +12,14 @@
 //                    the exact result; the only library that sees the other three
 //   bnfile           the command-line tool: thin glue (commands, batches, output placement)
 import PackageDescription
-import Foundation
 
-// The exact engine's loops are written for SIMD lanes and fused multiply-adds. On
-// x86-64 a release build targets Haswell-class processors (AVX2 and FMA, 2013 and
-// later), which makes the engine about 1.5 times faster than baseline SSE2 code.
-//
-// That is an unsafe flag, which SwiftPM accepts only in a root package. Set
-// BNFILE_PORTABLE=1 to build without it: for any x86-64 processor, or to depend on
-// these libraries from another package. Results are identical either way.
-let portable = ProcessInfo.processInfo.environment["BNFILE_PORTABLE"] != nil
-#if arch(x86_64)
-let targetCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release))]
-#else
-let targetCPU: [SwiftSetting] = []
-#endif
-// Portable x86-64 code has no fused multiply-add instruction: each one becomes a call
-// into libm, which the per-channel-bound kernel (built on them) cannot afford, so a
-// portable build tells the engine to use its other kernel (ChannelBoundFormulas.swift).
-let engineTuning: [SwiftSetting] = portable ? [.define("BNFILE_PORTABLE")] : targetCPU
-
+// No target sets unsafe flags or reads the environment, so other packages can depend on
+// the libraries. The engine's kernels are written to be right and to vectorize on any
+// processor: their error bounds need no fused multiply-add. Tuning for a processor is
+// the builder's choice, on the command line; the Makefile builds
+// for x86-64 processors with AVX2 and FMA (Haswell, 2013, and later) with
+//     swift build -c release -Xswiftc -target-cpu -Xswiftc haswell
+// (README, "CPU tuning", gives what it buys). Results are identical either way.
 let package = Package(
     name: "bnfile",
     products: [
@@ -52,6 +41,7 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .target(name: "CFoldedCRC"),
+        .target(name: "CMultiplyAdd"),
         .target(
             name: "NumPyFormat",
             dependencies: ["CZlib", "CFoldedCRC"]
@@ -59,10 +49,10 @@ let package = Package(
         .target(
             name: "ExactBatchNorm",
             dependencies: [
+                "CMultiplyAdd",
                 .product(name: "RealModule", package: "swift-numerics"),
                 .product(name: "BigInt", package: "BigInt"),
-            ],
-            swiftSettings: engineTuning
+            ]
         ),
         .target(
             name: "ArrayComparison"

@@ -93,9 +93,17 @@ def main():
     p.add_argument("--quick", action="store_true", help="smaller arrays, for a smoke test")
     p.add_argument("--only", default="io,shapes,runs,network",
                    help="comma-separated sections to run (io, shapes, runs, network)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads for the shapes section, on both sides (default: bnfile's default and torch's); "
+                        "one thread each is the comparison least disturbed by other load on a shared machine")
+    p.add_argument("--network-dir", default=None,
+                   help="for the network section, a folder of captured layers (NAME.npz beside NAME.torch.npz, "
+                        "as bnfile_capture writes them) instead of generated ResNet-50 layers")
     p.add_argument("--huge", action="store_true",
                    help="also run M = 10^8 values in one channel (1.6 GB of files) and check every output exactly")
     args = p.parse_args()
+    if args.threads and torch is not None:
+        torch.set_num_threads(args.threads)
     sections = set(args.only.split(","))
     tmp = tempfile.mkdtemp(prefix="bnbench-")
     if "io" in sections:
@@ -254,12 +262,13 @@ def shapes_section(args):
     batches = (4,) if args.quick else (4, 32)
     table = [(n, c, side, side) for n in batches for c, side in shapes] + [(64, 4096), (2, 262144)]
     contender = f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else "torch (not installed)"
-    print(f"\nengine (exact forward+backward, float32, {os.cpu_count()} threads) against {contender} "
+    threads = args.threads or os.cpu_count()
+    print(f"\nengine (exact forward+backward, float32, {threads} threads) against {contender} "
           f"forward+backward, median of {reps}:")
     print("| shape | bnfile engine | torch | bnfile/torch |")
     print("| --- | ---: | ---: | ---: |")
     for shape in table:
-        eng = bnbench(args, "engine", ",".join(map(str, shape)), reps)
+        eng = bnbench(args, "engine", ",".join(map(str, shape)), reps, threads)
         torch_t = timed(torch_forward_backward(shape), reps) if torch else None
         ratio = f"{eng['median_s'] / torch_t:.2f}x" if torch_t else "-"
         torch_text = f"{torch_t * 1e3:.2f} ms" if torch_t else "-"
@@ -312,9 +321,15 @@ def network_section(args, tmp):
     for d in (folder, outs, torch_outs):
         os.makedirs(d, exist_ok=True)
     names = []
-    for i, (c, side) in enumerate(resnet50_layers()):
-        names.append(os.path.join(folder, f"layer{i:02d}.npz"))
-        write_input(names[-1], (4, c, side, side), 100 + i)
+    if args.network_dir:
+        names = sorted(os.path.join(args.network_dir, n) for n in os.listdir(args.network_dir)
+                       if n.endswith(".npz") and not n.endswith(".torch.npz"))
+        what = f"{len(names)} captured layers from {args.network_dir}"
+    else:
+        for i, (c, side) in enumerate(resnet50_layers()):
+            names.append(os.path.join(folder, f"layer{i:02d}.npz"))
+            write_input(names[-1], (4, c, side, side), 100 + i)
+        what = "ResNet-50's 53 BatchNorm layers at batch 4"
     t = timed(lambda: subprocess.run([args.bin, "run", "--out-dir", outs, *names], check=True), r)
     sizes = [os.path.getsize(os.path.join(outs, f)) for f in sorted(os.listdir(outs))]
     block = b"\0" * max(sizes)
@@ -332,7 +347,7 @@ def network_section(args, tmp):
         for n in names:
             warm_torch_step(n, os.path.join(torch_outs, os.path.basename(n)))
     torch_t = timed(torch_loop, r) if torch else None
-    print(f"\nResNet-50's 53 BatchNorm layers at batch 4 as files ({sum(map(os.path.getsize, names)) / 2**20:.0f} MB in, "
+    print(f"\n{what} as files ({sum(map(os.path.getsize, names)) / 2**20:.0f} MB in, "
           f"{sum(sizes) / 2**20:.0f} MB out), median of {r}:")
     print(f"  bnfile run --out-dir         {t:.3f} s")
     if torch_t:

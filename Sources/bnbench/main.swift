@@ -87,8 +87,8 @@ func engine<X: BatchNormFloat>(_ args: [String], _: X.Type) throws {
             try dout.withUnsafeBytes { ds in
                 try out.withUnsafeMutableBufferPointer { o in
                     try dx.withUnsafeMutableBufferPointer { d in
-                        try ExactBatchNorm.compute(xBytes: xs, doutBytes: ds, elementType: X.self, shape: shape,
-                                                   parameters: BatchNormParameters(), mode: .training,
+                        try ExactBatchNorm.compute(BatchNormInput(x: xs, dout: ds, elementType: X.elementType,
+                                                                  shape: shape),
                                                    out: o, dx: d, threads: threads)
                     }
                 }

@@ -71,9 +71,10 @@ import Testing
             try dout.withUnsafeBytes { ds in
                 try out.withUnsafeMutableBufferPointer { o in
                     try dx.withUnsafeMutableBufferPointer { d in
-                        try ExactBatchNorm.computeInto(xBytes: xs, doutBytes: ds, elementType: X.self, shape: shape,
-                                                       parameters: parameters, mode: mode, out: o, dx: d,
-                                                       threads: 2, certified: certified)
+                        try ExactBatchNorm.compute(
+                            BatchNormInput(x: xs, dout: ds, elementType: X.elementType, shape: shape,
+                                           parameters: parameters, mode: mode),
+                            out: o, dx: d, threads: 2, paths: EnginePaths(certifiedSolve: certified))
                     }
                 }
             }

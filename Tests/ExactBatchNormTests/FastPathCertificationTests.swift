@@ -48,9 +48,10 @@ import Testing
                 try dout.withUnsafeBytes { ds in
                     try out.withUnsafeMutableBufferPointer { o in
                         try dx.withUnsafeMutableBufferPointer { d in
-                            _ = try ExactBatchNorm.computeInto(xBytes: xs, doutBytes: ds, elementType: X.self,
-                                                               shape: shape, parameters: params, mode: mode,
-                                                               out: o, dx: d, threads: 2, fastPath: fast)
+                            _ = try ExactBatchNorm.compute(
+                                BatchNormInput(x: xs, dout: ds, elementType: X.elementType, shape: shape,
+                                               parameters: params, mode: mode),
+                                out: o, dx: d, threads: 2, paths: EnginePaths(fastElements: fast))
                         }
                     }
                 }
@@ -152,9 +153,10 @@ import Testing
                 try dout.withUnsafeBytes { ds in
                     try out.withUnsafeMutableBufferPointer { o in
                         try dx.withUnsafeMutableBufferPointer { d in
-                            _ = try ExactBatchNorm.computeInto(xBytes: xs, doutBytes: ds, elementType: Float.self,
-                                                               shape: shape, parameters: params, mode: .evaluation,
-                                                               out: o, dx: d, threads: 1, fastPath: fast)
+                            _ = try ExactBatchNorm.compute(
+                                BatchNormInput(x: xs, dout: ds, elementType: .float32, shape: shape,
+                                               parameters: params, mode: .evaluation),
+                                out: o, dx: d, threads: 1, paths: EnginePaths(fastElements: fast))
                         }
                     }
                 }

@@ -43,9 +43,9 @@ import Glibc
         var next = 0
         let channels = try x.withUnsafeBytes { xs in
             try dout.withUnsafeBytes { ds in
-                try ExactBatchNorm.compute(xBytes: xs, doutBytes: withDout ? ds : nil, elementType: X.self,
-                                           shape: shape, parameters: parameters, mode: .training, output: X.self,
-                                           blockBytes: c.blockBytes, threads: 2) { range, o, d in
+                try ExactBatchNorm.compute(BatchNormInput(x: xs, dout: withDout ? ds : nil, elementType: X.elementType,
+                                                          shape: shape, parameters: parameters),
+                                           output: X.self, blockBytes: c.blockBytes, threads: 2) { range, o, d in
                     #expect(range.lowerBound == next && o.count == range.count && (d == nil) == !withDout)
                     next = range.upperBound
                     out += o
@@ -77,8 +77,7 @@ import Glibc
         var blocks = 0
         #expect(throws: Stop.self) {
             try x.withUnsafeBytes { xs in
-                _ = try ExactBatchNorm.compute(xBytes: xs, doutBytes: nil, elementType: Float.self, shape: shape,
-                                               parameters: BatchNormParameters(), mode: .training,
+                _ = try ExactBatchNorm.compute(BatchNormInput(x: xs, dout: nil, elementType: .float32, shape: shape),
                                                output: Float.self, blockBytes: 1) { _, _, _ in
                     blocks += 1
                     if blocks == 2 { throw Stop() }

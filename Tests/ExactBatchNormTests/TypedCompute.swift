@@ -1,15 +1,13 @@
 import ExactBatchNorm
 
 extension ExactBatchNorm {
-    /// Typed buffers for the tests' convenience; the library takes raw bytes, so that
-    /// memory-mapped, possibly misaligned file data is used in place.
+    /// Typed buffers and the input's parts as arguments, for the tests' convenience.
     static func compute<X: BatchNormFloat, Output: BatchNormFloat>(
         x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
         parameters: BatchNormParameters, mode: BatchNormMode, output: Output.Type, threads: Int = 2
     ) throws(BatchNormError) -> BatchNormResult<Output> {
-        try compute(xBytes: UnsafeRawBufferPointer(x), doutBytes: dout.map { UnsafeRawBufferPointer($0) },
-                    elementType: X.self, shape: shape, parameters: parameters, mode: mode, output: output,
-                    threads: threads)
+        try compute(BatchNormInput(x: x, dout: dout, shape: shape, parameters: parameters, mode: mode),
+                    output: output, threads: threads)
     }
 }
 

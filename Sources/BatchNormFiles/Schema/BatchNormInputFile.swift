@@ -135,37 +135,31 @@ public struct BatchNormInputFile {
         try storedFloat.dispatch(Evaluation<Output>(file: self, threads: threads))
     }
 
-    // Specialized for the pairs the tool uses, as the engine's entry points are: a call
-    // from another module into a generic function runs it unspecialized, and with it
-    // every engine loop beneath (forty times slower than the specialized loops).
-    @_specialize(exported: true, where X == Float, Output == Float)
-    @_specialize(exported: true, where X == Float16, Output == Float16)
-    @_specialize(exported: true, where X == Double, Output == Double)
-    @_specialize(exported: true, where X == Float, Output == Double)
-    @_specialize(exported: true, where X == Float16, Output == Double)
+    /// The engine turns the element types into concrete ones itself, so this generic
+    /// function needs no specializations of its own.
     public func evaluate<X: BatchNormFloat & NPYElement, Output: BatchNormFloat>(
         _: X.Type, as _: Output.Type, threads: Int
     ) throws -> BatchNormResult<Output> {
         try withInputBytes(X.self) { xs, ds in
-            try ExactBatchNorm.compute(xBytes: xs, doutBytes: ds, elementType: X.self, shape: shape,
-                                       parameters: parameters, mode: mode, output: Output.self, threads: threads)
+            try ExactBatchNorm.compute(input(xs, ds, X.self), output: Output.self, threads: threads)
         }
     }
 
     /// Runs the engine a block at a time, `out` and `dx` in x's type, handing each block
     /// to `deliver` (see `ExactBatchNorm.compute(...deliver:)`).
-    @_specialize(exported: true, where X == Float)
-    @_specialize(exported: true, where X == Float16)
-    @_specialize(exported: true, where X == Double)
     public func evaluate<X: BatchNormFloat & NPYElement>(
         _: X.Type, threads: Int,
         deliver: (Range<Int>, UnsafeBufferPointer<X>, UnsafeBufferPointer<X>?) throws -> Void
     ) throws -> BatchNormChannels {
         try withInputBytes(X.self) { xs, ds in
-            try ExactBatchNorm.compute(xBytes: xs, doutBytes: ds, elementType: X.self, shape: shape,
-                                       parameters: parameters, mode: mode, output: X.self, threads: threads,
-                                       deliver: deliver)
+            try ExactBatchNorm.compute(input(xs, ds, X.self), output: X.self, threads: threads, deliver: deliver)
         }
+    }
+
+    /// The engine's input from this file's bytes of `x` and `dout`.
+    private func input<X: BatchNormFloat>(_ xs: UnsafeRawBufferPointer, _ ds: UnsafeRawBufferPointer?,
+                                          _: X.Type) -> BatchNormInput {
+        BatchNormInput(x: xs, dout: ds, elementType: X.elementType, shape: shape, parameters: parameters, mode: mode)
     }
 
     /// `x` and `dout` as raw bytes of `X` (the memory-mapped arrays are used in place

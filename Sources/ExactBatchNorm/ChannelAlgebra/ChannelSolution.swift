@@ -9,9 +9,12 @@ struct ChannelSolution: Sendable {
     /// The exact element terms; nil when the certified solve made the channel, which
     /// leaves them to ``SolvedChannels/exactSolution(_:)`` should an element need them.
     var terms: ElementTerms?
-    /// The fast element path's constants; nil sends every element to the exact path.
-    /// Held by reference, so that a solution stays small once the element plan has
-    /// taken its copy (``ExactBatchNorm/solveChannels``).
+    /// The fast element path's constants as the exact solve rounds them; only the
+    /// solutions ``SolvedChannels/exactSolution(_:)`` makes keep them (their exactly
+    /// known coupling decides cancellations), by reference. The solve hands them to the
+    /// element plan beside the solution instead
+    /// (``solve(channel:sums:count:mode:hasDout:parameters:doubleDouble:fastPath:certified:)``),
+    /// so the solutions kept for the per-channel results hold none.
     var fastBox: FastConstantsBox?
     /// Whether `out` and `dx` have terms; false when they are NaN by the non-finite rules.
     var hasOutTerms: Bool
@@ -36,20 +39,24 @@ final class FastConstantsBox: Sendable {
 
 extension ChannelSolution {
     /// Solves one channel: by ``FastChannelSolve`` where it can prove every rounding,
-    /// else exactly (``solveExactly(channel:sums:count:mode:hasDout:parameters:doubleDouble:fastPath:)``).
-    /// The two give the same bits; `certified: false` forces the exact path, as does
-    /// `fastPath: false` (which sends every element to the exact path too, and so needs
-    /// the exact terms at once).
+    /// else exactly (``solveExactly(channel:sums:count:mode:hasDout:parameters:doubleDouble:fastPath:)``),
+    /// and returns the solution with the element pass's constants beside it (nil sends
+    /// every element to the exact path). The two paths give the same bits;
+    /// `certified: false` forces the exact one, as does `fastPath: false` (which sends
+    /// every element to the exact path too, and so needs the exact terms at once).
     static func solve(channel ch: Int, sums: ChannelSums, count m: Int, mode: BatchNormMode,
                       hasDout: Bool, parameters p: ResolvedParameters, doubleDouble: Bool,
-                      fastPath: Bool = true, certified: Bool = true) -> ChannelSolution {
+                      fastPath: Bool = true, certified: Bool = true) -> (solution: ChannelSolution, fast: FastConstants?) {
         if fastPath && certified,
-           let solution = FastChannelSolve.solve(channel: ch, sums: sums, count: m, mode: mode, hasDout: hasDout,
-                                                 parameters: p) {
-            return solution
+           let solved = FastChannelSolve.solve(channel: ch, sums: sums, count: m, mode: mode, hasDout: hasDout,
+                                               parameters: p) {
+            return solved
         }
-        return solveExactly(channel: ch, sums: sums, count: m, mode: mode, hasDout: hasDout, parameters: p,
-                            doubleDouble: doubleDouble, fastPath: fastPath)
+        var solution = solveExactly(channel: ch, sums: sums, count: m, mode: mode, hasDout: hasDout, parameters: p,
+                                    doubleDouble: doubleDouble, fastPath: fastPath)
+        let fast = solution.fast
+        solution.fastBox = nil
+        return (solution, fast)
     }
 
     /// Solves one channel exactly, in big rationals.
@@ -64,106 +71,67 @@ extension ChannelSolution {
     static func solveExactly(channel ch: Int, sums: ChannelSums, count m: Int, mode: BatchNormMode,
                              hasDout: Bool, parameters p: ResolvedParameters, doubleDouble: Bool,
                              fastPath: Bool = true) -> ChannelSolution {
-        let gammaD = p.gamma[ch], betaD = p.beta[ch], rmD = p.runningMean[ch], rvD = p.runningVar[ch]
-        let eps = ExactRational(exactly: p.eps)
-        let bigM = ExactRational(m)
-        let nan = ChannelValue.special(.nan)
-
+        let statistics = ExactStatistics(channel: ch, sums: sums, count: m, mode: mode, parameters: p)
         var dbeta: ChannelValue? = nil
         if hasDout {
             dbeta = sums.doutTally.isFinite ? .exact(ExactExpression(sums.dout.value)) : .special(sums.doutTally.ieeeSum)
         }
-        let doutOK = hasDout && sums.doutTally.isFinite
-        let gammaOK = gammaD.isFinite, betaOK = betaD.isFinite
-
-        // The statistics used: batch statistics in training, running ones in evaluation.
-        var mean: ChannelValue
-        var meanExact: ExactRational? = nil
-        var varianceExact: ExactRational? = nil      // biased, training only
-        var runningMean = ChannelValue.special(rmD)
-        var runningVar = ChannelValue.special(rvD)
-        switch mode {
-        case .training:
-            if sums.xTally.isFinite {
-                let s = sums.x.value
-                let mu = s / bigM
-                meanExact = mu
-                mean = .exact(ExactExpression(mu))
-                // M^2 var = M Q - S^2: one subtraction of exact integers-over-powers-of-two.
-                let v = ((bigM * sums.xx.value - s * s) / (bigM * bigM)).reduced
-                varianceExact = v
-                (runningMean, runningVar) = Self.runningStatistics(
-                    mean: mu, variance: v, count: m, runningMean: rmD, runningVar: rvD, parameters: p)
-            } else {
-                let s = sums.xTally.ieeeSum
-                mean = .special(s)
-                let (keep, take) = p.momentumConvention.weights(p.momentum)
-                runningMean = .special(keep * rmD + take * s)
-                runningVar = nan
-            }
-        case .evaluation:
-            mean = .special(rmD)
-            if rmD.isFinite {
-                meanExact = ExactRational(exactly: rmD)
-                mean = .exact(ExactExpression(meanExact!))
-                runningMean = mean
-            }
-            if rvD.isFinite { runningVar = .exact(ExactExpression(ExactRational(exactly: rvD))) }
-        }
-
-        // v = var + eps, the quantity under the square root.
-        var v: ExactRational? = nil
-        var invstd = nan
-        switch mode {
-        case .training:
-            if let variance = varianceExact { v = variance + eps }
-        case .evaluation:
-            if rvD.isFinite { v = ExactRational(exactly: rvD) + eps } else { invstd = .special(1 / (rvD + p.eps).squareRoot()) }
-        }
-        if let vv = v, vv.signum <= 0 {
-            invstd = .special(1 / (vv.approximateDouble).squareRoot())
-            v = nil
-        }
-        guard let v, let mu = meanExact else {
-            return ChannelSolution(mean: mean, invstd: invstd, runningMean: runningMean, runningVar: runningVar,
-                                   dgamma: hasDout ? nan : nil, dbeta: dbeta, terms: nil, fastBox: nil,
+        let (underRoot, invstdIfNotExact) = statistics.underRoot(runningVar: p.runningVar[ch], eps: p.eps)
+        guard let v = underRoot, let mu = statistics.meanExact else {
+            return ChannelSolution(mean: statistics.mean, invstd: invstdIfNotExact,
+                                   runningMean: statistics.runningMean, runningVar: statistics.runningVar,
+                                   dgamma: hasDout ? .special(.nan) : nil, dbeta: dbeta, terms: nil, fastBox: nil,
                                    hasOutTerms: false, hasDxTerms: false)
         }
         let c = (.one / v).reduced
-        invstd = .exact(ExactExpression(.zero, plus: .one, timesSqrtOf: c))
-
-        // D = sum dout*(x - mean) = P - mean*T: the only coupling between the two passes.
-        var coupling = ExactRational.zero
-        var dgamma: ChannelValue? = nil
-        if hasDout {
-            if doutOK && sums.xTally.isFinite {
-                let d = (sums.xDout.value - mu * sums.dout.value).reduced
-                dgamma = .exact(ExactExpression(.zero, plus: d, timesSqrtOf: c))
-                if mode == .training { coupling = (d / (bigM * v)).reduced }
-            } else {
-                dgamma = nan
-            }
-        }
-
-        let training = mode == .training
-        let xScale = training ? bigM : .one
-        let xShift = training ? sums.x.value : mu
-        let doutScale = xScale
-        let doutShift = training && doutOK ? sums.dout.value : .zero
-        let factor = ExactRational(exactly: gammaOK ? gammaD : 0) / xScale
-        let betaR = ExactRational(exactly: betaOK ? betaD : 0)
-
-        let fast = !fastPath ? nil
-            : fastConstants(xScale: xScale, xShift: xShift, doutScale: doutScale, doutShift: doutShift,
-                            factor: factor, coupling: coupling, c: c, beta: betaD, doubleDouble: doubleDouble)
-        let terms = ElementTerms(xScale: xScale, xShift: xShift, doutScale: doutScale, doutShift: doutShift,
-                                 factor: factor, coupling: coupling, c: c, beta: betaR)
-        let finiteX = training ? sums.xTally.isFinite : true
+        let invstd = ChannelValue.exact(ExactExpression(.zero, plus: .one, timesSqrtOf: c))
+        let doutFinite = hasDout && sums.doutTally.isFinite
+        let (dgamma, coupling) = gradientCoupling(sums: sums, mean: mu, underRoot: v, c: c, count: m, mode: mode,
+                                                  hasDout: hasDout, doutFinite: doutFinite)
+        let gammaD = p.gamma[ch], betaD = p.beta[ch]
+        let (terms, fast) = elementTerms(sums: sums, mean: mu, coupling: coupling, c: c, count: m, mode: mode,
+                                         doutFinite: doutFinite, gamma: gammaD, beta: betaD,
+                                         doubleDouble: doubleDouble, fastPath: fastPath)
+        let finiteX = mode == .training ? sums.xTally.isFinite : true
         return ChannelSolution(
-            mean: mean, invstd: invstd, runningMean: runningMean, runningVar: runningVar,
-            dgamma: dgamma, dbeta: dbeta, terms: terms, fastBox: fast.map(FastConstantsBox.init),
-            hasOutTerms: gammaOK && betaOK && finiteX, hasDxTerms: gammaOK && doutOK && finiteX,
-            xFinite: sums.xTally.isFinite)
+            mean: statistics.mean, invstd: invstd, runningMean: statistics.runningMean,
+            runningVar: statistics.runningVar, dgamma: dgamma, dbeta: dbeta, terms: terms,
+            fastBox: fast.map(FastConstantsBox.init),
+            hasOutTerms: gammaD.isFinite && betaD.isFinite && finiteX,
+            hasDxTerms: gammaD.isFinite && doutFinite && finiteX, xFinite: sums.xTally.isFinite)
+    }
+
+    /// `dgamma = D * invstd` with `D = sum dout*(x - mean) = P - mean*T` (the only
+    /// coupling between the two passes), and in training the coupling `D/(M v)` of the
+    /// element terms; NaN and zero when `dout` or `x` is not finite, nil and zero
+    /// without `dout`.
+    static func gradientCoupling(sums: ChannelSums, mean mu: ExactRational, underRoot v: ExactRational,
+                                 c: ExactRational, count m: Int, mode: BatchNormMode, hasDout: Bool,
+                                 doutFinite: Bool) -> (dgamma: ChannelValue?, coupling: ExactRational) {
+        guard hasDout else { return (nil, .zero) }
+        guard doutFinite && sums.xTally.isFinite else { return (.special(.nan), .zero) }
+        let d = (sums.xDout.value - mu * sums.dout.value).reduced
+        let coupling = mode == .training ? (d / (ExactRational(m) * v)).reduced : .zero
+        return (.exact(ExactExpression(.zero, plus: d, timesSqrtOf: c)), coupling)
+    }
+
+    /// The exact element terms (``ElementTerms``) and, unless `fastPath` is off, the
+    /// fast path's constants rounded from them.
+    static func elementTerms(sums: ChannelSums, mean mu: ExactRational, coupling: ExactRational, c: ExactRational,
+                             count m: Int, mode: BatchNormMode, doutFinite: Bool, gamma: Double, beta: Double,
+                             doubleDouble: Bool, fastPath: Bool) -> (ElementTerms, FastConstants?) {
+        let training = mode == .training
+        let xScale = training ? ExactRational(m) : .one
+        let xShift = training ? sums.x.value : mu
+        let doutShift = training && doutFinite ? sums.dout.value : .zero
+        let factor = ExactRational(exactly: gamma.isFinite ? gamma : 0) / xScale
+        let betaR = ExactRational(exactly: beta.isFinite ? beta : 0)
+        let fast = !fastPath ? nil
+            : fastConstants(xScale: xScale, xShift: xShift, doutScale: xScale, doutShift: doutShift,
+                            factor: factor, coupling: coupling, c: c, beta: beta, doubleDouble: doubleDouble)
+        let terms = ElementTerms(xScale: xScale, xShift: xShift, doutScale: xScale, doutShift: doutShift,
+                                 factor: factor, coupling: coupling, c: c, beta: betaR)
+        return (terms, fast)
     }
 
     private static func fastConstants(xScale: ExactRational, xShift: ExactRational, doutScale: ExactRational,

@@ -38,7 +38,8 @@ extension BatchNormFloat {
             ? (largest.exactDouble + largest.ulp.exactDouble * 0.5) * (d < 0 ? -1 : 1)
             : (nearest.exactDouble + other.exactDouble) * 0.5
         guard midpoint == d else { return nearest }
-        let (low, high) = nearest < other ? (nearest, other) : (other, nearest)
-        return sticky > 0 ? high : low
+        // The neighbour above the midpoint when v lies above it, else the one below.
+        let otherIsHigher = nearest < other
+        return (sticky > 0) == otherIsHigher ? other : nearest
     }
 }

@@ -18,9 +18,10 @@
 /// of big-integer algebra, and no allocation: the exact element terms are made only if
 /// an element of the channel needs them (``SolvedChannels``).
 enum FastChannelSolve {
-    /// The channel's solution, or nil when the exact path must decide.
+    /// The channel's solution and the element pass's constants, or nil when the exact
+    /// path must decide.
     static func solve(channel ch: Int, sums: ChannelSums, count m: Int, mode: BatchNormMode,
-                      hasDout: Bool, parameters p: ResolvedParameters) -> ChannelSolution? {
+                      hasDout: Bool, parameters p: ResolvedParameters) -> (solution: ChannelSolution, fast: FastConstants?)? {
         let gamma = p.gamma[ch], beta = p.beta[ch], rm = p.runningMean[ch], rv = p.runningVar[ch]
         guard gamma.isFinite, beta.isFinite, rm.isFinite, rv.isFinite, sums.xTally.isFinite,
               !hasDout || sums.doutTally.isFinite else { return nil }
@@ -41,9 +42,10 @@ enum FastChannelSolve {
               let runningMean = stats.runningMean.certifiedValue, let runningVar = stats.runningVar.certifiedValue,
               let fast = constants(stats, invstd: invstd, coupling: coupling, gamma: gamma, beta: beta)
         else { return nil }
-        return ChannelSolution(mean: mean, invstd: inv, runningMean: runningMean, runningVar: runningVar,
-                               dgamma: dgamma, dbeta: dbeta, terms: nil, fastBox: FastConstantsBox(fast),
-                               hasOutTerms: true, hasDxTerms: hasDout, xFinite: true, isCertified: true)
+        let solution = ChannelSolution(mean: mean, invstd: inv, runningMean: runningMean, runningVar: runningVar,
+                                       dgamma: dgamma, dbeta: dbeta, terms: nil, fastBox: nil,
+                                       hasOutTerms: true, hasDxTerms: hasDout, xFinite: true, isCertified: true)
+        return (solution, fast)
     }
 
     /// What both modes reduce to: the mean used, `v = var + eps`, the running

@@ -1,3 +1,5 @@
+import CMultiplyAdd
+
 /// The fast path for float16, bfloat16 and float32 data with outputs of those types:
 /// plain double arithmetic whose error bound is worked out once per channel.
 ///
@@ -5,21 +7,34 @@
 /// which costs more than the arithmetic it checks. For data of at most 24 significant
 /// bits the bound can be written down in advance as a function of the two centred
 /// values alone. With `u = 2^-53`, constants `g`, `k2` (off from the true values by at
-/// most `gE`, `k2E`), shifts `S`, `T` (off by `sE`, `tE`) and one fused multiply-add
-/// per step,
+/// most `gE`, `k2E`), shifts `S`, `T` (off by `sE`, `tE`), and each step `a*b + c` a
+/// multiply-add that the compiler may fuse (one rounding) or not (two):
 ///
 ///     b = fl(mB*x - S)            |b - b*| <= u|b| + sE
 ///     a = fl(mA*dout - T)         |a - a*| <= u|a| + tE
-///     out = fl(g*b + beta)        |out - out*| <= (2u|g| + 2gE)|b| + u|beta| + (|g| + gE) sE
-///     dx = fl(g*a - fl(k2*b))     |dx - dx*| <= (2u|g| + 2gE)|a| + (3u|k2| + 2k2E)|b|
+///     out = fl(g*b + beta)        |out - out*| <= (3u|g| + 2gE)|b| + u|beta| + (|g| + gE) sE
+///     dx = fl(g*a - fl(k2*b))     |dx - dx*| <= (3u|g| + 2gE)|a| + (3u|k2| + 2k2E)|b|
 ///                                               + (|g| + gE) tE + (|k2| + k2E) sE
 ///
-/// where starred values are exact. Each bound is `slope*|centred| + floor`: one or two
-/// fused multiply-adds per element instead of about a dozen operations. The constants
-/// also absorb the rounding of the interval's ends `v -+ E` (a further `4u` times the
-/// magnitudes) and of the bound's own evaluation (a relative `2^-40`), so the computed
-/// ends always enclose the true value, and equal roundings of the ends prove the answer
-/// exactly as in ``DoubleArithmetic/round(_:err:as:)``.
+/// where starred values are exact. `mB*x` and `mA*dout` are exact doubles (a count
+/// below 2^29 times at most 24 significant bits; ``applies(_:)``), so the first two
+/// lines hold either way; in the last two an unfused step rounds the product `g*b` or
+/// `g*a` once more, which the third `u|g|` covers. So the bound holds for code compiled
+/// for any processor, and the loops vectorize everywhere, fused where the target has
+/// the instruction. The steps are `bn_multiply_add` (CMultiplyAdd): Swift's
+/// `addingProduct` always fuses (a library call without the instruction, which keeps a
+/// loop from vectorizing), and `Relaxed.multiplyAdd` also licenses reassociation, which
+/// no step-by-step bound survives. Because the compiler may fuse a step in one loop and
+/// not in another, the fix-up loop rewrites every element it evaluates rather than
+/// trusting that it doubts the same ones as the fast loop
+/// (``ElementRun/settleDoubts(formulas:constants:channel:solved:out:dx:)``; the
+/// `pairs_f32` case holds eight elements an optimized build once left wrong that way).
+/// Each bound is `slope*|centred| + floor`: one or two multiply-adds per element
+/// instead of about a dozen operations. The constants also absorb the rounding of the
+/// interval's ends `v -+ E` (a further `4u` times the magnitudes) and of the bound's own
+/// evaluation (a relative `2^-40`), so the computed ends always enclose the true value,
+/// and equal roundings of the ends prove the answer exactly as in
+/// ``DoubleArithmetic/round(_:err:as:)``.
 ///
 /// Underflow. Float16, bfloat16 (multiples of 2^-133) and float32 values are multiples
 /// of 2^-149, and so are `M*x`, the exact sums `S`, `T` and their doubles whenever the
@@ -45,15 +60,15 @@ struct ChannelBoundFormulas: ElementFormulas {
     /// Whether the bound above holds for data of type `X`: at most 24 significant bits
     /// and no exponent below float32's, so that every value is a multiple of 2^-149
     /// (float16, bfloat16, float32). The output's rounding only has to be correct and
-    /// monotonic, which every `init(roundingDouble:)` is. Not in a portable x86-64 build, whose
-    /// fused multiply-adds are library calls that keep the loop from vectorizing (about
-    /// eight times slower); ``FastFormulas`` needs none.
+    /// monotonic, which every `init(roundingDouble:)` is.
     static func applies<X: BatchNormFloat, Output: BatchNormFloat>(data _: X.Type, output _: Output.Type) -> Bool {
-        #if BNFILE_PORTABLE && arch(x86_64)
-        return false
-        #else
-        return X.binaryFormat.precision <= 24 && Output.binaryFormat.precision <= 24
-        #endif
+        X.binaryFormat.precision <= 24 && Output.binaryFormat.precision <= 24
+    }
+
+    /// Whether a channel's scales (`M` in training, 1 in evaluation) keep `mB*x` and
+    /// `mA*dout` exact in double for such data: below 2^29.
+    static func applies(_ f: FastConstants) -> Bool {
+        f.xScale.magnitude < 0x1p29 && f.doutScale.magnitude < 0x1p29
     }
 
     init(_ f: FastConstants) {
@@ -77,11 +92,11 @@ struct ChannelBoundFormulas: ElementFormulas {
         let gUnderflow = onGrid && gv != 0 ? 0x1p-900 : 0
         let kUnderflow = onGrid && kv != 0 ? 0x1p-900 : 0
         let floorUnderflow = onGrid ? 0 : 0x1p-1070
-        // 2u|g| + 2gE for the error, 4u|g| for the rounding of the ends; likewise below.
+        // 3u|g| + 2gE for the error, 4u|g| for the rounding of the ends; likewise below.
         let widen = 1 + 0x1p-40
-        outSlope = (6 * u * gM + 2 * gE + gUnderflow) * widen
+        outSlope = (7 * u * gM + 2 * gE + gUnderflow) * widen
         outFloor = (5 * u * betaM + (gM + gE) * sE + floorUnderflow) * widen
-        dxSlopeA = (6 * u * gM + 2 * gE + gUnderflow) * widen
+        dxSlopeA = (7 * u * gM + 2 * gE + gUnderflow) * widen
         dxSlopeB = (8 * u * kM + 2 * kE + kUnderflow) * widen
         dxFloor = ((gM + gE) * tE + (kM + kE) * sE + floorUnderflow) * widen
     }
@@ -93,19 +108,19 @@ struct ChannelBoundFormulas: ElementFormulas {
     }
 
     @inline(__always)
-    func centred(_ x: Double) -> Double { (-xShift).addingProduct(xScale, x) }
+    func centred(_ x: Double) -> Double { bn_multiply_add(xScale, x, -xShift) }
 
     @inline(__always)
     func out<Output: BatchNormFloat>(_ b: Double, as _: Output.Type) -> (Output, doubt: UInt64) {
-        let o = beta.addingProduct(g, b) + 0.0
-        return Self.round(o, err: outFloor.addingProduct(outSlope, b.magnitude), as: Output.self)
+        let o = bn_multiply_add(g, b, beta) + 0.0
+        return Self.round(o, err: bn_multiply_add(outSlope, b.magnitude, outFloor), as: Output.self)
     }
 
     @inline(__always)
     func dx<Output: BatchNormFloat>(_ b: Double, dout: Double, as _: Output.Type) -> (Output, doubt: UInt64) {
-        let a = (-doutShift).addingProduct(doutScale, dout)
-        let d = (-(k2 * b)).addingProduct(g, a) + 0.0
-        let e = dxFloor.addingProduct(dxSlopeB, b.magnitude).addingProduct(dxSlopeA, a.magnitude)
+        let a = bn_multiply_add(doutScale, dout, -doutShift)
+        let d = bn_multiply_add(g, a, -(k2 * b)) + 0.0
+        let e = bn_multiply_add(dxSlopeA, a.magnitude, bn_multiply_add(dxSlopeB, b.magnitude, dxFloor))
         return Self.round(d, err: e, as: Output.self)
     }
 

@@ -43,7 +43,7 @@ struct Enclosure: Sendable {
     /// An exact double.
     init(_ value: Double) { self.init(hi: value) }
 
-    static let zero = Enclosure(0)
+    static var zero: Enclosure { Enclosure(hi: 0) }
 
     /// An upper bound on `|value|` for every value in the enclosure.
     var magnitude: Double { Self.bound(hi.magnitude, lo.magnitude, radius) }
@@ -95,6 +95,8 @@ struct Enclosure: Sendable {
     /// and the operands' radii: `|a*b - A*B| <= |A| rb + |B| ra + ra rb` for `a` within
     /// `ra` of `A` and `b` within `rb` of `B`.
     static func * (a: Enclosure, b: Enclosure) -> Enclosure {
+        if b.lo == 0 && b.radius == 0 { return a.times(exactly: b.hi) }
+        if a.lo == 0 && a.radius == 0 { return b.times(exactly: a.hi) }
         let p = a.hi * b.hi, e = (-p).addingProduct(a.hi, b.hi)
         let c1 = a.hi * b.lo, f1 = (-c1).addingProduct(a.hi, b.lo)
         let c2 = a.lo * b.hi, f2 = (-c2).addingProduct(a.lo, b.hi)
@@ -108,6 +110,22 @@ struct Enclosure: Sendable {
         let propagated = bound(up(am, b.radius), up(bm, a.radius), up(a.radius, b.radius))
         let rounding = bound(f1.magnitude, f2.magnitude, g.magnitude, h2.magnitude, dropped, floor)
         return Enclosure(hi: h, lo: l, radius: bound(propagated, rounding))
+    }
+
+    /// The product with an exact double `d`: the general product's steps with the terms
+    /// that `d`'s zero tail and zero radius make zero left out, so the same enclosure
+    /// for about half the work (counts, weights and running statistics are exact doubles).
+    @inline(__always)
+    func times(exactly d: Double) -> Enclosure {
+        let p = hi * d, e = (-p).addingProduct(hi, d)
+        let c = lo * d, f = (-c).addingProduct(lo, d)
+        let (t, h2) = Augmented.sum(e, c)
+        let (h, l) = Augmented.sum(p, t)
+        func nearUnderflow(_ v: Double) -> Bool { v != 0 && v.magnitude < 0x1p-900 }
+        let floor = nearUnderflow(p) || nearUnderflow(c) ? 0x1p-1070 : 0
+        let propagated = Self.bound(Self.up(Self.bound(d.magnitude), radius))
+        let rounding = Self.bound(f.magnitude, h2.magnitude, floor)
+        return Enclosure(hi: h, lo: l, radius: Self.bound(propagated, rounding))
     }
 
     /// A lower bound on `|value|` over the enclosure (0 if it may contain zero).

@@ -164,17 +164,13 @@ enum ChannelSummation {
                                                   count: Int, training: Bool,
                                                   scratch: UnsafeMutablePointer<Double>,
                                                   into sums: inout ChannelSums) {
-        if training, OnePassSummation.applies(X.self, stride: stride) {
-            // The one-pass sums take whole groups of eight; the rest of the run (a 7x7
-            // plane leaves one value) goes through them padded with zeros.
-            let whole = count & ~7
-            if whole == 0 || OnePassSummation.accumulate(x: x, dout: dout, count: whole, into: &sums) {
-                if whole < count {
-                    accumulatePadded(x: x + whole, dout: dout.map { $0 + whole }, count: count - whole,
-                                     scratch: scratch, into: &sums)
-                }
-                return
-            }
+        if training, OnePassSummation.applies(X.self, stride: stride),
+           OnePassSummation.accumulate(x: x, dout: dout, count: count, into: &sums) {
+            return
+        }
+        if training, stride != 1, count <= BlockSummation.blockSize,
+           accumulateGathered(x: x, dout: dout, stride: stride, count: count, scratch: scratch, into: &sums) {
+            return
         }
         // The general path works in blocks that fit its scratch.
         let block = BlockSummation.blockSize
@@ -191,23 +187,23 @@ enum ChannelSummation {
         }
     }
 
-    /// Fewer than eight contiguous values through the one-pass sums, copied into eight
-    /// zero-padded slots of `scratch` (zeros change no sum), or through the general
-    /// path if the one-pass sums decline them.
+    /// A strided run (channels last, and BatchNorm1d's (N, C) read as such) through the
+    /// one-pass sums: its values copied, unchanged, next to each other in `scratch`.
+    /// Returns false, having added nothing, where the one-pass sums decline the run.
     @inline(__always)
-    static func accumulatePadded<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, count: Int,
-                                                    scratch: UnsafeMutablePointer<Double>,
-                                                    into sums: inout ChannelSums) {
+    static func accumulateGathered<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, stride: Int, count: Int,
+                                                      scratch: UnsafeMutablePointer<Double>,
+                                                      into sums: inout ChannelSums) -> Bool {
+        guard OnePassSummation.applies(X.self, stride: 1) else { return false }
         let slots = UnsafeMutableRawPointer(scratch), size = MemoryLayout<X>.stride
-        for k in 0 ..< 8 { slots.storeBytes(of: k < count ? x[k] : 0, toByteOffset: k * size, as: X.self) }
-        if let dout {
-            for k in 0 ..< 8 { slots.storeBytes(of: k < count ? dout[k] : 0, toByteOffset: (8 + k) * size, as: X.self) }
+        let block = BlockSummation.blockSize
+        for k in 0 ..< count { slots.storeBytes(of: x[k &* stride], toByteOffset: k &* size, as: X.self) }
+        let gathered = Elements<X>(UnsafeRawPointer(slots))
+        guard let dout else { return OnePassSummation.accumulate(x: gathered, dout: nil, count: count, into: &sums) }
+        for k in 0 ..< count {
+            slots.storeBytes(of: dout[k &* stride], toByteOffset: (block &+ k) &* size, as: X.self)
         }
-        let padded = Elements<X>(UnsafeRawPointer(slots))
-        let paddedDout = dout.map { _ in padded + 8 }
-        if !OnePassSummation.accumulate(x: padded, dout: paddedDout, count: 8, into: &sums) {
-            generalBlock(x: x, dout: dout, stride: 1, count: count, training: true, scratch: scratch, into: &sums)
-        }
+        return OnePassSummation.accumulate(x: gathered, dout: gathered + block, count: count, into: &sums)
     }
 
     /// At most ``BlockSummation/blockSize`` values through the level-by-level extraction.

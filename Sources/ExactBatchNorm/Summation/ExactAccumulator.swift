@@ -1,14 +1,20 @@
 import BigInt
+import RealModule
 
 /// An exact sum of binary floating-point numbers (a "superaccumulator").
 ///
-/// The sum is held in fixed point as 32-bit digits stored in `Int64` words, so adding a
-/// number never rounds: it only adds its significand, cut at digit boundaries, into two
-/// to five words. Each word has 31 spare bits, so carries need resolving only after
-/// about 2^30 additions — in practice when the sum is read. The digits cover only the
-/// span of exponents actually seen, which for one channel of real data is a handful of
-/// words: up to eight are held in place (``DigitWindow``), so the accumulators of a
-/// layer's channels cost no allocation, and only a wider span moves to the heap.
+/// Most of a channel's sum lives in one `Int128`, `near * 2^nearExponent`: an addend
+/// is shifted onto the finer of the two exponents and added, which is exact as long as
+/// both stay below 2^124 in magnitude (then their sum is below 2^125, inside `Int128`).
+/// For one channel of real data the addends span a few dozen binades at most (the
+/// one-pass sums' parts, or a block's levels), so this is all there is: no allocation,
+/// and an addition is a shift and an add. Whatever does not fit — an addend too far
+/// above or below the others, or a sum grown past 2^124 — spills into the far digits:
+/// fixed point as 32-bit digits stored in `Int64` words, so adding never rounds there
+/// either; each word has 31 spare bits, so carries need resolving only after about 2^30
+/// additions — in practice when the sum is read. The far digits cover only the span of
+/// exponents actually seen (``DigitWindow``). The value is always `near` plus the far
+/// digits, exactly.
 ///
 /// Because the sum is exact, it does not depend on the order of the additions: partial
 /// accumulators from different threads or tiles merge to the same bits every time.
@@ -19,24 +25,64 @@ struct ExactAccumulator: Sendable {
     /// Digit `d` has weight `2^(lowestBit + 32 * d)`.
     private var words = DigitWindow()
     private var additions = 0
+    /// The near part of the sum, `near * 2^nearExponent`, with `|near| < 2^124`.
+    private var near: Int128 = 0
+    private var nearExponent = 0
+
+    /// Magnitudes below this bound are added in `near` (a literal: a stored static
+    /// would cost a lazy-initialization check on every addition).
+    private static var nearLimit: UInt128 { 1 << 124 }
 
     init() {}
 
     var isZero: Bool {
-        var zero = true
+        var zero = near == 0
         words.forEach { if $0 != 0 { zero = false } }
         return zero
     }
 
-    /// Adds `significand * 2^exponent` exactly; `|significand| < 2^120`.
+    /// Adds `significand * 2^exponent` exactly; `|significand| < 2^124`.
+    @inline(__always)
     mutating func add(significand: Int128, exponent: Int) {
+        if significand == 0 { return }
+        if near == 0 {
+            (near, nearExponent) = (significand, exponent)
+            return
+        }
+        if addNear(significand: significand, exponent: exponent) { return }
+        addFar(significand: significand, exponent: exponent)
+    }
+
+    /// Adds into `near` when both operands, aligned on the finer exponent, stay below
+    /// 2^124; returns false, having changed nothing, otherwise. A sum that reaches 2^124
+    /// moves to the far digits, so `near` is below the limit again.
+    @inline(__always)
+    private mutating func addNear(significand: Int128, exponent: Int) -> Bool {
+        let shift = nearExponent - exponent
+        if shift >= 0 {
+            guard shift < 124, near.magnitude.leadingZeroBitCount > shift + 4 else { return false }
+            near = (near << shift) + significand
+            nearExponent = exponent
+        } else {
+            guard shift > -124, significand.magnitude.leadingZeroBitCount > 4 - shift else { return false }
+            near += significand << -shift
+        }
+        if near.magnitude >= Self.nearLimit {
+            addFar(significand: near, exponent: nearExponent)
+            near = 0
+        }
+        return true
+    }
+
+    /// Adds `significand * 2^exponent` exactly into the far digits; `|significand| < 2^124`.
+    private mutating func addFar(significand: Int128, exponent: Int) {
         if significand == 0 { return }
         let offset = exponent - Self.lowestBit
         precondition(offset >= 0, "exponent below the accumulator's range")
         var digit = offset >> 5
         let shift = offset & 31
         // Room for the first partial digit, the full digits the significand reaches and
-        // the sign: at most six for 120 bits, two or three for one value.
+        // the sign: at most six for 124 bits, two or three for one value.
         let width = 128 - significand.magnitude.leadingZeroBitCount
         words.reserve(digit ..< digit + 2 + (shift + width) / 32)
         var v = significand
@@ -76,6 +122,7 @@ struct ExactAccumulator: Sendable {
     }
 
     mutating func add(_ other: ExactAccumulator) {
+        add(significand: other.near, exponent: other.nearExponent)
         if other.words.count == 0 { return }
         let start = other.words.base
         words.reserve(start ..< start + other.words.count + 1)
@@ -95,6 +142,19 @@ struct ExactAccumulator: Sendable {
     /// sum is negative and handed to `BigUInt` whole (shifting a growing big integer
     /// digit by digit cost more than the rest of a channel's algebra).
     var value: ExactRational {
+        var whole = self
+        whole.spillNear()
+        return whole.farValue
+    }
+
+    /// Moves `near` into the far digits.
+    private mutating func spillNear() {
+        addFar(significand: near, exponent: nearExponent)
+        near = 0
+    }
+
+    /// The far digits' exact sum (see ``value``).
+    private var farValue: ExactRational {
         var digits: [UInt32] = []
         digits.reserveCapacity(words.count + 3)
         var carry: Int64 = 0
@@ -136,6 +196,46 @@ struct ExactAccumulator: Sendable {
     /// and otherwise charge what they drop. Nil when the sum is outside the range the
     /// certified solve works in.
     var enclosure: Enclosure? {
+        if words.count == 0 { return nearEnclosure }
+        var whole = self
+        whole.spillNear()
+        return whole.farEnclosure
+    }
+
+    /// The enclosure of `near` alone: its magnitude's 32-bit digits, lowest first, each
+    /// an exact double once scaled, summed as the far digits are.
+    private var nearEnclosure: Enclosure? {
+        let magnitude = near.magnitude
+        let width = UInt128.bitWidth - magnitude.leadingZeroBitCount
+        if width <= 106 {
+            // Two exact doubles, the top 53 bits and the rest: their two-sum is the value
+            // as a double-double, exactly.
+            let cut = max(0, width - 53)
+            let top = magnitude >> cut, rest = magnitude - (top << cut)
+            let exponent = nearExponent + cut
+            guard exponent > -1000, exponent + 53 < 1000, nearExponent > -1000 else { return nil }
+            let (h, l) = Augmented.sum(Double(UInt64(top)) * Self.powerOfTwo(exponent),
+                                       Double(UInt64(rest)) * Self.powerOfTwo(nearExponent))
+            let total = Enclosure(hi: near < 0 ? -h : h, lo: near < 0 ? -l : l)
+            return total.isTame ? total : nil
+        }
+        var rest = magnitude
+        var total = Enclosure.zero
+        var weight = nearExponent
+        while rest != 0 {
+            let digit = UInt64(truncatingIfNeeded: rest) & 0xFFFF_FFFF
+            if digit != 0 {
+                guard weight > -1000, weight < 1000 - 32 else { return nil }
+                total = total + Enclosure(Double(digit) * Self.powerOfTwo(weight))
+            }
+            rest >>= 32
+            weight += 32
+        }
+        if near < 0 { total = -total }
+        return total.isTame ? total : nil
+    }
+
+    private var farEnclosure: Enclosure? {
         var carry: Int64 = 0
         words.forEach { carry = ($0 + carry) >> 32 }   // no overflow, as in `value`
         let flip: Int64 = carry < 0 ? -1 : 1

@@ -56,7 +56,9 @@ enum OnePassSummation {
         }
 
         /// The level that holds values of magnitude up to `largest` (nonzero, finite).
-        init?(largest: Double) { self.init(k: Int(largest.exponent) + 3) }
+        /// (The exponent from the bit pattern: `largest` is a normal double, as every
+        /// float16, bfloat16 and float32 value is once widened.)
+        init?(largest: Double) { self.init(k: OnePassSummation.binade(largest) + 3) }
 
         /// The level that holds the residuals of `self`: at most half its quantum, so
         /// below `2^(k'-2)` for `k'` two above the quantum's exponent.
@@ -70,6 +72,11 @@ enum OnePassSummation {
         var significand: Int64
         var exponent: Int
     }
+
+    /// The exponent of a positive normal double, from its bit pattern (every float16,
+    /// bfloat16 and float32 value is normal once widened); `Double.exponent` is a call.
+    @inline(__always)
+    static func binade(_ v: Double) -> Int { Int((v.bitPattern >> 52) & 0x7FF) - 1023 }
 
     @inline(__always)
     static func bits(_ v: Lanes) -> Words { unsafeBitCast(v, to: Words.self) }
@@ -88,19 +95,21 @@ enum OnePassSummation {
         /// is a multiple of the first level's quantum (see the type's notes), and the
         /// products of two such runs are multiples of the second level's.
         var fitLevels: Bool {
-            largest == 0 || Int(largest.exponent) - Int(smallest.exponent) <= 26
+            largest == 0 || OnePassSummation.binade(largest) - OnePassSummation.binade(smallest) <= 26
         }
     }
 
-    /// The magnitudes of `count` elements (a multiple of 8), or nil if one is not finite.
+    /// The magnitudes of `count` elements, or nil if one is not finite: whole groups of
+    /// eight in lanes, the rest one by one.
     @inline(__always)
     static func survey<X: BatchNormFloat>(_ e: Elements<X>, count: Int) -> Magnitudes? {
         if X.self == Float.self { return surveyFloat32(e.base, count: count) }
         // `v * 0` is NaN exactly for NaN and infinities.
         var largest = SIMD8<Double>(repeating: 0), smallest = SIMD8<Double>(repeating: .infinity)
         var probe = largest
+        let whole = count & ~7
         var k = 0
-        while k < count {
+        while k < whole {
             let v = X.widened(e.base.loadUnaligned(fromByteOffset: k &* MemoryLayout<X>.stride, as: SIMD8<X>.self))
             let magnitude = v.replacing(with: -v, where: v .< 0)
             largest = largest.replacing(with: magnitude, where: magnitude .> largest)
@@ -111,6 +120,13 @@ enum OnePassSummation {
         }
         var m = 0.0, low = Double.infinity, p = 0.0
         for lane in 0 ..< 8 { m = Swift.max(m, largest[lane]); low = Swift.min(low, smallest[lane]); p += probe[lane] }
+        while k < count {
+            let v = e[k].exactDouble, magnitude = v.magnitude
+            m = Swift.max(m, magnitude)
+            if magnitude != 0 { low = Swift.min(low, magnitude) }
+            p += v * 0
+            k &+= 1
+        }
         return p.isNaN ? nil : Magnitudes(largest: m, smallest: low.isFinite ? low : 0)
     }
 
@@ -122,25 +138,36 @@ enum OnePassSummation {
     @inline(__always)
     static func surveyFloat32(_ base: UnsafeRawPointer, count: Int) -> Magnitudes? {
         var high = SIMD8<UInt32>(repeating: 0), low = SIMD8<UInt32>(repeating: .max)
+        let whole = count & ~7
         var k = 0
-        while k < count {
+        while k < whole {
             let v = base.loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<UInt32>.self) & 0x7FFF_FFFF
-            high = pointwiseMax(high, v)
-            low = pointwiseMin(low, v &- 1)
+            high = high.replacing(with: v, where: v .> high)
+            let shifted = v &- 1
+            low = low.replacing(with: shifted, where: shifted .< low)
             k &+= 8
         }
-        let top = high.max(), bottom = low.min()
+        var top: UInt32 = 0, bottom = UInt32.max
+        for lane in 0 ..< 8 { top = Swift.max(top, high[lane]); bottom = Swift.min(bottom, low[lane]) }
+        while k < count {
+            let v = base.loadUnaligned(fromByteOffset: k &* 4, as: UInt32.self) & 0x7FFF_FFFF
+            top = Swift.max(top, v)
+            bottom = Swift.min(bottom, v &- 1)
+            k &+= 1
+        }
         guard top < 0x7F80_0000 else { return nil }
         return Magnitudes(largest: Double(Float(bitPattern: top)),
                           smallest: bottom == .max ? 0 : Double(Float(bitPattern: bottom &+ 1)))
     }
 
     /// Adds the run's `S` and `Q` (and `T` and `P` with `dout`) to `sums` and returns
-    /// true, or returns false having added nothing.
+    /// true, or returns false having added nothing. Any count from 1 to ``maxCount``:
+    /// whole groups of eight go through the lanes, the rest one by one on the same
+    /// levels (a 7x7 plane leaves one value).
     @inline(__always)
     static func accumulate<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, count: Int,
                                               into sums: inout ChannelSums) -> Bool {
-        guard count % 8 == 0, count > 0, count <= maxCount,
+        guard count > 0, count <= maxCount,
               sums.xTally.isFinite, sums.doutTally.isFinite,
               let xRange = survey(x, count: count), xRange.fitLevels,
               let xSums = sumWithProducts(x, x, count: count, largest: xRange.largest,
@@ -181,20 +208,37 @@ enum OnePassSummation {
         // All of v is zero, so every product is.
         guard largest != 0 else { return (zero, zero, zero) }
         guard let level = Level(largest: largest) else { return nil }
-        let offset = Lanes(repeating: level.offset)
-        var sum = Words(repeating: 0)
+        let whole = count & ~7
         if productLargest == 0 {
             // All of w is zero: only v's own sum.
+            let offset = Lanes(repeating: level.offset)
+            var sum = Words(repeating: 0)
             var k = 0
-            while k < count {
+            while k < whole {
                 sum &+= bits(offset + load(v, k))
                 k &+= Lanes.scalarCount
             }
-            return (total(sum, count: count, level), zero, zero)
+            var tail: Int64 = 0
+            while k < count {
+                tail &+= Int64(bitPattern: (level.offset + v[k].exactDouble).bitPattern)
+                k &+= 1
+            }
+            return (total(sum, tail: tail, count: count, level), zero, zero)
         }
         guard let p1 = Level(largest: productLargest), let p2 = p1.next else { return nil }
+        return sumWithProducts(v, w, count: count, whole: whole, levels: (level, p1, p2))
+    }
+
+    /// The loops of ``sumWithProducts(_:_:count:largest:productLargest:)`` once its
+    /// levels are known: the values' level and the products' two.
+    @inline(__always)
+    static func sumWithProducts<X: BatchNormFloat>(_ v: Elements<X>, _ w: Elements<X>, count: Int, whole: Int,
+                                                   levels: (Level, Level, Level))
+        -> (values: Part, products: Part, productResiduals: Part) {
+        let (level, p1, p2) = levels
+        let offset = Lanes(repeating: level.offset)
         let offset1 = Lanes(repeating: p1.offset), offset2 = Lanes(repeating: p2.offset)
-        var sum1 = sum, sum2 = sum
+        var sum = Words(repeating: 0), sum1 = sum, sum2 = sum
         @inline(__always)
         func step(_ k: Int) {
             let a = load(v, k), b = load(w, k)
@@ -204,22 +248,33 @@ enum OnePassSummation {
             sum1 &+= bits(t1)
             sum2 &+= bits(offset2 + (p - (t1 - offset1)))
         }
-        // Two lanes' worth per trip halves the loop's own instructions (count is a
-        // multiple of 8).
+        // Two lanes' worth per trip halves the loop's own instructions.
         var k = 0
-        while k < count {
+        while k < whole {
             step(k)
             step(k &+ 4)
             k &+= 8
         }
-        return (total(sum, count: count, level), total(sum1, count: count, p1), total(sum2, count: count, p2))
+        // The same steps one value at a time.
+        var tail: Int64 = 0, tail1: Int64 = 0, tail2: Int64 = 0
+        while k < count {
+            let a = v[k].exactDouble, b = w[k].exactDouble
+            tail &+= Int64(bitPattern: (level.offset + a).bitPattern)
+            let p = a * b
+            let t1 = p1.offset + p
+            tail1 &+= Int64(bitPattern: t1.bitPattern)
+            tail2 &+= Int64(bitPattern: (p2.offset + (p - (t1 - p1.offset))).bitPattern)
+            k &+= 1
+        }
+        return (total(sum, tail: tail, count: count, level), total(sum1, tail: tail1, count: count, p1),
+                total(sum2, tail: tail2, count: count, p2))
     }
 
     /// The lanes' integer sums less `count` offsets, in quanta: exact, because the true
     /// total is far inside Int64 and wrapping arithmetic is exact modulo 2^64.
     @inline(__always)
-    static func total(_ sums: Words, count: Int, _ level: Level) -> Part {
-        let s = (sums[0] &+ sums[1]) &+ (sums[2] &+ sums[3])
+    static func total(_ sums: Words, tail: Int64, count: Int, _ level: Level) -> Part {
+        let s = ((sums[0] &+ sums[1]) &+ (sums[2] &+ sums[3])) &+ tail
         return Part(significand: s &- Int64(count) &* level.offsetBits, exponent: level.quantumExponent)
     }
 }

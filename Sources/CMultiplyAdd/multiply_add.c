@@ -1,0 +1,1 @@
+// CMultiplyAdd is header-only (include/CMultiplyAdd.h); SwiftPM needs a source file.

@@ -1,0 +1,120 @@
+/// The engine's steps before the element outputs: the input checked, the first pass
+/// (exact sums) and the per-channel algebra, leaving a ``ExactBatchNorm/Solved`` problem
+/// whose element pass can then run in any blocks of units.
+extension ExactBatchNorm {
+    /// Checks `input` against the shape and the rules of the mode, sums, and solves
+    /// every channel.
+    static func solve<X: BatchNormFloat, Output: BatchNormFloat>(
+        _ input: BatchNormInput, data _: X.Type, output _: Output.Type, threads: Int, paths: EnginePaths
+    ) throws(BatchNormError) -> Solved<X, Output> {
+        try validate(input, elementSize: MemoryLayout<X>.stride)
+        let resolved = try input.parameters.resolved(channels: input.shape.channels)
+        let threads = max(1, threads)
+        let shape = input.shape.forIteration
+        let placeholder = UnsafeRawPointer(bitPattern: 64)!   // for empty buffers; never read
+        let x = Elements<X>(input.x.baseAddress ?? placeholder)
+        let dout = input.dout.map { Elements<X>($0.baseAddress ?? placeholder) }
+        let perChannelBound = ChannelBoundFormulas.applies(data: X.self, output: Output.self)
+        let wantsDx = dout != nil
+        let (channels, plans) = solveChannels(
+            x: x, dout: dout, shape: shape, mode: input.mode, parameters: resolved,
+            doubleDouble: Output.binaryFormat.precision > 24, threads: threads, paths: paths
+        ) { ChannelPlan($0, fast: $1, wantsDx: wantsDx, perChannelBound: perChannelBound) }
+        return Solved(x: x, dout: dout, shape: shape, channels: channels, plans: plans)
+    }
+
+    /// The checks before any work: buffer lengths, values per channel, eps, and the
+    /// channels an empty input may claim.
+    static func validate(_ input: BatchNormInput, elementSize size: Int) throws(BatchNormError) {
+        let shape = input.shape, count = shape.elementCount
+        guard input.x.count == count * size else {
+            throw .lengthMismatch(name: "x", expected: count, found: input.x.count / size)
+        }
+        if let dout = input.dout, dout.count != count * size {
+            throw .lengthMismatch(name: "dout", expected: count, found: dout.count / size)
+        }
+        let training = input.mode == .training
+        if training && shape.valuesPerChannel == 0 {
+            throw .noValuesPerChannel(shape: shape.dimensions)
+        }
+        // Only the unbiased running variance divides by M - 1; torch refuses M = 1
+        // whatever it tracks, Keras and Flax (biased) compute var = 0.
+        if training && shape.valuesPerChannel == 1 && input.parameters.runningVariance == .unbiased {
+            throw .oneValuePerChannel(shape: shape.dimensions)
+        }
+        try input.parameters.requireValidEps(training: training)
+        try shape.requireBackedChannels(input.parameters)
+    }
+
+    /// The channels' sums, solutions and element plans (made by `plan`), ``channelChunk``
+    /// channels at a time: only one
+    /// chunk's sums (a few hundred bytes per channel and thread) exist at once, whatever
+    /// the channel count. Should an element later need a channel's exact terms, they are
+    /// solved again from sums kept, when there was one chunk, or else summed again from
+    /// the channel's own values (``SolvedChannels``).
+    static func solveChannels<X: BatchNormFloat>(
+        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
+        parameters: ResolvedParameters, doubleDouble: Bool, threads: Int, paths: EnginePaths,
+        plan: (ChannelSolution, FastConstants?) -> ChannelPlan
+    ) -> (SolvedChannels, [ChannelPlan]) {
+        let m = shape.valuesPerChannel, hasDout = dout != nil, training = mode == .training
+        let count = shape.channels
+        @Sendable func solveExactly(_ c: Int, _ sums: ChannelSums) -> ChannelSolution {
+            ChannelSolution.solveExactly(channel: c, sums: sums, count: m, mode: mode, hasDout: hasDout,
+                                         parameters: parameters, doubleDouble: doubleDouble)
+        }
+        var solutions: [ChannelSolution] = [], plans: [ChannelPlan] = []
+        solutions.reserveCapacity(count)
+        plans.reserveCapacity(count)
+        var kept: [ChannelSums] = []
+        for start in stride(from: 0, to: count, by: channelChunk) {
+            let chunk = start ..< min(count, start + channelChunk)
+            let sums = ChannelSummation.sums(x: x, dout: dout, shape: shape, channels: chunk, training: training,
+                                             threads: threads)
+            let solved = parallelRanges(count: chunk.count, threads: threads) { range in
+                range.map {
+                    ChannelSolution.solve(channel: start + $0, sums: sums[$0], count: m, mode: mode, hasDout: hasDout,
+                                          parameters: parameters, doubleDouble: doubleDouble,
+                                          fastPath: paths.fastElements, certified: paths.certifiedSolve)
+                }
+            }
+            // The plan keeps the fast constants; the solution, kept for the per-channel
+            // results, holds none.
+            for part in solved {
+                for (solution, fast) in part {
+                    plans.append(plan(solution, fast))
+                    solutions.append(solution)
+                }
+            }
+            if chunk.count == count { kept = sums }
+        }
+        let keptSums = kept
+        return (SolvedChannels(solutions) { c in
+            let sums = keptSums.isEmpty
+                ? ChannelSummation.sums(x: x, dout: dout, shape: shape, channels: c ..< c + 1, training: training,
+                                        threads: 1)[0]
+                : keptSums[c]
+            return solveExactly(c, sums)
+        }, plans)
+    }
+
+    /// Channels per chunk of the first pass.
+    static let channelChunk = 8192
+
+    /// A problem after ``solve(_:data:output:threads:paths:)``.
+    struct Solved<X: BatchNormFloat, Output: BatchNormFloat> {
+        let x: Elements<X>
+        let dout: Elements<X>?
+        let shape: BatchNormShape
+        let channels: SolvedChannels
+        let plans: [ChannelPlan]
+
+        /// The second pass over `units`, into `out` and `dx` from their first element
+        /// (``ElementKernel``); returns how many elements took the exact path.
+        func runKernel(units: Range<Int>, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
+                       threads: Int) -> Int {
+            ElementKernel<X, Output>(x: x, dout: dout, shape: shape, solved: channels, plans: plans)
+                .run(units: units, out: out, dx: dx, threads: threads)
+        }
+    }
+}

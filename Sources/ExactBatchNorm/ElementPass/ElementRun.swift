@@ -1,0 +1,85 @@
+/// One channel's elements within a tile: `count` values of `x` (and `dout`) read with
+/// `stride`, and the loops that compute their outputs.
+struct ElementRun<X: BatchNormFloat> {
+    let x: Elements<X>
+    let dout: Elements<X>?
+    let stride: Int
+    let count: Int
+
+    /// The same run with the stride a constant 1, for the loops to vectorize.
+    var withUnitStride: ElementRun { ElementRun(x: x, dout: dout, stride: 1, count: count) }
+
+    /// Writes the run's `out` (and `dx`) by the channel's plan and returns how many
+    /// elements took the exact path: the fast formulas where the plan has constants (the
+    /// per-channel bound where it applies, else the general bound in the output's
+    /// precision), NaN where the non-finite rules say so, the exact terms otherwise.
+    @inline(__always)
+    func compute<Output: BatchNormFloat>(channel: Int, plan: ChannelPlan, solved: SolvedChannels,
+                                         out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?) -> Int {
+        guard let constants = plan.fast else {
+            return computeExactly(channel: channel, plan: plan, solved: solved, out: out, dx: dx)
+        }
+        if !plan.hasOut { for k in 0 ..< count { out[k * stride] = .nan } }
+        if let dx, !plan.hasDx { for k in 0 ..< count { dx[k * stride] = .nan } }
+        let fastOut = plan.hasOut ? out : nil, fastDx = plan.hasDx ? dx : nil
+        if let bound = plan.bound {
+            return computeFast(formulas: bound, constants: constants, channel: channel, solved: solved,
+                               out: fastOut, dx: fastDx)
+        }
+        if Output.binaryFormat.precision <= 24 {
+            // Double arithmetic certifies float16 and float32 results.
+            return computeFast(formulas: FastFormulas<DoubleArithmetic>(constants), constants: constants,
+                               channel: channel, solved: solved, out: fastOut, dx: fastDx)
+        }
+        return computeFast(formulas: FastFormulas<DoubleDoubleArithmetic>(constants), constants: constants,
+                           channel: channel, solved: solved, out: fastOut, dx: fastDx)
+    }
+
+    /// The fast loop, then whatever it could not certify settled one by one.
+    @inline(__always)
+    func computeFast<Formulas: ElementFormulas, Output: BatchNormFloat>(
+        formulas: Formulas, constants: FastConstants, channel: Int, solved: SolvedChannels,
+        out: UnsafeMutablePointer<Output>?, dx: UnsafeMutablePointer<Output>?
+    ) -> Int {
+        let doubts = writeFast(formulas: formulas, out: out, dx: dx)
+        if doubts == 0 { return 0 }
+        return settleDoubts(formulas: formulas, constants: constants, channel: channel, solved: solved,
+                            out: out, dx: dx)
+    }
+
+    /// Writes the fast results for the outputs given and returns the OR of their doubts
+    /// (nonzero if any was uncertain). One loop per combination, with every
+    /// pointer unwrapped outside it: the loops must be branch-free to vectorize. They
+    /// keep only an OR of the flags, not a flag per element: uncertain elements are so
+    /// rare that finding them again costs less than storing every flag.
+    @inline(__always)
+    func writeFast<Formulas: ElementFormulas, Output: BatchNormFloat>(
+        formulas: Formulas, out: UnsafeMutablePointer<Output>?, dx: UnsafeMutablePointer<Output>?
+    ) -> UInt64 {
+        var doubts: UInt64 = 0
+        if let out, let dx, let dout {
+            for k in 0 ..< count {
+                let centred = formulas.centred(x[k * stride].exactDouble)
+                let (outValue, outDoubt) = formulas.out(centred, as: Output.self)
+                let (dxValue, dxDoubt) = formulas.dx(centred, dout: dout[k * stride].exactDouble, as: Output.self)
+                out[k * stride] = outValue
+                dx[k * stride] = dxValue
+                doubts |= outDoubt | dxDoubt
+            }
+        } else if let out {
+            for k in 0 ..< count {
+                let (value, doubt) = formulas.out(formulas.centred(x[k * stride].exactDouble), as: Output.self)
+                out[k * stride] = value
+                doubts |= doubt
+            }
+        } else if let dx, let dout {
+            for k in 0 ..< count {
+                let centred = formulas.centred(x[k * stride].exactDouble)
+                let (value, doubt) = formulas.dx(centred, dout: dout[k * stride].exactDouble, as: Output.self)
+                dx[k * stride] = value
+                doubts |= doubt
+            }
+        }
+        return doubts
+    }
+}

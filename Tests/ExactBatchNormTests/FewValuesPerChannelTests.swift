@@ -1,0 +1,158 @@
+import Testing
+@testable import ExactBatchNorm
+
+/// Deep layers and BatchNorm1d: many channels of few values each (M = 1, 2, a 7x7
+/// plane's 49 or its batch of four), where the per-channel paths decide the speed: the
+/// one-pass integer sums on runs of any length and on strided runs, the certified
+/// channel solve, and the double-double tier that settles elements the double formulas
+/// leave in doubt. Each is compared bit for bit with its forced fallback, on the hostile
+/// channels of ``CertifiedChannelSolveTests`` (|mean| >> std, constant channels,
+/// dout = ones, tiny and huge magnitudes, grids of exact and tie results) and on
+/// non-finite values.
+@Suite struct FewValuesPerChannelTests {
+    typealias Problem = CertifiedChannelSolveTests.Problem
+
+    /// `out`, `dx` and every per-channel result (rounded into float16, float32, float64)
+    /// as encodings, from one set of paths, with how many elements took the exact path.
+    static func outcome<X: BatchNormFloat, Output: BatchNormFloat>(
+        _ p: Problem, _: X.Type, _: Output.Type, dims: [Int], layout: ChannelLayout, parameters: BatchNormParameters,
+        mode: BatchNormMode, paths: EnginePaths
+    ) throws -> (bits: [[UInt64]], exactPaths: Int) {
+        let x = p.x.map { X($0) }, dout = p.dout.map { X($0) }
+        let shape = try BatchNormShape(dimensions: dims, layout: layout)
+        var out = [Output](repeating: 0, count: x.count), dx = out
+        let channels = try x.withUnsafeBufferPointer { xs in
+            try dout.withUnsafeBufferPointer { ds in
+                try out.withUnsafeMutableBufferPointer { o in
+                    try dx.withUnsafeMutableBufferPointer { d in
+                        try ExactBatchNorm.compute(BatchNormInput(x: xs, dout: ds, shape: shape, parameters: parameters,
+                                                                  mode: mode),
+                                                   out: o, dx: d, threads: 2, paths: paths)
+                    }
+                }
+            }
+        }
+        var bits = [out.map(\.encoding), dx.map(\.encoding)]
+        for q in ChannelQuantity.allCases {
+            bits.append(channels.perChannel(q, as: Float16.self)!.map(\.encoding))
+            bits.append(channels.perChannel(q, as: Float.self)!.map(\.encoding))
+            bits.append(channels.perChannel(q, as: Double.self)!.map(\.encoding))
+        }
+        return (bits, channels.exactPathCount)
+    }
+
+    /// All paths against each forced fallback; returns the fast run's exact-path count.
+    @discardableResult
+    static func compare<X: BatchNormFloat, Output: BatchNormFloat>(
+        _ x: X.Type, _ output: Output.Type, n: Int, c: Int, l: Int, layout: ChannelLayout = .channelsFirst,
+        seed: UInt64, mode: BatchNormMode = .training, variance: RunningVarianceConvention = .unbiased,
+        poison: Double? = nil
+    ) throws -> Int {
+        var p = CertifiedChannelSolveTests.problem(n: n, c: c, l: l, seed: seed)
+        if let poison { p.x[p.x.count / 2] = poison; p.dout[1] = poison }
+        let params = BatchNormParameters(gamma: p.gamma, beta: p.beta, runningMean: p.runningMean,
+                                         runningVar: p.runningVar, runningVariance: variance)
+        // The values are laid out as channels first; for channels last the same list is
+        // read as (n, l, c), which is another problem but as hostile.
+        let dims = l == 1 ? [n, c] : (layout == .channelsFirst ? [n, c, l] : [n, l, c])
+        func run(_ paths: EnginePaths) throws -> (bits: [[UInt64]], exactPaths: Int) {
+            try outcome(p, X.self, Output.self, dims: dims, layout: layout, parameters: params, mode: mode,
+                        paths: paths)
+        }
+        let fast = try run(.all)
+        let exactSolve = try run(EnginePaths(certifiedSolve: false))
+        let exactElements = try run(EnginePaths(fastElements: false))
+        let label = "\(X.self)->\(Output.self) \(dims) \(layout) \(mode) seed \(seed) poison \(String(describing: poison))"
+        #expect(fast.bits == exactSolve.bits, "certified solve differs: \(label)")
+        #expect(fast.bits == exactElements.bits, "fast elements differ: \(label)")
+        return fast.exactPaths
+    }
+
+    @Test func twoValuesPerChannelAgree() throws {
+        for seed in UInt64(31) ... 33 {
+            try Self.compare(Float.self, Float.self, n: 2, c: 60, l: 1, seed: seed)
+            try Self.compare(Float16.self, Float16.self, n: 2, c: 60, l: 1, seed: seed)
+            try Self.compare(BFloat16.self, BFloat16.self, n: 2, c: 60, l: 1, seed: seed)
+            try Self.compare(Double.self, Double.self, n: 2, c: 60, l: 1, seed: seed)
+            try Self.compare(Float.self, Double.self, n: 2, c: 60, l: 1, seed: seed)
+            try Self.compare(Float.self, Float.self, n: 2, c: 60, l: 1, seed: seed, mode: .evaluation)
+        }
+    }
+
+    @Test func oneValuePerChannelAgrees() throws {
+        // Training with one value needs the biased running variance (torch refuses it).
+        try Self.compare(Float.self, Float.self, n: 1, c: 60, l: 1, seed: 34, variance: .biased)
+        try Self.compare(Float16.self, Float.self, n: 1, c: 60, l: 1, seed: 35, variance: .biased)
+        try Self.compare(Float.self, Float.self, n: 1, c: 60, l: 1, seed: 36, mode: .evaluation)
+    }
+
+    /// Deep layers' planes (7x7 = 49, which is no whole number of lanes) and short rows,
+    /// channels first and last.
+    @Test func shortPlanesAgree() throws {
+        for (l, seed) in [(49, UInt64(41)), (3, 42), (13, 43)] {
+            try Self.compare(Float.self, Float.self, n: 4, c: 30, l: l, seed: seed)
+            try Self.compare(Float.self, Float.self, n: 4, c: 30, l: l, layout: .channelsLast, seed: seed)
+            try Self.compare(BFloat16.self, Float.self, n: 4, c: 30, l: l, seed: seed)
+            try Self.compare(Float16.self, Float16.self, n: 2, c: 30, l: l, layout: .channelsLast, seed: seed)
+        }
+    }
+
+    @Test(arguments: [Double.nan, .infinity, -.infinity])
+    func nonFiniteValuesAgree(_ poison: Double) throws {
+        try Self.compare(Float.self, Float.self, n: 2, c: 30, l: 1, seed: 51, poison: poison)
+        try Self.compare(Float.self, Float.self, n: 4, c: 30, l: 49, seed: 52, poison: poison)
+        try Self.compare(Float.self, Float.self, n: 2, c: 30, l: 1, seed: 53, mode: .evaluation, poison: poison)
+    }
+
+    /// Two values per channel make `dx`'s two terms cancel to `eps/(var + eps)` of their
+    /// size, beyond what double arithmetic can bound for wide pairs: the double-double
+    /// tier must settle those elements (before it, about 0.2% of them went exact).
+    @Test func doubleDoubleSettlesCancellingPairs() throws {
+        var g = TestGenerator(state: 61)
+        let c = 4096
+        let x = (0 ..< 2 * c).map { _ in Float((g.uniform() - 0.5) * 400) }
+        let dout = (0 ..< 2 * c).map { _ in Float(g.uniform() - 0.5) }
+        let shape = try BatchNormShape(dimensions: [2, c], layout: .channelsFirst)
+        let result = try x.withUnsafeBufferPointer { xs in
+            try dout.withUnsafeBufferPointer { ds in
+                try ExactBatchNorm.compute(BatchNormInput(x: xs, dout: ds, shape: shape), output: Float.self)
+            }
+        }
+        #expect(result.exactPathCount == 0)
+        // The first 256 channels (rows of 4096 cut to 256) against the exact elements.
+        let few = 256
+        let rows = { (v: [Float]) in (v[0 ..< few] + v[c ..< c + few]).map(Double.init) }
+        let problem = Problem(x: rows(x), dout: rows(dout), gamma: [], beta: [], runningMean: [], runningVar: [])
+        let fast = try Self.outcome(problem, Float.self, Float.self, dims: [2, few], layout: .channelsFirst,
+                                    parameters: BatchNormParameters(), mode: .training, paths: .all)
+        let exact = try Self.outcome(problem, Float.self, Float.self, dims: [2, few], layout: .channelsFirst,
+                                     parameters: BatchNormParameters(), mode: .training,
+                                     paths: EnginePaths(fastElements: false))
+        #expect(fast.bits == exact.bits)
+    }
+}
+
+/// Channels of a (2, 262144) benchmark input whose `dx` the double-double tier once
+/// rounded wrongly (by one unit of float32): pairs whose `dx` cancels to about 1e-6 of
+/// its terms. Every element must equal the exact path's.
+@Suite struct CancellingPairRegressionTests {
+    static let x0: [UInt32] = [1073499993, 1065108571, 3221547527, 3225485863, 1065701844, 1072252027, 3219044664, 1056081434]
+    static let x1: [UInt32] = [3218358441, 3223702142, 1075108423, 1074641041, 3215320718, 3208073390, 1054349120, 3220735519]
+    static let d0: [UInt32] = [3217573245, 3197561894, 1067260900, 3187199290, 1068258630, 3205852654, 1049409258, 1067534200]
+    static let d1: [UInt32] = [3184683697, 1064893988, 3197095109, 1058184491, 3194065659, 1035822528, 3180899999, 3202844088]
+
+    @Test func pairsAgreeWithTheExactPath() throws {
+        let row = { (bits: [UInt32]) in bits.map { Double(Float(bitPattern: $0)) } }
+        let problem = CertifiedChannelSolveTests.Problem(x: row(Self.x0) + row(Self.x1), dout: row(Self.d0) + row(Self.d1),
+                                                         gamma: [], beta: [], runningMean: [], runningVar: [])
+        let c = Self.x0.count
+        let fast = try FewValuesPerChannelTests.outcome(problem, Float.self, Float.self, dims: [2, c],
+                                                        layout: .channelsFirst, parameters: BatchNormParameters(),
+                                                        mode: .training, paths: .all)
+        let exact = try FewValuesPerChannelTests.outcome(problem, Float.self, Float.self, dims: [2, c],
+                                                         layout: .channelsFirst, parameters: BatchNormParameters(),
+                                                         mode: .training, paths: EnginePaths(fastElements: false))
+        #expect(fast.bits[1] == exact.bits[1], "dx")
+        #expect(fast.bits == exact.bits)
+    }
+}
