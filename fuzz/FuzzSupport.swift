@@ -21,7 +21,7 @@ enum FuzzSupport {
         } else if array.dtype.kind == .bool {
             _ = try? array.elements(as: Bool.self)
         } else if array.dtype.kind.isString {
-            _ = try? array.strings()            // code points and UTF-8 checked at offsets
+            _ = try? array.strings()  // code points and UTF-8 checked at offsets
         } else if array.dtype.isTwoByteVoid || array.dtype.kind == .bfloat16 {
             _ = try? array.declaredBFloat16().elements(as: Float.self)
         }
@@ -35,13 +35,15 @@ enum FuzzSupport {
     /// Writes the input to this process's scratch file (in /dev/shm when there is one,
     /// so it never touches a disk) and returns its path.
     static func scratchFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> String {
-        let path = scratchPath ?? {
-            let folder = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
-            let made = "\(folder)/npz-fuzz-\(getpid()).npz"
-            scratchPath = made
-            atexit { if let path = FuzzSupport.scratchPath { unlink(path) } }
-            return made
-        }()
+        let path =
+            scratchPath
+            ?? {
+                let folder = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
+                let made = "\(folder)/npz-fuzz-\(getpid()).npz"
+                scratchPath = made
+                atexit { if let path = FuzzSupport.scratchPath { unlink(path) } }
+                return made
+            }()
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         precondition(fd >= 0, "cannot write the fuzz scratch file \(path)")
         var done = 0

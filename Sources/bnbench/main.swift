@@ -1,5 +1,6 @@
 import ExactBatchNorm
 import NumPyFormat
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,7 +32,7 @@ func peakResidentBytes() -> Int {
 
 func timed(_ repeats: Int, _ body: () throws -> Void) rethrows -> [Double] {
     var times: [Double] = []
-    for _ in 0 ..< repeats {
+    for _ in 0..<repeats {
         let t0 = now()
         try body()
         times.append(now() - t0)
@@ -54,7 +55,7 @@ func normalData(_ count: Int, seed: UInt64) -> [Float] {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return Double((z ^ (z >> 31)) >> 11) * 0x1p-53
     }
-    return (0 ..< count).map { _ in
+    return (0..<count).map { _ in
         Float((-2 * log(max(uniform(), 1e-300))).squareRoot() * cos(2 * Double.pi * uniform()))
     }
 }
@@ -63,7 +64,9 @@ func engine(_ args: [String]) throws {
     switch args.count > 3 ? args[3] : "float32" {
     case "float32": try engine(args, Float.self)
     case "bfloat16": try engine(args, BFloat16.self)
-    default: print("usage: bnbench engine N,C,H,W REPEATS [THREADS] [float32|bfloat16]"); exit(2)
+    default:
+        print("usage: bnbench engine N,C,H,W REPEATS [THREADS] [float32|bfloat16]")
+        exit(2)
     }
 }
 
@@ -87,18 +90,22 @@ func engine<X: BatchNormFloat>(_ args: [String], _: X.Type) throws {
             try dout.withUnsafeBytes { ds in
                 try out.withUnsafeMutableBufferPointer { o in
                     try dx.withUnsafeMutableBufferPointer { d in
-                        try ExactBatchNorm.compute(BatchNormInput(x: xs, dout: ds, elementType: X.elementType,
-                                                                  shape: shape),
-                                                   out: o, dx: d, threads: threads)
+                        try ExactBatchNorm.compute(
+                            BatchNormInput(
+                                x: xs, dout: ds, elementType: X.elementType,
+                                shape: shape),
+                            out: o, dx: d, threads: threads)
                     }
                 }
             }
         }
         exactPaths = r.exactPathCount
     }
-    report("engine", times, ",\"dtype\":\"\(X.self)\",\"threads\":\(threads),\"elements\":\(count),"
-        + "\"exact_path_elements\":\(exactPaths),"
-        + "\"peak_rss_growth_bytes\":\(peakResidentBytes() - before)")
+    report(
+        "engine", times,
+        ",\"dtype\":\"\(X.self)\",\"threads\":\(threads),\"elements\":\(count),"
+            + "\"exact_path_elements\":\(exactPaths),"
+            + "\"peak_rss_growth_bytes\":\(peakResidentBytes() - before)")
 }
 
 func write(_ args: [String]) throws {
@@ -157,8 +164,9 @@ func read(_ args: [String]) throws {
             return lanes.sum()
         }
     }
-    report(options.verifyCRC ? "read" : "read_nocrc", times,
-           ",\"peak_rss_growth_bytes\":\(peakResidentBytes() - before),\"checksum\":\(sum.isFinite ? 1 : 0)")
+    report(
+        options.verifyCRC ? "read" : "read_nocrc", times,
+        ",\"peak_rss_growth_bytes\":\(peakResidentBytes() - before),\"checksum\":\(sum.isFinite ? 1 : 0)")
 }
 
 func copyBandwidth(_ args: [String]) {
@@ -179,7 +187,9 @@ do {
     case "read": try read(Array(args.dropFirst()))
     case "copy": copyBandwidth(Array(args.dropFirst()))
     case "rawwrite": try rawWrite(Array(args.dropFirst()))
-    default: print("usage: bnbench engine|write|read|copy|rawwrite ..."); exit(2)
+    default:
+        print("usage: bnbench engine|write|read|copy|rawwrite ...")
+        exit(2)
     }
 } catch {
     print("bnbench: \(error)")

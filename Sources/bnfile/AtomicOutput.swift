@@ -1,7 +1,8 @@
+import NumPyFormat
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import NumPyFormat
 
 /// An output file that appears complete or not at all.
 ///
@@ -74,8 +75,9 @@ final class AtomicOutput {
     }
 
     private static func temporaryName(for path: String) -> String {
-        TemporaryFile.name(folder: OutputPlacement.folder(of: path), base: OutputPlacement.baseName(of: path),
-                           pid: getpid(), suffix: TemporaryFile.randomSuffix())
+        TemporaryFile.name(
+            folder: OutputPlacement.folder(of: path), base: OutputPlacement.baseName(of: path),
+            pid: getpid(), suffix: TemporaryFile.randomSuffix())
     }
 
     /// Folders whose dead processes' temporary files this process has already removed:
@@ -123,7 +125,8 @@ final class AtomicOutput {
         temporaryPath = name
         if let reason = TemporaryFile.link(descriptor, to: name) {
             abandon()
-            throw ToolError("\(destination): cannot link the finished file into place: \(String(cString: strerror(reason)))")
+            throw ToolError(
+                "\(destination): cannot link the finished file into place: \(String(cString: strerror(reason)))")
         }
     }
 
@@ -183,7 +186,7 @@ enum SignalCleanup {
     /// Unlinks every registered file; async-signal-safe, for the signal handlers (here
     /// and `MappingFaults`'s SIGBUS handler).
     static let removeFiles: @convention(c) () -> Void = {
-        for slot in 0 ..< SignalCleanup.slots {
+        for slot in 0..<SignalCleanup.slots {
             let start = SignalCleanup.table + slot * SignalCleanup.pathLength
             if start[0] != 0 { unlink(start) }
         }
@@ -195,7 +198,7 @@ enum SignalCleanup {
         installHandlers()
         let bytes = Array(path.utf8)
         guard !bytes.isEmpty, bytes.count < pathLength else { return }
-        for slot in 0 ..< slots where table[slot * pathLength] == 0 {
+        for slot in 0..<slots where table[slot * pathLength] == 0 {
             let start = table + slot * pathLength
             for (i, b) in bytes.enumerated().dropFirst() { start[i] = CChar(bitPattern: b) }
             start[bytes.count] = 0
@@ -207,7 +210,7 @@ enum SignalCleanup {
     static func unregister(_ path: String) {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        for slot in 0 ..< slots where table[slot * pathLength] != 0 {
+        for slot in 0..<slots where table[slot * pathLength] != 0 {
             let start = table + slot * pathLength
             if String(cString: start) == path { start[0] = 0 }
         }
@@ -227,7 +230,7 @@ enum SignalCleanup {
         for sig in fatalSignals {
             var previous = sigaction()
             guard sigaction(sig, nil, &previous) == 0,
-                  unsafeBitCast(previous.__sigaction_handler.sa_handler, to: Int.self)
+                unsafeBitCast(previous.__sigaction_handler.sa_handler, to: Int.self)
                     != unsafeBitCast(SIG_IGN, to: Int.self)
             else { continue }
             var action = sigaction()

@@ -36,7 +36,8 @@ struct BNFile: ParsableCommand {
         } catch {
             if exitCode(for: error) == .validationFailure {
                 printError(message(for: error))
-                let subcommand = configuration.subcommands
+                let subcommand =
+                    configuration.subcommands
                     .map { $0._commandName }
                     .first { $0 == arguments.first } ?? ""
                 StandardError.write("See '\(ToolIdentity.name) \(subcommand.isEmpty ? "" : subcommand + " ")--help'.\n")

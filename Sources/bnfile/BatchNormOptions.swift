@@ -12,30 +12,39 @@ struct BatchNormOptions: ParsableArguments {
     @Flag(help: "Training mode, even where a file records training = False.")
     var train = false
 
-    @Option(parsing: .unconditional,
-            help: "eps, a double (default: the file's 'eps', else the framework's: torch and flax 1e-5, keras 1e-3).")
+    @Option(
+        parsing: .unconditional,
+        help: "eps, a double (default: the file's 'eps', else the framework's: torch and flax 1e-5, keras 1e-3).")
     var eps: Double?
 
-    @Option(parsing: .unconditional,
-            help: "momentum of the running statistics, in the framework's meaning (default: the file's, else torch 0.1, keras and flax 0.99).")
+    @Option(
+        parsing: .unconditional,
+        help:
+            "momentum of the running statistics, in the framework's meaning (default: the file's, else torch 0.1, keras and flax 0.99)."
+    )
     var momentum: Double?
 
     @Option(help: "nchw: channels on axis 1 (torch); nhwc: channels last (default: the file's, else the framework's).")
     var layout: ChannelLayout?
 
-    @Option(help: "Whose conventions fill what no file states: torch, keras or flax (eps, momentum and its direction, running variance, layout).")
+    @Option(
+        help:
+            "Whose conventions fill what no file states: torch, keras or flax (eps, momentum and its direction, running variance, layout)."
+    )
     var framework: Framework = .torch
 
-    @Option(name: .customLong("running-var"),
-            help: "Which batch variance updates the running variance: unbiased (torch, tf fused) or biased (keras, flax).")
+    @Option(
+        name: .customLong("running-var"),
+        help: "Which batch variance updates the running variance: unbiased (torch, tf fused) or biased (keras, flax).")
     var runningVariance: RunningVarianceConvention?
 
     @Option(help: "Worker threads in all (default: all cores). The results do not depend on it.")
     var threads: Int = ExactBatchNorm.defaultThreadCount
 
     var settings: BatchNormSettings {
-        let stated = StatedSettings(eps: eps, momentum: momentum, runningVariance: runningVariance,
-                                    training: eval ? false : (train ? true : nil), layout: layout)
+        let stated = StatedSettings(
+            eps: eps, momentum: momentum, runningVariance: runningVariance,
+            training: eval ? false : (train ? true : nil), layout: layout)
         return BatchNormSettings(stated: stated, framework: framework, threads: threads)
     }
 
@@ -43,7 +52,9 @@ struct BatchNormOptions: ParsableArguments {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard !(eval && train) else { throw ValidationError("--eval and --train exclude each other") }
         if let eps, !eps.isFinite { throw ValidationError("--eps must be a finite number, got \(eps)") }
-        if let momentum, !momentum.isFinite { throw ValidationError("--momentum must be a finite number, got \(momentum)") }
+        if let momentum, !momentum.isFinite {
+            throw ValidationError("--momentum must be a finite number, got \(momentum)")
+        }
     }
 }
 

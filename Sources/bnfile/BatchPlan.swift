@@ -1,5 +1,5 @@
-import NumPyFormat
 import BatchNormFiles
+import NumPyFormat
 
 /// One file of a batch: where it is read and where its results go.
 struct BatchItem: Sendable {
@@ -44,7 +44,8 @@ enum BatchPlan {
             if isDirectory(argument) {
                 let found = try npzFiles(inFolder: argument)
                 if found.isEmpty {
-                    warnings.append("\(argument): no .npz inputs in this folder (*.grads.npz files are outputs and are skipped)")
+                    warnings.append(
+                        "\(argument): no .npz inputs in this folder (*.grads.npz files are outputs and are skipped)")
                 }
                 inputs += found
             } else {
@@ -55,7 +56,8 @@ enum BatchPlan {
         }
         inputs = uniqueFiles(inputs)
         guard !inputs.isEmpty else {
-            throw ToolError((["no input files: name .npz files or folders holding them"] + warnings).joined(separator: "; "))
+            throw ToolError(
+                (["no input files: name .npz files or folders holding them"] + warnings).joined(separator: "; "))
         }
         let items = inputs.map { BatchItem(input: $0, output: FolderListing.join(outDir, outputName(forInput: $0))) }
         try refuseSharedOutputs(items)
@@ -85,8 +87,9 @@ enum BatchPlan {
         var firstInput: [String: String] = [:]
         for item in items {
             if let other = firstInput[item.output] {
-                throw ToolError("\(other) and \(item.input) would both be written to \(item.output); "
-                    + "rename one of them, or run them with different --out-dir folders")
+                throw ToolError(
+                    "\(other) and \(item.input) would both be written to \(item.output); "
+                        + "rename one of them, or run them with different --out-dir folders")
             }
             firstInput[item.output] = item.input
         }
@@ -96,8 +99,9 @@ enum BatchPlan {
         guard let realOutDir = realPath(outDir) else { return }  // not created yet: holds no inputs
         let inputs = Set(items.compactMap { realPath($0.input) })
         for item in items where inputs.contains(FolderListing.join(realOutDir, fileName(item.output))) {
-            throw ToolError("\(item.input): its output \(item.output) is also an input of this batch and would be "
-                + "replaced; choose another --out-dir")
+            throw ToolError(
+                "\(item.input): its output \(item.output) is also an input of this batch and would be "
+                    + "replaced; choose another --out-dir")
         }
     }
 

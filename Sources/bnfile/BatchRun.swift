@@ -1,7 +1,6 @@
-import NumPyFormat
 import ArgumentParser
 import Dispatch
-
+import NumPyFormat
 
 /// What happened to one file of a batch.
 enum BatchFileOutcome: Sendable {
@@ -32,8 +31,10 @@ struct BatchRun {
 
     /// Plans the batch, creates DIR, runs `job` for every file, prints the summary, and
     /// exits with status 2 if anything failed. `job` gets the item and its thread count.
-    static func perform(arguments: [String], outDir: String, keepGoing: Bool, threads: Int,
-                     job: @escaping @Sendable (BatchItem, Int) throws -> Void) throws {
+    static func perform(
+        arguments: [String], outDir: String, keepGoing: Bool, threads: Int,
+        job: @escaping @Sendable (BatchItem, Int) throws -> Void
+    ) throws {
         let items = try exitingOnTrouble {
             let (items, warnings) = try BatchPlan.make(arguments: arguments, outDir: outDir)
             for warning in warnings {

@@ -2,6 +2,7 @@ import ArgumentParser
 import BatchNormFiles
 import Dispatch
 import NumPyFormat
+
 /// `bnfile check DIR...`: every captured batch-norm layer of a training step, judged
 /// against the truth in one run, one table, one exit status.
 ///
@@ -35,8 +36,10 @@ struct Check: ParsableCommand {
     @Option(help: ArgumentHelp("The reference files' suffix: NAME.<suffix>.npz.", valueName: "suffix"))
     var suffix = "torch"
 
-    @Option(help: ArgumentHelp("A folder of a second implementation's results, named as the reference's.",
-                               valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "A folder of a second implementation's results, named as the reference's.",
+            valueName: "DIR"))
     var candidate: String?
 
     @Flag(help: "Print the full report as JSON.")
@@ -53,15 +56,18 @@ struct Check: ParsableCommand {
         let layers = try exitingOnTrouble {
             try CheckPlan.layers(folders: folders, suffix: suffix, candidateFolder: candidate)
         }
-        let report = CheckReport(layers: CheckRun.judge(layers, settings: batchNorm.settings, options: limits.options),
-                                 referenceName: suffix)
+        let report = CheckReport(
+            layers: CheckRun.judge(layers, settings: batchNorm.settings, options: limits.options),
+            referenceName: suffix)
         let command = ToolIdentity.command("check")
         if let html {
             try exitingOnTrouble { try writeAtomically(CheckPage.render(report, command: command), to: html) }
         }
-        print(json ? try report.json(command: command)
-                   : report.table(color: DiffOutput.colorWanted) + "\n" + report.summaryLine(command: command),
-              terminator: json ? "" : "\n")
+        print(
+            json
+                ? try report.json(command: command)
+                : report.table(color: DiffOutput.colorWanted) + "\n" + report.summaryLine(command: command),
+            terminator: json ? "" : "\n")
         for trouble in report.layers.flatMap(\.troubles) { printError(trouble) }
         if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
     }
@@ -72,7 +78,9 @@ struct Check: ParsableCommand {
             let bytes = Array(text.utf8)
             var done = 0
             while done < bytes.count {
-                let n = bytes.withUnsafeBytes { LibC.write(file.descriptor, $0.baseAddress! + done, bytes.count - done) }
+                let n = bytes.withUnsafeBytes {
+                    LibC.write(file.descriptor, $0.baseAddress! + done, bytes.count - done)
+                }
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else { throw ToolError("\(path): cannot write: \(String(cString: strerror(errno)))") }
                 done += n
@@ -92,8 +100,11 @@ enum CheckRun {
         let workers = max(1, min(settings.threads, layers.count))
         var perLayer = settings
         perLayer.threads = max(1, settings.threads / workers)
-        let state = Locked((next: 0, done: 0, results: [LayerCheck?](repeating: nil, count: layers.count),
-                            progress: ProgressBar(total: layers.count)))
+        let state = Locked(
+            (
+                next: 0, done: 0, results: [LayerCheck?](repeating: nil, count: layers.count),
+                progress: ProgressBar(total: layers.count)
+            ))
         DispatchQueue.concurrentPerform(iterations: workers) { [perLayer] _ in
             while let index = state.withLock({ s -> Int? in
                 guard s.next < layers.count else { return nil }

@@ -1,6 +1,6 @@
+import ArgumentParser
 import ArrayComparison
 import BatchNormFiles
-import ArgumentParser
 import ExactBatchNorm
 import NumPyFormat
 
@@ -54,8 +54,10 @@ struct Diff: ParsableCommand {
     @Option(help: "Absolute tolerance (default: torch.testing.assert_close's for the dtype).")
     var atol: Double?
 
-    @Option(help: ArgumentHelp("The input .npz that produced A and B: judge both against the exact result.",
-                               valueName: "IN.npz"))
+    @Option(
+        help: ArgumentHelp(
+            "The input .npz that produced A and B: judge both against the exact result.",
+            valueName: "IN.npz"))
     var inputs: String?
 
     @Option(help: "Channel axis for the per-channel breakdown (default 1; -1 with --layout nhwc).")
@@ -108,7 +110,8 @@ struct Diff: ParsableCommand {
             channelAxis: axis, topK: top, equalNaN: equalNan, inputs: inputs,
             settings: batchNorm.settings, options: options)
         let report = try exitingOnTrouble { try DiffJob.report(for: request) }
-        let format: DiffOutput.Format = json ? .json : (quiet ? .quiet : .text(color: DiffOutput.colorWanted, allHistograms: histograms))
+        let format: DiffOutput.Format =
+            json ? .json : (quiet ? .quiet : .text(color: DiffOutput.colorWanted, allHistograms: histograms))
         let text = try exitingOnTrouble { try DiffOutput.render(report, as: format) }
         print(text, terminator: "")
         if report.result == DiffResult.differ { throw ExitCode(report.result.rawValue) }

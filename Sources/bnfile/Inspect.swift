@@ -43,8 +43,10 @@ struct Inspect: ParsableCommand {
         var failed = false
         for path in files {
             do {
-                reports.append(try InspectFileReport(path: path, withStats: stats,
-                                                     options: bfloat16.applied(to: limits.options)))
+                reports.append(
+                    try InspectFileReport(
+                        path: path, withStats: stats,
+                        options: bfloat16.applied(to: limits.options)))
             } catch {
                 printError(ToolError.describe(error))
                 failed = true

@@ -21,7 +21,8 @@ struct ProgressBar {
     /// `[###...] done/total files`, plus the failures so far when there are any.
     static func line(done: Int, failed: Int, total: Int) -> String {
         let filled = total > 0 ? min(width, done * width / total) : width
-        var text = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        var text =
+            "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
             + "] \(done)/\(total) files"
         if failed > 0 { text += ", \(failed) failed" }
         return text

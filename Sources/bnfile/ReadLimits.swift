@@ -8,9 +8,11 @@ import NumPyFormat
 struct ReadLimits: ParsableArguments {
     private static let defaults = NPYReadOptions()
 
-    @Option(help: ArgumentHelp("Refuse members that declare more than this many bytes, and inputs whose per-channel "
-        + "work needs more (default 64 GiB or the machine's memory, whichever is less: \(bytes(defaults.maxBytes)) here; "
-        + "inspect reads members in pieces and needs no such bound)."))
+    @Option(
+        help: ArgumentHelp(
+            "Refuse members that declare more than this many bytes, and inputs whose per-channel "
+                + "work needs more (default 64 GiB or the machine's memory, whichever is less: \(bytes(defaults.maxBytes)) here; "
+                + "inspect reads members in pieces and needs no such bound)."))
     var maxBytes: Int = ReadLimits.defaults.maxBytes
 
     @Option(help: "Refuse archives with more than this many members (default \(defaults.maxMembers)).")
@@ -24,7 +26,9 @@ struct ReadLimits: ParsableArguments {
     }
 
     func validate() throws {
-        guard maxBytes > 0, maxMembers > 0 else { throw ValidationError("--max-bytes and --max-members must be positive") }
+        guard maxBytes > 0, maxMembers > 0 else {
+            throw ValidationError("--max-bytes and --max-members must be positive")
+        }
     }
 
     /// A byte count in the largest binary unit that divides it: "64 GiB".

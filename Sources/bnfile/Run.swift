@@ -1,5 +1,5 @@
-import BatchNormFiles
 import ArgumentParser
+import BatchNormFiles
 import ExactBatchNorm
 import NumPyFormat
 
@@ -43,12 +43,16 @@ struct Run: ParsableCommand {
               bnfile run --out-dir grads --keep-going runs/ extra.npz
             """)
 
-    @Argument(help: ArgumentHelp("IN.npz OUT.npz; with --out-dir, the inputs: .npz files and folders of them.",
-                                 valueName: "files"))
+    @Argument(
+        help: ArgumentHelp(
+            "IN.npz OUT.npz; with --out-dir, the inputs: .npz files and folders of them.",
+            valueName: "files"))
     var files: [String]
 
-    @Option(help: ArgumentHelp("Process every input into DIR/<name>.grads.npz (DIR is created if missing).",
-                               valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "Process every input into DIR/<name>.grads.npz (DIR is created if missing).",
+            valueName: "DIR"))
     var outDir: String?
 
     @Flag(help: "With --out-dir: after a file fails, go on with the others (the exit status is still 2).")
@@ -68,8 +72,9 @@ struct Run: ParsableCommand {
             guard !files.isEmpty else { throw ValidationError("--out-dir needs at least one input file or folder") }
         } else {
             guard files.count == 2 else {
-                throw ValidationError("expected IN.npz OUT.npz, got \(files.count) path(s); "
-                    + "to process many files use --out-dir DIR IN...")
+                throw ValidationError(
+                    "expected IN.npz OUT.npz, got \(files.count) path(s); "
+                        + "to process many files use --out-dir DIR IN...")
             }
             guard !keepGoing else { throw ValidationError("--keep-going applies only with --out-dir DIR") }
         }
@@ -83,15 +88,16 @@ struct Run: ParsableCommand {
                 [settings, options, compress] item, threadsForFile in
                 var fileSettings = settings
                 fileSettings.threads = threadsForFile
-                try RunJob.run(input: item.input, output: item.output, settings: fileSettings, options: options,
-                               compressed: compress)
+                try RunJob.run(
+                    input: item.input, output: item.output, settings: fileSettings, options: options,
+                    compressed: compress)
             }
             return
         }
         try exitingOnTrouble {
-            try RunJob.run(input: files[0], output: files[1], settings: settings, options: options,
-                           compressed: compress)
+            try RunJob.run(
+                input: files[0], output: files[1], settings: settings, options: options,
+                compressed: compress)
         }
     }
 }
-

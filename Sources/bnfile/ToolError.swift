@@ -2,6 +2,7 @@ import ArgumentParser
 import BatchNormFiles
 import ExactBatchNorm
 import NumPyFormat
+
 /// A failure the user can act on: printed as one line, exit status 2.
 ///
 /// Status 2 means "trouble" for every subcommand (as for cmp and h5diff), so that a

@@ -1,6 +1,7 @@
-import Testing
-@testable import ExactBatchNorm
 import BigInt
+import Testing
+
+@testable import ExactBatchNorm
 
 /// The bfloat16 type: widening is exact, every narrowing rounds once to nearest-even
 /// with subnormals and overflow, and arithmetic rounds as its notes claim. Most checks
@@ -8,7 +9,7 @@ import BigInt
 /// bfloat16 is) and midpoints built exactly in double.
 @Suite struct BFloat16Tests {
     /// Every encoding, NaNs included.
-    static let allEncodings = (0 ... UInt16.max).map(BFloat16.init(bitPattern:))
+    static let allEncodings = (0...UInt16.max).map(BFloat16.init(bitPattern:))
     /// Finite encodings of either sign.
     static let finite = allEncodings.filter { $0.float.isFinite }
 
@@ -42,9 +43,9 @@ import BigInt
     /// above the largest finite value has an odd neighbour below, so it goes to infinity.
     @Test func roundsMidpointsToEvenAndNeighboursToNearest() {
         for low in Self.finite where low.bitPattern & 0x7FFF < 0x7F80 {
-            let high = BFloat16(bitPattern: low.bitPattern + 1)   // next magnitude (may be infinity)
+            let high = BFloat16(bitPattern: low.bitPattern + 1)  // next magnitude (may be infinity)
             let highValue = high.isInfinite ? Double(sign: low.sign, exponent: 128, significand: 1) : high.exactDouble
-            let mid = (low.exactDouble + highValue) / 2         // exact: 9 significant bits
+            let mid = (low.exactDouble + highValue) / 2  // exact: 9 significant bits
             let even = low.bitPattern & 1 == 0 ? low : high
             #expect(BFloat16(roundingDouble: mid).bitPattern == even.bitPattern, "midpoint above \(low.bitPattern)")
             let outward = low.sign == .plus ? mid.nextUp : mid.nextDown
@@ -62,7 +63,7 @@ import BigInt
     @Test func tinyValuesKeepTheirSignAndNaNStaysNaN() {
         let belowHalfQuantum = BFloat16(roundingDouble: -0x1p-135)
         #expect(belowHalfQuantum.isZero && belowHalfQuantum.sign == .minus)
-        #expect(BFloat16(roundingDouble: 0x1p-134).bitPattern == 0)        // tie with 0: even
+        #expect(BFloat16(roundingDouble: 0x1p-134).bitPattern == 0)  // tie with 0: even
         #expect(BFloat16(roundingDouble: 0x1.8p-134).bitPattern == 1)
         #expect(BFloat16(roundingDouble: 0x1p-1074).bitPattern == 0)
         #expect(BFloat16(roundingDouble: .greatestFiniteMagnitude).bitPattern == 0x7F80)
@@ -78,32 +79,34 @@ import BigInt
         // generic RoundedValue path; on dyadic rationals it must agree with the direct
         // conversion from double for every encoding's midpoint neighbourhood.
         var rng = TestGenerator(state: 14)
-        for _ in 0 ..< 4000 {
+        for _ in 0..<4000 {
             let b = Self.finite[Int(rng.next() % UInt64(Self.finite.count))]
             let offset = (Double(rng.next() % 1000) / 500 - 1) * b.ulp.exactDouble
             let value = b.exactDouble + offset
             let exact = BFloat16(exactly: ExactExpression(ExactRational(exactly: value)))
             #expect(exact.bitPattern == BFloat16(roundingDouble: value).bitPattern, "\(value)")
         }
-        let viaRoot = BFloat16(exactly: ExactExpression(.one, plus: .one, timesSqrtOf: ExactRational(dyadic: 1, exponent: -16)))
-        #expect(viaRoot.bitPattern == 0x3F80)    // 1 + 2^-8 is a tie: even is 1
+        let viaRoot = BFloat16(
+            exactly: ExactExpression(.one, plus: .one, timesSqrtOf: ExactRational(dyadic: 1, exponent: -16)))
+        #expect(viaRoot.bitPattern == 0x3F80)  // 1 + 2^-8 is a tie: even is 1
     }
 
     @Test func arithmeticIsCorrectlyRounded() {
         var rng = TestGenerator(state: 7)
-        for _ in 0 ..< 20000 {
+        for _ in 0..<20000 {
             let a = Self.finite[Int(rng.next() % UInt64(Self.finite.count))]
             let b = Self.finite[Int(rng.next() % UInt64(Self.finite.count))]
             // Products of 8-bit significands are exact in double; so are sums whose
             // exponents are close, which the check below picks out.
-            #expect((a * b).bitPattern == BFloat16(roundingDouble: a.exactDouble * b.exactDouble).bitPattern
-                        || (a * b).isNaN)
+            #expect(
+                (a * b).bitPattern == BFloat16(roundingDouble: a.exactDouble * b.exactDouble).bitPattern
+                    || (a * b).isNaN)
             let sum = a.exactDouble + b.exactDouble
             if sum - a.exactDouble == b.exactDouble, !(a + b).isZero {
                 #expect((a + b).bitPattern == BFloat16(roundingDouble: sum).bitPattern)
             }
             if !b.isZero {
-                let q = a.exactDouble / b.exactDouble    // 53 >= 2*8+2: double rounding is harmless
+                let q = a.exactDouble / b.exactDouble  // 53 >= 2*8+2: double rounding is harmless
                 #expect((a / b).bitPattern == BFloat16(roundingDouble: q).bitPattern || q.isNaN)
             }
         }
@@ -121,7 +124,7 @@ import BigInt
     }
 
     @Test func integersAndOtherFormats() {
-        #expect(BFloat16(257).exactDouble == 256)                  // tie: even
+        #expect(BFloat16(257).exactDouble == 256)  // tie: even
         #expect(BFloat16(259).exactDouble == 260)
         #expect(BFloat16(Int64.max).exactDouble == 0x1p63)
         #expect(BFloat16(UInt64.max - 1).exactDouble == 0x1p64)
@@ -143,9 +146,9 @@ import BigInt
         let encodings: [UInt16] = [0x3F80, 0xC000, 0x0001, 0x7F80, 0x8000, 0x4049, 0x7F7F, 0x0080]
         let v = encodings.withUnsafeBytes { $0.loadUnaligned(as: SIMD8<BFloat16>.self) }
         #expect(MemoryLayout<SIMD8<BFloat16>>.size == 16)
-        for lane in 0 ..< 8 { #expect(v[lane].bitPattern == encodings[lane]) }
+        for lane in 0..<8 { #expect(v[lane].bitPattern == encodings[lane]) }
         let widened = SIMD8<Double>(v)
-        for lane in 0 ..< 8 { #expect(widened[lane] == v[lane].exactDouble) }
+        for lane in 0..<8 { #expect(widened[lane] == v[lane].exactDouble) }
     }
 }
 
@@ -155,7 +158,7 @@ import BigInt
     @Test func certainOnlyWhenBothEndsRoundToTheAnswer() {
         var rng = TestGenerator(state: 21)
         var certain = 0
-        for _ in 0 ..< 200_000 {
+        for _ in 0..<200_000 {
             let b = BFloat16Tests.finite[Int(rng.next() % UInt64(BFloat16Tests.finite.count))]
             let ulp = b.ulp.exactDouble
             let centre = b.exactDouble + (rng.uniform() - 0.5) * 2 * ulp

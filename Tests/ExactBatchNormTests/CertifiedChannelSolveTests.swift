@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ExactBatchNorm
 
 /// The certified channel solve (``FastChannelSolve``) must give the big-rational path's
@@ -23,9 +24,9 @@ import Testing
         var g = TestGenerator(state: seed)
         var x = [Double](repeating: 0, count: n * c * l), dout = x
         let flavours = Flavour.allCases
-        for row in 0 ..< n {
-            for ch in 0 ..< c {
-                for k in 0 ..< l {
+        for row in 0..<n {
+            for ch in 0..<c {
+                for k in 0..<l {
                     let i = (row * c + ch) * l + k
                     let u = g.uniform() - 0.5, w = g.uniform() - 0.5
                     let (xv, dv) = Self.value(flavours[ch % flavours.count], u, w, index: row * l + k)
@@ -33,10 +34,10 @@ import Testing
                 }
             }
         }
-        let gamma = (0 ..< c).map { k in [1.0, -0.75, 0.5, 3, 1e-3][k % 5] }
-        let beta = (0 ..< c).map { k in [0.0, 0.25, -2, 1e3][k % 4] }
-        let rm = (0 ..< c).map { k in [0.0, 0.5, -1000][k % 3] }
-        let rv = (0 ..< c).map { k in [1.0, 0.25, 1e-6, 4][k % 4] }
+        let gamma = (0..<c).map { k in [1.0, -0.75, 0.5, 3, 1e-3][k % 5] }
+        let beta = (0..<c).map { k in [0.0, 0.25, -2, 1e3][k % 4] }
+        let rm = (0..<c).map { k in [0.0, 0.5, -1000][k % 3] }
+        let rv = (0..<c).map { k in [1.0, 0.25, 1e-6, 4][k % 4] }
         return Problem(x: x, dout: dout, gamma: gamma, beta: beta, runningMean: rm, runningVar: rv)
     }
 
@@ -44,13 +45,15 @@ import Testing
         switch flavour {
         case .normal: return (u * 3, w)
         case .offset: return (1000 + u / 64, w)
-        case .farOffset: return (0x1p20 + ((u * 64).rounded() / 8), w)        // |mean|/std ~ 2^18
+        case .farOffset: return (0x1p20 + ((u * 64).rounded() / 8), w)  // |mean|/std ~ 2^18
         case .constant: return (0.375, w)
         case .onesDout: return (u, 1)
         case .tiny: return (u * 0x1p-60, w * 0x1p-40)
         case .huge: return (u * 0x1p40, w * 0x1p30)
         case .grid: return ((u * 16).rounded() / 4, (w * 8).rounded() / 2)
-        case .affineDout: let v = (u * 24).rounded() / 8; return (v, 3 * v - 0.5)
+        case .affineDout:
+            let v = (u * 24).rounded() / 8
+            return (v, 3 * v - 0.5)
         case .twoValues: return (index % 2 == 0 ? 1.5 : -0.5, index % 2 == 0 ? 1 : -1)
         }
     }
@@ -72,8 +75,9 @@ import Testing
                 try out.withUnsafeMutableBufferPointer { o in
                     try dx.withUnsafeMutableBufferPointer { d in
                         try ExactBatchNorm.compute(
-                            BatchNormInput(x: xs, dout: ds, elementType: X.elementType, shape: shape,
-                                           parameters: parameters, mode: mode),
+                            BatchNormInput(
+                                x: xs, dout: ds, elementType: X.elementType, shape: shape,
+                                parameters: parameters, mode: mode),
                             out: o, dx: d, threads: 2, paths: EnginePaths(certifiedSolve: certified))
                     }
                 }
@@ -86,8 +90,9 @@ import Testing
             perChannel.append(channels.perChannel(q, as: Double.self)!.map(\.encoding))
         }
         let certifiedCount = channels.channels.filter(\.isCertified).count
-        return Outcome(out: out.map(\.encoding), dx: dx.map(\.encoding), perChannel: perChannel,
-                       certifiedChannels: certifiedCount)
+        return Outcome(
+            out: out.map(\.encoding), dx: dx.map(\.encoding), perChannel: perChannel,
+            certifiedChannels: certifiedCount)
     }
 
     /// Both paths on one problem; returns how many channels the certified path served.
@@ -98,10 +103,11 @@ import Testing
         variance: RunningVarianceConvention = .unbiased
     ) throws -> Int {
         let p = problem(n: n, c: c, l: l, seed: seed)
-        let params = BatchNormParameters(gamma: p.gamma, beta: p.beta, runningMean: p.runningMean,
-                                         runningVar: p.runningVar, eps: eps,
-                                         momentum: convention == .torch ? 0.1 : 0.99,
-                                         momentumConvention: convention, runningVariance: variance)
+        let params = BatchNormParameters(
+            gamma: p.gamma, beta: p.beta, runningMean: p.runningMean,
+            runningVar: p.runningVar, eps: eps,
+            momentum: convention == .torch ? 0.1 : 0.99,
+            momentumConvention: convention, runningVariance: variance)
         let dims = l == 1 ? [n, c] : [n, c, l]
         let fast = try run(p, X.self, Output.self, dims: dims, parameters: params, mode: mode, certified: true)
         let exact = try run(p, X.self, Output.self, dims: dims, parameters: params, mode: mode, certified: false)
@@ -109,8 +115,9 @@ import Testing
         #expect(fast.dx == exact.dx, "dx \(X.self)->\(Output.self) \(mode) eps \(eps) seed \(seed)")
         for (k, q) in ChannelQuantity.allCases.enumerated() {
             for (j, name) in ["float16", "float32", "float64"].enumerated() {
-                #expect(fast.perChannel[3 * k + j] == exact.perChannel[3 * k + j],
-                        "\(q) as \(name), \(X.self)->\(Output.self) \(mode) eps \(eps) seed \(seed)")
+                #expect(
+                    fast.perChannel[3 * k + j] == exact.perChannel[3 * k + j],
+                    "\(q) as \(name), \(X.self)->\(Output.self) \(mode) eps \(eps) seed \(seed)")
             }
         }
         #expect(exact.certifiedChannels == 0)
@@ -118,7 +125,7 @@ import Testing
     }
 
     @Test func float32ChannelsAgreeBitForBit() throws {
-        for seed in UInt64(1) ... 4 {
+        for seed in UInt64(1)...4 {
             let served = try Self.compare(Float.self, Float.self, n: 4, c: 40, l: 9, seed: seed)
             #expect(served >= 30, "only \(served) of 40 channels certified")
             try Self.compare(Float.self, Float.self, n: 3, c: 30, l: 1, seed: seed)
@@ -127,7 +134,7 @@ import Testing
     }
 
     @Test func float16AndFloat64ChannelsAgreeBitForBit() throws {
-        for seed in UInt64(5) ... 7 {
+        for seed in UInt64(5)...7 {
             try Self.compare(Float16.self, Float16.self, n: 4, c: 30, l: 5, seed: seed)
             let served = try Self.compare(Double.self, Double.self, n: 4, c: 40, l: 9, seed: seed)
             #expect(served >= 20, "only \(served) of 40 channels certified")
@@ -135,12 +142,13 @@ import Testing
     }
 
     @Test func conventionsModesAndZeroEpsAgree() throws {
-        for seed in UInt64(8) ... 9 {
+        for seed in UInt64(8)...9 {
             try Self.compare(Float.self, Float.self, n: 4, c: 20, l: 4, seed: seed, eps: 0)
             try Self.compare(Float.self, Float.self, n: 2, c: 20, l: 3, seed: seed, mode: .evaluation)
             try Self.compare(Double.self, Double.self, n: 2, c: 20, l: 3, seed: seed, mode: .evaluation)
-            try Self.compare(Float.self, Float.self, n: 2, c: 20, l: 1, seed: seed, convention: .keras,
-                             variance: .biased)
+            try Self.compare(
+                Float.self, Float.self, n: 2, c: 20, l: 1, seed: seed, convention: .keras,
+                variance: .biased)
         }
     }
 
@@ -156,7 +164,7 @@ import Testing
     /// Rounding a certified double into a narrower type: midpoints go the way the sign
     /// of the remainder says, ties (sticky 0) to even, the overflow threshold included.
     @Test func stickyDecidesMidpoints() {
-        let mid = 1 + 0x1p-24     // halfway between 1 and float32's next value
+        let mid = 1 + 0x1p-24  // halfway between 1 and float32's next value
         #expect(Float.rounding(mid, sticky: 0) == 1)
         #expect(Float.rounding(mid, sticky: 1) == Float(1).nextUp)
         #expect(Float.rounding(mid, sticky: -1) == 1)
@@ -184,22 +192,25 @@ import Testing
             let hi = (g.uniform() - 0.5) * Double(sign: .plus, exponent: Int(g.next() % 80) - 40, significand: 1)
             let lo = hi * (g.uniform() - 0.5) * 0x1p-53
             let radius = g.uniform() < 0.5 ? 0 : hi.magnitude * g.uniform() * 0x1p-90
-            let offset = (g.uniform() - 0.5) * 2 * radius     // the true value, inside the enclosure
+            let offset = (g.uniform() - 0.5) * 2 * radius  // the true value, inside the enclosure
             let e = Enclosure(hi: hi, lo: 0) + Enclosure(hi: lo)
             let exact = ExactRational(exactly: e.hi) + ExactRational(exactly: e.lo) + ExactRational(exactly: offset)
             return (Enclosure(hi: e.hi, lo: e.lo, radius: radius), exact)
         }
-        for _ in 0 ..< 2000 {
+        for _ in 0..<2000 {
             let (a, ea) = operand()
             var (b, eb) = operand()
-            if g.uniform() < 0.5 { (b, eb) = (-a + Enclosure(hi: a.hi * 0x1p-60), -ea + ExactRational(exactly: a.hi * 0x1p-60)) }
+            if g.uniform() < 0.5 {
+                (b, eb) = (-a + Enclosure(hi: a.hi * 0x1p-60), -ea + ExactRational(exactly: a.hi * 0x1p-60))
+            }
             #expect(Self.contains(a + b, ea + eb))
             #expect(Self.contains(a * b, ea * eb))
             if let q = a / b { #expect(Self.contains(q, ea / eb)) }
             let positive = a.hi > 0 ? a : -a, ep = a.hi > 0 ? ea : -ea
             if let r = positive.reciprocalSquareRoot {
                 // 1/sqrt(v) within radius of y  <=>  (y - r)^2 v <= 1 <= (y + r)^2 v (for y > r).
-                let y = ExactRational(exactly: r.hi) + ExactRational(exactly: r.lo), rad = ExactRational(exactly: r.radius)
+                let y = ExactRational(exactly: r.hi) + ExactRational(exactly: r.lo),
+                    rad = ExactRational(exactly: r.radius)
                 #expect(ExactRational.compare((y - rad) * (y - rad) * ep, .one) <= 0)
                 #expect(ExactRational.compare((y + rad) * (y + rad) * ep, .one) >= 0)
             }
@@ -210,10 +221,10 @@ import Testing
     /// fits 106 bits, negative sums and spans beyond the in-place digits included.
     @Test func accumulatorEnclosuresHoldTheExactSums() throws {
         var g = TestGenerator(state: 12)
-        for trial in 0 ..< 200 {
+        for trial in 0..<200 {
             var acc = ExactAccumulator()
             let spread = trial % 2 == 0 ? 20 : 300
-            for _ in 0 ..< 50 {
+            for _ in 0..<50 {
                 let e = Int(g.next() % UInt64(spread)) - spread / 2
                 acc.add(Double(Float((g.uniform() - 0.6) * Double(sign: .plus, exponent: e, significand: 1))))
             }

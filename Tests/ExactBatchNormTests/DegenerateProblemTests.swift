@@ -29,9 +29,10 @@ import Testing
             #expect(shape.elementCount == 0)
             let empty = [Float]()
             let result = try empty.withUnsafeBufferPointer { xs in
-                try ExactBatchNorm.compute(x: xs, dout: xs, shape: shape,
-                                           parameters: BatchNormParameters(runningMean: nil), mode: .evaluation,
-                                           output: Float.self)
+                try ExactBatchNorm.compute(
+                    x: xs, dout: xs, shape: shape,
+                    parameters: BatchNormParameters(runningMean: nil), mode: .evaluation,
+                    output: Float.self)
             }
             #expect(result.out.isEmpty && result.dx!.isEmpty)
             #expect(result.perChannel(.runningMean, as: Float.self)!.count == shape.channels)
@@ -43,8 +44,10 @@ import Testing
     /// array are refused against a limit, 4 channels are not.
     @Test func perChannelWorkIsBoundedBeforeAnyWork() throws {
         let huge = try BatchNormShape(dimensions: [0, 1 << 40], layout: .channelsFirst)
-        #expect(throws: BatchNormError.workingMemory(
-            channels: 1 << 40, bytes: (1 << 40) * BatchNormShape.workingBytesPerChannel, limit: 1 << 34)) {
+        #expect(
+            throws: BatchNormError.workingMemory(
+                channels: 1 << 40, bytes: (1 << 40) * BatchNormShape.workingBytesPerChannel, limit: 1 << 34)
+        ) {
             try huge.requireWorkingMemory(atMost: 1 << 34)
         }
         let most = try BatchNormShape(dimensions: [0, Int.max], layout: .channelsFirst)
@@ -63,8 +66,9 @@ import Testing
         let empty = [Float]()
         func run(_ parameters: BatchNormParameters) throws(BatchNormError) -> BatchNormResult<Float> {
             try empty.withUnsafeBufferPointer { xs throws(BatchNormError) in
-                try ExactBatchNorm.compute(x: xs, dout: nil, shape: shape, parameters: parameters, mode: .evaluation,
-                                           output: Float.self, threads: 1)
+                try ExactBatchNorm.compute(
+                    x: xs, dout: nil, shape: shape, parameters: parameters, mode: .evaluation,
+                    output: Float.self, threads: 1)
             }
         }
         #expect(throws: BatchNormError.unbackedChannels(shape: [0, many], limit: BatchNormShape.unbackedChannelLimit)) {
@@ -83,8 +87,9 @@ import Testing
         let empty = [Double]()
         #expect(throws: BatchNormError.noValuesPerChannel(shape: dimensions)) {
             try empty.withUnsafeBufferPointer { xs in
-                try ExactBatchNorm.compute(x: xs, dout: nil, shape: shape, parameters: BatchNormParameters(),
-                                           mode: .training, output: Double.self)
+                try ExactBatchNorm.compute(
+                    x: xs, dout: nil, shape: shape, parameters: BatchNormParameters(),
+                    mode: .training, output: Double.self)
             }
         }
         #expect(BatchNormError.noValuesPerChannel(shape: dimensions).description.contains("no values per channel"))
@@ -96,8 +101,9 @@ import Testing
         let x: [Float] = [1, 2, 3]
         #expect(throws: BatchNormError.oneValuePerChannel(shape: [1, 3])) {
             try x.withUnsafeBufferPointer { xs in
-                try ExactBatchNorm.compute(x: xs, dout: nil, shape: shape, parameters: BatchNormParameters(),
-                                           mode: .training, output: Float.self)
+                try ExactBatchNorm.compute(
+                    x: xs, dout: nil, shape: shape, parameters: BatchNormParameters(),
+                    mode: .training, output: Float.self)
             }
         }
     }
@@ -110,14 +116,18 @@ import Testing
         let x: [Float] = [1, 2, 3, 5]
         func run(_ eps: Double) throws(BatchNormError) -> BatchNormResult<Float> {
             try x.withUnsafeBufferPointer { xs throws(BatchNormError) in
-                try ExactBatchNorm.compute(x: xs, dout: xs, shape: shape, parameters: BatchNormParameters(eps: eps),
-                                           mode: mode, output: Float.self)
+                try ExactBatchNorm.compute(
+                    x: xs, dout: xs, shape: shape, parameters: BatchNormParameters(eps: eps),
+                    mode: mode, output: Float.self)
             }
         }
         #expect(throws: BatchNormError.negativeEps(value: -0.1, training: mode == .training)) { try run(-0.1) }
         let wording = BatchNormError.negativeEps(value: -0.1, training: mode == .training).description
-        #expect(wording.contains(mode == .training ? "must be positive during training, but got -0.1"
-                                                   : "must be non-negative, but got -0.1"))
+        #expect(
+            wording.contains(
+                mode == .training
+                    ? "must be positive during training, but got -0.1"
+                    : "must be non-negative, but got -0.1"))
         let zero = try run(0)
         #expect(zero.out.allSatisfy { $0.isFinite })
     }

@@ -1,5 +1,5 @@
-import Testing
 import ExactBatchNorm
+import Testing
 
 /// The error scales (`ErrorScales`) against what they claim to be: for every output, the
 /// first-order error bound of a backward-stable evaluation, `sum |d value/d q| * |q|` over
@@ -73,7 +73,7 @@ import ExactBatchNorm
                 #expect(scale.isFinite && scale >= factor * value.magnitude * (1 - 1e-12), "\(p) \(key)")
             }
         }
-        for c in 0 ..< p.channels {
+        for c in 0..<p.channels {
             for i in p.indices(ofChannel: c) {
                 let gammaXhat = values["out"]![i] - p.beta[c]
                 let floor = 3 * gammaXhat.magnitude + p.beta[c].magnitude
@@ -162,8 +162,10 @@ import ExactBatchNorm
     /// eps*(1/std - 1/(2 var)): 40 eps, about 6,700 u, for this data's var = 0.01 (it
     /// vanishes at var = 1/4, and is 0.5 eps, about 84 u, at var = 1). Dropping dbeta from dx
     /// or the mean from dgamma changes them by terms of the size of the values themselves.
-    @Test(arguments: [(Float32BatchNorm.Style.epsOutsideSqrt, ["invstd", "out"]), (.dxWithoutDbeta, ["dx"]),
-                      (.uncentredDgamma, ["dgamma", "dx"])])
+    @Test(arguments: [
+        (Float32BatchNorm.Style.epsOutsideSqrt, ["invstd", "out"]), (.dxWithoutDbeta, ["dx"]),
+        (.uncentredDgamma, ["dgamma", "dx"]),
+    ])
     func float32BugsAreFarBeyondTheThreshold(style: Float32BatchNorm.Style, broken: [String]) {
         let p = Self.large(.freshInit, mode: .training)
         let errors = Self.float32Errors(style, p)
@@ -177,8 +179,9 @@ import ExactBatchNorm
     /// The conditioning shown beside a verdict: |mean|/std of the batch (or running)
     /// statistics, matching a direct two-pass computation in double, and infinite for a
     /// constant channel with a nonzero mean, whatever eps.
-    @Test(arguments: [ScaleDataSet.ordinary, .offset1000, .constantChannel, .tiny, .huge],
-          [1e-5, 3e-4, 1e-3, 0.02, 0.1])
+    @Test(
+        arguments: [ScaleDataSet.ordinary, .offset1000, .constantChannel, .tiny, .huge],
+        [1e-5, 3e-4, 1e-3, 0.02, 0.1])
     func conditioningMatchesTheData(dataSet: ScaleDataSet, eps: Double) {
         for mode in Self.modes {
             var p = dataSet.problem(mode: mode)
@@ -189,7 +192,7 @@ import ExactBatchNorm
 
     func expectConditioningMatches(_ p: ScaleProblem) {
         let conditioning = p.conditioning()
-        for c in 0 ..< p.channels {
+        for c in 0..<p.channels {
             let x = p.indices(ofChannel: c).map { p.x[$0] }
             var mean = x.reduce(0, +) / Double(x.count)
             var variance = x.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(x.count)
@@ -216,14 +219,15 @@ extension ErrorScalesTests {
     func expectRandomPerturbationsWithinScales(_ p: ScaleProblem) {
         let before = p.exactValues(), scales = p.errorScales()
         var signs = TestGenerator(state: 99)
-        for _ in 0 ..< 3 {
+        for _ in 0..<3 {
             let after = p.mapInputs { _, value in value * (1 + signs.sign() * Self.delta) }.exactValues()
             for key in Self.keys where before[key] != nil {
                 for i in before[key]!.indices {
                     let (b, a, s) = (before[key]![i], after[key]![i], scales[key]![i])
                     let change = (a - b).magnitude
-                    #expect(change <= Self.allowance(scale: s, values: a.magnitude + b.magnitude),
-                            "\(p) \(key)[\(i)]: moved \(change / (Self.delta * s)) delta*scale")
+                    #expect(
+                        change <= Self.allowance(scale: s, values: a.magnitude + b.magnitude),
+                        "\(p) \(key)[\(i)]: moved \(change / (Self.delta * s)) delta*scale")
                 }
             }
         }
@@ -246,8 +250,9 @@ extension ErrorScalesTests {
         for key in Self.keys where before[key] != nil {
             for i in before[key]!.indices {
                 let s = scales[key]![i]
-                #expect(moved[key]![i] <= Self.allowance(scale: s, values: rounding[key]![i]),
-                        "\(p) \(key)[\(i)]: inputs alone move it \(moved[key]![i] / (Self.delta * s)) delta*scale")
+                #expect(
+                    moved[key]![i] <= Self.allowance(scale: s, values: rounding[key]![i]),
+                    "\(p) \(key)[\(i)]: inputs alone move it \(moved[key]![i] / (Self.delta * s)) delta*scale")
             }
         }
     }
@@ -292,15 +297,17 @@ extension ErrorScalesTests {
     /// variance 2 in training, 2 and 3 in evaluation.
     static func handChannel(mode: BatchNormMode) -> ScaleProblem {
         let training = mode == .training
-        return ScaleProblem(name: "hand", dimensions: [4, 1], x: [1, 2, 4, 5], dout: [1, -1, 2, 0.5],
-                            gamma: [2], beta: [-1], runningMean: [training ? 0.5 : 2], runningVar: [training ? 2 : 3],
-                            eps: training ? 1.5 : 1, mode: mode)
+        return ScaleProblem(
+            name: "hand", dimensions: [4, 1], x: [1, 2, 4, 5], dout: [1, -1, 2, 0.5],
+            gamma: [2], beta: [-1], runningMean: [training ? 0.5 : 2], runningVar: [training ? 2 : 3],
+            eps: training ? 1.5 : 1, mode: mode)
     }
 
     /// One row of three channels (M = 1).
     static func singleRow() -> ScaleProblem {
-        ScaleProblem(name: "single row", dimensions: [1, 3], x: [0.5, -2, 1000], dout: [1, 0.25, -3],
-                     gamma: [1, -2, 0.5], beta: [0, 1, -1], runningMean: [0, 1, 2], runningVar: [1, 2, 0.5])
+        ScaleProblem(
+            name: "single row", dimensions: [1, 3], x: [0.5, -2, 1000], dout: [1, 0.25, -3],
+            gamma: [1, -2, 0.5], beta: [0, 1, -1], runningMean: [0, 1, 2], runningVar: [1, 2, 0.5])
     }
 
     /// A larger version of a data set (M = 1024 per channel) for the float32 comparisons.
@@ -310,11 +317,11 @@ extension ErrorScalesTests {
         p.dimensions = [16, 3, 8, 8]
         let spread = dataSet == .offset1000 ? 0.01 : 0.1
         let mean = dataSet == .offset1000 ? 1000 : 0.05
-        p.x = (0 ..< 16 * 3 * 64).map { _ in g.value(mean, spread) }
+        p.x = (0..<16 * 3 * 64).map { _ in g.value(mean, spread) }
         p.dout = p.x.map { _ in g.value(0, 1) }
         let channels = p.channels
         for array in [\ScaleProblem.gamma, \.beta, \.runningMean, \.runningVar] {
-            p[keyPath: array] = (0 ..< 3).map { p[keyPath: array][$0 % channels] }
+            p[keyPath: array] = (0..<3).map { p[keyPath: array][$0 % channels] }
         }
         return p
     }
@@ -337,7 +344,8 @@ struct DocumentedScales {
         let w = variance + p.eps, s = 1 / w.squareRoot()
         let xhat = c.map { $0 * s }
         let sMean = training ? x.map(\.magnitude).reduce(0, +) / m + mean.magnitude : mean.magnitude
-        let sVar = training
+        let sVar =
+            training
             ? 2 * zip(c, x).map { $0.magnitude * $1.magnitude }.reduce(0, +) / m + 2 * variance : variance.magnitude
         let sW = sVar + p.eps
         kappa = s * s * sW / 2 + 1
@@ -355,8 +363,10 @@ struct DocumentedScales {
             let b = m * dout[i].magnitude + dbeta.magnitude + (xhat[i] * dgamma).magnitude
             return k * ((kappa + 2) * b + sDbeta + dgamma.magnitude * sXhat[i] + xhat[i].magnitude * sDgamma)
         }
-        perChannel = ["mean": sMean, "invstd": s * kappa, "dbeta": sDbeta, "dgamma": sDgamma,
-                      "running_mean": p.runningMean[0].magnitude, "running_var": p.runningVar[0].magnitude]
+        perChannel = [
+            "mean": sMean, "invstd": s * kappa, "dbeta": sDbeta, "dgamma": sDgamma,
+            "running_mean": p.runningMean[0].magnitude, "running_var": p.runningVar[0].magnitude,
+        ]
         guard training else { return }
         let (keep, take) = p.momentumConvention == .torch ? (1 - p.momentum, p.momentum) : (p.momentum, 1 - p.momentum)
         func update(_ running: Double, _ batch: Double, _ batchScale: Double) -> Double {
@@ -366,7 +376,8 @@ struct DocumentedScales {
         perChannel["running_mean"] = update(p.runningMean[0], mean, sMean)
         let unbiased = p.runningVariance == .unbiased
         let factor = unbiased ? m / (m - 1) : 1
-        perChannel["running_var"] = update(p.runningVar[0], variance * factor,
-                                           unbiased ? sVar * factor + variance * factor : sVar)
+        perChannel["running_var"] = update(
+            p.runningVar[0], variance * factor,
+            unbiased ? sVar * factor + variance * factor : sVar)
     }
 }

@@ -1,29 +1,34 @@
-import Testing
-@testable import ExactBatchNorm
 import BigInt
 import TestSupport
+import Testing
+
+@testable import ExactBatchNorm
 
 /// The exact core checked against operations IEEE 754 itself defines as correctly
 /// rounded (division, square root), which makes them independent oracles.
 @Suite struct ExactArithmeticTests {
     @Test func quotientsRoundLikeIEEEDivision() {
         var rng = SplitMix(state: 1)
-        for _ in 0 ..< 2000 {
-            let a = Double.random(in: -1e6 ... 1e6, using: &rng) * Double(sign: .plus, exponent: Int.random(in: -40 ... 40, using: &rng), significand: 1)
-            let b = Double.random(in: 1e-3 ... 1e3, using: &rng)
+        for _ in 0..<2000 {
+            let a =
+                Double.random(in: -1e6...1e6, using: &rng)
+                * Double(sign: .plus, exponent: Int.random(in: -40...40, using: &rng), significand: 1)
+            let b = Double.random(in: 1e-3...1e3, using: &rng)
             let e = ExactExpression(ExactRational(exactly: a) / ExactRational(exactly: b))
             #expect(Double(exactly: e) == a / b)
-            #expect(Float(exactly: e) == Float(exactly: ExactExpression(ExactRational(exactly: a) / ExactRational(exactly: b))))
+            #expect(
+                Float(exactly: e)
+                    == Float(exactly: ExactExpression(ExactRational(exactly: a) / ExactRational(exactly: b))))
         }
     }
 
     @Test func squareRootsRoundLikeIEEESqrt() {
         var rng = SplitMix(state: 2)
-        for _ in 0 ..< 2000 {
-            let v = Double.random(in: 0 ... 1e10, using: &rng)
+        for _ in 0..<2000 {
+            let v = Double.random(in: 0...1e10, using: &rng)
             let e = ExactExpression(.zero, plus: .one, timesSqrtOf: ExactRational(exactly: v))
             #expect(Double(exactly: e) == v.squareRoot())
-            let f = Float(Double.random(in: 0 ... 100, using: &rng))
+            let f = Float(Double.random(in: 0...100, using: &rng))
             let ef = ExactExpression(.zero, plus: .one, timesSqrtOf: ExactRational(exactly: Double(f)))
             #expect(Float(exactly: ef) == f.squareRoot())
         }
@@ -32,15 +37,17 @@ import TestSupport
     @Test func sumsOfARationalAndARootRoundLikeFusedOperations() {
         // a + 1*sqrt(c*c) = a + |c|: rounding must match IEEE addition of two doubles.
         var rng = SplitMix(state: 3)
-        for _ in 0 ..< 1000 {
-            let a = Double.random(in: -10 ... 10, using: &rng)
-            let c = Double.random(in: -10 ... 10, using: &rng)
-            let e = ExactExpression(ExactRational(exactly: a), plus: .one,
-                                    timesSqrtOf: ExactRational(exactly: c) * ExactRational(exactly: c))
+        for _ in 0..<1000 {
+            let a = Double.random(in: -10...10, using: &rng)
+            let c = Double.random(in: -10...10, using: &rng)
+            let e = ExactExpression(
+                ExactRational(exactly: a), plus: .one,
+                timesSqrtOf: ExactRational(exactly: c) * ExactRational(exactly: c))
             #expect(Double(exactly: e) == a + c.magnitude)
             // And a - sqrt(c^2) = a - |c|.
-            let f = ExactExpression(ExactRational(exactly: a), plus: -.one,
-                                    timesSqrtOf: ExactRational(exactly: c) * ExactRational(exactly: c))
+            let f = ExactExpression(
+                ExactRational(exactly: a), plus: -.one,
+                timesSqrtOf: ExactRational(exactly: c) * ExactRational(exactly: c))
             #expect(Double(exactly: f) == a - c.magnitude)
         }
     }
@@ -58,9 +65,9 @@ import TestSupport
     }
 
     @Test func subnormalsZerosAndOverflow() {
-        let tiny = ExactExpression(ExactRational(dyadic: 3, exponent: -151))    // 1.5 * 2^-150
+        let tiny = ExactExpression(ExactRational(dyadic: 3, exponent: -151))  // 1.5 * 2^-150
         #expect(Float(exactly: tiny) == Float.leastNonzeroMagnitude)
-        let half = ExactExpression(ExactRational(dyadic: 1, exponent: -150))    // exactly half the least subnormal
+        let half = ExactExpression(ExactRational(dyadic: 1, exponent: -150))  // exactly half the least subnormal
         #expect(Float(exactly: half) == 0)
         let negTiny = ExactExpression(ExactRational(dyadic: -1, exponent: -200))
         let z = Float(exactly: negTiny)
@@ -71,9 +78,12 @@ import TestSupport
         let huge = ExactExpression(ExactRational(dyadic: 1, exponent: 128))
         #expect(Float(exactly: huge) == .infinity)
         // Just below the overflow threshold (max + half ulp) stays finite.
-        let belowThreshold = ExactExpression(ExactRational(exactly: Double(Float.greatestFiniteMagnitude)) + ExactRational(dyadic: 1, exponent: 103) - ExactRational(dyadic: 1, exponent: 60))
+        let belowThreshold = ExactExpression(
+            ExactRational(exactly: Double(Float.greatestFiniteMagnitude)) + ExactRational(dyadic: 1, exponent: 103)
+                - ExactRational(dyadic: 1, exponent: 60))
         #expect(Float(exactly: belowThreshold) == .greatestFiniteMagnitude)
-        let atThreshold = ExactExpression(ExactRational(exactly: Double(Float.greatestFiniteMagnitude)) + ExactRational(dyadic: 1, exponent: 103))
+        let atThreshold = ExactExpression(
+            ExactRational(exactly: Double(Float.greatestFiniteMagnitude)) + ExactRational(dyadic: 1, exponent: 103))
         #expect(Float(exactly: atThreshold) == .infinity)
         #expect(Float16(exactly: ExactExpression(ExactRational(70000))) == .infinity)
         #expect(Float16(exactly: ExactExpression(ExactRational(dyadic: 1, exponent: -24))) == .leastNonzeroMagnitude)
@@ -82,11 +92,13 @@ import TestSupport
     @Test func accumulatorIsExactAndOrderIndependent() {
         var rng = SplitMix(state: 4)
         var values: [Double] = []
-        for _ in 0 ..< 3000 {
-            let e = Int.random(in: -300 ... 300, using: &rng)
-            values.append(Double.random(in: -1 ... 1, using: &rng) * Double(sign: .plus, exponent: e, significand: 1))
+        for _ in 0..<3000 {
+            let e = Int.random(in: -300...300, using: &rng)
+            values.append(Double.random(in: -1...1, using: &rng) * Double(sign: .plus, exponent: e, significand: 1))
         }
-        values.append(1e300); values.append(-1e300); values.append(Double.leastNonzeroMagnitude)
+        values.append(1e300)
+        values.append(-1e300)
+        values.append(Double.leastNonzeroMagnitude)
         var forward = ExactAccumulator()
         for v in values { forward.add(v) }
         var backward = ExactAccumulator()
@@ -101,7 +113,9 @@ import TestSupport
         for v in values { negated.add(-v) }
         #expect(ExactRational.compare(negated.value, -reference) == 0)
         var cancelling = ExactAccumulator()
-        cancelling.add(-0x1p200); cancelling.add(0x1p200); cancelling.add(-0x1p-1000)
+        cancelling.add(-0x1p200)
+        cancelling.add(0x1p200)
+        cancelling.add(-0x1p-1000)
         #expect(ExactRational.compare(cancelling.value, ExactRational(exactly: -0x1p-1000)) == 0)
         // Block extraction agrees with one-by-one accumulation.
         var blocked = ExactAccumulator()
@@ -110,9 +124,9 @@ import TestSupport
         var i = 0
         while i < values.count {
             let n = min(BlockSummation.blockSize, values.count - i)
-            for k in 0 ..< n { scratch[k] = values[i + k] }
+            for k in 0..<n { scratch[k] = values[i + k] }
             let padded = BlockSummation.paddedCount(n)
-            for k in n ..< padded { scratch[k] = 0 }
+            for k in n..<padded { scratch[k] = 0 }
             let largest = UnsafeBufferPointer(start: scratch, count: padded).map(\.magnitude).max()!
             BlockSummation.addExactSum(scratch, count: padded, largest: largest, to: &blocked)
             i += n
@@ -136,9 +150,9 @@ import TestSupport
     @Test func matchesTheDefinitionAcrossSizes() {
         var rng = SplitMix(state: 9)
         for bits in [1, 10, 52, 53, 60, 64, 100, 104, 105, 200, 333, 1000] {
-            for _ in 0 ..< 20 {
+            for _ in 0..<20 {
                 var n = BigInt(0)
-                for _ in 0 ..< (bits + 63) / 64 { n = (n << 64) + BigInt(rng.next()) }
+                for _ in 0..<(bits + 63) / 64 { n = (n << 64) + BigInt(rng.next()) }
                 n = n >> max(0, ((bits + 63) / 64) * 64 - bits)
                 for candidate in [n, n * n, n * n - 1, n * n + 1] where candidate >= 0 {
                     let r = candidate.integerSquareRoot()

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ExactBatchNorm
 
 /// Deep layers and BatchNorm1d: many channels of few values each (M = 1, 2, a 7x7
@@ -25,9 +26,11 @@ import Testing
             try dout.withUnsafeBufferPointer { ds in
                 try out.withUnsafeMutableBufferPointer { o in
                     try dx.withUnsafeMutableBufferPointer { d in
-                        try ExactBatchNorm.compute(BatchNormInput(x: xs, dout: ds, shape: shape, parameters: parameters,
-                                                                  mode: mode),
-                                                   out: o, dx: d, threads: 2, paths: paths)
+                        try ExactBatchNorm.compute(
+                            BatchNormInput(
+                                x: xs, dout: ds, shape: shape, parameters: parameters,
+                                mode: mode),
+                            out: o, dx: d, threads: 2, paths: paths)
                     }
                 }
             }
@@ -49,27 +52,33 @@ import Testing
         poison: Double? = nil
     ) throws -> Int {
         var p = CertifiedChannelSolveTests.problem(n: n, c: c, l: l, seed: seed)
-        if let poison { p.x[p.x.count / 2] = poison; p.dout[1] = poison }
-        let params = BatchNormParameters(gamma: p.gamma, beta: p.beta, runningMean: p.runningMean,
-                                         runningVar: p.runningVar, runningVariance: variance)
+        if let poison {
+            p.x[p.x.count / 2] = poison
+            p.dout[1] = poison
+        }
+        let params = BatchNormParameters(
+            gamma: p.gamma, beta: p.beta, runningMean: p.runningMean,
+            runningVar: p.runningVar, runningVariance: variance)
         // The values are laid out as channels first; for channels last the same list is
         // read as (n, l, c), which is another problem but as hostile.
         let dims = l == 1 ? [n, c] : (layout == .channelsFirst ? [n, c, l] : [n, l, c])
         func run(_ paths: EnginePaths) throws -> (bits: [[UInt64]], exactPaths: Int) {
-            try outcome(p, X.self, Output.self, dims: dims, layout: layout, parameters: params, mode: mode,
-                        paths: paths)
+            try outcome(
+                p, X.self, Output.self, dims: dims, layout: layout, parameters: params, mode: mode,
+                paths: paths)
         }
         let fast = try run(.all)
         let exactSolve = try run(EnginePaths(certifiedSolve: false))
         let exactElements = try run(EnginePaths(fastElements: false))
-        let label = "\(X.self)->\(Output.self) \(dims) \(layout) \(mode) seed \(seed) poison \(String(describing: poison))"
+        let label =
+            "\(X.self)->\(Output.self) \(dims) \(layout) \(mode) seed \(seed) poison \(String(describing: poison))"
         #expect(fast.bits == exactSolve.bits, "certified solve differs: \(label)")
         #expect(fast.bits == exactElements.bits, "fast elements differ: \(label)")
         return fast.exactPaths
     }
 
     @Test func twoValuesPerChannelAgree() throws {
-        for seed in UInt64(31) ... 33 {
+        for seed in UInt64(31)...33 {
             try Self.compare(Float.self, Float.self, n: 2, c: 60, l: 1, seed: seed)
             try Self.compare(Float16.self, Float16.self, n: 2, c: 60, l: 1, seed: seed)
             try Self.compare(BFloat16.self, BFloat16.self, n: 2, c: 60, l: 1, seed: seed)
@@ -110,8 +119,8 @@ import Testing
     @Test func doubleDoubleSettlesCancellingPairs() throws {
         var g = TestGenerator(state: 61)
         let c = 4096
-        let x = (0 ..< 2 * c).map { _ in Float((g.uniform() - 0.5) * 400) }
-        let dout = (0 ..< 2 * c).map { _ in Float(g.uniform() - 0.5) }
+        let x = (0..<2 * c).map { _ in Float((g.uniform() - 0.5) * 400) }
+        let dout = (0..<2 * c).map { _ in Float(g.uniform() - 0.5) }
         let shape = try BatchNormShape(dimensions: [2, c], layout: .channelsFirst)
         let result = try x.withUnsafeBufferPointer { xs in
             try dout.withUnsafeBufferPointer { ds in
@@ -121,13 +130,15 @@ import Testing
         #expect(result.exactPathCount == 0)
         // The first 256 channels (rows of 4096 cut to 256) against the exact elements.
         let few = 256
-        let rows = { (v: [Float]) in (v[0 ..< few] + v[c ..< c + few]).map(Double.init) }
+        let rows = { (v: [Float]) in (v[0..<few] + v[c..<c + few]).map(Double.init) }
         let problem = Problem(x: rows(x), dout: rows(dout), gamma: [], beta: [], runningMean: [], runningVar: [])
-        let fast = try Self.outcome(problem, Float.self, Float.self, dims: [2, few], layout: .channelsFirst,
-                                    parameters: BatchNormParameters(), mode: .training, paths: .all)
-        let exact = try Self.outcome(problem, Float.self, Float.self, dims: [2, few], layout: .channelsFirst,
-                                     parameters: BatchNormParameters(), mode: .training,
-                                     paths: EnginePaths(fastElements: false))
+        let fast = try Self.outcome(
+            problem, Float.self, Float.self, dims: [2, few], layout: .channelsFirst,
+            parameters: BatchNormParameters(), mode: .training, paths: .all)
+        let exact = try Self.outcome(
+            problem, Float.self, Float.self, dims: [2, few], layout: .channelsFirst,
+            parameters: BatchNormParameters(), mode: .training,
+            paths: EnginePaths(fastElements: false))
         #expect(fast.bits == exact.bits)
     }
 }
@@ -136,22 +147,37 @@ import Testing
 /// rounded wrongly (by one unit of float32): pairs whose `dx` cancels to about 1e-6 of
 /// its terms. Every element must equal the exact path's.
 @Suite struct CancellingPairRegressionTests {
-    static let x0: [UInt32] = [1073499993, 1065108571, 3221547527, 3225485863, 1065701844, 1072252027, 3219044664, 1056081434]
-    static let x1: [UInt32] = [3218358441, 3223702142, 1075108423, 1074641041, 3215320718, 3208073390, 1054349120, 3220735519]
-    static let d0: [UInt32] = [3217573245, 3197561894, 1067260900, 3187199290, 1068258630, 3205852654, 1049409258, 1067534200]
-    static let d1: [UInt32] = [3184683697, 1064893988, 3197095109, 1058184491, 3194065659, 1035822528, 3180899999, 3202844088]
+    static let x0: [UInt32] = [
+        1_073_499_993, 1_065_108_571, 3_221_547_527, 3_225_485_863, 1_065_701_844, 1_072_252_027, 3_219_044_664,
+        1_056_081_434,
+    ]
+    static let x1: [UInt32] = [
+        3_218_358_441, 3_223_702_142, 1_075_108_423, 1_074_641_041, 3_215_320_718, 3_208_073_390, 1_054_349_120,
+        3_220_735_519,
+    ]
+    static let d0: [UInt32] = [
+        3_217_573_245, 3_197_561_894, 1_067_260_900, 3_187_199_290, 1_068_258_630, 3_205_852_654, 1_049_409_258,
+        1_067_534_200,
+    ]
+    static let d1: [UInt32] = [
+        3_184_683_697, 1_064_893_988, 3_197_095_109, 1_058_184_491, 3_194_065_659, 1_035_822_528, 3_180_899_999,
+        3_202_844_088,
+    ]
 
     @Test func pairsAgreeWithTheExactPath() throws {
         let row = { (bits: [UInt32]) in bits.map { Double(Float(bitPattern: $0)) } }
-        let problem = CertifiedChannelSolveTests.Problem(x: row(Self.x0) + row(Self.x1), dout: row(Self.d0) + row(Self.d1),
-                                                         gamma: [], beta: [], runningMean: [], runningVar: [])
+        let problem = CertifiedChannelSolveTests.Problem(
+            x: row(Self.x0) + row(Self.x1), dout: row(Self.d0) + row(Self.d1),
+            gamma: [], beta: [], runningMean: [], runningVar: [])
         let c = Self.x0.count
-        let fast = try FewValuesPerChannelTests.outcome(problem, Float.self, Float.self, dims: [2, c],
-                                                        layout: .channelsFirst, parameters: BatchNormParameters(),
-                                                        mode: .training, paths: .all)
-        let exact = try FewValuesPerChannelTests.outcome(problem, Float.self, Float.self, dims: [2, c],
-                                                         layout: .channelsFirst, parameters: BatchNormParameters(),
-                                                         mode: .training, paths: EnginePaths(fastElements: false))
+        let fast = try FewValuesPerChannelTests.outcome(
+            problem, Float.self, Float.self, dims: [2, c],
+            layout: .channelsFirst, parameters: BatchNormParameters(),
+            mode: .training, paths: .all)
+        let exact = try FewValuesPerChannelTests.outcome(
+            problem, Float.self, Float.self, dims: [2, c],
+            layout: .channelsFirst, parameters: BatchNormParameters(),
+            mode: .training, paths: EnginePaths(fastElements: false))
         #expect(fast.bits[1] == exact.bits[1], "dx")
         #expect(fast.bits == exact.bits)
     }

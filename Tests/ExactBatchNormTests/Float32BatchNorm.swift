@@ -1,4 +1,5 @@
 import Testing
+
 /// Batch norm written as a framework writes it, in float32 arithmetic (Swift's `Float`,
 /// IEEE single precision, every operation rounded), correctly or with one of the bugs the
 /// verdict must catch. Sums are pairwise, as numpy's and torch's blocked reductions are.
@@ -25,10 +26,11 @@ struct Float32BatchNorm {
         let count = problem.x.count
         var values: KeyedValues = ["out": Array(repeating: 0, count: count)]
         if problem.dout != nil { values["dx"] = Array(repeating: 0, count: count) }
-        for c in 0 ..< problem.channels {
+        for c in 0..<problem.channels {
             let indices = problem.indices(ofChannel: c)
-            let channel = solve(problem, channel: c, x: indices.map { Float(problem.x[$0]) },
-                                dout: problem.dout.map { d in indices.map { Float(d[$0]) } })
+            let channel = solve(
+                problem, channel: c, x: indices.map { Float(problem.x[$0]) },
+                dout: problem.dout.map { d in indices.map { Float(d[$0]) } })
             for (k, i) in indices.enumerated() {
                 values["out"]![i] = Double(channel.out[k])
                 if let dx = channel.dx { values["dx"]![i] = Double(dx[k]) }
@@ -64,7 +66,8 @@ struct Float32BatchNorm {
         }
         guard let dout else { return Channel(out: out, dx: nil, perChannel: perChannel) }
         let dbeta = pairwiseSum(dout)
-        let dgamma = style == .uncentredDgamma
+        let dgamma =
+            style == .uncentredDgamma
             ? pairwiseSum(zip(dout, x).map { $0 * $1 * invstd }) : pairwiseSum(zip(dout, xhat).map { $0 * $1 })
         perChannel["dbeta"] = dbeta
         perChannel["dgamma"] = dgamma
@@ -85,7 +88,7 @@ func pairwiseSum(_ terms: [Float]) -> Float {
     func sum(_ range: Range<Int>) -> Float {
         if range.count <= 8 { return terms[range].reduce(0, +) }
         let middle = range.lowerBound + range.count / 2
-        return sum(range.lowerBound ..< middle) + sum(middle ..< range.upperBound)
+        return sum(range.lowerBound..<middle) + sum(middle..<range.upperBound)
     }
     return sum(terms.indices)
 }

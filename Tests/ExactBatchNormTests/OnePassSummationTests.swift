@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ExactBatchNorm
 
 /// The one-pass integer sums against the plainest exact oracle: every value and every
@@ -15,19 +16,35 @@ import Testing
     static func data(_ kind: Data, count: Int, seed: UInt64) -> (x: [Double], dout: [Double]) {
         var g = TestGenerator(state: seed)
         var x = [Double](), dout = [Double]()
-        for i in 0 ..< count {
+        for i in 0..<count {
             let u = g.uniform() - 0.5, w = g.uniform() - 0.5
             switch kind {
-            case .normal: x.append(u * 6); dout.append(w)
-            case .offset: x.append(1000 + u / 64); dout.append(1)
-            case .tiny: x.append(u * 0x1p-120); dout.append(w * 0x1p-126)
-            case .huge: x.append(u * 0x1p120); dout.append(w * 0x1p100)
-            case .zeroX: x.append(0); dout.append(w)
-            case .zeroDout: x.append(u); dout.append(i % 2 == 0 ? 0 : -0.0)
-            case .mixedSigns: x.append(i % 2 == 0 ? -0.0 : -u); dout.append(-w)
+            case .normal:
+                x.append(u * 6)
+                dout.append(w)
+            case .offset:
+                x.append(1000 + u / 64)
+                dout.append(1)
+            case .tiny:
+                x.append(u * 0x1p-120)
+                dout.append(w * 0x1p-126)
+            case .huge:
+                x.append(u * 0x1p120)
+                dout.append(w * 0x1p100)
+            case .zeroX:
+                x.append(0)
+                dout.append(w)
+            case .zeroDout:
+                x.append(u)
+                dout.append(i % 2 == 0 ? 0 : -0.0)
+            case .mixedSigns:
+                x.append(i % 2 == 0 ? -0.0 : -u)
+                dout.append(-w)
             // Exponents 26 below the largest still fit the first level (27 do not), and
             // their squares sit on the second level's last bit.
-            case .spread26: x.append(i == 0 ? 1 : (1 + u.magnitude / 2) * 0x1p-26); dout.append(w)
+            case .spread26:
+                x.append(i == 0 ? 1 : (1 + u.magnitude / 2) * 0x1p-26)
+                dout.append(w)
             // Both factors span exactly 26 binades with their last bits set: the products
             // x*dout then reach the second level's last bit.
             case .bothAtTheEdge:
@@ -52,8 +69,9 @@ import Testing
             return run(nil)
         }
         guard taken else {
-            #expect(sums.x.isZero && sums.xx.isZero && sums.dout.isZero && sums.xDout.isZero,
-                    "a declined run must add nothing")
+            #expect(
+                sums.x.isZero && sums.xx.isZero && sums.dout.isZero && sums.xDout.isZero,
+                "a declined run must add nothing")
             return false
         }
         var s = ExactAccumulator(), q = s, t = s, p = s
@@ -135,26 +153,33 @@ import Testing
         let n = 3, c = 2, l = 2000
         var g = TestGenerator(state: 11)
         var x = [Float](), dout = [Float]()
-        for i in 0 ..< n * c * l {
+        for i in 0..<n * c * l {
             x.append(Float((g.uniform() - 0.5) * 8))
             dout.append(i < l && i % 97 == 0 ? 0x1.000002p-50 : Float(g.uniform() - 0.5))
         }
         // The same values in channels-last order take the general path.
         var xLast = x, doutLast = dout
-        for b in 0 ..< n { for ch in 0 ..< c { for s in 0 ..< l {
-            xLast[(b * l + s) * c + ch] = x[(b * c + ch) * l + s]
-            doutLast[(b * l + s) * c + ch] = dout[(b * c + ch) * l + s]
-        } } }
+        for b in 0..<n {
+            for ch in 0..<c {
+                for s in 0..<l {
+                    xLast[(b * l + s) * c + ch] = x[(b * c + ch) * l + s]
+                    doutLast[(b * l + s) * c + ch] = dout[(b * c + ch) * l + s]
+                }
+            }
+        }
         func sums(_ x: [Float], _ d: [Float], _ layout: ChannelLayout) throws -> [ChannelSums] {
             let dims = layout == .channelsFirst ? [n, c, l] : [n, l, c]
             let shape = try BatchNormShape(dimensions: dims, layout: layout)
-            return x.withUnsafeBytes { xb in d.withUnsafeBytes { db in
-                ChannelSummation.sums(x: Elements<Float>(xb.baseAddress!), dout: Elements<Float>(db.baseAddress!),
-                                      shape: shape, training: true, threads: 2)
-            } }
+            return x.withUnsafeBytes { xb in
+                d.withUnsafeBytes { db in
+                    ChannelSummation.sums(
+                        x: Elements<Float>(xb.baseAddress!), dout: Elements<Float>(db.baseAddress!),
+                        shape: shape, training: true, threads: 2)
+                }
+            }
         }
         let first = try sums(x, dout, .channelsFirst), last = try sums(xLast, doutLast, .channelsLast)
-        for ch in 0 ..< c {
+        for ch in 0..<c {
             #expect(ExactRational.compare(first[ch].x.value, last[ch].x.value) == 0)
             #expect(ExactRational.compare(first[ch].xx.value, last[ch].xx.value) == 0)
             #expect(ExactRational.compare(first[ch].dout.value, last[ch].dout.value) == 0)

@@ -1,6 +1,6 @@
+import ExactBatchNorm
 import Foundation
 import Testing
-import ExactBatchNorm
 
 /// Every output of one batch-norm problem by its file key (`out`, `dx` and the
 /// per-channel quantities' raw values), as doubles.
@@ -30,16 +30,17 @@ struct ScaleProblem: CustomStringConvertible {
     var valuesPerChannel: Int { shape.valuesPerChannel }
 
     var parameters: BatchNormParameters {
-        BatchNormParameters(gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar, eps: eps,
-                            momentum: momentum, momentumConvention: momentumConvention,
-                            runningVariance: runningVariance)
+        BatchNormParameters(
+            gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar, eps: eps,
+            momentum: momentum, momentumConvention: momentumConvention,
+            runningVariance: runningVariance)
     }
 
     /// The flat indices of channel `c`'s values, in memory order.
     func indices(ofChannel c: Int) -> [Int] {
         let shape = self.shape
-        return (0 ..< shape.batch).flatMap { n in
-            (0 ..< shape.spatial).map { l in
+        return (0..<shape.batch).flatMap { n in
+            (0..<shape.spatial).map { l in
                 layout == .channelsFirst
                     ? (n * channels + c) * shape.spatial + l : (n * shape.spatial + l) * channels + c
             }
@@ -61,8 +62,9 @@ struct ScaleProblem: CustomStringConvertible {
     /// The implementation's error scales, keyed like `exactValues()`.
     func errorScales() -> KeyedValues {
         solve { result, xs, ds in
-            let scales = try! ErrorScales(x: xs, dout: ds, shape: shape, parameters: parameters, mode: mode,
-                                          result: result)
+            let scales = try! ErrorScales(
+                x: xs, dout: ds, shape: shape, parameters: parameters, mode: mode,
+                result: result)
             var values: KeyedValues = ["out": scales.out]
             values["dx"] = scales.dx
             for (quantity, perChannel) in scales.perChannel { values[quantity.rawValue] = perChannel }
@@ -78,12 +80,17 @@ struct ScaleProblem: CustomStringConvertible {
         }
     }
 
-    private func solve<T>(_ body: (BatchNormResult<Double>, UnsafeBufferPointer<Double>,
-                                   UnsafeBufferPointer<Double>?) -> T) -> T {
+    private func solve<T>(
+        _ body: (
+            BatchNormResult<Double>, UnsafeBufferPointer<Double>,
+            UnsafeBufferPointer<Double>?
+        ) -> T
+    ) -> T {
         x.withUnsafeBufferPointer { xs in
             func run(_ ds: UnsafeBufferPointer<Double>?) -> T {
-                let result = try! ExactBatchNorm.compute(x: xs, dout: ds, shape: shape, parameters: parameters,
-                                                         mode: mode, output: Double.self, threads: 1)
+                let result = try! ExactBatchNorm.compute(
+                    x: xs, dout: ds, shape: shape, parameters: parameters,
+                    mode: mode, output: Double.self, threads: 1)
                 return body(result, xs, ds)
             }
             guard let dout else { return run(nil) }
@@ -97,7 +104,13 @@ struct ScaleProblem: CustomStringConvertible {
 /// One input of a problem: an element of x or dout, a channel's parameter, or a
 /// hyperparameter.
 enum ScaleInput: Hashable {
-    case x(Int), dout(Int), gamma(Int), beta(Int), runningMean(Int), runningVar(Int), eps, momentum
+    case x(Int)
+    case dout(Int)
+    case gamma(Int)
+    case beta(Int)
+    case runningMean(Int)
+    case runningVar(Int)
+    case eps, momentum
 }
 
 extension ScaleProblem {
@@ -105,7 +118,7 @@ extension ScaleProblem {
     var inputs: [ScaleInput] {
         let elements = x.indices
         return elements.map(ScaleInput.x) + (dout == nil ? [] : elements.map(ScaleInput.dout))
-            + (0 ..< channels).flatMap { c in
+            + (0..<channels).flatMap { c in
                 [ScaleInput.gamma(c), .beta(c), .runningMean(c), .runningVar(c)]
             } + [.eps, .momentum]
     }
@@ -178,14 +191,15 @@ enum ScaleDataSet: String, CaseIterable, CustomTestStringConvertible, Sendable {
         let (dimensions, layout) = self.dimensions
         let shape = try! BatchNormShape(dimensions: dimensions, layout: layout)
         let c = shape.channels
-        var p = ScaleProblem(name: rawValue, dimensions: dimensions, layout: layout, x: [], dout: nil,
-                             gamma: (0 ..< c).map { _ in g.sign() * g.value(1, 0.3) },
-                             beta: (0 ..< c).map { _ in g.value(0, 0.5) },
-                             runningMean: (0 ..< c).map { _ in g.value(0.2, 0.3) },
-                             runningVar: (0 ..< c).map { _ in g.value(1, 0.2).magnitude }, mode: mode)
+        var p = ScaleProblem(
+            name: rawValue, dimensions: dimensions, layout: layout, x: [], dout: nil,
+            gamma: (0..<c).map { _ in g.sign() * g.value(1, 0.3) },
+            beta: (0..<c).map { _ in g.value(0, 0.5) },
+            runningMean: (0..<c).map { _ in g.value(0.2, 0.3) },
+            runningVar: (0..<c).map { _ in g.value(1, 0.2).magnitude }, mode: mode)
         let (xMean, xSpread, doutSpread) = moments
-        p.x = (0 ..< shape.elementCount).map { _ in g.value(xMean, xSpread) }
-        p.dout = (0 ..< shape.elementCount).map { _ in self == .doutOnes ? 1 : g.value(0, doutSpread) }
+        p.x = (0..<shape.elementCount).map { _ in g.value(xMean, xSpread) }
+        p.dout = (0..<shape.elementCount).map { _ in self == .doutOnes ? 1 : g.value(0, doutSpread) }
         switch self {
         case .constantChannel:
             for i in p.indices(ofChannel: 1) { p.x[i] = 2.5 }

@@ -1,5 +1,7 @@
 import Testing
+
 @testable import ExactBatchNorm
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,9 +17,9 @@ import Glibc
     }
 
     static let cases = [
-        Case(dimensions: [3, 4, 700], layout: .channelsFirst, blockBytes: 1),       // one unit per block
+        Case(dimensions: [3, 4, 700], layout: .channelsFirst, blockBytes: 1),  // one unit per block
         Case(dimensions: [3, 4, 700], layout: .channelsFirst, blockBytes: 10_000),  // several units
-        Case(dimensions: [2, 5, 9, 130], layout: .channelsLast, blockBytes: 1),     // NHWC, tail tiles
+        Case(dimensions: [2, 5, 9, 130], layout: .channelsLast, blockBytes: 1),  // NHWC, tail tiles
         Case(dimensions: [2, 5, 9, 130], layout: .channelsLast, blockBytes: 1 << 20),
         Case(dimensions: [6, 3], layout: .channelsFirst, blockBytes: 8),
         // (N, C) is read as channels last; planes over 65536 values are cut into slices.
@@ -29,23 +31,28 @@ import Glibc
     func check<X: BatchNormFloat>(_: X.Type, _ c: Case, withDout: Bool) throws {
         let shape = try BatchNormShape(dimensions: c.dimensions, layout: c.layout)
         let n = shape.elementCount
-        let x = (0 ..< n).map { X(sin(Double($0) * 0.7) * 3 + 0.5) }
-        let dout = (0 ..< n).map { X(cos(Double($0) * 1.3)) }
-        let parameters = BatchNormParameters(gamma: (0 ..< shape.channels).map { 1 + Double($0) / 4 },
-                                             beta: (0 ..< shape.channels).map { Double($0) / 8 })
+        let x = (0..<n).map { X(sin(Double($0) * 0.7) * 3 + 0.5) }
+        let dout = (0..<n).map { X(cos(Double($0) * 1.3)) }
+        let parameters = BatchNormParameters(
+            gamma: (0..<shape.channels).map { 1 + Double($0) / 4 },
+            beta: (0..<shape.channels).map { Double($0) / 8 })
         let whole = try x.withUnsafeBufferPointer { xs in
             try dout.withUnsafeBufferPointer { ds in
-                try ExactBatchNorm.compute(x: xs, dout: withDout ? ds : nil, shape: shape, parameters: parameters,
-                                           mode: .training, output: X.self)
+                try ExactBatchNorm.compute(
+                    x: xs, dout: withDout ? ds : nil, shape: shape, parameters: parameters,
+                    mode: .training, output: X.self)
             }
         }
         var out = [X](), dx = [X]()
         var next = 0
         let channels = try x.withUnsafeBytes { xs in
             try dout.withUnsafeBytes { ds in
-                try ExactBatchNorm.compute(BatchNormInput(x: xs, dout: withDout ? ds : nil, elementType: X.elementType,
-                                                          shape: shape, parameters: parameters),
-                                           output: X.self, blockBytes: c.blockBytes, threads: 2) { range, o, d in
+                try ExactBatchNorm.compute(
+                    BatchNormInput(
+                        x: xs, dout: withDout ? ds : nil, elementType: X.elementType,
+                        shape: shape, parameters: parameters),
+                    output: X.self, blockBytes: c.blockBytes, threads: 2
+                ) { range, o, d in
                     #expect(range.lowerBound == next && o.count == range.count && (d == nil) == !withDout)
                     next = range.upperBound
                     out += o
@@ -73,12 +80,14 @@ import Glibc
 
     @Test func anErrorFromDeliverStopsTheComputation() throws {
         let shape = try BatchNormShape(dimensions: [4, 2, 600], layout: .channelsFirst)
-        let x = (0 ..< shape.elementCount).map { Float($0 % 13) }
+        let x = (0..<shape.elementCount).map { Float($0 % 13) }
         var blocks = 0
         #expect(throws: Stop.self) {
             try x.withUnsafeBytes { xs in
-                _ = try ExactBatchNorm.compute(BatchNormInput(x: xs, dout: nil, elementType: .float32, shape: shape),
-                                               output: Float.self, blockBytes: 1) { _, _, _ in
+                _ = try ExactBatchNorm.compute(
+                    BatchNormInput(x: xs, dout: nil, elementType: .float32, shape: shape),
+                    output: Float.self, blockBytes: 1
+                ) { _, _, _ in
                     blocks += 1
                     if blocks == 2 { throw Stop() }
                 }

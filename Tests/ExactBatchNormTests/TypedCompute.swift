@@ -6,8 +6,9 @@ extension ExactBatchNorm {
         x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
         parameters: BatchNormParameters, mode: BatchNormMode, output: Output.Type, threads: Int = 2
     ) throws(BatchNormError) -> BatchNormResult<Output> {
-        try compute(BatchNormInput(x: x, dout: dout, shape: shape, parameters: parameters, mode: mode),
-                    output: output, threads: threads)
+        try compute(
+            BatchNormInput(x: x, dout: dout, shape: shape, parameters: parameters, mode: mode),
+            output: output, threads: threads)
     }
 }
 
@@ -16,7 +17,7 @@ extension ExactBatchNorm {
 struct TestGenerator {
     var state: UInt64
     mutating func next() -> UInt64 {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return state >> 11
     }
     /// Uniform in [0, 1), on 53-bit steps.

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import BatchNormFiles
 import ExactBatchNorm
 import NumPyFormat
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// libFuzzer entry for the whole `bnfile run` path on small inputs: the archive is
 /// opened and read as a batch-norm problem (`BatchNormInputFile`), computed exactly,
@@ -28,8 +29,10 @@ public func fuzzRun(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     return 0
 }
 
-private func runOnce(input: String, output: String, settings: BatchNormSettings, options: NPYReadOptions,
-                     compressed: Bool) {
+private func runOnce(
+    input: String, output: String, settings: BatchNormSettings, options: NPYReadOptions,
+    compressed: Bool
+) {
     do {
         try RunJob.run(input: input, output: output, settings: settings, options: options, compressed: compressed)
     } catch is ToolError {

@@ -1,5 +1,5 @@
-import RealModule
 import ArrayComparison
+import RealModule
 
 /// `bnfile check --html`: one self-contained page (no script, no network, no external
 /// asset) with the layer table coloured by verdict and, for every layer and key, two
@@ -8,10 +8,13 @@ import ArrayComparison
 public enum CheckPage {
     /// The page of `report`, titled with `command`, the name of the command that wrote it.
     public static func render(_ report: CheckReport, command: String) -> String {
-        var page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        var page =
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             + "<title>\(escape(command))</title><style>\(style)</style></head><body>\n"
-        page += "<h1>\(escape(command))</h1>\n<p class=\"summary\">\(escape(report.summaryLine(command: command)))</p>\n"
-        page += "<p class=\"legend\">\(escape(VerdictSentences.legend)). Cells: exact, the largest error in u*scale "
+        page +=
+            "<h1>\(escape(command))</h1>\n<p class=\"summary\">\(escape(report.summaryLine(command: command)))</p>\n"
+        page +=
+            "<p class=\"legend\">\(escape(VerdictSentences.legend)). Cells: exact, the largest error in u*scale "
             + "when within rounding, BEYOND when beyond it.</p>\n"
         page += table(report) + "\n"
         for check in report.layers { page += layerSection(check, report: report) }
@@ -28,23 +31,27 @@ public enum CheckPage {
         """
 
     static func table(_ report: CheckReport) -> String {
-        var html = "<table id=\"layers\"><tr><th>layer</th>" + (report.hasCandidate ? "<th>side</th>" : "")
+        var html =
+            "<table id=\"layers\"><tr><th>layer</th>" + (report.hasCandidate ? "<th>side</th>" : "")
             + CheckReport.columns.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
         for check in report.layers {
             for (label, judged, trouble) in check.rows(referenceName: report.referenceName) {
-                html += "<tr><td class=\"name\"><a href=\"#\(anchor(check.layer.name))\">\(escape(check.layer.name))</a></td>"
+                html +=
+                    "<tr><td class=\"name\"><a href=\"#\(anchor(check.layer.name))\">\(escape(check.layer.name))</a></td>"
                     + (report.hasCandidate ? "<td class=\"name\">\(escape(label))</td>" : "")
                 if let trouble {
-                    html += "<td class=\"trouble\" colspan=\"\(CheckReport.columns.count)\">\(escape(trouble))</td></tr>\n"
+                    html +=
+                        "<td class=\"trouble\" colspan=\"\(CheckReport.columns.count)\">\(escape(trouble))</td></tr>\n"
                     continue
                 }
-                html += CheckReport.columns.map { name in
-                    let key = judged?.keys.first { $0.key == name }
-                    if let key, key.differs, key.truth == nil {
-                        return "<td class=\"beyond\">\(escape(key.outcome.structuralDescription ?? "differs"))</td>"
-                    }
-                    return cell(key?.truth?.a)
-                }.joined() + "</tr>\n"
+                html +=
+                    CheckReport.columns.map { name in
+                        let key = judged?.keys.first { $0.key == name }
+                        if let key, key.differs, key.truth == nil {
+                            return "<td class=\"beyond\">\(escape(key.outcome.structuralDescription ?? "differs"))</td>"
+                        }
+                        return cell(key?.truth?.a)
+                    }.joined() + "</tr>\n"
             }
         }
         return html + "</table>"
@@ -66,10 +73,12 @@ public enum CheckPage {
                 guard let truth = key.truth else { continue }
                 let judged = truth.a
                 let title = "\(key.key), \(label)"
-                html += figure(histogramPlot(judged.histogram, limit: truth.threshold), caption: "\(title): errors in u*scale")
+                html += figure(
+                    histogramPlot(judged.histogram, limit: truth.threshold), caption: "\(title): errors in u*scale")
                 if judged.channelMaxError.count > 1 {
-                    html += figure(channelPlot(judged.channelMaxError, limit: truth.threshold),
-                                   caption: "\(title): worst error per channel")
+                    html += figure(
+                        channelPlot(judged.channelMaxError, limit: truth.threshold),
+                        caption: "\(title): worst error per channel")
                 }
             }
         }
@@ -95,7 +104,8 @@ public enum CheckPage {
         for (i, bucket) in buckets.enumerated() {
             let h = peak > 0 ? (height - margin) * Double(bucket.count) / peak : 0
             let beyond = bucket.lowerBound >= limit
-            svg += "<rect x=\"\(f(margin + Double(i) * slot))\" y=\"\(f(height - margin - h))\" width=\"\(f(max(slot - 1, 1)))\" "
+            svg +=
+                "<rect x=\"\(f(margin + Double(i) * slot))\" y=\"\(f(height - margin - h))\" width=\"\(f(max(slot - 1, 1)))\" "
                 + "height=\"\(f(h))\" fill=\"\(beyond ? "#c0392b" : "#4a9c5d")\"/>"
         }
         svg += limitLine(x: margin + Double(limitBucket + 1) * slot, label: "limit \(NumberText.compact(limit))")
@@ -111,11 +121,13 @@ public enum CheckPage {
         var svg = svgOpen()
         for (c, value) in logs.enumerated() {
             let beyond = errors[c] > limit
-            svg += "<circle cx=\"\(f(margin + (Double(c) + 0.5) * step))\" cy=\"\(f(y(value)))\" r=\"2\" "
+            svg +=
+                "<circle cx=\"\(f(margin + (Double(c) + 0.5) * step))\" cy=\"\(f(y(value)))\" r=\"2\" "
                 + "fill=\"\(beyond ? "#c0392b" : "#2c6fbb")\"/>"
         }
         let limitY = y(Double.log10(limit))
-        svg += "<line x1=\"\(f(margin))\" y1=\"\(f(limitY))\" x2=\"\(f(width))\" y2=\"\(f(limitY))\" stroke=\"#c0392b\" stroke-dasharray=\"4 2\"/>"
+        svg +=
+            "<line x1=\"\(f(margin))\" y1=\"\(f(limitY))\" x2=\"\(f(width))\" y2=\"\(f(limitY))\" stroke=\"#c0392b\" stroke-dasharray=\"4 2\"/>"
         return svg + axisLabels(left: "1e\(Int(top.rounded(.down)))", bottom: "channel") + "</svg>"
     }
 
@@ -137,7 +149,10 @@ public enum CheckPage {
     static func f(_ x: Double) -> String { NumberText.printf("%.1f", x) }
 
     static func anchor(_ name: String) -> String {
-        "layer-" + String(name.unicodeScalars.map { $0.properties.isAlphabetic || ("0"..."9").contains($0) ? Character($0) : "-" })
+        "layer-"
+            + String(
+                name.unicodeScalars.map { $0.properties.isAlphabetic || ("0"..."9").contains($0) ? Character($0) : "-" }
+            )
     }
 
     /// Text and attribute values: &, <, >, " escaped, so a layer or file name is shown as

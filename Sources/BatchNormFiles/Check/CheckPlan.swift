@@ -27,19 +27,23 @@ public enum CheckPlan {
                 let inputs = FolderListing.join(folder, stem + ".npz")
                 guard FolderListing.isFile(inputs) else { continue }
                 let label = folders.count > 1 ? FolderListing.join(folder, stem) : stem
-                layers.append(CheckLayer(name: label, inputs: inputs, reference: FolderListing.join(folder, name),
-                                         candidate: try candidateFolder.map { try candidate(in: $0, name: name, stem: stem) }))
+                layers.append(
+                    CheckLayer(
+                        name: label, inputs: inputs, reference: FolderListing.join(folder, name),
+                        candidate: try candidateFolder.map { try candidate(in: $0, name: name, stem: stem) }))
             }
         }
         guard !layers.isEmpty else {
-            throw BatchNormFileError("\(folders.joined(separator: ", ")): no layers to check: expected NAME\(ending) "
-                + "beside NAME.npz (the capture helper writes both)")
+            throw BatchNormFileError(
+                "\(folders.joined(separator: ", ")): no layers to check: expected NAME\(ending) "
+                    + "beside NAME.npz (the capture helper writes both)")
         }
         return layers
     }
 
     static func candidate(in folder: String, name: String, stem: String) throws -> String {
-        for path in [FolderListing.join(folder, name), FolderListing.join(folder, stem + ".npz")] where FolderListing.isFile(path) { return path }
+        for path in [FolderListing.join(folder, name), FolderListing.join(folder, stem + ".npz")]
+        where FolderListing.isFile(path) { return path }
         throw BatchNormFileError("\(folder): no result for layer \(stem) (expected \(name) or \(stem).npz)")
     }
 }

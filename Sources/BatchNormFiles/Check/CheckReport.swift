@@ -1,5 +1,6 @@
 import ArrayComparison
 import NumPyFormat
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -18,7 +19,8 @@ public struct LayerCheck: Sendable, Encodable {
     public var referenceTrouble: String?
     public var candidateTrouble: String?
 
-    public init(layer: CheckLayer, reference: Result<DiffReport, any Error>, candidate: Result<DiffReport, any Error>?) {
+    public init(layer: CheckLayer, reference: Result<DiffReport, any Error>, candidate: Result<DiffReport, any Error>?)
+    {
         self.layer = layer
         (self.reference, referenceTrouble) = Self.split(reference)
         if let candidate { (self.candidate, candidateTrouble) = Self.split(candidate) }
@@ -54,7 +56,6 @@ public struct LayerCheck: Sendable, Encodable {
         return layer.candidate == nil ? [reference] : [("candidate", candidate, candidateTrouble), reference]
     }
 }
-
 
 /// All layers of one `bnfile check`: the table a person reads, the summary line, the
 /// exit status and the JSON.
@@ -99,7 +100,9 @@ public struct CheckReport: Sendable {
     }
 
     static func cell(_ key: KeyReport?) -> StyledCell {
-        if let key, key.differs, key.truth == nil { return StyledCell(key.outcome.structuralDescription ?? "differs", .bad) }
+        if let key, key.differs, key.truth == nil {
+            return StyledCell(key.outcome.structuralDescription ?? "differs", .bad)
+        }
         guard let judged = key?.truth?.a else { return StyledCell("-") }
         switch judged.verdict {
         case .exact: return StyledCell("exact", .good)
@@ -116,10 +119,13 @@ public struct CheckReport: Sendable {
         var text = "\(command): \(layers.count) layers"
         if beyond.isEmpty && troubled.isEmpty { return text + ", every result within rounding" }
         if !beyond.isEmpty {
-            text += "; \(beyond.count) beyond rounding: "
+            text +=
+                "; \(beyond.count) beyond rounding: "
                 + beyond.map { "\($0.layer.name) (\($0.beyondKeys.joined(separator: ", ")))" }.joined(separator: ", ")
         }
-        if !troubled.isEmpty { text += "; \(troubled.count) could not be judged: " + troubled.map(\.layer.name).joined(separator: ", ") }
+        if !troubled.isEmpty {
+            text += "; \(troubled.count) could not be judged: " + troubled.map(\.layer.name).joined(separator: ", ")
+        }
         return text
     }
 
@@ -134,8 +140,9 @@ public struct CheckReport: Sendable {
     }
 
     public func json(command: String) throws -> String {
-        let document = Document(tool: command, reference: referenceName, exitStatus: exitStatus,
-                                summary: summaryLine(command: command), layers: layers)
+        let document = Document(
+            tool: command, reference: referenceName, exitStatus: exitStatus,
+            summary: summaryLine(command: command), layers: layers)
         return String(decoding: try JSONReport.encoder().encode(document), as: UTF8.self) + "\n"
     }
 }
@@ -144,11 +151,14 @@ public struct CheckReport: Sendable {
 public enum CheckJob {
     public static func judge(_ layer: CheckLayer, settings: BatchNormSettings, options: NPYReadOptions) -> LayerCheck {
         func report(_ file: String) throws -> DiffReport {
-            try DiffJob.report(for: DiffRequest(
-                fileA: file, fileB: file, keys: nil, rtol: nil, atol: nil, channelAxis: nil, topK: 3, equalNaN: false,
-                inputs: layer.inputs, settings: settings, options: options))
+            try DiffJob.report(
+                for: DiffRequest(
+                    fileA: file, fileB: file, keys: nil, rtol: nil, atol: nil, channelAxis: nil, topK: 3,
+                    equalNaN: false,
+                    inputs: layer.inputs, settings: settings, options: options))
         }
-        return LayerCheck(layer: layer, reference: Result { try report(layer.reference) },
-                          candidate: layer.candidate.map { file in Result { try report(file) } })
+        return LayerCheck(
+            layer: layer, reference: Result { try report(layer.reference) },
+            candidate: layer.candidate.map { file in Result { try report(file) } })
     }
 }

@@ -54,12 +54,18 @@ public enum BugDiagnosis {
     static func judge(_ model: MistakeModel, _ side: DiagnosisSide) -> [(String, Evaluation)] {
         side.beyond.sorted().compactMap { key in
             guard let prediction = model.predictions[key], let limit = side.limit(key),
-                  let fit = side.distance(key, prediction, cap: limit) else { return nil }
-            let match = MistakeMatch(name: model.mistake.rawValue, fit: fit, parameter: model.parameter,
-                                     value: model.value, detail: model.detail(key))
+                let fit = side.distance(key, prediction, cap: limit)
+            else { return nil }
+            let match = MistakeMatch(
+                name: model.mistake.rawValue, fit: fit, parameter: model.parameter,
+                value: model.value, detail: model.detail(key))
             let separation = fit > limit ? 0 : side.distance(key, prediction, ofTruth: true, cap: limit) ?? 0
-            return (key, Evaluation(match: match, separation: separation, limit: limit,
-                                    fingerprinted: model.fingerprinted))
+            return (
+                key,
+                Evaluation(
+                    match: match, separation: separation, limit: limit,
+                    fingerprinted: model.fingerprinted)
+            )
         }
     }
 
@@ -79,8 +85,10 @@ public enum BugDiagnosis {
         return models(Double.self, side, inputs: inputs, truth: truth)
     }
 
-    static func models<R: BinaryFloatingPoint>(_: R.Type, _ side: DiagnosisSide, inputs: ModelInputs,
-                                              truth: DiffTruth) -> [ModelThunk] {
+    static func models<R: BinaryFloatingPoint>(
+        _: R.Type, _ side: DiagnosisSide, inputs: ModelInputs,
+        truth: DiffTruth
+    ) -> [ModelThunk] {
         let formulas = FormulaModels<R>(side: side, inputs: inputs)
         return formulas.thunks() + [{ accumulatedGradients(side) + StoredPrecisionModel.models(side) }]
             + EngineModels<R>(formulas: formulas, truth: truth).thunks()
@@ -93,12 +101,15 @@ public enum BugDiagnosis {
     static func accumulatedGradients(_ side: DiagnosisSide) -> [MistakeModel] {
         side.beyond.intersection(["dx", "dgamma", "dbeta"]).sorted().compactMap { key in
             guard let values = side.values[key], let exact = side.truths[key],
-                  let k = ParameterEstimates.factor(values: values, truth: exact.values) else { return nil }
+                let k = ParameterEstimates.factor(values: values, truth: exact.values)
+            else { return nil }
             let factor = Double(k)
-            let prediction = Prediction(values: exact.values.map { factor * $0 }, scale: exact.scale.map { factor * $0 })
-            return MistakeModel(mistake: .accumulatedGradients, parameter: "factor \(k)", value: factor,
-                                detail: { "\(k) times the exact \($0) (gradients of \(k) steps summed: zero_grad forgotten)" },
-                                predictions: [key: prediction])
+            let prediction = Prediction(
+                values: exact.values.map { factor * $0 }, scale: exact.scale.map { factor * $0 })
+            return MistakeModel(
+                mistake: .accumulatedGradients, parameter: "factor \(k)", value: factor,
+                detail: { "\(k) times the exact \($0) (gradients of \(k) steps summed: zero_grad forgotten)" },
+                predictions: [key: prediction])
         }
     }
 }
@@ -106,8 +117,10 @@ public enum BugDiagnosis {
 extension BugDiagnosis {
     /// Puts each side's diagnosis into the judgements of its beyond keys. B is not
     /// diagnosed again when it holds the same values as A on the same keys.
-    public static func attach(to reports: inout [KeyReport], a: DiagnosisSide, b: DiagnosisSide,
-                              truth: DiffTruth) throws {
+    public static func attach(
+        to reports: inout [KeyReport], a: DiagnosisSide, b: DiagnosisSide,
+        truth: DiffTruth
+    ) throws {
         let matchesA = a.beyond.isEmpty ? [:] : try diagnose(a, truth: truth)
         let sameValues = a.beyond == b.beyond && b.beyond.allSatisfy { a.values[$0] == b.values[$0] }
         let matchesB = b.beyond.isEmpty ? [:] : sameValues ? matchesA : try diagnose(b, truth: truth)

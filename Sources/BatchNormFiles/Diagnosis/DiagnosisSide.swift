@@ -27,19 +27,24 @@ public struct DiagnosisSide {
     /// (`ModelFit`), at the elements `indices` the prediction holds (nil: all); or, with
     /// `ofTruth`, how far the truth is from it: the model's visibility. nil for a key the
     /// side was not judged on.
-    func distance(_ key: String, _ prediction: Prediction, at indices: [Int]? = nil, ofTruth: Bool = false,
-                  cap: Double = .infinity) -> Double? {
+    func distance(
+        _ key: String, _ prediction: Prediction, at indices: [Int]? = nil, ofTruth: Bool = false,
+        cap: Double = .infinity
+    ) -> Double? {
         guard let exact = truths[key], let format = formats[key], let own = values[key] else { return nil }
         let values = ofTruth ? exact.values : own
         let scale = ModelFit.scale(prediction, truth: exact.scale)
         guard let indices else { return ModelFit.distance(values, prediction, scale: scale, format: format, cap: cap) }
-        return ModelFit.distance(indices.map { values[$0] }, prediction, scale: indices.map { scale[$0] },
-                                 format: format, cap: cap)
+        return ModelFit.distance(
+            indices.map { values[$0] }, prediction, scale: indices.map { scale[$0] },
+            format: format, cap: cap)
     }
 
     /// Whether a model fits the key within its limit and is visibly not the truth there.
     func names(_ key: String, _ prediction: Prediction) -> Bool {
-        guard let limit = limit(key), let fit = distance(key, prediction, cap: limit), fit <= limit else { return false }
+        guard let limit = limit(key), let fit = distance(key, prediction, cap: limit), fit <= limit else {
+            return false
+        }
         return (distance(key, prediction, ofTruth: true, cap: limit) ?? 0) > limit
     }
 

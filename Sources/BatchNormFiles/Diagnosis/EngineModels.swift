@@ -18,8 +18,10 @@ struct EngineModels<R: BinaryFloatingPoint> {
     }
 
     /// The engine's values for `keys` with other parameters or mode.
-    func model(_ mistake: Mistake, parameters: BatchNormParameters, mode: BatchNormMode, keys: Set<String>,
-               parameter: String?, value: Double?, detail: @escaping (String) -> String) throws -> MistakeModel {
+    func model(
+        _ mistake: Mistake, parameters: BatchNormParameters, mode: BatchNormMode, keys: Set<String>,
+        parameter: String?, value: Double?, detail: @escaping (String) -> String
+    ) throws -> MistakeModel {
         var problem = truth.problem
         problem.parameters = parameters
         problem.mode = mode
@@ -31,8 +33,9 @@ struct EngineModels<R: BinaryFloatingPoint> {
             guard let exact = try variant.truth(for: key, shape: shape, format: format) else { continue }
             predictions[key] = Prediction(values: exact.values, scale: exact.scale)
         }
-        return MistakeModel(mistake: mistake, parameter: parameter, value: value, detail: detail,
-                            predictions: predictions)
+        return MistakeModel(
+            mistake: mistake, parameter: parameter, value: value, detail: detail,
+            predictions: predictions)
     }
 
     /// Whether a screening prediction would name the mistake on some beyond key it
@@ -45,16 +48,20 @@ struct EngineModels<R: BinaryFloatingPoint> {
     /// the mistake), else on every key the formula predicts.
     func wrongEps() throws -> MistakeModel? {
         guard !side.beyond.isDisjoint(with: FormulaModels<R>.forwardKeys), let (eps, fit, out) = formulas.wrongEps(),
-              fit <= side.limit("out") ?? 0 else { return nil }
-        let screen = side.beyond.contains("out") ? ["out": out]
+            fit <= side.limit("out") ?? 0
+        else { return nil }
+        let screen =
+            side.beyond.contains("out")
+            ? ["out": out]
             : MistakeModel.forwardPredictions(formulas.evaluator(FormulaVariant(invstd: .eps(eps))).evaluate())
         guard mayName(screen) else { return nil }
         var parameters = inputs.parameters
         parameters.eps = eps
         let text = "eps ≈ \(ParameterText.decimal(eps)) instead of \(ParameterText.decimal(inputs.parameters.eps))"
-        return try model(.wrongEps, parameters: parameters, mode: truth.problem.mode,
-                         keys: side.beyond.intersection(FormulaModels<R>.forwardKeys), parameter: text, value: eps,
-                         detail: { "the exact \($0) with \(text)" })
+        return try model(
+            .wrongEps, parameters: parameters, mode: truth.problem.mode,
+            keys: side.beyond.intersection(FormulaModels<R>.forwardKeys), parameter: text, value: eps,
+            detail: { "the exact \($0) with \(text)" })
     }
 
     /// Evaluation statistics in a training step, or batch statistics in evaluation.
@@ -63,11 +70,12 @@ struct EngineModels<R: BinaryFloatingPoint> {
         flipped.training.toggle()
         let keys = side.beyond.intersection(FormulaModels<R>.forwardKeys.union(["running_mean", "running_var"]))
         guard !keys.isEmpty else { return nil }
-        guard let outputs = formulas.evaluator(FormulaVariant(), inputs: flipped).evaluate(refuted: formulas.refutes) else {
+        guard let outputs = formulas.evaluator(FormulaVariant(), inputs: flipped).evaluate(refuted: formulas.refutes)
+        else {
             return nil
         }
         var screen = MistakeModel.forwardPredictions(outputs)
-        if !flipped.training {   // evaluation leaves the running statistics as they were
+        if !flipped.training {  // evaluation leaves the running statistics as they were
             screen["running_mean"] = Prediction(values: inputs.runningMean)
             screen["running_var"] = Prediction(values: inputs.runningVar)
         } else {
@@ -76,11 +84,14 @@ struct EngineModels<R: BinaryFloatingPoint> {
         }
         guard mayName(screen) else { return nil }
         let mode: BatchNormMode = flipped.training ? .training : .evaluation
-        let phrase = flipped.training ? "in training mode (batch statistics) where evaluation was meant"
-                                      : "in evaluation mode (running statistics) where training was meant"
-        return try model(.wrongMode, parameters: inputs.parameters, mode: mode, keys: keys,
-                         parameter: flipped.training ? "training" : "evaluation", value: nil,
-                         detail: { "the exact \($0) \(phrase)" })
+        let phrase =
+            flipped.training
+            ? "in training mode (batch statistics) where evaluation was meant"
+            : "in evaluation mode (running statistics) where training was meant"
+        return try model(
+            .wrongMode, parameters: inputs.parameters, mode: mode, keys: keys,
+            parameter: flipped.training ? "training" : "evaluation", value: nil,
+            detail: { "the exact \($0) \(phrase)" })
     }
 }
 
@@ -98,7 +109,9 @@ extension EngineModels {
         // the evaluation mode's doing, which wrong-mode names.
         let still = p.momentumConvention == .torch ? 0.0 : 1.0
         let readings = [(other, p.momentum), (p.momentumConvention, (estimate * 1000).rounded() / 1000)]
-            .filter { ($0.0 != p.momentumConvention || $0.1 != p.momentum) && !($0.0 == p.momentumConvention && $0.1 == still) }
+            .filter {
+                ($0.0 != p.momentumConvention || $0.1 != p.momentum) && !($0.0 == p.momentumConvention && $0.1 == still)
+            }
         let screened = readings.map { reading -> (MomentumConvention, Double, Double) in
             var changed = inputs
             (changed.parameters.momentumConvention, changed.parameters.momentum) = reading
@@ -112,10 +125,12 @@ extension EngineModels {
         guard let best = screened.first(where: { $0.2 <= side.limit(keys.first!) ?? 0 }) else { return nil }
         var parameters = p
         (parameters.momentumConvention, parameters.momentum) = (best.0, best.1)
-        let text = "momentum \(NumberText.compact(best.1)), \(best.0.rawValue) convention, instead of "
+        let text =
+            "momentum \(NumberText.compact(best.1)), \(best.0.rawValue) convention, instead of "
             + "\(NumberText.compact(p.momentum)), \(p.momentumConvention.rawValue) convention"
-        return try model(.wrongMomentum, parameters: parameters, mode: .training, keys: keys, parameter: text,
-                         value: best.1, detail: { "the exact \($0) with \(text)" })
+        return try model(
+            .wrongMomentum, parameters: parameters, mode: .training, keys: keys, parameter: text,
+            value: best.1, detail: { "the exact \($0) with \(text)" })
     }
 
     /// The running variance updated with the other batch variance (biased for
@@ -129,16 +144,18 @@ extension EngineModels {
             .running(formulas.channelStatistics)
         guard side.names("running_var", variance) else { return nil }
         let text = "the \(changed.parameters.runningVariance.rawValue) batch variance instead of the \(used.rawValue)"
-        return try model(.wrongRunningVariance, parameters: changed.parameters, mode: .training, keys: ["running_var"],
-                         parameter: text, value: nil, detail: { "the exact \($0) updated with \(text)" })
+        return try model(
+            .wrongRunningVariance, parameters: changed.parameters, mode: .training, keys: ["running_var"],
+            parameter: text, value: nil, detail: { "the exact \($0) updated with \(text)" })
     }
 
     /// The weight of the batch statistic in the candidate's running update.
     func batchWeight() -> Double? {
         let stats = formulas.channelStatistics
         if let candidate = side.values["running_mean"] {
-            return ParameterEstimates.batchWeight(candidate: candidate, running: inputs.runningMean,
-                                                  batch: stats.mean.map { Double($0) })
+            return ParameterEstimates.batchWeight(
+                candidate: candidate, running: inputs.runningMean,
+                batch: stats.mean.map { Double($0) })
         }
         guard let candidate = side.values["running_var"] else { return nil }
         let unbiased = inputs.parameters.runningVariance == .unbiased

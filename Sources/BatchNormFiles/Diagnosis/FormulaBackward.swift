@@ -25,9 +25,11 @@ extension FormulaEvaluator {
             dgammaWidth: Array(repeating: 0, count: channels), g: Array(repeating: zero, count: groups),
             gXhat: Array(repeating: zero, count: groups), gXhatWidth: Array(repeating: 0, count: groups),
             doutX: Array(repeating: zero, count: channels), doutDeviation: Array(repeating: zero, count: channels))
-        let channelMean = variant.grouping == .channel || !uncentred ? stats.mean
-                                                                      : GroupStatistics<R>(inputs, grouping: .channel).mean
-        for i in 0 ..< inputs.count {
+        let channelMean =
+            variant.grouping == .channel || !uncentred
+            ? stats.mean
+            : GroupStatistics<R>(inputs, grouping: .channel).mean
+        for i in 0..<inputs.count {
             let c = inputs.channel(i), grp = inputs.group(i, variant.grouping)
             let d = R(dout[i]), g = R(inputs.gamma[c]) * d, x = R(inputs.x[i])
             sums.dbeta[c].add(d)
@@ -46,8 +48,10 @@ extension FormulaEvaluator {
         return sums
     }
 
-    func backward(_ stats: GroupStatistics<R>, _ s: [R], _ xhat: [R], _ half: [R]?,
-                  into outputs: inout ModelOutputs, mistakes: Bool) {
+    func backward(
+        _ stats: GroupStatistics<R>, _ s: [R], _ xhat: [R], _ half: [R]?,
+        into outputs: inout ModelOutputs, mistakes: Bool
+    ) {
         guard let dout = inputs.dout else { return }
         let sums = sums(stats, xhat, half, dout: dout, uncentred: mistakes && inputs.training)
         let n = inputs.count
@@ -56,10 +60,13 @@ extension FormulaEvaluator {
         let clamped = variant.clampedVariance ?? []
         let cancellation = R(variant.varianceCancellation ?? 0)
         var withoutDbeta = dx, withoutDgamma = dx
-        for i in 0 ..< n {
+        for i in 0..<n {
             let c = inputs.channel(i), grp = inputs.group(i, variant.grouping)
             let g = R(inputs.gamma[c]) * R(dout[i])
-            guard inputs.training else { dx[i] = Double(g * s[grp]); continue }
+            guard inputs.training else {
+                dx[i] = Double(g * s[grp])
+                continue
+            }
             let m = stats.count[grp], k = s[grp] / m
             let s1 = sums.g[grp].value, s2 = sums.gXhat[grp].value
             dx[i] = Double(k * (m * g - s1 - xhat[i] * s2))
@@ -77,13 +84,14 @@ extension FormulaEvaluator {
         }
         outputs.dx = Prediction(values: dx, width: width)
         outputs.dbeta = Prediction(values: sums.dbeta.map { Double($0.value) })
-        outputs.dgamma = Prediction(values: sums.dgamma.map { Double($0.value) },
-                                    width: half.map { _ in sums.dgammaWidth.map { Double($0) } })
+        outputs.dgamma = Prediction(
+            values: sums.dgamma.map { Double($0.value) },
+            width: half.map { _ in sums.dgammaWidth.map { Double($0) } })
         guard mistakes, inputs.training else { return }
         outputs.dxWithoutDbeta = Prediction(values: withoutDbeta)
         outputs.dxWithoutDgamma = Prediction(values: withoutDgamma)
         outputs.uncentredDgamma = [
-            Prediction(values: (0 ..< inputs.channels).map { Double(sums.doutX[$0].value * s[$0]) }),
+            Prediction(values: (0..<inputs.channels).map { Double(sums.doutX[$0].value * s[$0]) }),
             Prediction(values: sums.doutDeviation.map { Double($0.value) }),
             Prediction(values: sums.doutX.map { Double($0.value) }),
         ]

@@ -50,27 +50,29 @@ struct GroupStatistics<R: BinaryFloatingPoint> {
         let groups = inputs.groupCount(grouping)
         var sums = [CompensatedSum<R>](repeating: CompensatedSum(), count: groups)
         var counts = [Int](repeating: 0, count: groups)
-        for i in 0 ..< inputs.count {
+        for i in 0..<inputs.count {
             let g = inputs.group(i, grouping)
             sums[g].add(R(inputs.x[i]))
             counts[g] += 1
         }
         count = counts.map { R($0) }
         let m = count
-        mean = (0 ..< groups).map { m[$0] > 0 ? sums[$0].value / m[$0] : 0 }
-        if !inputs.training {   // evaluation: the running statistics normalise
+        mean = (0..<groups).map { m[$0] > 0 ? sums[$0].value / m[$0] : 0 }
+        if !inputs.training {  // evaluation: the running statistics normalise
             mean = inputs.runningMean.map { R($0) }
         }
         var squares = [CompensatedSum<R>](repeating: CompensatedSum(), count: groups)
         var absX = [R](repeating: 0, count: groups), absDeviationX = absX
-        for i in 0 ..< inputs.count {
+        for i in 0..<inputs.count {
             let g = inputs.group(i, grouping), x = R(inputs.x[i]), c = x - mean[g]
             squares[g].add(c * c)
             absX[g] += abs(x)
             absDeviationX[g] += abs(c) * abs(x)
         }
-        variance = inputs.training ? (0 ..< groups).map { m[$0] > 0 ? squares[$0].value / m[$0] : 0 }
-                                   : inputs.runningVar.map { R($0) }
+        variance =
+            inputs.training
+            ? (0..<groups).map { m[$0] > 0 ? squares[$0].value / m[$0] : 0 }
+            : inputs.runningVar.map { R($0) }
         self.absX = zip(absX, m).map { $1 > 0 ? $0 / $1 : 0 }
         self.absDeviationX = zip(absDeviationX, m).map { $1 > 0 ? $0 / $1 : 0 }
     }
@@ -107,8 +109,10 @@ struct FormulaEvaluator<R: BinaryFloatingPoint> {
 
     /// nil when `refuted` rejects the forward's out, on a sample of about 4096 elements
     /// first and then on all: the rest is then not computed.
-    func evaluate(backwardMistakes: Bool = false, backward withBackward: Bool = true,
-                  refuted: (OutSample) -> Bool) -> ModelOutputs? {
+    func evaluate(
+        backwardMistakes: Bool = false, backward withBackward: Bool = true,
+        refuted: (OutSample) -> Bool
+    ) -> ModelOutputs? {
         let stats = statistics ?? GroupStatistics<R>(inputs, grouping: variant.grouping)
         let s = invstd(stats)
         if inputs.count > 8192, refuted(sampledOut(stats, s, stride: inputs.count / 4096)) { return nil }
@@ -117,8 +121,8 @@ struct FormulaEvaluator<R: BinaryFloatingPoint> {
         if refuted(OutSample(indices: nil, prediction: outputs.out)) { return nil }
         if variant.grouping != .perSample {
             let group = { (c: Int) in self.variant.grouping == .all ? 0 : c }
-            outputs.mean = Prediction(values: (0 ..< inputs.channels).map { Double(stats.mean[group($0)]) })
-            outputs.invstd = Prediction(values: (0 ..< inputs.channels).map { Double(s[group($0)]) })
+            outputs.mean = Prediction(values: (0..<inputs.channels).map { Double(stats.mean[group($0)]) })
+            outputs.invstd = Prediction(values: (0..<inputs.channels).map { Double(s[group($0)]) })
         }
         if inputs.training, variant.grouping == .all || isFitted {
             (outputs.runningMean, outputs.runningVar) = running(stats, invstd: s)
@@ -164,7 +168,7 @@ struct FormulaEvaluator<R: BinaryFloatingPoint> {
     func normalised(_ stats: GroupStatistics<R>, _ s: [R]) -> (xhat: [R], half: [R]?) {
         var xhat = [R](repeating: 0, count: inputs.count)
         var half: [R]? = variant.xhatPrecision == nil ? nil : [R](repeating: 0, count: inputs.count)
-        for i in 0 ..< inputs.count {
+        for i in 0..<inputs.count {
             let (center, width) = self.xhat(i, stats, s)
             xhat[i] = center
             if half != nil { half![i] = width }
@@ -175,7 +179,7 @@ struct FormulaEvaluator<R: BinaryFloatingPoint> {
     func forward(_ xhat: [R], _ half: [R]?) -> Prediction {
         var out = [Double](repeating: 0, count: inputs.count)
         var width: [Double]? = half.map { _ in [Double](repeating: 0, count: inputs.count) }
-        for i in 0 ..< inputs.count {
+        for i in 0..<inputs.count {
             let c = inputs.channel(i), gamma = R(inputs.gamma[c])
             out[i] = Double(gamma * xhat[i] + R(inputs.beta[c]))
             if let half { width![i] = Double(abs(gamma) * half[i]) }
@@ -202,7 +206,7 @@ struct FormulaEvaluator<R: BinaryFloatingPoint> {
         let p = inputs.parameters, m = R(p.momentum)
         let (keep, take) = p.momentumConvention == .torch ? (1 - m, m) : (m, 1 - m)
         var means = [Double](), variances = [Double]()
-        for c in 0 ..< inputs.channels {
+        for c in 0..<inputs.channels {
             let g = variant.grouping == .all ? 0 : c, count = stats.count[g]
             let variance = isFitted ? max(0, 1 / (s[g] * s[g]) - R(p.eps)) : stats.variance[g]
             let unbiased = p.runningVariance == .unbiased && count > 1 ? variance * count / (count - 1) : variance

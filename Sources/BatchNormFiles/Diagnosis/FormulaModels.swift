@@ -21,7 +21,8 @@ struct FormulaModels<R: BinaryFloatingPoint> {
         let statistics = GroupStatistics<R>(inputs, grouping: .channel)
         channelStatistics = statistics
         impliedInvstd = side.values["out"].flatMap { out in
-            side.beyond.isDisjoint(with: Self.forwardKeys) ? nil
+            side.beyond.isDisjoint(with: Self.forwardKeys)
+                ? nil
                 : ParameterEstimates.impliedInvstd(out: out, inputs: inputs, stats: statistics)
         }
     }
@@ -48,15 +49,17 @@ struct FormulaModels<R: BinaryFloatingPoint> {
     /// beyond rounding of that does not make it. The backward is then not computed.
     func refutes(_ out: OutSample) -> Bool {
         guard let limit = side.limit("out"),
-              let fit = side.distance("out", out.prediction, at: out.indices, cap: limit) else { return false }
+            let fit = side.distance("out", out.prediction, at: out.indices, cap: limit)
+        else { return false }
         return fit > limit
     }
 
     func forwardModel(_ variant: Variant) -> MistakeModel? {
         let (mistake, formula, parameter, detail) = variant
         guard let outputs = evaluator(formula).evaluate(refuted: refutes) else { return nil }
-        return MistakeModel(mistake: mistake, parameter: parameter, detail: detail,
-                            predictions: MistakeModel.forwardPredictions(outputs))
+        return MistakeModel(
+            mistake: mistake, parameter: parameter, detail: detail,
+            predictions: MistakeModel.forwardPredictions(outputs))
     }
 
     /// dx without either term, and the uncentred dgammas, on the correct forward. Their
@@ -69,17 +72,23 @@ struct FormulaModels<R: BinaryFloatingPoint> {
         let outputs = evaluator(FormulaVariant()).evaluate(backwardMistakes: true)
         var models: [MistakeModel] = []
         if let p = outputs.dxWithoutDbeta {
-            models.append(MistakeModel(mistake: .missingDbetaTerm, detail: { "the exact \($0) without the −dbeta term" },
-                                       predictions: ["dx": p]))
+            models.append(
+                MistakeModel(
+                    mistake: .missingDbetaTerm, detail: { "the exact \($0) without the −dbeta term" },
+                    predictions: ["dx": p]))
         }
         if let p = outputs.dxWithoutDgamma {
-            models.append(MistakeModel(mistake: .missingDgammaTerm,
-                                       detail: { "the exact \($0) without the −xhat·dgamma term" }, predictions: ["dx": p]))
+            models.append(
+                MistakeModel(
+                    mistake: .missingDgammaTerm,
+                    detail: { "the exact \($0) without the −xhat·dgamma term" }, predictions: ["dx": p]))
         }
         let forms = ["sum(dout*x)*invstd", "sum(dout*(x - mean)) without invstd", "sum(dout*x)"]
         for (form, p) in zip(forms, outputs.uncentredDgamma) {
-            models.append(MistakeModel(mistake: .uncentredDgamma, parameter: form,
-                                       detail: { "the exact \($0) = \(form)" }, predictions: ["dgamma": p]))
+            models.append(
+                MistakeModel(
+                    mistake: .uncentredDgamma, parameter: form,
+                    detail: { "the exact \($0) = \(form)" }, predictions: ["dgamma": p]))
         }
         return models
     }
@@ -88,24 +97,35 @@ struct FormulaModels<R: BinaryFloatingPoint> {
 
     func forwardVariants() -> [Variant] {
         var variants: [Variant] = [
-            (.epsOutsideSqrt, FormulaVariant(invstd: .epsOutsideSqrt), nil,
-             { "the exact \($0) with invstd = 1/(sqrt(var) + eps)" }),
+            (
+                .epsOutsideSqrt, FormulaVariant(invstd: .epsOutsideSqrt), nil,
+                { "the exact \($0) with invstd = 1/(sqrt(var) + eps)" }
+            )
         ]
         if inputs.training {
             variants += [
-                (.unbiasedVariance, FormulaVariant(invstd: .unbiased), nil,
-                 { "the exact \($0) normalised by the unbiased variance var*M/(M-1)" }),
-                (.wrongReductionAxes, FormulaVariant(grouping: .perSample), "per sample",
-                 { "the exact \($0) with statistics per sample (over every axis but the first)" }),
-                (.wrongReductionAxes, FormulaVariant(grouping: .all), "over all axes",
-                 { "the exact \($0) with statistics over every axis, the channel's too" }),
+                (
+                    .unbiasedVariance, FormulaVariant(invstd: .unbiased), nil,
+                    { "the exact \($0) normalised by the unbiased variance var*M/(M-1)" }
+                ),
+                (
+                    .wrongReductionAxes, FormulaVariant(grouping: .perSample), "per sample",
+                    { "the exact \($0) with statistics per sample (over every axis but the first)" }
+                ),
+                (
+                    .wrongReductionAxes, FormulaVariant(grouping: .all), "over all axes",
+                    { "the exact \($0) with statistics over every axis, the channel's too" }
+                ),
             ]
         }
         let ambiguity = (side.limit("out") ?? side.limit("dx") ?? 28) * side.workingUnitRoundoff
         for format in [ReducedPrecision.Format.float16, .bfloat16] {
-            variants.append((.reducedPrecision,
-                             FormulaVariant(xhatPrecision: ReducedPrecision(format: format, ambiguity: ambiguity)),
-                             format.rawValue, { "\($0) computed with xhat rounded to \(format.rawValue)" }))
+            variants.append(
+                (
+                    .reducedPrecision,
+                    FormulaVariant(xhatPrecision: ReducedPrecision(format: format, ambiguity: ambiguity)),
+                    format.rawValue, { "\($0) computed with xhat rounded to \(format.rawValue)" }
+                ))
         }
         return variants
     }
@@ -128,7 +148,7 @@ extension FormulaModels {
         let stats = channelStatistics
         let eps = inputs.parameters.eps, u = side.workingUnitRoundoff
         var invstd: [Double] = [], clamped: [Bool] = [], visible = false
-        for c in 0 ..< inputs.channels {
+        for c in 0..<inputs.channels {
             let variance = Double(stats.variance[c]), mean = Double(stats.mean[c])
             guard let s = implied[c] else {
                 invstd.append(1 / (variance + eps).squareRoot())
@@ -142,13 +162,14 @@ extension FormulaModels {
             // Clamped: 0 to within the fit's own resolution of 1/s^2.
             clamped.append(fitted <= limit * u * (eps + variance))
         }
-        guard visible else { return nil }   // the truth, within rounding
+        guard visible else { return nil }  // the truth, within rounding
         let variant = FormulaVariant(invstd: .given(invstd), varianceCancellation: limit * u, clampedVariance: clamped)
         guard let outputs = evaluator(variant).evaluate(refuted: refutes) else { return nil }
         let precision = u == FloatFormat.float64.unitRoundoff ? "float64" : "float32"
-        return MistakeModel(mistake: .unstableVariance, parameter: "in \(precision)",
-                            detail: { "\($0) with each channel's variance from E[x²]−E[x]² in \(precision) (fitted)" },
-                            predictions: MistakeModel.forwardPredictions(outputs))
+        return MistakeModel(
+            mistake: .unstableVariance, parameter: "in \(precision)",
+            detail: { "\($0) with each channel's variance from E[x²]−E[x]² in \(precision) (fitted)" },
+            predictions: MistakeModel.forwardPredictions(outputs))
     }
 
     /// The eps that best explains the candidate's out among the round numbers near the
@@ -156,10 +177,11 @@ extension FormulaModels {
     /// or estimate.
     func wrongEps() -> (eps: Double, fit: Double, out: Prediction)? {
         guard let implied = impliedInvstd,
-              let estimate = ParameterEstimates.eps(implied: implied, stats: channelStatistics) else { return nil }
+            let estimate = ParameterEstimates.eps(implied: implied, stats: channelStatistics)
+        else { return nil }
         let eps = inputs.parameters.eps, limit = side.limit("out") ?? 0
         let choices = ParameterEstimates.roundNumbers(near: estimate, excluding: eps).prefix(3).filter { e in
-            (0 ..< inputs.channels).contains { abs(e - eps) > varianceResolution($0, limit: limit) }
+            (0..<inputs.channels).contains { abs(e - eps) > varianceResolution($0, limit: limit) }
         }
         return choices.compactMap { eps in
             guard let model = evaluator(FormulaVariant(invstd: .eps(eps))).evaluate(backward: false, refuted: refutes)

@@ -1,5 +1,5 @@
-import RealModule
 import ArrayComparison
+import RealModule
 
 /// The catalogue of batch-norm mistakes `bnfile diff --inputs` can name, with the names
 /// it prints.
@@ -48,9 +48,11 @@ struct MistakeModel {
 
     /// The keys a forward mistake changes, from a formula variant's outputs.
     static func forwardPredictions(_ outputs: ModelOutputs) -> [String: Prediction] {
-        let all: [String: Prediction?] = ["out": outputs.out, "dx": outputs.dx, "dgamma": outputs.dgamma,
-                                          "running_mean": outputs.runningMean, "running_var": outputs.runningVar,
-                                          "mean": outputs.mean, "invstd": outputs.invstd]
+        let all: [String: Prediction?] = [
+            "out": outputs.out, "dx": outputs.dx, "dgamma": outputs.dgamma,
+            "running_mean": outputs.runningMean, "running_var": outputs.runningVar,
+            "mean": outputs.mean, "invstd": outputs.invstd,
+        ]
         return all.compactMapValues { $0 }
     }
 }

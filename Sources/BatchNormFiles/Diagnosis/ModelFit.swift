@@ -16,8 +16,10 @@ enum ModelFit {
     /// The largest error of `values` against `prediction`, in u*scale of `format`; or,
     /// once some error exceeds `cap`, that error (a lower bound of the largest): a model
     /// beyond the limit needs no more than that said of it.
-    static func distance(_ values: [Double], _ prediction: Prediction, scale: [Double], format: FloatFormat,
-                         cap: Double = .infinity) -> Double {
+    static func distance(
+        _ values: [Double], _ prediction: Prediction, scale: [Double], format: FloatFormat,
+        cap: Double = .infinity
+    ) -> Double {
         guard values.count == prediction.values.count, scale.count == values.count else { return .infinity }
         let u = format.unitRoundoff, step = format.leastNonzeroMagnitude
         var worst = 0.0
@@ -26,8 +28,9 @@ enum ModelFit {
             if let width = prediction.width?[i], width > 0, values[i].isFinite {
                 nearest += min(max(values[i] - nearest, -width), width)
             }
-            let error = roundingError(value: values[i], truth: nearest, scale: scale[i], unitRoundoff: u,
-                                      subnormalStep: step)
+            let error = roundingError(
+                value: values[i], truth: nearest, scale: scale[i], unitRoundoff: u,
+                subnormalStep: step)
             worst = max(worst, error.isNaN ? .infinity : error)
         }
         return worst

@@ -42,9 +42,9 @@ struct ModelInputs {
         var channel: [Int32] = [], sample: [Int32] = []
         channel.reserveCapacity(shape.elementCount)
         sample.reserveCapacity(shape.elementCount)
-        for n in 0 ..< shape.batch {
-            for outer in 0 ..< (shape.layout == .channelsFirst ? shape.channels : shape.spatial) {
-                for inner in 0 ..< (shape.layout == .channelsFirst ? shape.spatial : shape.channels) {
+        for n in 0..<shape.batch {
+            for outer in 0..<(shape.layout == .channelsFirst ? shape.channels : shape.spatial) {
+                for inner in 0..<(shape.layout == .channelsFirst ? shape.spatial : shape.channels) {
                     channel.append(Int32(shape.layout == .channelsFirst ? outer : inner))
                     sample.append(Int32(n))
                 }

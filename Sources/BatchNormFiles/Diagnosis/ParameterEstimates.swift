@@ -1,4 +1,5 @@
 import RealModule
+
 /// Estimates of a mistake's parameter from the candidate's own values, for the models
 /// whose parameter is not known in advance (another eps, another momentum, a factor).
 /// An estimate only chooses which model to evaluate; the model is then judged like
@@ -7,18 +8,20 @@ enum ParameterEstimates {
     /// Per channel, the invstd that best explains the candidate's out by least squares:
     /// out - beta = gamma*(x - mean)*s, so s = sum((out - beta)*gamma*c) / sum((gamma*c)^2)
     /// with c = x - mean (the true mean). nil for a channel with gamma = 0 or no spread.
-    static func impliedInvstd<R: BinaryFloatingPoint>(out: [Double], inputs: ModelInputs,
-                                                     stats: GroupStatistics<R>) -> [Double?] {
+    static func impliedInvstd<R: BinaryFloatingPoint>(
+        out: [Double], inputs: ModelInputs,
+        stats: GroupStatistics<R>
+    ) -> [Double?] {
         guard out.count == inputs.count else { return Array(repeating: nil, count: inputs.channels) }
         var numerator = [CompensatedSum<R>](repeating: CompensatedSum(), count: inputs.channels)
         var denominator = numerator
-        for i in 0 ..< inputs.count {
+        for i in 0..<inputs.count {
             let c = inputs.channel(i)
             let a = R(inputs.gamma[c]) * (R(inputs.x[i]) - stats.mean[c])
             numerator[c].add((R(out[i]) - R(inputs.beta[c])) * a)
             denominator[c].add(a * a)
         }
-        return (0 ..< inputs.channels).map { c in
+        return (0..<inputs.channels).map { c in
             let d = denominator[c].value
             guard d > 0 else { return nil }
             let s = Double(numerator[c].value / d)
@@ -48,9 +51,11 @@ enum ParameterEstimates {
         guard estimate.isFinite, estimate > 0 else { return [] }
         let k = Int(Double.log10(estimate).rounded(.down))
         var values: [Double] = []
-        for exponent in (k - 1) ... (k + 1) {
-            for d in 1 ... 9 {
-                let v = exponent < 0 ? Double(d) / Double.pow(10, Double(-exponent)) : Double(d) * Double.pow(10, Double(exponent))
+        for exponent in (k - 1)...(k + 1) {
+            for d in 1...9 {
+                let v =
+                    exponent < 0
+                    ? Double(d) / Double.pow(10, Double(-exponent)) : Double(d) * Double.pow(10, Double(exponent))
                 if v <= 2 * estimate, v >= estimate / 2, v != used { values.append(v) }
             }
         }
@@ -62,10 +67,12 @@ enum ParameterEstimates {
     /// whose batch statistic differs from its running one.
     static func batchWeight(candidate: [Double], running: [Double], batch: [Double]) -> Double? {
         guard candidate.count == running.count, batch.count == running.count else { return nil }
-        return median(running.indices.map { c in
-            let spread = batch[c] - running[c]
-            return abs(spread) > 1e-6 * max(abs(batch[c]), abs(running[c])) ? (candidate[c] - running[c]) / spread : nil
-        })
+        return median(
+            running.indices.map { c in
+                let spread = batch[c] - running[c]
+                return abs(spread) > 1e-6 * max(abs(batch[c]), abs(running[c]))
+                    ? (candidate[c] - running[c]) / spread : nil
+            })
     }
 
     /// The integer k in 2...16 nearest to the least-squares ratio of values to truth, if
@@ -79,6 +86,6 @@ enum ParameterEstimates {
         }
         guard tt > 0 else { return nil }
         let ratio = vt / tt, k = ratio.rounded()
-        return (2 ... 16).contains(k) && abs(ratio - k) < 0.1 ? Int(k) : nil
+        return (2...16).contains(k) && abs(ratio - k) < 0.1 ? Int(k) : nil
     }
 }

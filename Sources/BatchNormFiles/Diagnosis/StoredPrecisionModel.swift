@@ -12,15 +12,19 @@ enum StoredPrecisionModel {
     static func models(_ side: DiagnosisSide) -> [MistakeModel] {
         side.beyond.sorted().compactMap { key -> MistakeModel? in
             guard side.formats[key] == .float64, let values = side.values[key], let exact = side.truths[key],
-                  fingerprint(values), !fingerprint(exact.values), let limit = side.limit(key) else { return nil }
+                fingerprint(values), !fingerprint(exact.values), let limit = side.limit(key)
+            else { return nil }
             let allowance = limit * FloatFormat.float32.unitRoundoff
             let prediction = Prediction(values: exact.values, width: exact.scale.map { allowance * $0 })
-            let roundings = ModelFit.distance(values, Prediction(values: exact.values), scale: exact.scale,
-                                              format: .float32)
-            let detail = "the exact \(key) computed in float32 and stored as float64 (it errs by "
+            let roundings = ModelFit.distance(
+                values, Prediction(values: exact.values), scale: exact.scale,
+                format: .float32)
+            let detail =
+                "the exact \(key) computed in float32 and stored as float64 (it errs by "
                 + "\(NumberText.compact(roundings)) float32 roundings)"
-            return MistakeModel(mistake: .reducedPrecision, parameter: "float32 throughout", detail: { _ in detail },
-                                predictions: [key: prediction], fingerprinted: true)
+            return MistakeModel(
+                mistake: .reducedPrecision, parameter: "float32 throughout", detail: { _ in detail },
+                predictions: [key: prediction], fingerprinted: true)
         }
     }
 

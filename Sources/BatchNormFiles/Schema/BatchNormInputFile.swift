@@ -10,11 +10,12 @@ import NumPyFormat
 /// flags override and `fallback` (a result file's record, for diff) completes. Per-channel outputs take gamma's dtype (as torch keeps
 /// them), or, without gamma, that of the first per-channel input present, else x's.
 public struct BatchNormInputFile {
-    public static let aliases: [(role: String, keys: [String])] = [
-        ("x", ["x"]), ("gamma", ["gamma", "weight"]), ("beta", ["beta", "bias"]),
-        ("dout", ["dout", "grad_out", "dy"]), ("running_mean", ["running_mean"]),
-        ("running_var", ["running_var"]),
-    ] + StatedSettings.keys.map { ($0, [$0]) }
+    public static let aliases: [(role: String, keys: [String])] =
+        [
+            ("x", ["x"]), ("gamma", ["gamma", "weight"]), ("beta", ["beta", "bias"]),
+            ("dout", ["dout", "grad_out", "dy"]), ("running_mean", ["running_mean"]),
+            ("running_var", ["running_var"]),
+        ] + StatedSettings.keys.map { ($0, [$0]) }
     public static let floatDescrs = "float16, bfloat16, float32 or float64"
 
     public let path: String
@@ -34,8 +35,10 @@ public struct BatchNormInputFile {
     /// The dtype of the per-channel outputs.
     public let channelDType: NPYDType
 
-    public init(path: String, settings: BatchNormSettings, fallback: StatedSettings = StatedSettings(),
-                options: NPYReadOptions) throws {
+    public init(
+        path: String, settings: BatchNormSettings, fallback: StatedSettings = StatedSettings(),
+        options: NPYReadOptions
+    ) throws {
         self.path = path
         let archive = try NPZArchive(path: path, options: options)
         statedInFile = try StatedSettings(reading: archive, path: path)
@@ -67,7 +70,8 @@ public struct BatchNormInputFile {
         for (role, keys) in aliases {
             let present = keys.filter { archive.member(named: $0) != nil }
             if present.count > 1 {
-                throw BatchNormFileError("\(path): keys \(present.joined(separator: " and ")) both give \(role); keep one")
+                throw BatchNormFileError(
+                    "\(path): keys \(present.joined(separator: " and ")) both give \(role); keep one")
             }
             if let key = present.first { found[role] = (key, try archive.array(named: key)) }
         }
@@ -75,7 +79,9 @@ public struct BatchNormInputFile {
     }
 
     /// x's shape as the engine sees it, after checking that its working memory fits.
-    static func shape(of x: NPYArray, layout: ChannelLayout, options: NPYReadOptions, path: String) throws -> BatchNormShape {
+    static func shape(of x: NPYArray, layout: ChannelLayout, options: NPYReadOptions, path: String) throws
+        -> BatchNormShape
+    {
         do {
             let shape = try BatchNormShape(dimensions: x.shape, layout: layout)
             try shape.requireWorkingMemory(atMost: options.maxBytes)
@@ -93,7 +99,8 @@ public struct BatchNormInputFile {
             throw BatchNormFileError("\(path): \(key) has shape \(dout.shape); expected x's shape \(x.shape)")
         }
         guard dout.dtype.kind == x.dtype.kind, dout.dtype.itemSize == x.dtype.itemSize else {
-            throw BatchNormFileError("\(path): \(key) has dtype \(dout.dtype.descr); expected x's dtype \(x.dtype.descr)")
+            throw BatchNormFileError(
+                "\(path): \(key) has dtype \(dout.dtype.descr); expected x's dtype \(x.dtype.descr)")
         }
         return dout
     }
@@ -110,8 +117,9 @@ public struct BatchNormInputFile {
             guard let (key, array) = found[role] else { continue }
             try requireFloat(array, key: key, path: path)
             guard array.shape == [shape.channels] else {
-                throw BatchNormFileError("\(path): \(key) has shape \(array.shape); expected (\(shape.channels),), one value per channel of x \(x.shape) (\(layout.rawValue))"
-                    + BatchNormInputKeys.layoutHint(length: array.shape, xShape: x.shape, layout: layout))
+                throw BatchNormFileError(
+                    "\(path): \(key) has shape \(array.shape); expected (\(shape.channels),), one value per channel of x \(x.shape) (\(layout.rawValue))"
+                        + BatchNormInputKeys.layoutHint(length: array.shape, xShape: x.shape, layout: layout))
             }
             values[role] = try array.elements(as: Double.self)
             if firstDType == nil { firstDType = array.dtype }
@@ -124,8 +132,9 @@ public struct BatchNormInputFile {
     @discardableResult
     public static func requireFloat(_ array: NPYArray, key: String, path: String) throws -> StoredFloat {
         guard let format = StoredFloat(array.dtype) else {
-            throw BatchNormFileError("\(path): \(key) has dtype \(array.dtype.descr); expected \(floatDescrs)"
-                + BFloat16Declaration.hint(for: array.dtype, key: key))
+            throw BatchNormFileError(
+                "\(path): \(key) has dtype \(array.dtype.descr); expected \(floatDescrs)"
+                    + BFloat16Declaration.hint(for: array.dtype, key: key))
         }
         return format
     }
@@ -157,8 +166,10 @@ public struct BatchNormInputFile {
     }
 
     /// The engine's input from this file's bytes of `x` and `dout`.
-    private func input<X: BatchNormFloat>(_ xs: UnsafeRawBufferPointer, _ ds: UnsafeRawBufferPointer?,
-                                          _: X.Type) -> BatchNormInput {
+    private func input<X: BatchNormFloat>(
+        _ xs: UnsafeRawBufferPointer, _ ds: UnsafeRawBufferPointer?,
+        _: X.Type
+    ) -> BatchNormInput {
         BatchNormInput(x: xs, dout: ds, elementType: X.elementType, shape: shape, parameters: parameters, mode: mode)
     }
 
@@ -183,7 +194,8 @@ extension BatchNormInputFile {
     /// The exact result in float64 and each value's error scale, for `bnfile diff
     /// --inputs`. The scales need x and dout in their stored type, hence the dispatch.
     public func evaluateWithScales<Output: BatchNormFloat>(as _: Output.Type, threads: Int) throws
-        -> (result: BatchNormResult<Output>, scales: ErrorScales) {
+        -> (result: BatchNormResult<Output>, scales: ErrorScales)
+    {
         let result = try evaluate(as: Output.self, threads: threads)
         do {
             return (result, try storedFloat.dispatch(ScaleEvaluation(file: self, result: result)))
@@ -211,12 +223,14 @@ private struct ScaleEvaluation<Output: BatchNormFloat>: StoredFloatBody {
     func run<X: BatchNormFloat & NPYElement>(_: X.Type) throws -> ErrorScales {
         try file.x.withUnsafeElements(as: X.self) { xs in
             guard let dout = file.dout else {
-                return try ErrorScales(x: xs, dout: nil, shape: file.shape, parameters: file.parameters,
-                                       mode: file.mode, result: result)
+                return try ErrorScales(
+                    x: xs, dout: nil, shape: file.shape, parameters: file.parameters,
+                    mode: file.mode, result: result)
             }
             return try dout.withUnsafeElements(as: X.self) { ds in
-                try ErrorScales(x: xs, dout: ds, shape: file.shape, parameters: file.parameters,
-                                mode: file.mode, result: result)
+                try ErrorScales(
+                    x: xs, dout: ds, shape: file.shape, parameters: file.parameters,
+                    mode: file.mode, result: result)
             }
         }
     }

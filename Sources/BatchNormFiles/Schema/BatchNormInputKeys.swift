@@ -38,8 +38,9 @@ public enum BatchNormInputKeys {
             for (role, keys) in BatchNormInputFile.aliases where !foundRoles.contains(role) {
                 guard let meant = keys.first(where: { resembles(name, $0) }) else { continue }
                 let fallback = defaults[role].map { " (without it: \($0))" } ?? ""
-                throw BatchNormFileError("\(path): key '\(name)' is not one bnfile reads; did you mean '\(meant)'? "
-                    + "Rename it in the file\(fallback); keys present: \(present(names))")
+                throw BatchNormFileError(
+                    "\(path): key '\(name)' is not one bnfile reads; did you mean '\(meant)'? "
+                        + "Rename it in the file\(fallback); keys present: \(present(names))")
             }
         }
     }
@@ -50,7 +51,8 @@ public enum BatchNormInputKeys {
         let other: ChannelLayout = layout == .channelsFirst ? .channelsLast : .channelsFirst
         let otherChannels = other == .channelsLast ? xShape[xShape.count - 1] : xShape[1]
         guard length[0] == otherChannels else { return "" }
-        return "; if the channels are on the \(other == .channelsLast ? "last" : "second") axis, pass --layout \(other.rawValue)"
+        return
+            "; if the channels are on the \(other == .channelsLast ? "last" : "second") axis, pass --layout \(other.rawValue)"
     }
 
     /// Case-insensitive equality; for keys of 4+ characters also one edit (two for 6+,
@@ -69,10 +71,10 @@ public enum BatchNormInputKeys {
     public static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
         if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
         var table = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
-        for i in 0 ... a.count { table[i][0] = i }
-        for j in 0 ... b.count { table[0][j] = j }
-        for i in 1 ... a.count {
-            for j in 1 ... b.count {
+        for i in 0...a.count { table[i][0] = i }
+        for j in 0...b.count { table[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
                 let cost = a[i - 1] == b[j - 1] ? 0 : 1
                 table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
                 if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {

@@ -17,8 +17,10 @@ public enum BatchNormResultFile {
     /// engine computes them, so the process holds the (memory-mapped) inputs and about
     /// a megabyte of outputs rather than both whole outputs. Deflated output needs each
     /// member's bytes in sequence, so it computes whole arrays first.
-    public static func write(_ problem: BatchNormInputFile, to writer: NPZWriter, compression: NPZCompression,
-                             threads: Int) throws {
+    public static func write(
+        _ problem: BatchNormInputFile, to writer: NPZWriter, compression: NPZCompression,
+        threads: Int
+    ) throws {
         let channels = try problem.storedFloat.dispatch(
             ElementResults(problem: problem, writer: writer, compression: compression, threads: threads))
         guard let channelFormat = StoredFloat(problem.channelDType) else {

@@ -20,14 +20,17 @@ public enum Framework: String, Sendable, CaseIterable {
     public var defaults: ResolvedSettings {
         switch self {
         case .torch:
-            ResolvedSettings(eps: 1e-5, momentum: 0.1, momentumConvention: .torch, runningVariance: .unbiased,
-                             training: true, layout: .channelsFirst)
+            ResolvedSettings(
+                eps: 1e-5, momentum: 0.1, momentumConvention: .torch, runningVariance: .unbiased,
+                training: true, layout: .channelsFirst)
         case .keras:
-            ResolvedSettings(eps: 1e-3, momentum: 0.99, momentumConvention: .keras, runningVariance: .biased,
-                             training: true, layout: .channelsLast)
+            ResolvedSettings(
+                eps: 1e-3, momentum: 0.99, momentumConvention: .keras, runningVariance: .biased,
+                training: true, layout: .channelsLast)
         case .flax:
-            ResolvedSettings(eps: 1e-5, momentum: 0.99, momentumConvention: .keras, runningVariance: .biased,
-                             training: true, layout: .channelsLast)
+            ResolvedSettings(
+                eps: 1e-5, momentum: 0.99, momentumConvention: .keras, runningVariance: .biased,
+                training: true, layout: .channelsLast)
         }
     }
 }
@@ -41,8 +44,10 @@ public struct ResolvedSettings: Sendable, Equatable {
     public var training: Bool
     public var layout: ChannelLayout
 
-    public init(eps: Double, momentum: Double, momentumConvention: MomentumConvention,
-                runningVariance: RunningVarianceConvention, training: Bool, layout: ChannelLayout) {
+    public init(
+        eps: Double, momentum: Double, momentumConvention: MomentumConvention,
+        runningVariance: RunningVarianceConvention, training: Bool, layout: ChannelLayout
+    ) {
         (self.eps, self.momentum, self.momentumConvention) = (eps, momentum, momentumConvention)
         (self.runningVariance, self.training, self.layout) = (runningVariance, training, layout)
     }
@@ -66,34 +71,40 @@ public struct StatedSettings: Sendable, Equatable {
     public var training: Bool?
     public var layout: ChannelLayout?
 
-    public init(eps: Double? = nil, momentum: Double? = nil, momentumConvention: MomentumConvention? = nil,
-                runningVariance: RunningVarianceConvention? = nil, training: Bool? = nil,
-                layout: ChannelLayout? = nil) {
+    public init(
+        eps: Double? = nil, momentum: Double? = nil, momentumConvention: MomentumConvention? = nil,
+        runningVariance: RunningVarianceConvention? = nil, training: Bool? = nil,
+        layout: ChannelLayout? = nil
+    ) {
         (self.eps, self.momentum, self.momentumConvention) = (eps, momentum, momentumConvention)
         (self.runningVariance, self.training, self.layout) = (runningVariance, training, layout)
     }
 
     /// The member names a file states settings under.
-    public static let keys: [String] = ["eps", "momentum", "momentum_convention", "running_var_convention",
-                                        "training", "layout"]
+    public static let keys: [String] = [
+        "eps", "momentum", "momentum_convention", "running_var_convention",
+        "training", "layout",
+    ]
 
     public var isEmpty: Bool { self == StatedSettings() }
 
     /// These settings where stated, `fallback`'s elsewhere.
     public func over(_ fallback: StatedSettings) -> StatedSettings {
-        StatedSettings(eps: eps ?? fallback.eps, momentum: momentum ?? fallback.momentum,
-                       momentumConvention: momentumConvention ?? fallback.momentumConvention,
-                       runningVariance: runningVariance ?? fallback.runningVariance,
-                       training: training ?? fallback.training, layout: layout ?? fallback.layout)
+        StatedSettings(
+            eps: eps ?? fallback.eps, momentum: momentum ?? fallback.momentum,
+            momentumConvention: momentumConvention ?? fallback.momentumConvention,
+            runningVariance: runningVariance ?? fallback.runningVariance,
+            training: training ?? fallback.training, layout: layout ?? fallback.layout)
     }
 
     /// Fills what is still unstated from a framework's defaults.
     public func resolved(framework: Framework) -> ResolvedSettings {
         let d = framework.defaults
-        return ResolvedSettings(eps: eps ?? d.eps, momentum: momentum ?? d.momentum,
-                                momentumConvention: momentumConvention ?? d.momentumConvention,
-                                runningVariance: runningVariance ?? d.runningVariance,
-                                training: training ?? d.training, layout: layout ?? d.layout)
+        return ResolvedSettings(
+            eps: eps ?? d.eps, momentum: momentum ?? d.momentum,
+            momentumConvention: momentumConvention ?? d.momentumConvention,
+            runningVariance: runningVariance ?? d.runningVariance,
+            training: training ?? d.training, layout: layout ?? d.layout)
     }
 
     /// The settings one file states, each checked for its type.
@@ -102,8 +113,9 @@ public struct StatedSettings: Sendable, Equatable {
             guard archive.member(named: key) != nil else { return nil }
             let array = try archive.array(named: key)
             guard array.count == 1 else {
-                throw BatchNormFileError("\(path): \(key) has shape \(pythonTuple(array.shape)); "
-                    + "expected a 0-d array holding one setting")
+                throw BatchNormFileError(
+                    "\(path): \(key) has shape \(pythonTuple(array.shape)); "
+                        + "expected a 0-d array holding one setting")
             }
             return array
         }
@@ -118,18 +130,22 @@ public struct StatedSettings: Sendable, Equatable {
         where T.RawValue == String {
             guard let array = try array(key) else { return nil }
             guard array.dtype.kind == .unicode || array.dtype.kind == .bytes,
-                  let text = try array.strings().first, let value = T(rawValue: text) else {
-                throw BatchNormFileError("\(path): \(key) must be one of \(choices.joined(separator: ", ")) "
-                    + "as a 0-d string array (np.array(\"\(choices[0])\"))")
+                let text = try array.strings().first, let value = T(rawValue: text)
+            else {
+                throw BatchNormFileError(
+                    "\(path): \(key) must be one of \(choices.joined(separator: ", ")) "
+                        + "as a 0-d string array (np.array(\"\(choices[0])\"))")
             }
             return value
         }
         eps = try number("eps")
         momentum = try number("momentum")
-        momentumConvention = try word("momentum_convention", MomentumConvention.self,
-                                      choices: MomentumConvention.allCases.map(\.rawValue))
-        runningVariance = try word("running_var_convention", RunningVarianceConvention.self,
-                                   choices: RunningVarianceConvention.allCases.map(\.rawValue))
+        momentumConvention = try word(
+            "momentum_convention", MomentumConvention.self,
+            choices: MomentumConvention.allCases.map(\.rawValue))
+        runningVariance = try word(
+            "running_var_convention", RunningVarianceConvention.self,
+            choices: RunningVarianceConvention.allCases.map(\.rawValue))
         layout = try word("layout", ChannelLayout.self, choices: ChannelLayout.allCases.map(\.rawValue))
         training = try array("training").map { array in
             guard array.dtype.kind == .bool else {
@@ -175,8 +191,10 @@ public struct BatchNormSettings: Sendable {
     public var framework: Framework
     public var threads: Int
 
-    public init(stated: StatedSettings = StatedSettings(), framework: Framework = .torch,
-                threads: Int = ExactBatchNorm.defaultThreadCount) {
+    public init(
+        stated: StatedSettings = StatedSettings(), framework: Framework = .torch,
+        threads: Int = ExactBatchNorm.defaultThreadCount
+    ) {
         self.stated = stated
         self.framework = framework
         self.threads = threads

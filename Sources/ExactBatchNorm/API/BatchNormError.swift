@@ -31,7 +31,8 @@ public enum BatchNormError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unsupportedRank(let dims):
-            return "x has shape \(dims); expected rank 2 to 5: (N,C), (N,C,L), (N,C,H,W) or (N,C,D,H,W), or channels last"
+            return
+                "x has shape \(dims); expected rank 2 to 5: (N,C), (N,C,L), (N,C,H,W) or (N,C,D,H,W), or channels last"
         case .lengthMismatch(let name, let expected, let found):
             return "\(name) has \(found) values; expected \(expected) (one per channel, or x's shape)"
         case .oneValuePerChannel(let shape):

@@ -70,8 +70,9 @@ extension BatchNormFloat {
         case .infinity(let negative): self = negative ? -Self.infinity : Self.infinity
         case .nan: self = Self.nan
         case .finite(let negative, let significand, let exponent):
-            self = Self(sign: negative ? .minus : .plus, exponent: Self.Exponent(exponent),
-                        significand: Self(significand))
+            self = Self(
+                sign: negative ? .minus : .plus, exponent: Self.Exponent(exponent),
+                significand: Self(significand))
         }
     }
 

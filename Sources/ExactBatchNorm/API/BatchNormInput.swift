@@ -32,9 +32,11 @@ public struct BatchNormInput {
     public var parameters: BatchNormParameters
     public var mode: BatchNormMode
 
-    public init(x: UnsafeRawBufferPointer, dout: UnsafeRawBufferPointer?, elementType: BatchNormElementType,
-                shape: BatchNormShape, parameters: BatchNormParameters = BatchNormParameters(),
-                mode: BatchNormMode = .training) {
+    public init(
+        x: UnsafeRawBufferPointer, dout: UnsafeRawBufferPointer?, elementType: BatchNormElementType,
+        shape: BatchNormShape, parameters: BatchNormParameters = BatchNormParameters(),
+        mode: BatchNormMode = .training
+    ) {
         self.x = x
         self.dout = dout
         self.elementType = elementType
@@ -44,11 +46,14 @@ public struct BatchNormInput {
     }
 
     /// The same from typed buffers.
-    public init<X: BatchNormFloat>(x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
-                                   parameters: BatchNormParameters = BatchNormParameters(),
-                                   mode: BatchNormMode = .training) {
-        self.init(x: UnsafeRawBufferPointer(x), dout: dout.map { UnsafeRawBufferPointer($0) },
-                  elementType: X.elementType, shape: shape, parameters: parameters, mode: mode)
+    public init<X: BatchNormFloat>(
+        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
+        parameters: BatchNormParameters = BatchNormParameters(),
+        mode: BatchNormMode = .training
+    ) {
+        self.init(
+            x: UnsafeRawBufferPointer(x), dout: dout.map { UnsafeRawBufferPointer($0) },
+            elementType: X.elementType, shape: shape, parameters: parameters, mode: mode)
     }
 }
 

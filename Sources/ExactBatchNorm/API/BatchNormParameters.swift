@@ -20,10 +20,12 @@ public struct BatchNormParameters: Sendable {
     /// The variance stored in the running variance; torch's (unbiased) by default.
     public var runningVariance: RunningVarianceConvention
 
-    public init(gamma: [Double]? = nil, beta: [Double]? = nil, runningMean: [Double]? = nil,
-                runningVar: [Double]? = nil, eps: Double = 1e-5, momentum: Double = 0.1,
-                momentumConvention: MomentumConvention = .torch,
-                runningVariance: RunningVarianceConvention = .unbiased) {
+    public init(
+        gamma: [Double]? = nil, beta: [Double]? = nil, runningMean: [Double]? = nil,
+        runningVar: [Double]? = nil, eps: Double = 1e-5, momentum: Double = 0.1,
+        momentumConvention: MomentumConvention = .torch,
+        runningVariance: RunningVarianceConvention = .unbiased
+    ) {
         self.momentumConvention = momentumConvention
         self.runningVariance = runningVariance
         self.gamma = gamma

@@ -20,7 +20,7 @@ public struct BatchNormShape: Sendable, Equatable {
     public let spatial: Int
 
     public init(dimensions: [Int], layout: ChannelLayout) throws(BatchNormError) {
-        guard (2 ... 5).contains(dimensions.count) else {
+        guard (2...5).contains(dimensions.count) else {
             throw .unsupportedRank(dimensions)
         }
         guard dimensions.allSatisfy({ $0 >= 0 }) else { throw .unsupportedRank(dimensions) }
@@ -57,8 +57,9 @@ public struct BatchNormShape: Sendable, Equatable {
     /// every run would be a single value; read channels last, runs are 512 positions long.
     var forIteration: BatchNormShape {
         guard layout == .channelsFirst, spatial == 1, batch > 1 else { return self }
-        return BatchNormShape(batch: 1, channels: channels, spatial: batch, dimensions: dimensions,
-                              layout: .channelsLast)
+        return BatchNormShape(
+            batch: 1, channels: channels, spatial: batch, dimensions: dimensions,
+            layout: .channelsLast)
     }
 
     private init(batch: Int, channels: Int, spatial: Int, dimensions: [Int], layout: ChannelLayout) {

@@ -13,8 +13,10 @@ protocol ElementTypeBody {
 
 /// The engine's one turn from element formats to Swift types: `body` run with `data`'s
 /// type and `output`'s.
-func dispatch<Body: ElementTypeBody>(_ data: BatchNormElementType, output: BatchNormElementType,
-                                     _ body: Body) throws(Body.Failure) -> Body.Result {
+func dispatch<Body: ElementTypeBody>(
+    _ data: BatchNormElementType, output: BatchNormElementType,
+    _ body: Body
+) throws(Body.Failure) -> Body.Result {
     switch data {
     case .float16: try dispatch(Float16.self, output: output, body)
     case .bfloat16: try dispatch(BFloat16.self, output: output, body)

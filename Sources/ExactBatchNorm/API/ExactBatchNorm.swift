@@ -79,14 +79,17 @@ public enum ExactBatchNorm {
     public static func compute<Output: BatchNormFloat>(
         _ input: BatchNormInput, output _: Output.Type, blockBytes: Int = 1 << 20,
         threads: Int = ExactBatchNorm.defaultThreadCount,
-        deliver: (_ elements: Range<Int>, _ out: UnsafeBufferPointer<Output>,
-                  _ dx: UnsafeBufferPointer<Output>?) throws -> Void
+        deliver: (
+            _ elements: Range<Int>, _ out: UnsafeBufferPointer<Output>,
+            _ dx: UnsafeBufferPointer<Output>?
+        ) throws -> Void
     ) throws -> BatchNormChannels {
         requireEngineType(Output.self)
         return try withoutActuallyEscaping(deliver) { deliver in
             let blocks = BlockOutput(input: input, blockBytes: blockBytes, threads: threads) { elements, out, dx in
-                try deliver(elements, out.assumingMemoryBound(to: Output.self),
-                            dx.map { $0.assumingMemoryBound(to: Output.self) })
+                try deliver(
+                    elements, out.assumingMemoryBound(to: Output.self),
+                    dx.map { $0.assumingMemoryBound(to: Output.self) })
             }
             return try dispatch(input.elementType, output: Output.elementType, blocks)
         }
@@ -103,10 +106,11 @@ public enum ExactBatchNorm {
         guard out.count == count, (dx == nil) == (input.dout == nil), dx.map({ $0.count == count }) ?? true else {
             throw .lengthMismatch(name: "out or dx buffer", expected: count, found: out.count)
         }
-        let placeholder = UnsafeMutableRawPointer(bitPattern: 64)!   // for empty buffers; never written
-        let body = WholeOutput(input: input, out: out.baseAddress.map { UnsafeMutableRawPointer($0) } ?? placeholder,
-                               dx: dx.map { $0.baseAddress.map { UnsafeMutableRawPointer($0) } ?? placeholder },
-                               threads: threads, paths: paths)
+        let placeholder = UnsafeMutableRawPointer(bitPattern: 64)!  // for empty buffers; never written
+        let body = WholeOutput(
+            input: input, out: out.baseAddress.map { UnsafeMutableRawPointer($0) } ?? placeholder,
+            dx: dx.map { $0.baseAddress.map { UnsafeMutableRawPointer($0) } ?? placeholder },
+            threads: threads, paths: paths)
         return try dispatch(input.elementType, output: Output.elementType, body)
     }
 
@@ -114,7 +118,8 @@ public enum ExactBatchNorm {
     /// the type that `elementType` names.
     static func requireEngineType<T: BatchNormFloat>(_: T.Type) {
         let known: [Any.Type] = [Float16.self, BFloat16.self, Float.self, Double.self]
-        precondition(known.contains { $0 == T.self }, "ExactBatchNorm computes float16, bfloat16, float32 and float64 only")
+        precondition(
+            known.contains { $0 == T.self }, "ExactBatchNorm computes float16, bfloat16, float32 and float64 only")
     }
 }
 
@@ -127,13 +132,16 @@ private struct WholeOutput: ElementTypeBody {
     let paths: EnginePaths
 
     func run<X: BatchNormFloat, Output: BatchNormFloat>(data _: X.Type, output _: Output.Type)
-        throws(BatchNormError) -> BatchNormChannels {
+        throws(BatchNormError) -> BatchNormChannels
+    {
         let solved = try ExactBatchNorm.solve(input, data: X.self, output: Output.self, threads: threads, paths: paths)
-        let exactPaths = solved.runKernel(units: 0 ..< Tiles(solved.shape).count,
-                                          out: out.assumingMemoryBound(to: Output.self),
-                                          dx: dx?.assumingMemoryBound(to: Output.self), threads: threads)
-        return BatchNormChannels(channels: solved.channels.solutions, hasGradients: input.dout != nil,
-                                 exactPathCount: exactPaths)
+        let exactPaths = solved.runKernel(
+            units: 0..<Tiles(solved.shape).count,
+            out: out.assumingMemoryBound(to: Output.self),
+            dx: dx?.assumingMemoryBound(to: Output.self), threads: threads)
+        return BatchNormChannels(
+            channels: solved.channels.solutions, hasGradients: input.dout != nil,
+            exactPathCount: exactPaths)
     }
 }
 
@@ -146,7 +154,8 @@ private struct BlockOutput: ElementTypeBody {
     let deliver: (Range<Int>, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> Void
 
     func run<X: BatchNormFloat, Output: BatchNormFloat>(data _: X.Type, output _: Output.Type)
-        throws -> BatchNormChannels {
+        throws -> BatchNormChannels
+    {
         let solved = try ExactBatchNorm.solve(input, data: X.self, output: Output.self, threads: threads, paths: .all)
         let tiles = Tiles(solved.shape)
         let perUnit = max(1, tiles.firstElement(ofUnit: 1) - tiles.firstElement(ofUnit: 0))
@@ -154,19 +163,24 @@ private struct BlockOutput: ElementTypeBody {
         let capacity = unitsPerBlock * perUnit
         let out = UnsafeMutableBufferPointer<Output>.allocate(capacity: capacity)
         let dx = input.dout == nil ? nil : UnsafeMutableBufferPointer<Output>.allocate(capacity: capacity)
-        defer { out.deallocate(); dx?.deallocate() }
+        defer {
+            out.deallocate()
+            dx?.deallocate()
+        }
         var exactPaths = 0
         var unit = 0
         while unit < tiles.count {
-            let units = unit ..< min(tiles.count, unit + unitsPerBlock)
-            let elements = tiles.firstElement(ofUnit: units.lowerBound) ..< tiles.firstElement(ofUnit: units.upperBound)
+            let units = unit..<min(tiles.count, unit + unitsPerBlock)
+            let elements = tiles.firstElement(ofUnit: units.lowerBound)..<tiles.firstElement(ofUnit: units.upperBound)
             exactPaths += solved.runKernel(units: units, out: out.baseAddress!, dx: dx?.baseAddress, threads: threads)
             let bytes = elements.count * MemoryLayout<Output>.stride
-            try deliver(elements, UnsafeRawBufferPointer(start: out.baseAddress, count: bytes),
-                        dx.map { UnsafeRawBufferPointer(start: $0.baseAddress, count: bytes) })
+            try deliver(
+                elements, UnsafeRawBufferPointer(start: out.baseAddress, count: bytes),
+                dx.map { UnsafeRawBufferPointer(start: $0.baseAddress, count: bytes) })
             unit = units.upperBound
         }
-        return BatchNormChannels(channels: solved.channels.solutions, hasGradients: input.dout != nil,
-                                 exactPathCount: exactPaths)
+        return BatchNormChannels(
+            channels: solved.channels.solutions, hasGradients: input.dout != nil,
+            exactPathCount: exactPaths)
     }
 }

@@ -21,8 +21,9 @@ extension BFloat16: BinaryFloatingPoint {
 
     public init(sign: FloatingPointSign, exponentBitPattern: UInt, significandBitPattern: UInt16) {
         let signBit: UInt16 = sign == .minus ? 0x8000 : 0
-        self.init(bitPattern: signBit | UInt16(truncatingIfNeeded: exponentBitPattern & 0xFF) << 7
-                    | (significandBitPattern & 0x7F))
+        self.init(
+            bitPattern: signBit | UInt16(truncatingIfNeeded: exponentBitPattern & 0xFF) << 7
+                | (significandBitPattern & 0x7F))
     }
 
     public static var nan: BFloat16 { BFloat16(bitPattern: 0x7FC0) }
@@ -43,7 +44,8 @@ extension BFloat16: BinaryFloatingPoint {
     /// Through double rounded to odd: 53 >= 8 + 2 bits make the second rounding correct.
     public init(_ value: Float80) {
         let near = Double(value)
-        let residual = value.isNaN || !near.isFinite ? 0 : (value > Float80(near) ? 1 : (value < Float80(near) ? -1 : 0))
+        let residual =
+            value.isNaN || !near.isFinite ? 0 : (value > Float80(near) ? 1 : (value < Float80(near) ? -1 : 0))
         self.init(roundingDouble: Self.roundedToOdd(near, residual: residual))
     }
     #endif
@@ -157,7 +159,10 @@ extension BFloat16: BinaryFloatingPoint {
         let product = Double(a.float) * Double(b.float)
         let addend = Double(float)
         let sum = product + addend
-        guard sum.isFinite else { self = BFloat16(roundingDouble: sum); return }
+        guard sum.isFinite else {
+            self = BFloat16(roundingDouble: sum)
+            return
+        }
         let remainder = sum - product
         let error = (product - (sum - remainder)) + (addend - remainder)
         self = BFloat16(roundingDouble: Self.roundedToOdd(sum, residual: error > 0 ? 1 : (error < 0 ? -1 : 0)))

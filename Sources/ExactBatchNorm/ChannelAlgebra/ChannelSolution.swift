@@ -44,16 +44,21 @@ extension ChannelSolution {
     /// every element to the exact path). The two paths give the same bits;
     /// `certified: false` forces the exact one, as does `fastPath: false` (which sends
     /// every element to the exact path too, and so needs the exact terms at once).
-    static func solve(channel ch: Int, sums: ChannelSums, count m: Int, mode: BatchNormMode,
-                      hasDout: Bool, parameters p: ResolvedParameters, doubleDouble: Bool,
-                      fastPath: Bool = true, certified: Bool = true) -> (solution: ChannelSolution, fast: FastConstants?) {
+    static func solve(
+        channel ch: Int, sums: ChannelSums, count m: Int, mode: BatchNormMode,
+        hasDout: Bool, parameters p: ResolvedParameters, doubleDouble: Bool,
+        fastPath: Bool = true, certified: Bool = true
+    ) -> (solution: ChannelSolution, fast: FastConstants?) {
         if fastPath && certified,
-           let solved = FastChannelSolve.solve(channel: ch, sums: sums, count: m, mode: mode, hasDout: hasDout,
-                                               parameters: p) {
+            let solved = FastChannelSolve.solve(
+                channel: ch, sums: sums, count: m, mode: mode, hasDout: hasDout,
+                parameters: p)
+        {
             return solved
         }
-        var solution = solveExactly(channel: ch, sums: sums, count: m, mode: mode, hasDout: hasDout, parameters: p,
-                                    doubleDouble: doubleDouble, fastPath: fastPath)
+        var solution = solveExactly(
+            channel: ch, sums: sums, count: m, mode: mode, hasDout: hasDout, parameters: p,
+            doubleDouble: doubleDouble, fastPath: fastPath)
         let fast = solution.fast
         solution.fastBox = nil
         return (solution, fast)
@@ -68,30 +73,36 @@ extension ChannelSolution {
     /// the IEEE sum and `dx`, `dgamma` NaN; a non-finite `gamma` makes `out` and `dx` NaN,
     /// a non-finite `beta` makes `out` NaN. `var + eps <= 0` (possible only with
     /// `eps <= 0`) leaves `invstd` as IEEE gives it and `out`, `dx`, `dgamma` NaN.
-    static func solveExactly(channel ch: Int, sums: ChannelSums, count m: Int, mode: BatchNormMode,
-                             hasDout: Bool, parameters p: ResolvedParameters, doubleDouble: Bool,
-                             fastPath: Bool = true) -> ChannelSolution {
+    static func solveExactly(
+        channel ch: Int, sums: ChannelSums, count m: Int, mode: BatchNormMode,
+        hasDout: Bool, parameters p: ResolvedParameters, doubleDouble: Bool,
+        fastPath: Bool = true
+    ) -> ChannelSolution {
         let statistics = ExactStatistics(channel: ch, sums: sums, count: m, mode: mode, parameters: p)
         var dbeta: ChannelValue? = nil
         if hasDout {
-            dbeta = sums.doutTally.isFinite ? .exact(ExactExpression(sums.dout.value)) : .special(sums.doutTally.ieeeSum)
+            dbeta =
+                sums.doutTally.isFinite ? .exact(ExactExpression(sums.dout.value)) : .special(sums.doutTally.ieeeSum)
         }
         let (underRoot, invstdIfNotExact) = statistics.underRoot(runningVar: p.runningVar[ch], eps: p.eps)
         guard let v = underRoot, let mu = statistics.meanExact else {
-            return ChannelSolution(mean: statistics.mean, invstd: invstdIfNotExact,
-                                   runningMean: statistics.runningMean, runningVar: statistics.runningVar,
-                                   dgamma: hasDout ? .special(.nan) : nil, dbeta: dbeta, terms: nil, fastBox: nil,
-                                   hasOutTerms: false, hasDxTerms: false)
+            return ChannelSolution(
+                mean: statistics.mean, invstd: invstdIfNotExact,
+                runningMean: statistics.runningMean, runningVar: statistics.runningVar,
+                dgamma: hasDout ? .special(.nan) : nil, dbeta: dbeta, terms: nil, fastBox: nil,
+                hasOutTerms: false, hasDxTerms: false)
         }
         let c = (.one / v).reduced
         let invstd = ChannelValue.exact(ExactExpression(.zero, plus: .one, timesSqrtOf: c))
         let doutFinite = hasDout && sums.doutTally.isFinite
-        let (dgamma, coupling) = gradientCoupling(sums: sums, mean: mu, underRoot: v, c: c, count: m, mode: mode,
-                                                  hasDout: hasDout, doutFinite: doutFinite)
+        let (dgamma, coupling) = gradientCoupling(
+            sums: sums, mean: mu, underRoot: v, c: c, count: m, mode: mode,
+            hasDout: hasDout, doutFinite: doutFinite)
         let gammaD = p.gamma[ch], betaD = p.beta[ch]
-        let (terms, fast) = elementTerms(sums: sums, mean: mu, coupling: coupling, c: c, count: m, mode: mode,
-                                         doutFinite: doutFinite, gamma: gammaD, beta: betaD,
-                                         doubleDouble: doubleDouble, fastPath: fastPath)
+        let (terms, fast) = elementTerms(
+            sums: sums, mean: mu, coupling: coupling, c: c, count: m, mode: mode,
+            doutFinite: doutFinite, gamma: gammaD, beta: betaD,
+            doubleDouble: doubleDouble, fastPath: fastPath)
         let finiteX = mode == .training ? sums.xTally.isFinite : true
         return ChannelSolution(
             mean: statistics.mean, invstd: invstd, runningMean: statistics.runningMean,
@@ -105,9 +116,11 @@ extension ChannelSolution {
     /// coupling between the two passes), and in training the coupling `D/(M v)` of the
     /// element terms; NaN and zero when `dout` or `x` is not finite, nil and zero
     /// without `dout`.
-    static func gradientCoupling(sums: ChannelSums, mean mu: ExactRational, underRoot v: ExactRational,
-                                 c: ExactRational, count m: Int, mode: BatchNormMode, hasDout: Bool,
-                                 doutFinite: Bool) -> (dgamma: ChannelValue?, coupling: ExactRational) {
+    static func gradientCoupling(
+        sums: ChannelSums, mean mu: ExactRational, underRoot v: ExactRational,
+        c: ExactRational, count m: Int, mode: BatchNormMode, hasDout: Bool,
+        doutFinite: Bool
+    ) -> (dgamma: ChannelValue?, coupling: ExactRational) {
         guard hasDout else { return (nil, .zero) }
         guard doutFinite && sums.xTally.isFinite else { return (.special(.nan), .zero) }
         let d = (sums.xDout.value - mu * sums.dout.value).reduced
@@ -117,26 +130,34 @@ extension ChannelSolution {
 
     /// The exact element terms (``ElementTerms``) and, unless `fastPath` is off, the
     /// fast path's constants rounded from them.
-    static func elementTerms(sums: ChannelSums, mean mu: ExactRational, coupling: ExactRational, c: ExactRational,
-                             count m: Int, mode: BatchNormMode, doutFinite: Bool, gamma: Double, beta: Double,
-                             doubleDouble: Bool, fastPath: Bool) -> (ElementTerms, FastConstants?) {
+    static func elementTerms(
+        sums: ChannelSums, mean mu: ExactRational, coupling: ExactRational, c: ExactRational,
+        count m: Int, mode: BatchNormMode, doutFinite: Bool, gamma: Double, beta: Double,
+        doubleDouble: Bool, fastPath: Bool
+    ) -> (ElementTerms, FastConstants?) {
         let training = mode == .training
         let xScale = training ? ExactRational(m) : .one
         let xShift = training ? sums.x.value : mu
         let doutShift = training && doutFinite ? sums.dout.value : .zero
         let factor = ExactRational(exactly: gamma.isFinite ? gamma : 0) / xScale
         let betaR = ExactRational(exactly: beta.isFinite ? beta : 0)
-        let fast = !fastPath ? nil
-            : fastConstants(xScale: xScale, xShift: xShift, doutScale: xScale, doutShift: doutShift,
-                            factor: factor, coupling: coupling, c: c, beta: beta, doubleDouble: doubleDouble)
-        let terms = ElementTerms(xScale: xScale, xShift: xShift, doutScale: xScale, doutShift: doutShift,
-                                 factor: factor, coupling: coupling, c: c, beta: betaR)
+        let fast =
+            !fastPath
+            ? nil
+            : fastConstants(
+                xScale: xScale, xShift: xShift, doutScale: xScale, doutShift: doutShift,
+                factor: factor, coupling: coupling, c: c, beta: beta, doubleDouble: doubleDouble)
+        let terms = ElementTerms(
+            xScale: xScale, xShift: xShift, doutScale: xScale, doutShift: doutShift,
+            factor: factor, coupling: coupling, c: c, beta: betaR)
         return (terms, fast)
     }
 
-    private static func fastConstants(xScale: ExactRational, xShift: ExactRational, doutScale: ExactRational,
-                                      doutShift: ExactRational, factor: ExactRational, coupling: ExactRational,
-                                      c: ExactRational, beta: Double, doubleDouble: Bool) -> FastConstants? {
+    private static func fastConstants(
+        xScale: ExactRational, xShift: ExactRational, doutScale: ExactRational,
+        doutShift: ExactRational, factor: ExactRational, coupling: ExactRational,
+        c: ExactRational, beta: Double, doubleDouble: Bool
+    ) -> FastConstants? {
         let dd = doubleDouble
         let kFactor = (factor * coupling).reduced
         // The double fast path needs g and k2 only to within a few units of 2^-53, which
@@ -154,25 +175,30 @@ extension ChannelSolution {
         let s = Approximation(xShift, doubleDouble: dd)
         let t = Approximation(doutShift, doubleDouble: dd)
         guard g.isTame, k2.isTame, s.isTame, t.isTame, beta.magnitude < 0x1p600 else { return nil }
-        return FastConstants(xScale: Double(exactly: ExactExpression(xScale)), xShift: s,
-                             doutScale: Double(exactly: ExactExpression(doutScale)), doutShift: t,
-                             g: g, k2: k2, coupling: Approximation(coupling, doubleDouble: false).exactDouble,
-                             beta: beta)
+        return FastConstants(
+            xScale: Double(exactly: ExactExpression(xScale)), xShift: s,
+            doutScale: Double(exactly: ExactExpression(doutScale)), doutShift: t,
+            g: g, k2: k2, coupling: Approximation(coupling, doubleDouble: false).exactDouble,
+            beta: beta)
     }
 
     /// The running statistics after a training step, exactly: `keep*running + take*batch`
     /// with the convention's weights, the batch variance biased or unbiased as the
     /// convention says. A non-finite running value follows IEEE arithmetic instead.
-    static func runningStatistics(mean mu: ExactRational, variance v: ExactRational, count m: Int,
-                                  runningMean rmD: Double, runningVar rvD: Double,
-                                  parameters p: ResolvedParameters) -> (mean: ChannelValue, variance: ChannelValue) {
+    static func runningStatistics(
+        mean mu: ExactRational, variance v: ExactRational, count m: Int,
+        runningMean rmD: Double, runningVar rvD: Double,
+        parameters p: ResolvedParameters
+    ) -> (mean: ChannelValue, variance: ChannelValue) {
         let (keep, take) = p.momentumConvention.weights(ExactRational(exactly: p.momentum))
         let (keepD, takeD) = p.momentumConvention.weights(p.momentum)
         let stored = p.runningVariance == .unbiased ? v * ExactRational(m) / ExactRational(m - 1) : v
-        let mean: ChannelValue = rmD.isFinite
+        let mean: ChannelValue =
+            rmD.isFinite
             ? .exact(ExactExpression(keep * ExactRational(exactly: rmD) + take * mu))
             : .special(keepD * rmD + takeD * mu.approximateDouble)
-        let variance: ChannelValue = rvD.isFinite
+        let variance: ChannelValue =
+            rvD.isFinite
             ? .exact(ExactExpression(keep * ExactRational(exactly: rvD) + take * stored))
             : .special(keepD * rvD + takeD * v.approximateDouble)
         return (mean, variance)

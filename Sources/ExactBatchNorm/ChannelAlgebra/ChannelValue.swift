@@ -34,7 +34,8 @@ extension BatchNormFloat {
         // threshold when `nearest` is infinite).
         let other = nearest.exactDouble < d ? nearest.nextUp : nearest.nextDown
         let largest = Self.greatestFiniteMagnitude
-        let midpoint = nearest.isInfinite
+        let midpoint =
+            nearest.isInfinite
             ? (largest.exactDouble + largest.ulp.exactDouble * 0.5) * (d < 0 ? -1 : 1)
             : (nearest.exactDouble + other.exactDouble) * 0.5
         guard midpoint == d else { return nearest }

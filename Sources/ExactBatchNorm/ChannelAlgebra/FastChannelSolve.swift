@@ -20,14 +20,20 @@
 enum FastChannelSolve {
     /// The channel's solution and the element pass's constants, or nil when the exact
     /// path must decide.
-    static func solve(channel ch: Int, sums: ChannelSums, count m: Int, mode: BatchNormMode,
-                      hasDout: Bool, parameters p: ResolvedParameters) -> (solution: ChannelSolution, fast: FastConstants?)? {
+    static func solve(
+        channel ch: Int, sums: ChannelSums, count m: Int, mode: BatchNormMode,
+        hasDout: Bool, parameters p: ResolvedParameters
+    ) -> (solution: ChannelSolution, fast: FastConstants?)? {
         let gamma = p.gamma[ch], beta = p.beta[ch], rm = p.runningMean[ch], rv = p.runningVar[ch]
         guard gamma.isFinite, beta.isFinite, rm.isFinite, rv.isFinite, sums.xTally.isFinite,
-              !hasDout || sums.doutTally.isFinite else { return nil }
-        guard let stats = statistics(sums: sums, count: m, mode: mode, hasDout: hasDout, parameters: p,
-                                     runningMean: rm, runningVar: rv),
-              let invstd = stats.v.reciprocalSquareRoot else { return nil }
+            !hasDout || sums.doutTally.isFinite
+        else { return nil }
+        guard
+            let stats = statistics(
+                sums: sums, count: m, mode: mode, hasDout: hasDout, parameters: p,
+                runningMean: rm, runningVar: rv),
+            let invstd = stats.v.reciprocalSquareRoot
+        else { return nil }
         var dgamma: ChannelValue? = nil, dbeta: ChannelValue? = nil
         var coupling = Enclosure.zero
         if let d = stats.d, let t = stats.t {
@@ -39,12 +45,13 @@ enum FastChannelSolve {
             }
         }
         guard let mean = stats.mean.certifiedValue, let inv = invstd.certifiedValue,
-              let runningMean = stats.runningMean.certifiedValue, let runningVar = stats.runningVar.certifiedValue,
-              let fast = constants(stats, invstd: invstd, coupling: coupling, gamma: gamma, beta: beta)
+            let runningMean = stats.runningMean.certifiedValue, let runningVar = stats.runningVar.certifiedValue,
+            let fast = constants(stats, invstd: invstd, coupling: coupling, gamma: gamma, beta: beta)
         else { return nil }
-        let solution = ChannelSolution(mean: mean, invstd: inv, runningMean: runningMean, runningVar: runningVar,
-                                       dgamma: dgamma, dbeta: dbeta, terms: nil, fastBox: nil,
-                                       hasOutTerms: true, hasDxTerms: hasDout, xFinite: true, isCertified: true)
+        let solution = ChannelSolution(
+            mean: mean, invstd: inv, runningMean: runningMean, runningVar: runningVar,
+            dgamma: dgamma, dbeta: dbeta, terms: nil, fastBox: nil,
+            hasOutTerms: true, hasDxTerms: hasDout, xFinite: true, isCertified: true)
         return (solution, fast)
     }
 
@@ -64,26 +71,31 @@ enum FastChannelSolve {
         var doutShift = Enclosure.zero
     }
 
-    static func statistics(sums: ChannelSums, count m: Int, mode: BatchNormMode, hasDout: Bool,
-                           parameters p: ResolvedParameters, runningMean rm: Double,
-                           runningVar rv: Double) -> Statistics? {
+    static func statistics(
+        sums: ChannelSums, count m: Int, mode: BatchNormMode, hasDout: Bool,
+        parameters p: ResolvedParameters, runningMean rm: Double,
+        runningVar rv: Double
+    ) -> Statistics? {
         let eps = Enclosure(p.eps)
         var stats: Statistics
         switch mode {
         case .training:
             let bigM = Enclosure(Double(m))
             guard let s = sums.x.enclosure, let q = sums.xx.enclosure, let mean = s / bigM,
-                  let variance = (bigM * q - s * s) / (bigM * bigM) else { return nil }
+                let variance = (bigM * q - s * s) / (bigM * bigM)
+            else { return nil }
             let unbiased = p.runningVariance == .unbiased
             guard let stored = unbiased ? (variance * bigM) / Enclosure(Double(m - 1)) : variance else { return nil }
             let (keep, take) = weights(p)
-            stats = Statistics(mean: mean, v: variance + eps,
-                               runningMean: keep * Enclosure(rm) + take * mean,
-                               runningVar: keep * Enclosure(rv) + take * stored,
-                               scale: bigM, shift: s)
+            stats = Statistics(
+                mean: mean, v: variance + eps,
+                runningMean: keep * Enclosure(rm) + take * mean,
+                runningVar: keep * Enclosure(rv) + take * stored,
+                scale: bigM, shift: s)
         case .evaluation:
-            stats = Statistics(mean: Enclosure(rm), v: Enclosure(rv) + eps, runningMean: Enclosure(rm),
-                               runningVar: Enclosure(rv), scale: Enclosure(1), shift: Enclosure(rm))
+            stats = Statistics(
+                mean: Enclosure(rm), v: Enclosure(rv) + eps, runningMean: Enclosure(rm),
+                runningVar: Enclosure(rv), scale: Enclosure(1), shift: Enclosure(rm))
         }
         if hasDout {
             guard let t = sums.dout.enclosure, let pp = sums.xDout.enclosure else { return nil }
@@ -116,8 +128,10 @@ enum FastChannelSolve {
     /// `k2 = F*kk*invstd` with `F = gamma/scale`, the shifts `S` (or the running mean)
     /// and `T` (0 in evaluation), each as a double-double with its bound; the coupling
     /// `kk` for the exact-cancellation check when it is exactly a double.
-    static func constants(_ stats: Statistics, invstd: Enclosure, coupling: Enclosure, gamma: Double,
-                          beta: Double) -> FastConstants? {
+    static func constants(
+        _ stats: Statistics, invstd: Enclosure, coupling: Enclosure, gamma: Double,
+        beta: Double
+    ) -> FastConstants? {
         guard let factor = Enclosure(gamma) / stats.scale else { return nil }
         let g = factor * invstd
         let k2 = (factor * coupling) * invstd
@@ -126,9 +140,11 @@ enum FastChannelSolve {
             return e.isTame && a.isTame ? a : nil
         }
         guard let ga = approximation(g), let ka = approximation(k2), let sa = approximation(stats.shift),
-              let ta = approximation(stats.doutShift), beta.magnitude < 0x1p600 else { return nil }
+            let ta = approximation(stats.doutShift), beta.magnitude < 0x1p600
+        else { return nil }
         let exactCoupling = coupling.isExact && coupling.lo == 0 ? coupling.hi : nil
-        return FastConstants(xScale: stats.scale.hi, xShift: sa, doutScale: stats.scale.hi, doutShift: ta,
-                             g: ga, k2: ka, coupling: exactCoupling, beta: beta)
+        return FastConstants(
+            xScale: stats.scale.hi, xShift: sa, doutScale: stats.scale.hi, doutShift: ta,
+            g: ga, k2: ka, coupling: exactCoupling, beta: beta)
     }
 }

@@ -11,7 +11,7 @@ extension ExactBatchNorm {
         let resolved = try input.parameters.resolved(channels: input.shape.channels)
         let threads = max(1, threads)
         let shape = input.shape.forIteration
-        let placeholder = UnsafeRawPointer(bitPattern: 64)!   // for empty buffers; never read
+        let placeholder = UnsafeRawPointer(bitPattern: 64)!  // for empty buffers; never read
         let x = Elements<X>(input.x.baseAddress ?? placeholder)
         let dout = input.dout.map { Elements<X>($0.baseAddress ?? placeholder) }
         let perChannelBound = ChannelBoundFormulas.applies(data: X.self, output: Output.self)
@@ -60,22 +60,25 @@ extension ExactBatchNorm {
         let m = shape.valuesPerChannel, hasDout = dout != nil, training = mode == .training
         let count = shape.channels
         @Sendable func solveExactly(_ c: Int, _ sums: ChannelSums) -> ChannelSolution {
-            ChannelSolution.solveExactly(channel: c, sums: sums, count: m, mode: mode, hasDout: hasDout,
-                                         parameters: parameters, doubleDouble: doubleDouble)
+            ChannelSolution.solveExactly(
+                channel: c, sums: sums, count: m, mode: mode, hasDout: hasDout,
+                parameters: parameters, doubleDouble: doubleDouble)
         }
         var solutions: [ChannelSolution] = [], plans: [ChannelPlan] = []
         solutions.reserveCapacity(count)
         plans.reserveCapacity(count)
         var kept: [ChannelSums] = []
         for start in stride(from: 0, to: count, by: channelChunk) {
-            let chunk = start ..< min(count, start + channelChunk)
-            let sums = ChannelSummation.sums(x: x, dout: dout, shape: shape, channels: chunk, training: training,
-                                             threads: threads)
+            let chunk = start..<min(count, start + channelChunk)
+            let sums = ChannelSummation.sums(
+                x: x, dout: dout, shape: shape, channels: chunk, training: training,
+                threads: threads)
             let solved = parallelRanges(count: chunk.count, threads: threads) { range in
                 range.map {
-                    ChannelSolution.solve(channel: start + $0, sums: sums[$0], count: m, mode: mode, hasDout: hasDout,
-                                          parameters: parameters, doubleDouble: doubleDouble,
-                                          fastPath: paths.fastElements, certified: paths.certifiedSolve)
+                    ChannelSolution.solve(
+                        channel: start + $0, sums: sums[$0], count: m, mode: mode, hasDout: hasDout,
+                        parameters: parameters, doubleDouble: doubleDouble,
+                        fastPath: paths.fastElements, certified: paths.certifiedSolve)
                 }
             }
             // The plan keeps the fast constants; the solution, kept for the per-channel
@@ -89,13 +92,17 @@ extension ExactBatchNorm {
             if chunk.count == count { kept = sums }
         }
         let keptSums = kept
-        return (SolvedChannels(solutions) { c in
-            let sums = keptSums.isEmpty
-                ? ChannelSummation.sums(x: x, dout: dout, shape: shape, channels: c ..< c + 1, training: training,
-                                        threads: 1)[0]
-                : keptSums[c]
-            return solveExactly(c, sums)
-        }, plans)
+        return (
+            SolvedChannels(solutions) { c in
+                let sums =
+                    keptSums.isEmpty
+                    ? ChannelSummation.sums(
+                        x: x, dout: dout, shape: shape, channels: c..<c + 1, training: training,
+                        threads: 1)[0]
+                    : keptSums[c]
+                return solveExactly(c, sums)
+            }, plans
+        )
     }
 
     /// Channels per chunk of the first pass.
@@ -111,8 +118,10 @@ extension ExactBatchNorm {
 
         /// The second pass over `units`, into `out` and `dx` from their first element
         /// (``ElementKernel``); returns how many elements took the exact path.
-        func runKernel(units: Range<Int>, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
-                       threads: Int) -> Int {
+        func runKernel(
+            units: Range<Int>, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
+            threads: Int
+        ) -> Int {
             ElementKernel<X, Output>(x: x, dout: dout, shape: shape, solved: channels, plans: plans)
                 .run(units: units, out: out, dx: dx, threads: threads)
         }

@@ -15,7 +15,8 @@ struct ChannelPlan {
         hasOut = solution.hasOutTerms
         hasDx = wantsDx && solution.hasDxTerms
         fast = hasOut || hasDx ? constants : nil
-        bound = perChannelBound && solution.xFinite && fast.map(ChannelBoundFormulas.applies) == true
+        bound =
+            perChannelBound && solution.xFinite && fast.map(ChannelBoundFormulas.applies) == true
             ? fast.map { ChannelBoundFormulas($0) } : nil
     }
 }

@@ -24,8 +24,10 @@ struct ElementKernel<X: BatchNormFloat, Output: BatchNormFloat> {
     /// Computes `out` (and `dx`) for the elements of the ``Tiles`` units in `units` and
     /// returns how many elements needed the exact path. `out[i]` and `dx[i]` receive
     /// element `firstElement + i`, so a caller can compute a block of the output at a time.
-    func run(units: Range<Int>, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
-             threads: Int) -> Int {
+    func run(
+        units: Range<Int>, out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?,
+        threads: Int
+    ) -> Int {
         let tiles = Tiles(shape)
         let firstElement = tiles.firstElement(ofUnit: units.lowerBound)
         let sharedOut = SharedPointer(out), sharedDx = dx.map { SharedPointer($0) }
@@ -33,8 +35,10 @@ struct ElementKernel<X: BatchNormFloat, Output: BatchNormFloat> {
         // input becomes): the threads share out the channels of every unit instead.
         let byChannel = units.count < threads && shape.layout == .channelsLast && shape.channels >= threads
         let parts = parallelRanges(count: byChannel ? shape.channels : units.count, threads: threads) { range in
-            let visitedUnits = byChannel ? units
-                : (range.lowerBound + units.lowerBound) ..< (range.upperBound + units.lowerBound)
+            let visitedUnits =
+                byChannel
+                ? units
+                : (range.lowerBound + units.lowerBound)..<(range.upperBound + units.lowerBound)
             let visitedTiles = byChannel ? Tiles(shape, channels: range) : tiles
             return runs(of: visitedTiles, units: visitedUnits) { offset in
                 (sharedOut.base + (offset - firstElement), sharedDx.map { $0.base + (offset - firstElement) })
@@ -47,8 +51,10 @@ struct ElementKernel<X: BatchNormFloat, Output: BatchNormFloat> {
     /// gives for a run's first element offset; returns how many elements took the
     /// exact path.
     @inline(__always)
-    private func runs(of tiles: Tiles, units: Range<Int>,
-                      place: (Int) -> (out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?)) -> Int {
+    private func runs(
+        of tiles: Tiles, units: Range<Int>,
+        place: (Int) -> (out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?)
+    ) -> Int {
         var exactPaths = 0
         let stride = shape.spatialStride
         tiles.forEachRun(in: units) { channel, offset, length in
@@ -57,11 +63,13 @@ struct ElementKernel<X: BatchNormFloat, Output: BatchNormFloat> {
             // Unit stride (channels first) gets its own copy of the loops, with the
             // stride a constant, so that they vectorize: two calls of the inlined loops.
             if stride == 1 {
-                exactPaths += run.withUnitStride.compute(channel: channel, plan: plans[channel], solved: solved,
-                                                         out: runOut, dx: runDx)
+                exactPaths += run.withUnitStride.compute(
+                    channel: channel, plan: plans[channel], solved: solved,
+                    out: runOut, dx: runDx)
             } else {
-                exactPaths += run.compute(channel: channel, plan: plans[channel], solved: solved,
-                                          out: runOut, dx: runDx)
+                exactPaths += run.compute(
+                    channel: channel, plan: plans[channel], solved: solved,
+                    out: runOut, dx: runDx)
             }
         }
         return exactPaths

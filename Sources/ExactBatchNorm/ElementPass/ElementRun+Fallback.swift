@@ -11,7 +11,8 @@ enum ExactElements {
     /// every element of a channel whose dout is affine in x (dout = xhat, for one).
     static func cancelsExactly(x: Double, dout: Double, constants f: FastConstants) -> Bool {
         guard let kk = f.coupling, let s = f.xShift.exactDouble, let t = f.doutShift.exactDouble,
-              isModerate(kk) else { return false }
+            isModerate(kk)
+        else { return false }
         /// `scale*value - shift` if both steps are exact in double arithmetic.
         func exactDifference(_ scale: Double, _ value: Double, _ shift: Double) -> Double? {
             let (p, productTail) = Augmented.product(scale, value)
@@ -49,19 +50,22 @@ enum ExactElements {
 extension ElementRun {
     /// A run without fast constants: every output NaN by the non-finite rules or
     /// exact; returns how many elements took the exact path.
-    func computeExactly<Output: BatchNormFloat>(channel: Int, plan: ChannelPlan, solved: SolvedChannels,
-                                                out: UnsafeMutablePointer<Output>,
-                                                dx: UnsafeMutablePointer<Output>?) -> Int {
+    func computeExactly<Output: BatchNormFloat>(
+        channel: Int, plan: ChannelPlan, solved: SolvedChannels,
+        out: UnsafeMutablePointer<Output>,
+        dx: UnsafeMutablePointer<Output>?
+    ) -> Int {
         let solution = plan.hasOut || plan.hasDx ? solved.exactSolution(channel) : solved.solutions[channel]
         let outTerms = plan.hasOut ? solution.terms : nil
         let dxTerms = plan.hasDx ? solution.terms : nil
-        for k in 0 ..< count {
+        for k in 0..<count {
             let xValue = x[k * stride].exactDouble
             out[k * stride] = outTerms.map { ExactElements.out(x: xValue, terms: $0) } ?? .nan
             if let dx {
-                dx[k * stride] = dxTerms.map {
-                    ExactElements.dx(x: xValue, dout: dout![k * stride].exactDouble, terms: $0)
-                } ?? .nan
+                dx[k * stride] =
+                    dxTerms.map {
+                        ExactElements.dx(x: xValue, dout: dout![k * stride].exactDouble, terms: $0)
+                    } ?? .nan
             }
         }
         return outTerms == nil ? (dxTerms == nil ? 0 : count) : count
@@ -94,13 +98,15 @@ extension ElementRun {
             return made
         }
         var exactPaths = 0
-        for k in 0 ..< count {
+        for k in 0..<count {
             let xValue = x[k * stride].exactDouble
             let centred = formulas.centred(xValue)
             var exactly = false
             if let out {
                 let (fastValue, fastDoubt) = formulas.out(centred, as: Output.self)
-                let (value, doubt) = fastDoubt == 0 ? (fastValue, fastDoubt)
+                let (value, doubt) =
+                    fastDoubt == 0
+                    ? (fastValue, fastDoubt)
                     : wider.out(wider.centred(xValue), as: Output.self)
                 if doubt == 0 {
                     out[k * stride] = value
@@ -112,15 +118,18 @@ extension ElementRun {
             if let dx, let dout {
                 let doutValue = dout[k * stride].exactDouble
                 let (fastValue, fastDoubt) = formulas.dx(centred, dout: doutValue, as: Output.self)
-                let (value, doubt) = fastDoubt == 0 ? (fastValue, fastDoubt)
+                let (value, doubt) =
+                    fastDoubt == 0
+                    ? (fastValue, fastDoubt)
                     : wider.dx(wider.centred(xValue), dout: doutValue, as: Output.self)
                 if doubt == 0 {
                     dx[k * stride] = value
                 } else if let terms = exact().terms {
                     // The exact path's constants may know the coupling exactly where
                     // the certified solve only bounded it.
-                    let cancels = ExactElements.cancelsExactly(x: xValue, dout: doutValue,
-                                                               constants: exact().fast ?? constants)
+                    let cancels = ExactElements.cancelsExactly(
+                        x: xValue, dout: doutValue,
+                        constants: exact().fast ?? constants)
                     dx[k * stride] = cancels ? 0 : ExactElements.dx(x: xValue, dout: doutValue, terms: terms)
                     exactly = true
                 }

@@ -14,25 +14,30 @@ struct ElementRun<X: BatchNormFloat> {
     /// per-channel bound where it applies, else the general bound in the output's
     /// precision), NaN where the non-finite rules say so, the exact terms otherwise.
     @inline(__always)
-    func compute<Output: BatchNormFloat>(channel: Int, plan: ChannelPlan, solved: SolvedChannels,
-                                         out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?) -> Int {
+    func compute<Output: BatchNormFloat>(
+        channel: Int, plan: ChannelPlan, solved: SolvedChannels,
+        out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?
+    ) -> Int {
         guard let constants = plan.fast else {
             return computeExactly(channel: channel, plan: plan, solved: solved, out: out, dx: dx)
         }
-        if !plan.hasOut { for k in 0 ..< count { out[k * stride] = .nan } }
-        if let dx, !plan.hasDx { for k in 0 ..< count { dx[k * stride] = .nan } }
+        if !plan.hasOut { for k in 0..<count { out[k * stride] = .nan } }
+        if let dx, !plan.hasDx { for k in 0..<count { dx[k * stride] = .nan } }
         let fastOut = plan.hasOut ? out : nil, fastDx = plan.hasDx ? dx : nil
         if let bound = plan.bound {
-            return computeFast(formulas: bound, constants: constants, channel: channel, solved: solved,
-                               out: fastOut, dx: fastDx)
+            return computeFast(
+                formulas: bound, constants: constants, channel: channel, solved: solved,
+                out: fastOut, dx: fastDx)
         }
         if Output.binaryFormat.precision <= 24 {
             // Double arithmetic certifies float16 and float32 results.
-            return computeFast(formulas: FastFormulas<DoubleArithmetic>(constants), constants: constants,
-                               channel: channel, solved: solved, out: fastOut, dx: fastDx)
+            return computeFast(
+                formulas: FastFormulas<DoubleArithmetic>(constants), constants: constants,
+                channel: channel, solved: solved, out: fastOut, dx: fastDx)
         }
-        return computeFast(formulas: FastFormulas<DoubleDoubleArithmetic>(constants), constants: constants,
-                           channel: channel, solved: solved, out: fastOut, dx: fastDx)
+        return computeFast(
+            formulas: FastFormulas<DoubleDoubleArithmetic>(constants), constants: constants,
+            channel: channel, solved: solved, out: fastOut, dx: fastDx)
     }
 
     /// The fast loop, then whatever it could not certify settled one by one.
@@ -43,8 +48,9 @@ struct ElementRun<X: BatchNormFloat> {
     ) -> Int {
         let doubts = writeFast(formulas: formulas, out: out, dx: dx)
         if doubts == 0 { return 0 }
-        return settleDoubts(formulas: formulas, constants: constants, channel: channel, solved: solved,
-                            out: out, dx: dx)
+        return settleDoubts(
+            formulas: formulas, constants: constants, channel: channel, solved: solved,
+            out: out, dx: dx)
     }
 
     /// Writes the fast results for the outputs given and returns the OR of their doubts
@@ -58,7 +64,7 @@ struct ElementRun<X: BatchNormFloat> {
     ) -> UInt64 {
         var doubts: UInt64 = 0
         if let out, let dx, let dout {
-            for k in 0 ..< count {
+            for k in 0..<count {
                 let centred = formulas.centred(x[k * stride].exactDouble)
                 let (outValue, outDoubt) = formulas.out(centred, as: Output.self)
                 let (dxValue, dxDoubt) = formulas.dx(centred, dout: dout[k * stride].exactDouble, as: Output.self)
@@ -67,13 +73,13 @@ struct ElementRun<X: BatchNormFloat> {
                 doubts |= outDoubt | dxDoubt
             }
         } else if let out {
-            for k in 0 ..< count {
+            for k in 0..<count {
                 let (value, doubt) = formulas.out(formulas.centred(x[k * stride].exactDouble), as: Output.self)
                 out[k * stride] = value
                 doubts |= doubt
             }
         } else if let dx, let dout {
-            for k in 0 ..< count {
+            for k in 0..<count {
                 let centred = formulas.centred(x[k * stride].exactDouble)
                 let (value, doubt) = formulas.dx(centred, dout: dout[k * stride].exactDouble, as: Output.self)
                 dx[k * stride] = value

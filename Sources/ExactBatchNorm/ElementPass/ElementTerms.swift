@@ -25,8 +25,10 @@ final class ElementTerms: Sendable {
     let c: ExactRational
     let beta: ExactRational
 
-    init(xScale: ExactRational, xShift: ExactRational, doutScale: ExactRational, doutShift: ExactRational,
-         factor: ExactRational, coupling: ExactRational, c: ExactRational, beta: ExactRational) {
+    init(
+        xScale: ExactRational, xShift: ExactRational, doutScale: ExactRational, doutShift: ExactRational,
+        factor: ExactRational, coupling: ExactRational, c: ExactRational, beta: ExactRational
+    ) {
         (self.xScale, self.xShift, self.doutScale, self.doutShift) = (xScale, xShift, doutScale, doutShift)
         (self.factor, self.coupling, self.c, self.beta) = (factor, coupling, c, beta)
     }

@@ -112,7 +112,9 @@ enum DoubleDoubleArithmetic: KernelArithmetic {
     @inline(__always) static func magnitude(_ v: DoubleDouble) -> Double { v.hi.magnitude }
 
     @inline(__always)
-    static func round<Output: BatchNormFloat>(_ v: DoubleDouble, err: Double, as: Output.Type) -> (Output, certain: Bool) {
+    static func round<Output: BatchNormFloat>(_ v: DoubleDouble, err: Double, as: Output.Type) -> (
+        Output, certain: Bool
+    ) {
         guard Output.binaryFormat == .binary64 else {
             // A narrower output: fold to one double and let the double rule decide.
             let folded = v.hi + v.lo

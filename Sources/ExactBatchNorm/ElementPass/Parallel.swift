@@ -24,7 +24,7 @@ func parallelRanges<R: Sendable>(count: Int, threads: Int, _ body: @Sendable (Ra
     DispatchQueue.concurrentPerform(iterations: parts) { part in
         let lower = count * part / parts
         let upper = count * (part + 1) / parts
-        shared.base[part] = body(lower ..< upper)
+        shared.base[part] = body(lower..<upper)
     }
     return results.map { $0! }
 }

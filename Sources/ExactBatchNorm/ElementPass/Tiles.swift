@@ -27,7 +27,7 @@ struct Tiles {
     init(_ shape: BatchNormShape, planeRun: Int = BlockSummation.blockSize, channels: Range<Int>? = nil) {
         self.shape = shape
         self.planeRun = planeRun
-        self.channels = channels ?? 0 ..< shape.channels
+        self.channels = channels ?? 0..<shape.channels
         runsPerRow = (shape.spatial + BlockSummation.blockSize - 1) / BlockSummation.blockSize
         slicesPerPlane = (shape.spatial + Self.slice - 1) / Self.slice
     }

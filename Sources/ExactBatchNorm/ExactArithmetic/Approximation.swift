@@ -13,11 +13,19 @@ struct Approximation: Sendable {
     /// instead of two, which is all the double fast path can use.
     init(_ e: ExactExpression, doubleDouble: Bool) {
         hi = Double(exactly: e)
-        if !hi.isFinite { lo = 0; err = .infinity; return }
+        if !hi.isFinite {
+            lo = 0
+            err = .infinity
+            return
+        }
         let rest = ExactExpression(e.a - ExactRational(exactly: hi), plus: e.b, timesSqrtOf: e.c)
         // A value that is exactly a double is charged nothing, which keeps exact zeros
         // and exact shifts exact on the fast path.
-        if rest.signum == 0 { lo = 0; err = 0; return }
+        if rest.signum == 0 {
+            lo = 0
+            err = 0
+            return
+        }
         if !doubleDouble {
             lo = 0
             err = (hi.magnitude.nextUp - hi.magnitude) * 0.5

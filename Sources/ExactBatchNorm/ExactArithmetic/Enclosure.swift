@@ -59,8 +59,10 @@ struct Enclosure: Sendable {
     /// A safe upper bound for a sum of up to six non-negative terms computed in floating
     /// point (fixed arity: a variadic list would allocate on every operation).
     @inline(__always)
-    static func bound(_ a: Double, _ b: Double = 0, _ c: Double = 0, _ d: Double = 0, _ e: Double = 0,
-                      _ f: Double = 0) -> Double {
+    static func bound(
+        _ a: Double, _ b: Double = 0, _ c: Double = 0, _ d: Double = 0, _ e: Double = 0,
+        _ f: Double = 0
+    ) -> Double {
         let total = ((a + b) + (c + d)) + (e + f)
         return total == 0 ? 0 : total * (1 + 0x1p-48)
     }
@@ -198,11 +200,17 @@ struct Enclosure: Sendable {
         let margin = 1 - 0x1p-50
         guard lo + radius < up * margin, lo - radius > -down * margin else { return nil }
         let sticky: Int8
-        if lo == 0 && radius == 0 { sticky = 0 }
-        else if lo - radius > 0 { sticky = 1 }
-        else if lo + radius < 0 { sticky = -1 }
-        else if hi.significantBitCount > 25 { sticky = 0 }
-        else { return nil }
+        if lo == 0 && radius == 0 {
+            sticky = 0
+        } else if lo - radius > 0 {
+            sticky = 1
+        } else if lo + radius < 0 {
+            sticky = -1
+        } else if hi.significantBitCount > 25 {
+            sticky = 0
+        } else {
+            return nil
+        }
         return .certified(hi + 0.0, sticky: sticky)
     }
 }

@@ -55,7 +55,7 @@ extension ExactExpression {
                 if max(found, format.minExponent) == max(e, format.minExponent) { break }
                 e = found
             } else if e <= format.minExponent {
-                break   // below half the least subnormal quantum: rounds to zero
+                break  // below half the least subnormal quantum: rounds to zero
             } else {
                 // Cancellation made the value far smaller than the guess: search down.
                 e -= step
@@ -69,7 +69,10 @@ extension ExactExpression {
         if significand.isZero { return .zero(negative: negative) }
         var s = UInt64(significand.magnitude)
         var q = quantum
-        if s == UInt64(1) << format.precision { s >>= 1; q += 1 }
+        if s == UInt64(1) << format.precision {
+            s >>= 1
+            q += 1
+        }
         if q + format.precision - 1 > format.maxExponent { return .infinity(negative: negative) }
         return .finite(negative: negative, significand: s, exponent: q)
     }

@@ -47,17 +47,17 @@ struct ExactExpression: Sendable {
         if bigB.signum > 0 {
             // value = A + sqrt(R) lies in [floorA + z, floorA + z + 2).
             var n = floorA + z
-            let t = ExactRational(n + 1) - bigA          // positive
+            let t = ExactRational(n + 1) - bigA  // positive
             if ExactRational.compare(r, t * t) >= 0 { n += 1 }
-            let gap = ExactRational(n) - bigA               // sqrt(R) == gap exactly?
+            let gap = ExactRational(n) - bigA  // sqrt(R) == gap exactly?
             let exact = gap.signum >= 0 && ExactRational.compare(r, gap * gap) == 0
             return (n, exact)
         } else {
             // value = A - sqrt(R) lies in (A - z - 1, A - z].
             var n = floorA - z
-            let t = bigA - ExactRational(n)                 // fraction(A) + z, non-negative
+            let t = bigA - ExactRational(n)  // fraction(A) + z, non-negative
             if ExactRational.compare(r, t * t) > 0 { n -= 1 }
-            let gap = bigA - ExactRational(n)               // sqrt(R) == A - n exactly?
+            let gap = bigA - ExactRational(n)  // sqrt(R) == A - n exactly?
             let exact = gap.signum >= 0 && ExactRational.compare(r, gap * gap) == 0
             return (n, exact)
         }

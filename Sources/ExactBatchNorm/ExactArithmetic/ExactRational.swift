@@ -62,8 +62,9 @@ struct ExactRational: Sendable {
 
     static func + (a: ExactRational, b: ExactRational) -> ExactRational {
         if a.denominator == b.denominator { return ExactRational(a.numerator + b.numerator, a.denominator) }
-        return ExactRational(a.numerator * b.denominator + b.numerator * a.denominator,
-                             a.denominator * b.denominator)
+        return ExactRational(
+            a.numerator * b.denominator + b.numerator * a.denominator,
+            a.denominator * b.denominator)
     }
 
     static prefix func - (a: ExactRational) -> ExactRational {
@@ -113,9 +114,10 @@ struct ExactRational: Sendable {
         if numerator.isZero { return 0 }
         let shift = numerator.magnitude.bitWidth - denominator.magnitude.bitWidth - 64
         let scaled = shift >= 0 ? numerator / (denominator << shift) : (numerator << -shift) / denominator
-        return Double(sign: numerator.sign == .minus ? .minus : .plus,
-                      exponent: shift,
-                      significand: Double(scaled.magnitude))
+        return Double(
+            sign: numerator.sign == .minus ? .minus : .plus,
+            exponent: shift,
+            significand: Double(scaled.magnitude))
     }
 }
 

@@ -33,8 +33,10 @@ enum BlockSummation {
     /// Only the first level needs the true maximum. Rump's lemma bounds every residual
     /// by `2^-53 sigma`, so each later sigma follows from the one before without another
     /// pass to find a maximum; whether any residual is left is one OR of bit patterns.
-    static func addExactSum(_ values: UnsafeMutablePointer<Double>, count: Int, largest: Double,
-                            to accumulator: inout ExactAccumulator) {
+    static func addExactSum(
+        _ values: UnsafeMutablePointer<Double>, count: Int, largest: Double,
+        to accumulator: inout ExactAccumulator
+    ) {
         guard count > 0, largest != 0 else { return }
         // 2^m >= count + 2.
         let m = Int.bitWidth - (count + 1).leadingZeroBitCount
@@ -44,7 +46,7 @@ enum BlockSummation {
             if k > 1000 || k < -1000 {
                 // At the ends of the double range sigma would overflow or its ulp would be
                 // subnormal: add what is left one by one.
-                for i in 0 ..< count { accumulator.add(values[i]) }
+                for i in 0..<count { accumulator.add(values[i]) }
                 return
             }
             let sigma = Lanes(repeating: Double(sign: .plus, exponent: k, significand: 1))
@@ -63,10 +65,10 @@ enum BlockSummation {
             }
             // Every lane's partial sum is exact, so combining them is exact too.
             var total = 0.0
-            for lane in 0 ..< lanes { total += sum[lane] }
+            for lane in 0..<lanes { total += sum[lane] }
             accumulator.add(total)
             var left: UInt64 = 0
-            for lane in 0 ..< lanes { left |= anyBits[lane] }
+            for lane in 0..<lanes { left |= anyBits[lane] }
             // -0.0 residuals have only the sign bit set and count as nothing left.
             if left & 0x7FFF_FFFF_FFFF_FFFF == 0 { return }
             k += m + 1 - 53

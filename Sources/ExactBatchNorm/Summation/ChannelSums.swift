@@ -29,17 +29,20 @@ enum ChannelSummation {
     /// apply, a channels-first plane is taken in runs of up to
     /// ``OnePassSummation/maxCount`` values rather than 512: each run has a fixed cost
     /// (its maxima, levels and six accumulator additions) that longer runs spread thinner.
-    static func sums<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape,
-                                       channels: Range<Int>? = nil, training: Bool, threads: Int) -> [ChannelSums] {
-        let channels = channels ?? 0 ..< shape.channels
+    static func sums<X: BatchNormFloat>(
+        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape,
+        channels: Range<Int>? = nil, training: Bool, threads: Int
+    ) -> [ChannelSums] {
+        let channels = channels ?? 0..<shape.channels
         let onePass = training && OnePassSummation.applies(X.self, stride: shape.spatialStride)
         let planeRun = onePass ? OnePassSummation.maxCount : BlockSummation.blockSize
         let units = Tiles(shape, planeRun: planeRun, channels: channels).count
         if units < threads && channels.count >= threads {
             let base = channels.lowerBound
             return parallelRanges(count: channels.count, threads: threads) { range in
-                let tiles = Tiles(shape, planeRun: planeRun, channels: base + range.lowerBound ..< base + range.upperBound)
-                return sums(x: x, dout: dout, tiles: tiles, units: 0 ..< tiles.count, training: training)
+                let tiles = Tiles(
+                    shape, planeRun: planeRun, channels: base + range.lowerBound..<base + range.upperBound)
+                return sums(x: x, dout: dout, tiles: tiles, units: 0..<tiles.count, training: training)
             }.flatMap { $0 }
         }
         let tiles = Tiles(shape, planeRun: planeRun, channels: channels)
@@ -53,16 +56,19 @@ enum ChannelSummation {
     }
 
     /// The sums of `tiles`' channels over the units in `units`, on this thread.
-    static func sums<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, tiles: Tiles, units: Range<Int>,
-                                       training: Bool) -> [ChannelSums] {
+    static func sums<X: BatchNormFloat>(
+        x: Elements<X>, dout: Elements<X>?, tiles: Tiles, units: Range<Int>,
+        training: Bool
+    ) -> [ChannelSums] {
         let first = tiles.channels.lowerBound
         var sums = Array(repeating: ChannelSums(), count: tiles.channels.count)
         let scratch = BlockSummation.allocateScratch(blocks: 4)
         defer { scratch.deallocate() }
         let stride = tiles.shape.spatialStride
         tiles.forEachRun(in: units) { c, offset, length in
-            accumulateTile(x: x + offset, dout: dout.map { $0 + offset }, stride: stride, count: length,
-                           training: training, scratch: scratch, into: &sums[c - first])
+            accumulateTile(
+                x: x + offset, dout: dout.map { $0 + offset }, stride: stride, count: length,
+                training: training, scratch: scratch, into: &sums[c - first])
         }
         return sums
     }
@@ -78,8 +84,10 @@ enum ChannelSummation {
     /// Widens `count` values read with `stride` into `buffer`, zero-padded to whole
     /// lanes (zeros change no sum); returns the padded count.
     @inline(__always)
-    static func gather<X: BatchNormFloat>(_ source: Elements<X>, stride: Int, count: Int,
-                                          into buffer: UnsafeMutablePointer<Double>) -> Int {
+    static func gather<X: BatchNormFloat>(
+        _ source: Elements<X>, stride: Int, count: Int,
+        into buffer: UnsafeMutablePointer<Double>
+    ) -> Int {
         let lanes = BlockSummation.lanes
         var k = 0
         if stride == 1 {
@@ -91,9 +99,12 @@ enum ChannelSummation {
                 k += lanes
             }
         }
-        while k < count { buffer[k] = source[k * stride].exactDouble; k += 1 }
+        while k < count {
+            buffer[k] = source[k * stride].exactDouble
+            k += 1
+        }
         let padded = BlockSummation.paddedCount(count)
-        for k in count ..< padded { buffer[k] = 0 }
+        for k in count..<padded { buffer[k] = 0 }
         return padded
     }
 
@@ -113,7 +124,10 @@ enum ChannelSummation {
             offset += BlockSummation.lanes * 8
         }
         var m = 0.0, p = 0.0
-        for lane in 0 ..< BlockSummation.lanes { m = Swift.max(m, largest[lane]); p += probe[lane] }
+        for lane in 0..<BlockSummation.lanes {
+            m = Swift.max(m, largest[lane])
+            p += probe[lane]
+        }
         return (m, !p.isNaN)
     }
 
@@ -121,12 +135,15 @@ enum ChannelSummation {
     /// magnitude, and whether the channel is still finite (a non-finite value is noted
     /// in `tally`, and the channel's exact sums stop there).
     @inline(__always)
-    static func load<X: BatchNormFloat>(_ source: Elements<X>, stride: Int, count: Int,
-                                        into buffer: UnsafeMutablePointer<Double>, tally: inout NonFiniteTally)
-        -> (padded: Int, largest: Double, finite: Bool) {
+    static func load<X: BatchNormFloat>(
+        _ source: Elements<X>, stride: Int, count: Int,
+        into buffer: UnsafeMutablePointer<Double>, tally: inout NonFiniteTally
+    )
+        -> (padded: Int, largest: Double, finite: Bool)
+    {
         let padded = gather(source, stride: stride, count: count, into: buffer)
         let (largest, finite) = survey(buffer, count: padded)
-        if !finite { for k in 0 ..< count { tally.note(buffer[k]) } }
+        if !finite { for k in 0..<count { tally.note(buffer[k]) } }
         return (padded, largest, finite && tally.isFinite)
     }
 
@@ -134,25 +151,30 @@ enum ChannelSummation {
     /// products are exact doubles (float16 and float32 data), else one by one as exact
     /// integer products.
     @inline(__always)
-    static func addProducts(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count: Int, padded: Int,
-                            largest: Double, exactInDouble: Bool, scratch: UnsafeMutablePointer<Double>,
-                            into accumulator: inout ExactAccumulator) {
+    static func addProducts(
+        _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count: Int, padded: Int,
+        largest: Double, exactInDouble: Bool, scratch: UnsafeMutablePointer<Double>,
+        into accumulator: inout ExactAccumulator
+    ) {
         if exactInDouble {
             multiply(a, b, count: padded, into: scratch)
             BlockSummation.addExactSum(scratch, count: padded, largest: largest, to: &accumulator)
         } else {
-            for k in 0 ..< count { accumulator.addProduct(a[k], b[k]) }
+            for k in 0..<count { accumulator.addProduct(a[k], b[k]) }
         }
     }
 
     /// `target[k] = a[k] * b[k]` over a padded block, in lanes.
     @inline(__always)
-    static func multiply(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count: Int,
-                         into target: UnsafeMutablePointer<Double>) {
+    static func multiply(
+        _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count: Int,
+        into target: UnsafeMutablePointer<Double>
+    ) {
         let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b), rt = UnsafeMutableRawPointer(target)
         var offset = 0
         while offset < count * 8 {
-            let product = ra.load(fromByteOffset: offset, as: BlockSummation.Lanes.self)
+            let product =
+                ra.load(fromByteOffset: offset, as: BlockSummation.Lanes.self)
                 * rb.load(fromByteOffset: offset, as: BlockSummation.Lanes.self)
             rt.storeBytes(of: product, toByteOffset: offset, as: BlockSummation.Lanes.self)
             offset += BlockSummation.lanes * 8
@@ -160,16 +182,20 @@ enum ChannelSummation {
     }
 
     @inline(__always)
-    static func accumulateTile<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, stride: Int,
-                                                  count: Int, training: Bool,
-                                                  scratch: UnsafeMutablePointer<Double>,
-                                                  into sums: inout ChannelSums) {
+    static func accumulateTile<X: BatchNormFloat>(
+        x: Elements<X>, dout: Elements<X>?, stride: Int,
+        count: Int, training: Bool,
+        scratch: UnsafeMutablePointer<Double>,
+        into sums: inout ChannelSums
+    ) {
         if training, OnePassSummation.applies(X.self, stride: stride),
-           OnePassSummation.accumulate(x: x, dout: dout, count: count, into: &sums) {
+            OnePassSummation.accumulate(x: x, dout: dout, count: count, into: &sums)
+        {
             return
         }
         if training, stride != 1, count <= BlockSummation.blockSize,
-           accumulateGathered(x: x, dout: dout, stride: stride, count: count, scratch: scratch, into: &sums) {
+            accumulateGathered(x: x, dout: dout, stride: stride, count: count, scratch: scratch, into: &sums)
+        {
             return
         }
         // The general path works in blocks that fit its scratch.
@@ -177,13 +203,15 @@ enum ChannelSummation {
         if count > block {
             var start = 0
             while start < count {
-                generalBlock(x: x + start * stride, dout: dout.map { $0 + start * stride }, stride: stride,
-                             count: min(block, count - start), training: training, scratch: scratch, into: &sums)
+                generalBlock(
+                    x: x + start * stride, dout: dout.map { $0 + start * stride }, stride: stride,
+                    count: min(block, count - start), training: training, scratch: scratch, into: &sums)
                 start += block
             }
         } else {
-            generalBlock(x: x, dout: dout, stride: stride, count: count, training: training, scratch: scratch,
-                         into: &sums)
+            generalBlock(
+                x: x, dout: dout, stride: stride, count: count, training: training, scratch: scratch,
+                into: &sums)
         }
     }
 
@@ -191,16 +219,18 @@ enum ChannelSummation {
     /// one-pass sums: its values copied, unchanged, next to each other in `scratch`.
     /// Returns false, having added nothing, where the one-pass sums decline the run.
     @inline(__always)
-    static func accumulateGathered<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, stride: Int, count: Int,
-                                                      scratch: UnsafeMutablePointer<Double>,
-                                                      into sums: inout ChannelSums) -> Bool {
+    static func accumulateGathered<X: BatchNormFloat>(
+        x: Elements<X>, dout: Elements<X>?, stride: Int, count: Int,
+        scratch: UnsafeMutablePointer<Double>,
+        into sums: inout ChannelSums
+    ) -> Bool {
         guard OnePassSummation.applies(X.self, stride: 1) else { return false }
         let slots = UnsafeMutableRawPointer(scratch), size = MemoryLayout<X>.stride
         let block = BlockSummation.blockSize
-        for k in 0 ..< count { slots.storeBytes(of: x[k &* stride], toByteOffset: k &* size, as: X.self) }
+        for k in 0..<count { slots.storeBytes(of: x[k &* stride], toByteOffset: k &* size, as: X.self) }
         let gathered = Elements<X>(UnsafeRawPointer(slots))
         guard let dout else { return OnePassSummation.accumulate(x: gathered, dout: nil, count: count, into: &sums) }
-        for k in 0 ..< count {
+        for k in 0..<count {
             slots.storeBytes(of: dout[k &* stride], toByteOffset: (block &+ k) &* size, as: X.self)
         }
         return OnePassSummation.accumulate(x: gathered, dout: gathered + block, count: count, into: &sums)
@@ -208,23 +238,27 @@ enum ChannelSummation {
 
     /// At most ``BlockSummation/blockSize`` values through the level-by-level extraction.
     @inline(__always)
-    static func generalBlock<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, stride: Int,
-                                                count: Int, training: Bool,
-                                                scratch: UnsafeMutablePointer<Double>,
-                                                into sums: inout ChannelSums) {
+    static func generalBlock<X: BatchNormFloat>(
+        x: Elements<X>, dout: Elements<X>?, stride: Int,
+        count: Int, training: Bool,
+        scratch: UnsafeMutablePointer<Double>,
+        into sums: inout ChannelSums
+    ) {
         let block = BlockSummation.blockSize
         let xv = scratch, xx = scratch + block, dv = scratch + 2 * block, xd = scratch + 3 * block
         let exactProducts = productsAreExactInDouble(X.self)
         let (padded, xMax, xOK) = load(x, stride: stride, count: count, into: xv, tally: &sums.xTally)
         if training && xOK {
-            addProducts(xv, xv, count: count, padded: padded, largest: xMax * xMax, exactInDouble: exactProducts,
-                        scratch: xx, into: &sums.xx)
+            addProducts(
+                xv, xv, count: count, padded: padded, largest: xMax * xMax, exactInDouble: exactProducts,
+                scratch: xx, into: &sums.xx)
         }
         if let dout {
             let (_, dMax, dOK) = load(dout, stride: stride, count: count, into: dv, tally: &sums.doutTally)
             if dOK && xOK {
-                addProducts(xv, dv, count: count, padded: padded, largest: xMax * dMax, exactInDouble: exactProducts,
-                            scratch: xd, into: &sums.xDout)
+                addProducts(
+                    xv, dv, count: count, padded: padded, largest: xMax * dMax, exactInDouble: exactProducts,
+                    scratch: xd, into: &sums.xDout)
             }
             if dOK { BlockSummation.addExactSum(dv, count: padded, largest: dMax, to: &sums.dout) }
         }

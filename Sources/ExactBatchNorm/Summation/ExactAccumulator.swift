@@ -84,7 +84,7 @@ struct ExactAccumulator: Sendable {
         // Room for the first partial digit, the full digits the significand reaches and
         // the sign: at most six for 124 bits, two or three for one value.
         let width = 128 - significand.magnitude.leadingZeroBitCount
-        words.reserve(digit ..< digit + 2 + (shift + width) / 32)
+        words.reserve(digit..<digit + 2 + (shift + width) / 32)
         var v = significand
         let lowWidth = 32 - shift
         let low = Int64(truncatingIfNeeded: v & ((Int128(1) << lowWidth) - 1))
@@ -125,7 +125,7 @@ struct ExactAccumulator: Sendable {
         add(significand: other.near, exponent: other.nearExponent)
         if other.words.count == 0 { return }
         let start = other.words.base
-        words.reserve(start ..< start + other.words.count + 1)
+        words.reserve(start..<start + other.words.count + 1)
         var digit = start
         other.words.forEach { w in
             words.add(w, at: digit)
@@ -214,8 +214,9 @@ struct ExactAccumulator: Sendable {
             let top = magnitude >> cut, rest = magnitude - (top << cut)
             let exponent = nearExponent + cut
             guard exponent > -1000, exponent + 53 < 1000, nearExponent > -1000 else { return nil }
-            let (h, l) = Augmented.sum(Double(UInt64(top)) * Self.powerOfTwo(exponent),
-                                       Double(UInt64(rest)) * Self.powerOfTwo(nearExponent))
+            let (h, l) = Augmented.sum(
+                Double(UInt64(top)) * Self.powerOfTwo(exponent),
+                Double(UInt64(rest)) * Self.powerOfTwo(nearExponent))
             let total = Enclosure(hi: near < 0 ? -h : h, lo: near < 0 ? -l : l)
             return total.isTame ? total : nil
         }
@@ -237,7 +238,7 @@ struct ExactAccumulator: Sendable {
 
     private var farEnclosure: Enclosure? {
         var carry: Int64 = 0
-        words.forEach { carry = ($0 + carry) >> 32 }   // no overflow, as in `value`
+        words.forEach { carry = ($0 + carry) >> 32 }  // no overflow, as in `value`
         let flip: Int64 = carry < 0 ? -1 : 1
         var total = Enclosure.zero
         var weight = Self.lowestBit + 32 * words.base
@@ -274,8 +275,8 @@ struct ExactAccumulator: Sendable {
     private mutating func normalize() {
         guard words.count > 0 else { return }
         let start = words.base, end = start + words.count
-        words.reserve(start ..< end + 2)
-        for d in start ..< end - 1 {
+        words.reserve(start..<end + 2)
+        for d in start..<end - 1 {
             let carry = words[d] >> 32
             words.add(-(carry << 32), at: d)
             words.add(carry, at: d + 1)
@@ -323,7 +324,7 @@ struct DigitWindow: Sendable {
         let lower = min(base, digits.lowerBound), upper = max(base + count, digits.upperBound)
         if lower == base && upper == base + count { return }
         var wide = [Int64](repeating: 0, count: upper - lower)
-        for i in 0 ..< count { wide[base - lower + i] = words[i] }
+        for i in 0..<count { wide[base - lower + i] = words[i] }
         (words, base) = (wide, lower)
     }
 }

@@ -12,8 +12,13 @@ struct NonFiniteTally: Sendable, Equatable {
     var isFinite: Bool { !(nan || positiveInfinity || negativeInfinity) }
 
     mutating func note(_ value: Double) {
-        if value.isNaN { nan = true } else if value == .infinity { positiveInfinity = true }
-        else if value == -.infinity { negativeInfinity = true }
+        if value.isNaN {
+            nan = true
+        } else if value == .infinity {
+            positiveInfinity = true
+        } else if value == -.infinity {
+            negativeInfinity = true
+        }
     }
 
     mutating func merge(_ other: NonFiniteTally) {

@@ -119,7 +119,11 @@ enum OnePassSummation {
             k &+= 8
         }
         var m = 0.0, low = Double.infinity, p = 0.0
-        for lane in 0 ..< 8 { m = Swift.max(m, largest[lane]); low = Swift.min(low, smallest[lane]); p += probe[lane] }
+        for lane in 0..<8 {
+            m = Swift.max(m, largest[lane])
+            low = Swift.min(low, smallest[lane])
+            p += probe[lane]
+        }
         while k < count {
             let v = e[k].exactDouble, magnitude = v.magnitude
             m = Swift.max(m, magnitude)
@@ -148,7 +152,10 @@ enum OnePassSummation {
             k &+= 8
         }
         var top: UInt32 = 0, bottom = UInt32.max
-        for lane in 0 ..< 8 { top = Swift.max(top, high[lane]); bottom = Swift.min(bottom, low[lane]) }
+        for lane in 0..<8 {
+            top = Swift.max(top, high[lane])
+            bottom = Swift.min(bottom, low[lane])
+        }
         while k < count {
             let v = base.loadUnaligned(fromByteOffset: k &* 4, as: UInt32.self) & 0x7FFF_FFFF
             top = Swift.max(top, v)
@@ -156,8 +163,9 @@ enum OnePassSummation {
             k &+= 1
         }
         guard top < 0x7F80_0000 else { return nil }
-        return Magnitudes(largest: Double(Float(bitPattern: top)),
-                          smallest: bottom == .max ? 0 : Double(Float(bitPattern: bottom &+ 1)))
+        return Magnitudes(
+            largest: Double(Float(bitPattern: top)),
+            smallest: bottom == .max ? 0 : Double(Float(bitPattern: bottom &+ 1)))
     }
 
     /// Adds the run's `S` and `Q` (and `T` and `P` with `dout`) to `sums` and returns
@@ -165,13 +173,16 @@ enum OnePassSummation {
     /// whole groups of eight go through the lanes, the rest one by one on the same
     /// levels (a 7x7 plane leaves one value).
     @inline(__always)
-    static func accumulate<X: BatchNormFloat>(x: Elements<X>, dout: Elements<X>?, count: Int,
-                                              into sums: inout ChannelSums) -> Bool {
+    static func accumulate<X: BatchNormFloat>(
+        x: Elements<X>, dout: Elements<X>?, count: Int,
+        into sums: inout ChannelSums
+    ) -> Bool {
         guard count > 0, count <= maxCount,
-              sums.xTally.isFinite, sums.doutTally.isFinite,
-              let xRange = survey(x, count: count), xRange.fitLevels,
-              let xSums = sumWithProducts(x, x, count: count, largest: xRange.largest,
-                                          productLargest: xRange.largest * xRange.largest)
+            sums.xTally.isFinite, sums.doutTally.isFinite,
+            let xRange = survey(x, count: count), xRange.fitLevels,
+            let xSums = sumWithProducts(
+                x, x, count: count, largest: xRange.largest,
+                productLargest: xRange.largest * xRange.largest)
         else { return false }
         guard let dout else {
             add(xSums, into: &sums.x, &sums.xx)
@@ -179,8 +190,9 @@ enum OnePassSummation {
         }
         // The second sweep pairs dout with x again, which is still in L1.
         guard let dRange = survey(dout, count: count), dRange.fitLevels,
-              let dSums = sumWithProducts(dout, x, count: count, largest: dRange.largest,
-                                          productLargest: xRange.largest * dRange.largest)
+            let dSums = sumWithProducts(
+                dout, x, count: count, largest: dRange.largest,
+                productLargest: xRange.largest * dRange.largest)
         else { return false }
         add(xSums, into: &sums.x, &sums.xx)
         add(dSums, into: &sums.dout, &sums.xDout)
@@ -188,12 +200,15 @@ enum OnePassSummation {
     }
 
     @inline(__always)
-    static func add(_ parts: (values: Part, products: Part, productResiduals: Part),
-                    into values: inout ExactAccumulator, _ products: inout ExactAccumulator) {
+    static func add(
+        _ parts: (values: Part, products: Part, productResiduals: Part),
+        into values: inout ExactAccumulator, _ products: inout ExactAccumulator
+    ) {
         values.add(significand: Int128(parts.values.significand), exponent: parts.values.exponent)
         products.add(significand: Int128(parts.products.significand), exponent: parts.products.exponent)
-        products.add(significand: Int128(parts.productResiduals.significand),
-                     exponent: parts.productResiduals.exponent)
+        products.add(
+            significand: Int128(parts.productResiduals.significand),
+            exponent: parts.productResiduals.exponent)
     }
 
     /// The exact sums of `v` (one level) and of `v*w` (two levels). `w` is `v` itself,
@@ -201,9 +216,12 @@ enum OnePassSummation {
     /// which is what makes every cut exact without checking it here. Nil only where a
     /// level would leave the comfortable middle of the double range.
     @inline(__always)
-    static func sumWithProducts<X: BatchNormFloat>(_ v: Elements<X>, _ w: Elements<X>, count: Int,
-                                                   largest: Double, productLargest: Double)
-        -> (values: Part, products: Part, productResiduals: Part)? {
+    static func sumWithProducts<X: BatchNormFloat>(
+        _ v: Elements<X>, _ w: Elements<X>, count: Int,
+        largest: Double, productLargest: Double
+    )
+        -> (values: Part, products: Part, productResiduals: Part)?
+    {
         let zero = Part(significand: 0, exponent: 0)
         // All of v is zero, so every product is.
         guard largest != 0 else { return (zero, zero, zero) }
@@ -232,9 +250,12 @@ enum OnePassSummation {
     /// The loops of ``sumWithProducts(_:_:count:largest:productLargest:)`` once its
     /// levels are known: the values' level and the products' two.
     @inline(__always)
-    static func sumWithProducts<X: BatchNormFloat>(_ v: Elements<X>, _ w: Elements<X>, count: Int, whole: Int,
-                                                   levels: (Level, Level, Level))
-        -> (values: Part, products: Part, productResiduals: Part) {
+    static func sumWithProducts<X: BatchNormFloat>(
+        _ v: Elements<X>, _ w: Elements<X>, count: Int, whole: Int,
+        levels: (Level, Level, Level)
+    )
+        -> (values: Part, products: Part, productResiduals: Part)
+    {
         let (level, p1, p2) = levels
         let offset = Lanes(repeating: level.offset)
         let offset1 = Lanes(repeating: p1.offset), offset2 = Lanes(repeating: p2.offset)
@@ -266,8 +287,10 @@ enum OnePassSummation {
             tail2 &+= Int64(bitPattern: (p2.offset + (p - (t1 - p1.offset))).bitPattern)
             k &+= 1
         }
-        return (total(sum, tail: tail, count: count, level), total(sum1, tail: tail1, count: count, p1),
-                total(sum2, tail: tail2, count: count, p2))
+        return (
+            total(sum, tail: tail, count: count, level), total(sum1, tail: tail1, count: count, p1),
+            total(sum2, tail: tail2, count: count, p2)
+        )
     }
 
     /// The lanes' integer sums less `count` offsets, in quanta: exact, because the true

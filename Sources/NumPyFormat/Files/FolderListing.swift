@@ -7,8 +7,9 @@ public enum FolderListing {
     /// it does not depend on the locale or on the order readdir happens to return.
     public static func files(in folder: String) throws(NumPyFormatError) -> [String] {
         guard let names = names(in: folder) else {
-            throw NumPyFormatError(.system, file: folder,
-                                   message: "cannot list the folder: \(String(cString: strerror(errno)))")
+            throw NumPyFormatError(
+                .system, file: folder,
+                message: "cannot list the folder: \(String(cString: strerror(errno)))")
         }
         return names.filter { isFile(join(folder, $0)) }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
