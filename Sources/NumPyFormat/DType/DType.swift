@@ -155,27 +155,7 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
     /// with `|` is refused: its byte order would have to be guessed, and guessing is how
     /// readers produce silent garbage.
     public init(descr: String) throws(NumPyFormatError) {
-        var chars = Substring(descr)
-        guard let first = chars.first else {
-            throw NumPyFormatError(.malformed, "empty dtype descr")
-        }
-        var order: ByteOrder? = nil
-        var explicitNone = false
-        switch first {
-        case "<":
-            order = .little
-            chars.removeFirst()
-        case ">":
-            order = .big
-            chars.removeFirst()
-        case "=":
-            order = .native
-            chars.removeFirst()
-        case "|":
-            explicitNone = true
-            chars.removeFirst()
-        default: break
-        }
+        let (order, explicitNone, chars) = try Self.byteOrderPrefix(of: descr)
         guard let letter = chars.first else {
             throw NumPyFormatError(.malformed, "dtype descr '\(descr)' has no type letter")
         }
@@ -188,14 +168,42 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
         case "S", "a", "U":
             self = try Self.stringDType(
                 descr: descr, letter: letter, sizeText: sizeText, order: order, noOrder: explicitNone)
-            return
         case "V":
             self = try Self.voidDType(descr: descr, sizeText: sizeText, order: order)
-            return
         case "M", "m":
             throw NumPyFormatError(.unsupported, "datetime dtype '\(descr)' is not supported")
-        default: break
+        default:
+            self = try Self.numberDType(
+                descr: descr, letter: letter, sizeText: sizeText, order: order, noOrder: explicitNone)
         }
+    }
+
+    /// The byte order a descr starts with (nil when it has no order character), whether
+    /// it says explicitly that there is none (`|`), and the rest.
+    private static func byteOrderPrefix(
+        of descr: String
+    ) throws(NumPyFormatError) -> (order: ByteOrder?, explicitNone: Bool, rest: Substring) {
+        var chars = Substring(descr)
+        guard let first = chars.first else {
+            throw NumPyFormatError(.malformed, "empty dtype descr")
+        }
+        let order: ByteOrder?
+        switch first {
+        case "<": order = .little
+        case ">": order = .big
+        case "=": order = .native
+        case "|": order = nil
+        default: return (nil, false, chars)
+        }
+        chars.removeFirst()
+        return (order, first == "|", chars)
+    }
+
+    /// A bool, integer, float or complex dtype: a supported size, and a byte order
+    /// wherever the items have more than one byte.
+    private static func numberDType(
+        descr: String, letter: Character, sizeText: Substring, order: ByteOrder?, noOrder explicitNone: Bool
+    ) throws(NumPyFormatError) -> NPYDType {
         let kind: Kind
         switch letter {
         case "b": kind = .bool
@@ -207,7 +215,7 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
             throw NumPyFormatError(.unsupported, "unknown dtype descr '\(descr)'")
         }
         guard !sizeText.isEmpty, sizeText.allSatisfy({ $0.isASCII && $0.isNumber }),
-            let size = Int(sizeText), Self.supportedSizes[kind]!.contains(size)
+            let size = Int(sizeText), supportedSizes[kind]!.contains(size)
         else {
             throw NumPyFormatError(.unsupported, "unknown dtype descr '\(descr)'")
         }
@@ -221,6 +229,6 @@ public struct NPYDType: Hashable, Sendable, CustomStringConvertible {
                 throw NumPyFormatError(.malformed, "dtype descr '\(descr)' has no byte order character")
             }
         }
-        self.init(uncheckedKind: kind, itemSize: size, byteOrder: order ?? .notApplicable)
+        return NPYDType(uncheckedKind: kind, itemSize: size, byteOrder: order ?? .notApplicable)
     }
 }

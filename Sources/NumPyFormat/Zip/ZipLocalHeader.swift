@@ -17,25 +17,7 @@ enum ZipLocalHeader {
         let extraLength = Int(zip.u16(start + 28))
         let headerLength = ZipSize.localFileHeader + nameLength + extraLength
         try zip.require(start, headerLength, "local file header with its name and extra fields", limit: limit)
-        let nameBytes = Array(zip.slice(start + ZipSize.localFileHeader, nameLength))
-        guard nameBytes == entry.nameBytes else {
-            throw zip.context.error(
-                .inconsistent,
-                at: start + ZipSize.localFileHeader,
-                "expected the local header to name '\(entry.name)' as the central directory does, "
-                    + "found '\(ZipCentralDirectory.decodeName(nameBytes))'")
-        }
-        guard method == entry.method else {
-            throw zip.context.error(
-                .inconsistent,
-                at: start + 8,
-                "expected compression method \(entry.method) as in the central directory, "
-                    + "found \(method) in the local header")
-        }
-        if flags & (ZipFlag.encrypted | ZipFlag.strongEncryption) != 0 {
-            throw zip.context.error(
-                .unsupported, at: start + 6, "expected an unencrypted member, found the encryption flag set")
-        }
+        try agreeOnNameAndMethod(entry, flags: flags, method: method, nameLength: nameLength, at: start, zip)
         let rawCompressed = zip.u32(start + 18)
         let rawUncompressed = zip.u32(start + 22)
         let zip64 = try Zip64Fields.parse(
@@ -68,6 +50,32 @@ enum ZipLocalHeader {
             try checkDescriptor(at: dataEnd, entry: entry, wide: zip64.compressedSize != nil, zip: zip, limit: limit)
         }
         return dataStart
+    }
+
+    /// The local header names the member and its method as the central directory does,
+    /// and the member is not encrypted.
+    private static func agreeOnNameAndMethod(
+        _ entry: ZipEntry, flags: UInt16, method: UInt16, nameLength: Int, at start: Int, _ zip: ZipBytes
+    ) throws {
+        let nameBytes = Array(zip.slice(start + ZipSize.localFileHeader, nameLength))
+        guard nameBytes == entry.nameBytes else {
+            throw zip.context.error(
+                .inconsistent,
+                at: start + ZipSize.localFileHeader,
+                "expected the local header to name '\(entry.name)' as the central directory does, "
+                    + "found '\(ZipCentralDirectory.decodeName(nameBytes))'")
+        }
+        guard method == entry.method else {
+            throw zip.context.error(
+                .inconsistent,
+                at: start + 8,
+                "expected compression method \(entry.method) as in the central directory, "
+                    + "found \(method) in the local header")
+        }
+        if flags & (ZipFlag.encrypted | ZipFlag.strongEncryption) != 0 {
+            throw zip.context.error(
+                .unsupported, at: start + 6, "expected an unencrypted member, found the encryption flag set")
+        }
     }
 
     private static func agree<T: BinaryInteger>(
