@@ -8,77 +8,78 @@
 /// error (a NaN or an infinity on either side, a NaN scale) is judged again element by
 /// element by `roundingError`'s rules, so the figures are exactly the rules' figures.
 struct TruthScan {
-    static let blockSize = 256
-
     let unitRoundoff: Double
     /// The format's least nonzero magnitude: it keeps every allowance above zero.
     let subnormalStep: Double
     let limit: Double
+    let split: ChannelSplit
     var allEqual = true
+    var maxError = 0.0
     var worst: WorstElements
     var beyondLimit = 0
     var nonFinite = 0
-    /// The histogram's counters, in caller-owned memory (`HistogramCounter.bucketCount`
-    /// of them, zeroed): an array held in this value would be checked for uniqueness on
-    /// every increment.
-    let buckets: UnsafeMutableBufferPointer<Int>
-    /// One block's errors.
-    let errors: UnsafeMutableBufferPointer<Double>
+    /// The histogram's counters (`HistogramCounter.bucketCount` of them).
+    let buckets: Counters<Int>
+    /// The largest error in each channel of the split; none without an axis.
+    let channelMax: Counters<Double>
 
-    init(format: FloatFormat, limit: Double, topK: Int, buckets: UnsafeMutableBufferPointer<Int>,
-         errors: UnsafeMutableBufferPointer<Double>) {
+    init(format: FloatFormat, limit: Double, topK: Int, split: ChannelSplit) {
         unitRoundoff = format.unitRoundoff
         subnormalStep = format.leastNonzeroMagnitude
         self.limit = limit
+        self.split = split
         worst = WorstElements(capacity: max(topK, 1))
-        self.buckets = buckets
-        self.errors = errors
+        buckets = Counters(count: HistogramCounter.bucketCount, zero: 0)
+        channelMax = Counters(count: split.breakdownCount, zero: 0)
     }
 
     /// The counts as the report's histogram.
     var histogram: HistogramCounter {
         var histogram = HistogramCounter()
-        histogram.add(buckets: UnsafeBufferPointer(buckets), nonFinite: nonFinite)
+        histogram.add(buckets: UnsafeBufferPointer(start: buckets.pointer, count: buckets.count), nonFinite: nonFinite)
         histogram.beyondLimit = beyondLimit
         return histogram
     }
 
-    /// Runs `body` on a scan whose scratch memory lives for the call.
-    static func withScan<R>(format: FloatFormat, limit: Double, topK: Int, _ body: (inout TruthScan) -> R) -> R {
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: HistogramCounter.bucketCount) { buckets in
-            buckets.initialize(repeating: 0)
-            return withUnsafeTemporaryAllocation(of: Double.self, capacity: blockSize) { errors in
-                var scan = TruthScan(format: format, limit: limit, topK: topK, buckets: buckets, errors: errors)
-                return body(&scan)
+    /// Judges the block of flat positions `start ..< start + count` (at most
+    /// `KeyScan.blockSize`), whose values, truths and scales are `values[0 ..< count]`,
+    /// `truth[...]` and `scale[...]`; `errors` is scratch for as many.
+    mutating func add(start: Int, count: Int, values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
+                      scale s: UnsafePointer<Double>, errors: UnsafeMutablePointer<Double>) {
+        let (equal, finite) = blockErrors(count: count, values: v, truth: t, scale: s, into: errors)
+        if finite {
+            allEqual = allEqual && equal == count
+        } else {
+            for j in 0 ..< count {
+                errors[j] = roundingError(value: v[j], truth: t[j], scale: s[j], unitRoundoff: unitRoundoff,
+                                          subnormalStep: subnormalStep)
+                allEqual = allEqual && equalsTruth(v[j], t[j])
             }
+        }
+        let largest = tally(errors, count: count, start: start, values: v, truth: t, scale: s)
+        maxError = max(maxError, largest)
+        guard split.axis != nil else { return }
+        let channelMax = channelMax.pointer
+        split.forEachRun(in: start ..< start + count) { c, lower, upper in
+            if upper - lower == count {
+                channelMax[c] = max(channelMax[c], largest)
+                return
+            }
+            var runLargest = 0.0
+            for j in (lower - start) ..< (upper - start) { runLargest = max(runLargest, errors[j]) }
+            channelMax[c] = max(channelMax[c], runLargest)
         }
     }
 
-    /// Judges `range`, returning its largest error. `eachBlock(start, errors, count)`
-    /// sees every block's errors, for figures finer than the range's.
-    mutating func scan(
-        _ range: Range<Int>, values v: UnsafeBufferPointer<Double>, truth t: UnsafeBufferPointer<Double>,
-        scale s: UnsafeBufferPointer<Double>,
-        eachBlock: (_ start: Int, _ errors: UnsafeMutableBufferPointer<Double>, _ count: Int) -> Void = { _, _, _ in }
-    ) -> Double {
-        var largest = 0.0
-        for start in stride(from: range.lowerBound, to: range.upperBound, by: Self.blockSize) {
-            let count = min(Self.blockSize, range.upperBound - start)
-            let (equal, finite) = blockErrors(start: start, count: count, values: v, truth: t, scale: s, into: errors)
-            if finite {
-                allEqual = allEqual && equal == count
-            } else {
-                for j in 0 ..< count {
-                    let i = start + j
-                    errors[j] = roundingError(value: v[i], truth: t[i], scale: s[i], unitRoundoff: unitRoundoff,
-                                              subnormalStep: subnormalStep)
-                    allEqual = allEqual && equalsTruth(v[i], t[i])
-                }
-            }
-            largest = max(largest, tally(errors, count: count, firstIndex: start))
-            eachBlock(start, errors, count)
-        }
-        return largest
+    /// Adds the judgement of other blocks of the same side.
+    mutating func merge(_ other: TruthScan) {
+        allEqual = allEqual && other.allEqual
+        maxError = max(maxError, other.maxError)
+        worst.merge(other.worst)
+        beyondLimit += other.beyondLimit
+        nonFinite += other.nonFinite
+        for j in 0 ..< buckets.count { buckets.pointer[j] += other.buckets.pointer[j] }
+        for c in 0 ..< channelMax.count { channelMax.pointer[c] = max(channelMax.pointer[c], other.channelMax.pointer[c]) }
     }
 
     /// The block's errors over a nonzero allowance, how many values equal the truth,
@@ -86,8 +87,8 @@ struct TruthScan {
     /// values give 0, and the allowance is never zero).
     @inline(__always)
     private func blockErrors(
-        start: Int, count: Int, values v: UnsafeBufferPointer<Double>, truth t: UnsafeBufferPointer<Double>,
-        scale s: UnsafeBufferPointer<Double>, into errors: UnsafeMutableBufferPointer<Double>
+        count: Int, values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
+        scale s: UnsafePointer<Double>, into errors: UnsafeMutablePointer<Double>
     ) -> (equal: Int, finite: Bool) {
         typealias Lanes = SIMD4<Double>
         let u = Lanes(repeating: unitRoundoff), step = Lanes(repeating: subnormalStep)
@@ -96,7 +97,7 @@ struct TruthScan {
         // are equal or not at random.
         var j = 0
         while j + Lanes.scalarCount <= count {
-            let i = start + j
+            let i = j
             let value = Self.lanes(v, at: i), exact = Self.lanes(t, at: i), scale = Self.lanes(s, at: i)
             let difference = Self.magnitude(value - exact)
             let allowance = u * Self.magnitude(scale) + step
@@ -109,7 +110,7 @@ struct TruthScan {
         }
         var equal = Int(equalLanes.wrappedSum()), nonFinite = Int(nonFiniteLanes.wrappedSum())
         while j < count {
-            let i = start + j
+            let i = j
             let error = (v[i] - t[i]).magnitude / (unitRoundoff * s[i].magnitude + subnormalStep)
             errors[j] = error
             equal &+= v[i] == t[i] ? 1 : 0
@@ -127,16 +128,19 @@ struct TruthScan {
     }
 
     @inline(__always)
-    private static func lanes(_ values: UnsafeBufferPointer<Double>, at index: Int) -> SIMD4<Double> {
-        UnsafeRawPointer(values.baseAddress! + index).loadUnaligned(as: SIMD4<Double>.self)
+    private static func lanes(_ values: UnsafePointer<Double>, at index: Int) -> SIMD4<Double> {
+        UnsafeRawPointer(values + index).loadUnaligned(as: SIMD4<Double>.self)
     }
 
     /// Adds a block of errors to the histogram, the count beyond the limit and the
     /// top-K list; returns the block's largest.
     @inline(__always)
-    private mutating func tally(_ errors: UnsafeMutableBufferPointer<Double>, count: Int, firstIndex: Int) -> Double {
+    private mutating func tally(_ errors: UnsafeMutablePointer<Double>, count: Int, start: Int,
+                                values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
+                                scale s: UnsafePointer<Double>) -> Double {
         var largest = 0.0
         var beyond = 0, nonFinite = 0
+        let buckets = buckets.pointer
         for j in 0 ..< count {
             let error = errors[j]
             largest = max(largest, error)
@@ -146,7 +150,10 @@ struct TruthScan {
                 nonFinite &+= 1
             }
             beyond &+= error > limit ? 1 : 0
-            if error > 0 { worst.offer(RankedElement(primary: error, secondary: 0, flatIndex: firstIndex + j)) }
+            if error > 0 && worst.mightAccept(primary: error) {
+                worst.offer(RankedElement(primary: error, secondary: 0, flatIndex: start + j,
+                                          values: ElementValues(a: v[j], b: .nan, truthA: t[j], scale: s[j])))
+            }
         }
         beyondLimit += beyond
         self.nonFinite += nonFinite

@@ -49,7 +49,10 @@ import Testing
             }
             histogram.add(error: error)
             if error > limit { histogram.beyondLimit += 1 }
-            if error > 0 { worst.offer(RankedElement(primary: error, secondary: 0, flatIndex: i)) }
+            if error > 0 {
+                worst.offer(RankedElement(primary: error, secondary: 0, flatIndex: i,
+                                          values: ElementValues(a: values[i], b: .nan, truthA: truth[i], scale: scale[i])))
+            }
         }
         let elements = worst.sorted().map {
             TruthElement(flatIndex: $0.flatIndex, index: multiIndex(ofFlat: $0.flatIndex, shape: shape),
