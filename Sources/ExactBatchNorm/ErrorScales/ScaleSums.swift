@@ -2,7 +2,7 @@
 ///
 /// Double is enough: a scale is a yardstick, needed to a few digits, and every term is
 /// a magnitude, so the sums never cancel; their relative error is below M*2^-53.
-struct ScaleSums {
+struct ScaleSums: Sendable {
     var absX = 0.0
     var absDeviationTimesX = 0.0
     var squaredDeviation = 0.0
@@ -14,28 +14,33 @@ struct ScaleSums {
     /// S_dgamma, which needs every element's S_xhat; see `completeDgammaScale()`.
     var dgammaScale = 0.0
 
+    /// Every channel's sums, the channels cut among `threads`. Each channel adds its runs
+    /// in memory order (batch by batch), each run's terms in a partial sum of its own,
+    /// whatever the thread count: the sums, and so the scales, do not depend on it.
     static func all<X: BatchNormFloat>(
-        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
-        statistics: [ChannelStatistics]
+        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, statistics: [ChannelStatistics], threads: Int
     ) -> [ScaleSums] {
-        var sums = statistics.map { ScaleSums(statistics: $0) }
-        shape.forEachChannelRun { c, start, stride, count in
-            if let dout {
-                sums[c].addRun(x: x, dout: dout, start: start, stride: stride, count: count)
-            } else {
-                sums[c].addRun(x: x, start: start, stride: stride, count: count)
+        let parts = parallelRanges(count: shape.channels, threads: threads) { channels in
+            channels.map { c in
+                var sums = ScaleSums(statistics: statistics[c])
+                shape.forEachRun(ofChannel: c) { start, stride, count in
+                    if let dout {
+                        sums.addRun(x: x, dout: dout, start: start, stride: stride, count: count)
+                    } else {
+                        sums.addRun(x: x, start: start, stride: stride, count: count)
+                    }
+                }
+                sums.statistics.complete(with: sums)
+                sums.completeDgammaScale()
+                return sums
             }
         }
-        for c in sums.indices {
-            sums[c].statistics.complete(with: sums[c])
-            sums[c].completeDgammaScale()
-        }
-        return sums
+        return parts.flatMap { $0 }
     }
 
     /// The terms of x alone, over one run of the channel.
     @inline(__always)
-    private mutating func addRun<X: BatchNormFloat>(x: UnsafeBufferPointer<X>, start: Int, stride: Int, count: Int) {
+    private mutating func addRun<X: BatchNormFloat>(x: Elements<X>, start: Int, stride: Int, count: Int) {
         let mean = statistics.mean
         var absX = 0.0, absDeviationTimesX = 0.0, squaredDeviation = 0.0
         for j in 0 ..< count {
@@ -53,7 +58,7 @@ struct ScaleSums {
     /// The terms of x and dout, over one run of the channel.
     @inline(__always)
     private mutating func addRun<X: BatchNormFloat>(
-        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>, start: Int, stride: Int, count: Int
+        x: Elements<X>, dout: Elements<X>, start: Int, stride: Int, count: Int
     ) {
         addRun(x: x, start: start, stride: stride, count: count)
         let mean = statistics.mean
