@@ -65,7 +65,8 @@ let package = Package(
             swiftSettings: engineTuning
         ),
         .target(
-            name: "ArrayComparison"
+            name: "ArrayComparison",
+            swiftSettings: engineTuning
         ),
         .target(
             name: "BatchNormFiles",

@@ -27,6 +27,8 @@ struct FigureTotals {
     var maxULP: UInt64
     var maxExcess: Double
     var signFlips: Int
+    /// Pairs of the same bits.
+    var identical: Int
 }
 
 /// Scratch memory for one block's per-element figures (`KeyScan.blockSize` of each).
@@ -35,9 +37,6 @@ struct FigureScratch {
     let excess: UnsafeMutablePointer<Double>
     let ulp: UnsafeMutablePointer<UInt64>
     let mismatch: UnsafeMutablePointer<Int>
-
-    typealias Lanes = SIMD4<Double>
-    typealias Bits = SIMD4<UInt64>
 
     /// The figures of every element of a block of finite pairs, as `ElementFigures`
     /// defines them, into this scratch; nil, with the scratch undefined, when some pair
@@ -52,37 +51,40 @@ struct FigureScratch {
     func compute(_ block: ScanBlock, format: FloatFormat, rtol: Double, atol: Double) -> FigureTotals? {
         let tiny = Lanes(repeating: format.smallestNormal)
         let (r, t) = (Lanes(repeating: rtol), Lanes(repeating: atol))
+        let exponent = LaneBits(repeating: 0x7FF0_0000_0000_0000), sign = LaneBits(repeating: 1 << 63)
         var mismatched = SIMD4<Int64>(), flips = SIMD4<Int64>(), normal = SIMD4<Int64>(), nonFinite = SIMD4<Int64>()
-        var maxAbsolute = Lanes(), maxRelative = Lanes(), maxExcess = Lanes(), maxULP = Bits()
+        var identical = SIMD4<Int64>()
+        var maxAbsolute = Lanes(), maxRelative = Lanes(), maxExcess = Lanes(), maxULP = LaneBits()
         let nativePatterns = format == .float32 || format == .float64
         var j = 0
         while j < block.count {
-            let a = Self.load(block.a, j, block.count), b = Self.load(block.b, j, block.count)
-            let aBits = unsafeBitCast(a, to: Bits.self), bBits = unsafeBitCast(b, to: Bits.self)
-            let exponent = Bits(repeating: 0x7FF0_0000_0000_0000)
-            nonFinite &+= SIMD4<Int64>(repeating: 0).replacing(
-                with: 1, where: (aBits & exponent .== exponent) .| (bBits & exponent .== exponent))
-            let magnitudeB = Self.magnitude(b)
-            let difference = Self.magnitude(a - b)
+            let a = loadLanes(block.a, j, block.count), b = loadLanes(block.b, j, block.count)
+            let aBits = unsafeBitCast(a, to: LaneBits.self), bBits = unsafeBitCast(b, to: LaneBits.self)
+            nonFinite &+= ((aBits & exponent .== exponent) .| (bBits & exponent .== exponent)).ones
+            let magnitudeB = laneMagnitude(b)
+            let difference = laneMagnitude(a - b)
             let allowance = t + r * magnitudeB
-            let excess = (difference / allowance).replacing(with: .infinity, where: .!(allowance .> 0))
-                .replacing(with: 0, where: difference .== 0)
-            let matches = (aBits .== bBits) .| (difference .<= allowance)
-            let mismatch = SIMD4<Int64>(repeating: 1).replacing(with: 0, where: matches)
-            let relative = difference / magnitudeB.replacing(with: tiny, where: tiny .>= magnitudeB)
+            let excess = select(difference .== 0, Lanes(),
+                                select(allowance .> 0, difference / allowance, Lanes(repeating: .infinity)))
+            let same = aBits .== bBits
+            // The zeros that pad a short last group are no pairs of the block.
+            identical &+= (same .& (SIMD4<Int64>(0, 1, 2, 3) .< Int64(block.count - j))).ones
+            let mismatch = (.!(same .| (difference .<= allowance))).ones
+            let relative = difference / select(tiny .>= magnitudeB, tiny, magnitudeB)
             let isNormal = magnitudeB .>= tiny
-            let opposite = (aBits ^ bBits) & Bits(repeating: 1 << 63) .!= 0
-            flips &+= SIMD4<Int64>(repeating: 0).replacing(with: 1, where: opposite .& (a .!= 0) .& (b .!= 0))
-            let distance = nativePatterns ? Self.distance(a, b, opposite: opposite, format: format) : Bits()
+            let opposite = (aBits ^ bBits) & sign .!= 0
+            flips &+= (opposite .& (a .!= 0) .& (b .!= 0)).ones
+            let distance = nativePatterns ? Self.distance(a, b, opposite: opposite, format: format) : LaneBits()
             mismatched &+= mismatch
-            normal &+= SIMD4<Int64>(repeating: 0).replacing(with: 1, where: isNormal)
-            maxAbsolute = maxAbsolute.replacing(with: difference, where: difference .> maxAbsolute)
-            let counted = Lanes().replacing(with: relative, where: isNormal)
-            maxRelative = maxRelative.replacing(with: counted, where: counted .> maxRelative)
-            maxExcess = maxExcess.replacing(with: excess, where: excess .> maxExcess)
-            maxULP = maxULP.replacing(with: distance, where: distance .> maxULP)
-            store(j, block.count, difference: difference, excess: excess, ulp: distance,
-                  mismatch: SIMD4<Int>(truncatingIfNeeded: mismatch))
+            normal &+= isNormal.ones
+            maxAbsolute = laneMax(maxAbsolute, difference)
+            maxRelative = laneMax(maxRelative, select(isNormal, relative, Lanes()))
+            maxExcess = laneMax(maxExcess, excess)
+            maxULP = laneMax(maxULP, distance)
+            storeLanes(difference, self.difference, j, block.count)
+            storeLanes(excess, self.excess, j, block.count)
+            storeLanes(distance, ulp, j, block.count)
+            storeLanes(SIMD4<Int>(truncatingIfNeeded: mismatch), self.mismatch, j, block.count)
             j += Lanes.scalarCount
         }
         guard nonFinite.wrappedSum() == 0 else { return nil }
@@ -96,55 +98,23 @@ struct FigureScratch {
         return FigureTotals(
             mismatched: Int(mismatched.wrappedSum()), maxAbsolute: maxAbsolute.max(), maxRelative: maxRelative.max(),
             anyNormalReference: normal.wrappedSum() > 0, maxULP: largestULP, maxExcess: maxExcess.max(),
-            signFlips: Int(flips.wrappedSum()))
+            signFlips: Int(flips.wrappedSum()), identical: Int(identical.wrappedSum()))
     }
 
     /// `ulpDistance` of finite lanes in float32 or float64 (`FloatFormat.magnitudePattern`:
     /// the hardware's own rounding to float32, a double's own bits).
     @inline(__always)
-    static func distance(_ a: Lanes, _ b: Lanes, opposite: SIMDMask<SIMD4<Int64>>, format: FloatFormat) -> Bits {
-        let pa: Bits, pb: Bits
+    static func distance(_ a: Lanes, _ b: Lanes, opposite: LaneMask, format: FloatFormat) -> LaneBits {
+        let pa: LaneBits, pb: LaneBits
         if format == .float32 {
-            pa = Bits(truncatingIfNeeded: unsafeBitCast(SIMD4<Float>(magnitude(a)), to: SIMD4<UInt32>.self))
-            pb = Bits(truncatingIfNeeded: unsafeBitCast(SIMD4<Float>(magnitude(b)), to: SIMD4<UInt32>.self))
+            pa = LaneBits(truncatingIfNeeded: unsafeBitCast(SIMD4<Float>(laneMagnitude(a)), to: SIMD4<UInt32>.self))
+            pb = LaneBits(truncatingIfNeeded: unsafeBitCast(SIMD4<Float>(laneMagnitude(b)), to: SIMD4<UInt32>.self))
         } else {
-            pa = unsafeBitCast(magnitude(a), to: Bits.self)
-            pb = unsafeBitCast(magnitude(b), to: Bits.self)
+            pa = unsafeBitCast(laneMagnitude(a), to: LaneBits.self)
+            pb = unsafeBitCast(laneMagnitude(b), to: LaneBits.self)
         }
         // Zero has no sign here, so a pair counts as "same side" when either is zero.
         let sameSide = .!opposite .| (pa .== 0) .| (pb .== 0)
-        let apart = (pa &- pb).replacing(with: pb &- pa, where: pb .> pa)
-        return (pa &+ pb).replacing(with: apart, where: sameSide)
-    }
-
-    /// Four values from `j`, the missing ones of a short last group as zeros: a zero
-    /// pair is identical and finite, and adds nothing to any total.
-    @inline(__always)
-    static func load(_ values: UnsafePointer<Double>, _ j: Int, _ count: Int) -> Lanes {
-        if j + Lanes.scalarCount <= count { return UnsafeRawPointer(values + j).loadUnaligned(as: Lanes.self) }
-        var lanes = Lanes()
-        for lane in 0 ..< count - j { lanes[lane] = values[j + lane] }
-        return lanes
-    }
-
-    @inline(__always)
-    private func store(_ j: Int, _ count: Int, difference d: Lanes, excess e: Lanes, ulp u: Bits,
-                       mismatch m: SIMD4<Int>) {
-        if j + Lanes.scalarCount <= count {
-            UnsafeMutableRawPointer(difference + j).storeBytes(of: d, as: Lanes.self)
-            UnsafeMutableRawPointer(excess + j).storeBytes(of: e, as: Lanes.self)
-            UnsafeMutableRawPointer(ulp + j).storeBytes(of: u, as: Bits.self)
-            UnsafeMutableRawPointer(mismatch + j).storeBytes(of: m, as: SIMD4<Int>.self)
-            return
-        }
-        for lane in 0 ..< count - j {
-            (difference[j + lane], excess[j + lane], ulp[j + lane], mismatch[j + lane]) = (d[lane], e[lane], u[lane], m[lane])
-        }
-    }
-
-    /// |x| lane by lane, by clearing the sign bits (so -0 becomes +0, as `magnitude` does).
-    @inline(__always)
-    static func magnitude(_ x: Lanes) -> Lanes {
-        unsafeBitCast(unsafeBitCast(x, to: Bits.self) & Bits(repeating: ~(1 << 63)), to: Lanes.self)
+        return select(sameSide, select(pb .> pa, pb &- pa, pa &- pb), pa &+ pb)
     }
 }

@@ -30,9 +30,8 @@ struct ComparisonScan {
     var nonFinite = NonFiniteCounts()
     var signFlips = 0
     var worst: WorstElements
-    /// The ULP histogram's counters (`HistogramCounter.bucketCount`) and its count of
-    /// pairs without a distance.
-    let buckets: Counters<Int>
+    /// The ULP histogram's counters and its count of pairs without a distance.
+    let buckets = BucketCounts()
     var histogramNonFinite = 0
     let channelMismatched: Counters<Int>
     let channelMaxAbsolute: Counters<Double>
@@ -47,7 +46,6 @@ struct ComparisonScan {
         self.split = split
         self.identicalShortcut = identicalShortcut
         worst = WorstElements(capacity: max(topK, 1))
-        buckets = Counters(count: HistogramCounter.bucketCount, zero: 0)
         let channels = split.breakdownCount
         channelMismatched = Counters(count: channels, zero: 0)
         channelMaxAbsolute = Counters(count: channels, zero: 0)
@@ -58,14 +56,16 @@ struct ComparisonScan {
     /// Adds the block of flat positions `start ..< start + count`, whose values are
     /// `block.a[0 ..< count]` and `block.b[0 ..< count]`.
     mutating func add(_ block: ScanBlock, figures: FigureScratch) {
-        if identicalShortcut, let largest = KeyComparison.largestMagnitudeIfIdenticalAndFinite(
-            UnsafeBufferPointer(start: block.a, count: block.count),
-            UnsafeBufferPointer(start: block.b, count: block.count)) {
-            addIdentical(count: block.count, anyNormalReference: largest >= format.smallestNormal)
+        if identicalShortcut, let anyNormal = Self.identicalAndFinite(block, smallestNormal: format.smallestNormal) {
+            addIdentical(count: block.count, anyNormalReference: anyNormal)
             return
         }
         guard let totals = figures.compute(block, format: format, rtol: rtol, atol: atol) else {
             for j in 0 ..< block.count { addElement(block, j) }
+            return
+        }
+        if identicalShortcut && totals.identical == block.count {
+            addIdentical(count: block.count, anyNormalReference: totals.anyNormalReference)
             return
         }
         mismatched += totals.mismatched
@@ -73,23 +73,44 @@ struct ComparisonScan {
         if totals.anyNormalReference { maxRelative = max(maxRelative ?? 0, totals.maxRelative) }
         maxULP = max(maxULP, totals.maxULP)
         signFlips += totals.signFlips
-        tallyElements(block, figures)
+        tallyElements(block, figures, largestExcess: totals.maxExcess)
         if split.axis != nil { tallyChannels(block, figures, totals: totals) }
+    }
+
+    /// When A and B hold the same finite values bit for bit in the block (a file compared
+    /// with itself, as `bnfile check` does), whether some reference is normal; nil
+    /// otherwise. A block that differs in its first four values is declined at once.
+    static func identicalAndFinite(_ block: ScanBlock, smallestNormal: Double) -> Bool? {
+        let exponent = LaneBits(repeating: 0x7FF0_0000_0000_0000)
+        var difference = LaneBits(), special = LaneBits(), largest = LaneBits()
+        var j = 0
+        while j < block.count {
+            let a = unsafeBitCast(loadLanes(block.a, j, block.count), to: LaneBits.self)
+            let b = unsafeBitCast(loadLanes(block.b, j, block.count), to: LaneBits.self)
+            difference |= a ^ b
+            if j == 0 && difference != LaneBits() { return nil }
+            special |= select(b & exponent .== exponent, LaneBits(repeating: 1), LaneBits())
+            largest = laneMax(largest, b & LaneBits(repeating: ~(1 << 63)))
+            j += 4
+        }
+        guard difference == LaneBits(), special == LaneBits() else { return nil }
+        return Double(bitPattern: largest.max()) >= smallestNormal
     }
 
     /// What `addElement` would record for every element of identical, finite values:
     /// a match at 0 ulp, whose relative figure counts where some reference is normal.
     mutating func addIdentical(count: Int, anyNormalReference: Bool) {
-        buckets.pointer[0] += count
+        buckets.add(bucket: 0, count: count)
         if anyNormalReference { maxRelative = max(maxRelative ?? 0, 0) }
     }
 
-    /// The histogram and the worst elements, from a block's computed figures.
+    /// The histogram and the worst elements, from a block's computed figures; the worst
+    /// are looked for only when the block's largest excess could enter their list.
     @inline(__always)
-    private mutating func tallyElements(_ block: ScanBlock, _ figures: FigureScratch) {
-        let counts = buckets.pointer
+    private mutating func tallyElements(_ block: ScanBlock, _ figures: FigureScratch, largestExcess: Double) {
+        for j in 0 ..< block.count { buckets.add(bucket: HistogramCounter.bucket(ulp: figures.ulp[j]), element: j) }
+        guard largestExcess > 0 && worst.mightAccept(primary: largestExcess) else { return }
         for j in 0 ..< block.count {
-            counts[HistogramCounter.bucket(ulp: figures.ulp[j])] &+= 1
             let excess = figures.excess[j]
             if excess > 0 && worst.mightAccept(primary: excess) {
                 worst.offer(RankedElement(primary: excess, secondary: figures.ulp[j], flatIndex: block.start + j,
@@ -142,10 +163,10 @@ struct ComparisonScan {
                 channelMaxAbsolute.pointer[channel] = max(channelMaxAbsolute.pointer[channel], figures.absoluteDifference)
                 channelMaxULP.pointer[channel] = max(channelMaxULP.pointer[channel], ulp)
             }
-            buckets.pointer[HistogramCounter.bucket(ulp: ulp)] += 1
+            buckets.add(bucket: HistogramCounter.bucket(ulp: ulp), element: j)
             if a != 0 && b != 0 && a.sign != b.sign { signFlips += 1 }
         case .sameInfinity:
-            buckets.pointer[0] += 1
+            buckets.add(bucket: 0, element: j)
         case .bothNaN, .nanInAOnly, .nanInBOnly, .infVsFinite, .infOppositeSign:
             nonFinite.count(figures.kind)
             histogramNonFinite += 1
@@ -167,7 +188,7 @@ struct ComparisonScan {
         nonFinite.add(other.nonFinite)
         signFlips += other.signFlips
         worst.merge(other.worst)
-        for j in 0 ..< buckets.count { buckets.pointer[j] += other.buckets.pointer[j] }
+        buckets.add(other.buckets)
         histogramNonFinite += other.histogramNonFinite
         for c in 0 ..< channelMismatched.count {
             channelMismatched.pointer[c] += other.channelMismatched.pointer[c]
@@ -177,13 +198,7 @@ struct ComparisonScan {
         }
     }
 
-    var histogram: HistogramCounter {
-        var histogram = HistogramCounter()
-        histogram.add(buckets: UnsafeBufferPointer(start: buckets.pointer, count: buckets.count),
-                      nonFinite: histogramNonFinite)
-        histogram.beyondLimit = mismatched
-        return histogram
-    }
+    var histogram: HistogramCounter { buckets.histogram(nonFinite: histogramNonFinite, beyondLimit: mismatched) }
 
     /// Every element of a channel is scanned once: `outer * inner` of them.
     func channelSummaries() -> [ChannelSummary] {

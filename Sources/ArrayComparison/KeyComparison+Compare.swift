@@ -41,30 +41,6 @@ extension KeyComparison {
         return scan.finishComparison()
     }
 
-    /// The largest |b| when A and B hold the same finite values bit for bit (a file
-    /// compared with itself, as `bnfile check` does), nil otherwise. Such a pair's
-    /// figures are all known without the per-element arithmetic: every element matches
-    /// at 0 ulp, and only the relative figure depends on whether some reference is normal.
-    static func largestMagnitudeIfIdenticalAndFinite(
-        _ a: UnsafeBufferPointer<Double>, _ b: UnsafeBufferPointer<Double>
-    ) -> Double? {
-        guard a.count == b.count else { return nil }
-        // Bit patterns as integers: the loop has no branch and vectorizes. The largest
-        // magnitude's pattern is the largest pattern of the magnitudes, and a NaN's or
-        // an infinity's is at least infinity's.
-        var largest: UInt64 = 0
-        // In blocks, so that two different arrays cost one block's look, not a pass.
-        for start in stride(from: 0, to: b.count, by: 4096) {
-            var difference: UInt64 = 0
-            for i in start ..< min(start + 4096, b.count) {
-                difference |= a[i].bitPattern ^ b[i].bitPattern
-                largest = max(largest, b[i].magnitude.bitPattern)
-            }
-            guard difference == 0 else { return nil }
-        }
-        return largest < Double.infinity.bitPattern ? Double(bitPattern: largest) : nil
-    }
-
     /// Most mismatches first: a bug confined to one channel shows as one channel with
     /// all of them. Among channels with equal counts (including all-zero), the one whose
     /// worst element is furthest beyond tolerance.

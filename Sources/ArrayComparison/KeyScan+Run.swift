@@ -42,9 +42,9 @@ extension KeyScan {
             }
             comparisons?[w].add(block, figures: scratch.figures)
             sidesA?[w].add(start: start, count: block.count, values: block.a, truth: block.truthA!,
-                           scale: block.scale!, errors: scratch.errors)
+                           scale: block.scale!, errors: scratch.errors, buckets: scratch.figures.mismatch)
             sidesB?[w].add(start: start, count: block.count, values: block.b, truth: block.truthB!,
-                           scale: block.scale!, errors: scratch.errors)
+                           scale: block.scale!, errors: scratch.errors, buckets: scratch.figures.mismatch)
         }
     }
 

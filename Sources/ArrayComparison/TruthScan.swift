@@ -18,8 +18,7 @@ struct TruthScan {
     var worst: WorstElements
     var beyondLimit = 0
     var nonFinite = 0
-    /// The histogram's counters (`HistogramCounter.bucketCount` of them).
-    let buckets: Counters<Int>
+    let buckets = BucketCounts()
     /// The largest error in each channel of the split; none without an axis.
     let channelMax: Counters<Double>
 
@@ -29,34 +28,41 @@ struct TruthScan {
         self.limit = limit
         self.split = split
         worst = WorstElements(capacity: max(topK, 1))
-        buckets = Counters(count: HistogramCounter.bucketCount, zero: 0)
         channelMax = Counters(count: split.breakdownCount, zero: 0)
     }
 
     /// The counts as the report's histogram.
-    var histogram: HistogramCounter {
-        var histogram = HistogramCounter()
-        histogram.add(buckets: UnsafeBufferPointer(start: buckets.pointer, count: buckets.count), nonFinite: nonFinite)
-        histogram.beyondLimit = beyondLimit
-        return histogram
-    }
+    var histogram: HistogramCounter { buckets.histogram(nonFinite: nonFinite, beyondLimit: beyondLimit) }
 
     /// Judges the block of flat positions `start ..< start + count` (at most
     /// `KeyScan.blockSize`), whose values, truths and scales are `values[0 ..< count]`,
     /// `truth[...]` and `scale[...]`; `errors` is scratch for as many.
     mutating func add(start: Int, count: Int, values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
-                      scale s: UnsafePointer<Double>, errors: UnsafeMutablePointer<Double>) {
+                      scale s: UnsafePointer<Double>, errors: UnsafeMutablePointer<Double>,
+                      buckets indices: UnsafeMutablePointer<Int>) {
+        if limit >= 0 && Self.allEqual(count, v, t) {
+            // Every value is its truth (a correctly rounded side): every error is 0
+            // whatever the scale, and only the histogram counts.
+            buckets.add(bucket: 0, count: count)
+            return
+        }
         let (equal, finite) = blockErrors(count: count, values: v, truth: t, scale: s, into: errors)
-        if finite {
-            allEqual = allEqual && equal == count
+        let largest: Double
+        if finite && equal == count && limit >= 0 {
+            // Every value is its truth: every error is 0, and only the histogram counts.
+            buckets.add(bucket: 0, count: count)
+            return
+        } else if finite {
+            allEqual = false
+            largest = tallyFinite(errors, count: count, start: start, values: v, truth: t, scale: s, indices: indices)
         } else {
             for j in 0 ..< count {
                 errors[j] = roundingError(value: v[j], truth: t[j], scale: s[j], unitRoundoff: unitRoundoff,
                                           subnormalStep: subnormalStep)
                 allEqual = allEqual && equalsTruth(v[j], t[j])
             }
+            largest = tally(errors, count: count, start: start, values: v, truth: t, scale: s)
         }
-        let largest = tally(errors, count: count, start: start, values: v, truth: t, scale: s)
         maxError = max(maxError, largest)
         guard split.axis != nil else { return }
         let channelMax = channelMax.pointer
@@ -78,8 +84,22 @@ struct TruthScan {
         worst.merge(other.worst)
         beyondLimit += other.beyondLimit
         nonFinite += other.nonFinite
-        for j in 0 ..< buckets.count { buckets.pointer[j] += other.buckets.pointer[j] }
+        buckets.add(other.buckets)
         for c in 0 ..< channelMax.count { channelMax.pointer[c] = max(channelMax.pointer[c], other.channelMax.pointer[c]) }
+    }
+
+    /// Whether every value equals its truth by IEEE equality (so +0 == -0; a NaN never
+    /// does, and takes the rules' way), lanes compared without a branch per value.
+    @inline(__always)
+    private static func allEqual(_ count: Int, _ v: UnsafePointer<Double>, _ t: UnsafePointer<Double>) -> Bool {
+        var unequal = SIMD4<Int64>()
+        var j = 0
+        while j < count {
+            unequal &+= (loadLanes(v, j, count) .!= loadLanes(t, j, count)).ones
+            if j == 0 && unequal != SIMD4<Int64>() { return false }
+            j += 4
+        }
+        return unequal == SIMD4<Int64>()
     }
 
     /// The block's errors over a nonzero allowance, how many values equal the truth,
@@ -90,7 +110,6 @@ struct TruthScan {
         count: Int, values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
         scale s: UnsafePointer<Double>, into errors: UnsafeMutablePointer<Double>
     ) -> (equal: Int, finite: Bool) {
-        typealias Lanes = SIMD4<Double>
         let u = Lanes(repeating: unitRoundoff), step = Lanes(repeating: subnormalStep)
         var equalLanes = SIMD4<Int64>(), nonFiniteLanes = SIMD4<Int64>()
         // Explicit lanes: the comparisons then give masks, not branches on values that
@@ -98,14 +117,14 @@ struct TruthScan {
         var j = 0
         while j + Lanes.scalarCount <= count {
             let i = j
-            let value = Self.lanes(v, at: i), exact = Self.lanes(t, at: i), scale = Self.lanes(s, at: i)
-            let difference = Self.magnitude(value - exact)
-            let allowance = u * Self.magnitude(scale) + step
+            let value = loadLanes(v, i, count), exact = loadLanes(t, i, count), scale = loadLanes(s, i, count)
+            let difference = laneMagnitude(value - exact)
+            let allowance = u * laneMagnitude(scale) + step
             let error = difference / allowance
-            for lane in 0 ..< Lanes.scalarCount { errors[j + lane] = error[lane] }
-            equalLanes &+= SIMD4<Int64>(repeating: 0).replacing(with: 1, where: value .== exact)
+            storeLanes(error, errors, j, count)
+            equalLanes &+= (value .== exact).ones
             // A NaN fails the comparison too.
-            nonFiniteLanes &+= SIMD4<Int64>(repeating: 1).replacing(with: 0, where: error .< .infinity)
+            nonFiniteLanes &+= (.!(error .< .infinity)).ones
             j += Lanes.scalarCount
         }
         var equal = Int(equalLanes.wrappedSum()), nonFinite = Int(nonFiniteLanes.wrappedSum())
@@ -120,43 +139,64 @@ struct TruthScan {
         return (equal, nonFinite == 0)
     }
 
-    /// |x| lane by lane, by clearing the sign bits (so -0 becomes +0, as `magnitude` does).
-    @inline(__always)
-    private static func magnitude(_ x: SIMD4<Double>) -> SIMD4<Double> {
-        let bits = unsafeBitCast(x, to: SIMD4<UInt64>.self) & SIMD4(repeating: ~(1 << 63))
-        return unsafeBitCast(bits, to: SIMD4<Double>.self)
-    }
-
-    @inline(__always)
-    private static func lanes(_ values: UnsafePointer<Double>, at index: Int) -> SIMD4<Double> {
-        UnsafeRawPointer(values + index).loadUnaligned(as: SIMD4<Double>.self)
-    }
-
     /// Adds a block of errors to the histogram, the count beyond the limit and the
-    /// top-K list; returns the block's largest.
-    @inline(__always)
+    /// top-K list; returns the block's largest. Any errors: NaN and infinities are off
+    /// the histogram's scale, and a NaN is never the largest.
     private mutating func tally(_ errors: UnsafeMutablePointer<Double>, count: Int, start: Int,
                                 values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
                                 scale s: UnsafePointer<Double>) -> Double {
         var largest = 0.0
         var beyond = 0, nonFinite = 0
-        let buckets = buckets.pointer
         for j in 0 ..< count {
             let error = errors[j]
             largest = max(largest, error)
             if error.isFinite {
-                buckets[HistogramCounter.bucket(error: error)] &+= 1
+                buckets.add(bucket: HistogramCounter.bucket(error: error), element: j)
             } else {
                 nonFinite &+= 1
             }
             beyond &+= error > limit ? 1 : 0
-            if error > 0 && worst.mightAccept(primary: error) {
-                worst.offer(RankedElement(primary: error, secondary: 0, flatIndex: start + j,
-                                          values: ElementValues(a: v[j], b: .nan, truthA: t[j], scale: s[j])))
-            }
+            if error > 0 && worst.mightAccept(primary: error) { offer(error, start, j, v, t, s) }
         }
         beyondLimit += beyond
         self.nonFinite += nonFinite
         return largest
+    }
+
+    /// `tally` for a block of finite errors: the largest and the buckets in lanes, the
+    /// counts from those, and the worst elements looked for only when the block's largest
+    /// could enter their list. The same figures, with no branch on each error's value.
+    @inline(__always)
+    private mutating func tallyFinite(_ errors: UnsafeMutablePointer<Double>, count: Int, start: Int,
+                                      values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
+                                      scale s: UnsafePointer<Double>, indices: UnsafeMutablePointer<Int>) -> Double {
+        var largestLanes = SIMD4<Double>()
+        var j = 0
+        while j < count {
+            let lanes = loadLanes(errors, j, count)
+            largestLanes = laneMax(largestLanes, lanes)
+            storeLanes(SIMD4<Int>(truncatingIfNeeded: HistogramCounter.buckets(errors: lanes)), indices, j, count)
+            j += 4
+        }
+        var beyond = 0
+        for j in 0 ..< count {
+            buckets.add(bucket: indices[j], element: j)
+            beyond &+= errors[j] > limit ? 1 : 0
+        }
+        beyondLimit += beyond
+        let largest = largestLanes.max()
+        if largest > 0 && worst.mightAccept(primary: largest) {
+            for j in 0 ..< count where errors[j] > 0 && worst.mightAccept(primary: errors[j]) {
+                offer(errors[j], start, j, v, t, s)
+            }
+        }
+        return largest
+    }
+
+    @inline(__always)
+    private mutating func offer(_ error: Double, _ start: Int, _ j: Int, _ v: UnsafePointer<Double>,
+                                _ t: UnsafePointer<Double>, _ s: UnsafePointer<Double>) {
+        worst.offer(RankedElement(primary: error, secondary: 0, flatIndex: start + j,
+                                  values: ElementValues(a: v[j], b: .nan, truthA: t[j], scale: s[j])))
     }
 }

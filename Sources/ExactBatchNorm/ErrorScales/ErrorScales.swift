@@ -133,9 +133,9 @@ public struct ErrorScales: Sendable {
                              coefficients: coefficients)
     }
 
-    /// The first pass (the channel sums) and the second (each channel's largest scale of
-    /// out), by channel. Specialized for every stored type, so the loops run on the values
-    /// themselves rather than through a protocol's witness for each element.
+    /// The passes over the elements, channel by channel: the sums, then each channel's
+    /// largest scale of out. Specialized for every stored type, so the loops run on the
+    /// values themselves rather than through a protocol's witness for each element.
     @_specialize(where X == Float)
     @_specialize(where X == Double)
     @_specialize(where X == Float16)
@@ -144,12 +144,9 @@ public struct ErrorScales: Sendable {
         x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
         statistics: [ChannelStatistics], threads: Int
     ) -> (sums: [ScaleSums], coefficients: [ElementScaleCoefficients], largestOut: [Double]) {
-        let sums = ScaleSums.all(x: x, dout: dout, shape: shape, statistics: statistics, threads: threads)
-        let coefficients = sums.map { ElementScaleCoefficients($0, mode: mode) }
-        let largest = parallelRanges(count: shape.channels, threads: threads) { channels in
-            channels.map { c in ElementScales.largestOut(x: x, shape: shape, channel: c, coefficients[c]) }
-        }
-        return (sums, coefficients, largest.flatMap { $0 })
+        let channels = ScaleSums.all(x: x, dout: dout, shape: shape, mode: mode, statistics: statistics,
+                                     threads: threads)
+        return (channels.map(\.sums), channels.map(\.coefficients), channels.map(\.largestOut))
     }
 
     private static func channelScales(

@@ -14,12 +14,15 @@ struct ScaleSums: Sendable {
     /// S_dgamma, which needs every element's S_xhat; see `completeDgammaScale()`.
     var dgammaScale = 0.0
 
-    /// Every channel's sums, the channels cut among `threads`. Each channel adds its runs
-    /// in memory order (batch by batch), each run's terms in a partial sum of its own,
-    /// whatever the thread count: the sums, and so the scales, do not depend on it.
+    /// Every channel's sums, the channels cut among `threads`, and from them its element
+    /// coefficients and its largest scale of out (taken while the channel's values are
+    /// still in cache). Each channel adds its runs in memory order (batch by batch), each
+    /// run's terms in a partial sum of its own, whatever the thread count: the sums, and
+    /// so the scales, do not depend on it.
     static func all<X: BatchNormFloat>(
-        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, statistics: [ChannelStatistics], threads: Int
-    ) -> [ScaleSums] {
+        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
+        statistics: [ChannelStatistics], threads: Int
+    ) -> [(sums: ScaleSums, coefficients: ElementScaleCoefficients, largestOut: Double)] {
         let parts = parallelRanges(count: shape.channels, threads: threads) { channels in
             channels.map { c in
                 var sums = ScaleSums(statistics: statistics[c])
@@ -32,7 +35,8 @@ struct ScaleSums: Sendable {
                 }
                 sums.statistics.complete(with: sums)
                 sums.completeDgammaScale()
-                return sums
+                let coefficients = ElementScaleCoefficients(sums, mode: mode)
+                return (sums, coefficients, ElementScales.largestOut(x: x, shape: shape, channel: c, coefficients))
             }
         }
         return parts.flatMap { $0 }
@@ -55,22 +59,31 @@ struct ScaleSums: Sendable {
         self.squaredDeviation += squaredDeviation
     }
 
-    /// The terms of x and dout, over one run of the channel.
+    /// The terms of x and dout, over one run of the channel: each sum in the same order
+    /// as `addRun(x:...)` and a pass of dout alone would take it, in one loop (six
+    /// independent chains of additions instead of two loops of three).
     @inline(__always)
     private mutating func addRun<X: BatchNormFloat>(
         x: Elements<X>, dout: Elements<X>, start: Int, stride: Int, count: Int
     ) {
-        addRun(x: x, start: start, stride: stride, count: count)
         let mean = statistics.mean
+        var absX = 0.0, absDeviationTimesX = 0.0, squaredDeviation = 0.0
         var absDout = 0.0, absDoutTimesX = 0.0, absDoutTimesDeviation = 0.0
         for j in 0 ..< count {
             let index = start + j * stride
             let value = x[index].exactDouble
+            let deviation = (value - mean).magnitude
             let gradient = dout[index].exactDouble.magnitude
+            absX += value.magnitude
+            absDeviationTimesX += deviation * value.magnitude
+            squaredDeviation += deviation * deviation
             absDout += gradient
             absDoutTimesX += gradient * value.magnitude
-            absDoutTimesDeviation += gradient * (value - mean).magnitude
+            absDoutTimesDeviation += gradient * deviation
         }
+        self.absX += absX
+        self.absDeviationTimesX += absDeviationTimesX
+        self.squaredDeviation += squaredDeviation
         self.absDout += absDout
         self.absDoutTimesX += absDoutTimesX
         self.absDoutTimesDeviation += absDoutTimesDeviation
