@@ -46,15 +46,18 @@ struct TruthScan {
             buckets.add(bucket: 0, count: count)
             return
         }
-        let (equal, finite) = blockErrors(count: count, values: v, truth: t, scale: s, into: errors)
+        let block = blockErrors(count: count, values: v, truth: t, scale: s, into: errors, indices: indices)
         let largest: Double
-        if finite && equal == count && limit >= 0 {
+        if block.finite && block.equal == count && limit >= 0 {
             // Every value is its truth: every error is 0, and only the histogram counts.
             buckets.add(bucket: 0, count: count)
             return
-        } else if finite {
+        } else if block.finite {
             allEqual = false
-            largest = tallyFinite(errors, count: count, start: start, values: v, truth: t, scale: s, indices: indices)
+            largest = block.largest
+            beyondLimit += block.beyond
+            tallyFinite(errors, count: count, start: start, values: v, truth: t, scale: s, indices: indices,
+                        largest: largest)
         } else {
             for j in 0 ..< count {
                 errors[j] = roundingError(value: v[j], truth: t[j], scale: s[j], unitRoundoff: unitRoundoff,
@@ -104,20 +107,22 @@ struct TruthScan {
 
     /// The block's errors over a nonzero allowance, how many values equal the truth,
     /// and whether every error is finite (then each one is `roundingError`'s: equal
-    /// values give 0, and the allowance is never zero).
+    /// values give 0, and the allowance is never zero). In the same lanes, for a finite
+    /// block: each error's histogram bucket (into `indices`), the largest error and the
+    /// count beyond the limit.
     @inline(__always)
     private func blockErrors(
         count: Int, values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
-        scale s: UnsafePointer<Double>, into errors: UnsafeMutablePointer<Double>
-    ) -> (equal: Int, finite: Bool) {
-        let u = Lanes(repeating: unitRoundoff), step = Lanes(repeating: subnormalStep)
-        var equalLanes = SIMD4<Int64>(), nonFiniteLanes = SIMD4<Int64>()
+        scale s: UnsafePointer<Double>, into errors: UnsafeMutablePointer<Double>, indices: UnsafeMutablePointer<Int>
+    ) -> (equal: Int, finite: Bool, largest: Double, beyond: Int) {
+        let u = Lanes(repeating: unitRoundoff), step = Lanes(repeating: subnormalStep), bound = Lanes(repeating: limit)
+        var equalLanes = SIMD4<Int64>(), nonFiniteLanes = SIMD4<Int64>(), beyondLanes = SIMD4<Int64>()
+        var largestLanes = Lanes()
         // Explicit lanes: the comparisons then give masks, not branches on values that
         // are equal or not at random.
         var j = 0
         while j + Lanes.scalarCount <= count {
-            let i = j
-            let value = loadLanes(v, i, count), exact = loadLanes(t, i, count), scale = loadLanes(s, i, count)
+            let value = loadLanes(v, j, count), exact = loadLanes(t, j, count), scale = loadLanes(s, j, count)
             let difference = laneMagnitude(value - exact)
             let allowance = u * laneMagnitude(scale) + step
             let error = difference / allowance
@@ -125,18 +130,24 @@ struct TruthScan {
             equalLanes &+= (value .== exact).ones
             // A NaN fails the comparison too.
             nonFiniteLanes &+= (.!(error .< .infinity)).ones
+            beyondLanes &+= (error .> bound).ones
+            largestLanes = laneMax(largestLanes, error)
+            storeLanes(SIMD4<Int>(truncatingIfNeeded: HistogramCounter.buckets(errors: error)), indices, j, count)
             j += Lanes.scalarCount
         }
         var equal = Int(equalLanes.wrappedSum()), nonFinite = Int(nonFiniteLanes.wrappedSum())
+        var beyond = Int(beyondLanes.wrappedSum()), largest = largestLanes.max()
         while j < count {
-            let i = j
-            let error = (v[i] - t[i]).magnitude / (unitRoundoff * s[i].magnitude + subnormalStep)
+            let error = (v[j] - t[j]).magnitude / (unitRoundoff * s[j].magnitude + subnormalStep)
             errors[j] = error
-            equal &+= v[i] == t[i] ? 1 : 0
+            equal &+= v[j] == t[j] ? 1 : 0
             nonFinite &+= error < .infinity ? 0 : 1
+            beyond &+= error > limit ? 1 : 0
+            largest = max(largest, error)
+            indices[j] = error < .infinity ? HistogramCounter.bucket(error: error) : 0
             j += 1
         }
-        return (equal, nonFinite == 0)
+        return (equal, nonFinite == 0, largest, beyond)
     }
 
     /// Adds a block of errors to the histogram, the count beyond the limit and the
@@ -163,34 +174,19 @@ struct TruthScan {
         return largest
     }
 
-    /// `tally` for a block of finite errors: the largest and the buckets in lanes, the
-    /// counts from those, and the worst elements looked for only when the block's largest
-    /// could enter their list. The same figures, with no branch on each error's value.
+    /// `tally` for a block of finite errors whose buckets and largest `blockErrors` found:
+    /// the counts, and the worst elements looked for only when the block's largest could
+    /// enter their list. The same figures, with no branch on each error's value.
     @inline(__always)
     private mutating func tallyFinite(_ errors: UnsafeMutablePointer<Double>, count: Int, start: Int,
                                       values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
-                                      scale s: UnsafePointer<Double>, indices: UnsafeMutablePointer<Int>) -> Double {
-        var largestLanes = SIMD4<Double>()
-        var j = 0
-        while j < count {
-            let lanes = loadLanes(errors, j, count)
-            largestLanes = laneMax(largestLanes, lanes)
-            storeLanes(SIMD4<Int>(truncatingIfNeeded: HistogramCounter.buckets(errors: lanes)), indices, j, count)
-            j += 4
+                                      scale s: UnsafePointer<Double>, indices: UnsafeMutablePointer<Int>,
+                                      largest: Double) {
+        for j in 0 ..< count { buckets.add(bucket: indices[j], element: j) }
+        guard largest > 0 && worst.mightAccept(primary: largest) else { return }
+        for j in 0 ..< count where errors[j] > 0 && worst.mightAccept(primary: errors[j]) {
+            offer(errors[j], start, j, v, t, s)
         }
-        var beyond = 0
-        for j in 0 ..< count {
-            buckets.add(bucket: indices[j], element: j)
-            beyond &+= errors[j] > limit ? 1 : 0
-        }
-        beyondLimit += beyond
-        let largest = largestLanes.max()
-        if largest > 0 && worst.mightAccept(primary: largest) {
-            for j in 0 ..< count where errors[j] > 0 && worst.mightAccept(primary: errors[j]) {
-                offer(errors[j], start, j, v, t, s)
-            }
-        }
-        return largest
     }
 
     @inline(__always)

@@ -23,11 +23,21 @@ struct StoredValues: ValueBlocks, @unchecked Sendable {
         }
     }
 
+    /// Four values at a time through the type's exact widening (`BatchNormFloat.widened`),
+    /// then one by one.
     @inline(__always)
     private func fill<T: BatchNormFloat>(_ range: Range<Int>, _ destination: UnsafeMutablePointer<Double>, _: T.Type) {
         let source = base + (range.lowerBound - first) * MemoryLayout<T>.stride
-        for j in 0 ..< range.count {
+        let target = UnsafeMutableRawPointer(destination)
+        var j = 0
+        while j + 4 <= range.count {
+            let lanes = source.loadUnaligned(fromByteOffset: j * MemoryLayout<T>.stride, as: SIMD4<T>.self)
+            target.storeBytes(of: T.widened(lanes), toByteOffset: j * 8, as: SIMD4<Double>.self)
+            j += 4
+        }
+        while j < range.count {
             destination[j] = source.loadUnaligned(fromByteOffset: j * MemoryLayout<T>.stride, as: T.self).exactDouble
+            j += 1
         }
     }
 }
