@@ -129,13 +129,26 @@ public struct ElementScales: @unchecked Sendable {
         k.outX * value.magnitude + k.outDeviation * (value - k.mean).magnitude + k.outConstant
     }
 
-    /// The largest scale of out in channel `c` (0 for an empty channel).
+    /// The largest scale of out in channel `c` (0 for an empty channel), in four
+    /// independent maxima: a maximum does not depend on the order (a NaN scale is never
+    /// kept, as `max(largest, scale)` keeps the first argument when the second is NaN).
     static func largestOut<X: BatchNormFloat>(x: Elements<X>, shape: BatchNormShape, channel c: Int,
                                               _ k: ElementScaleCoefficients) -> Double {
-        var largest = 0.0
+        var m = (0.0, 0.0, 0.0, 0.0)
         shape.forEachRun(ofChannel: c) { start, stride, count in
-            for j in 0 ..< count { largest = max(largest, outScale(x[start + j * stride].exactDouble, k)) }
+            var j = 0
+            while j + 4 <= count {
+                m.0 = max(m.0, outScale(x[start + j * stride].exactDouble, k))
+                m.1 = max(m.1, outScale(x[start + (j + 1) * stride].exactDouble, k))
+                m.2 = max(m.2, outScale(x[start + (j + 2) * stride].exactDouble, k))
+                m.3 = max(m.3, outScale(x[start + (j + 3) * stride].exactDouble, k))
+                j += 4
+            }
+            while j < count {
+                m.0 = max(m.0, outScale(x[start + j * stride].exactDouble, k))
+                j += 1
+            }
         }
-        return largest
+        return max(max(m.0, m.1), max(m.2, m.3))
     }
 }
