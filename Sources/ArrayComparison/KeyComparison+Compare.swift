@@ -1,5 +1,6 @@
 extension KeyComparison {
-    /// Compares candidate `a` against reference `b`, element by element, in one pass.
+    /// Compares candidate `a` against reference `b`: every element's `ElementFigures`,
+    /// in one blocked pass (`KeyScan`).
     ///
     /// - Parameters:
     ///   - a, b: the two arrays converted to `Double` (exact for every `FloatFormat`),

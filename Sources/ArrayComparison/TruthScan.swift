@@ -1,8 +1,10 @@
-/// The running state of judging one side against the truth: the figures `judgeSide`
-/// reports, gathered run by run.
+/// The running state of judging one side against the truth: the figures a
+/// `SideJudgement` reports, gathered block by block (in any order; scans of disjoint
+/// parts merge exactly, `merge`).
 ///
-/// The errors of a block are computed first, in a loop without branches that the
-/// compiler vectorizes (one subtraction, one multiply-add, one division per element),
+/// A block whose values all equal their truth adds only to the histogram. Otherwise its
+/// errors are computed first, in lanes of four without branches (one subtraction, one
+/// multiply-add, one division per element, with each error's bucket and the largest),
 /// then tallied. Tallying from a buffer keeps the division's latency out of the
 /// histogram's and the top-K list's dependency chain. A block with any non-finite
 /// error (a NaN or an infinity on either side, a NaN scale) is judged again element by
