@@ -37,6 +37,8 @@ struct FigureScratch {
     let excess: UnsafeMutablePointer<Double>
     let ulp: UnsafeMutablePointer<UInt64>
     let mismatch: UnsafeMutablePointer<Int>
+    /// Each element's ULP histogram bucket.
+    let bucket: UnsafeMutablePointer<Int>
 
     /// The figures of every element of a block of finite pairs, as `ElementFigures`
     /// defines them, into this scratch; nil, with the scratch undefined, when some pair
@@ -56,6 +58,7 @@ struct FigureScratch {
         var identical = SIMD4<Int64>()
         var maxAbsolute = Lanes(), maxRelative = Lanes(), maxExcess = Lanes(), maxULP = LaneBits()
         let nativePatterns = format == .float32 || format == .float64
+        var misfits = SIMD4<Int64>()
         var j = 0
         while j < block.count {
             let a = loadLanes(block.a, j, block.count), b = loadLanes(block.b, j, block.count)
@@ -85,6 +88,9 @@ struct FigureScratch {
             storeLanes(excess, self.excess, j, block.count)
             storeLanes(distance, ulp, j, block.count)
             storeLanes(SIMD4<Int>(truncatingIfNeeded: mismatch), self.mismatch, j, block.count)
+            let buckets = HistogramCounter.buckets(ulp: distance)
+            misfits &+= (.!buckets.fits).ones
+            storeLanes(SIMD4<Int>(truncatingIfNeeded: buckets.buckets), bucket, j, block.count)
             j += Lanes.scalarCount
         }
         guard nonFinite.wrappedSum() == 0 else { return nil }
@@ -94,6 +100,9 @@ struct FigureScratch {
                 ulp[j] = format.ulpDistance(block.a[j], block.b[j])!
                 largestULP = max(largestULP, ulp[j])
             }
+        }
+        if !nativePatterns || misfits != SIMD4<Int64>() {
+            for j in 0 ..< block.count { bucket[j] = HistogramCounter.bucket(ulp: ulp[j]) }
         }
         return FigureTotals(
             mismatched: Int(mismatched.wrappedSum()), maxAbsolute: maxAbsolute.max(), maxRelative: maxRelative.max(),

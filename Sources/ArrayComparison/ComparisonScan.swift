@@ -108,7 +108,7 @@ struct ComparisonScan {
     /// are looked for only when the block's largest excess could enter their list.
     @inline(__always)
     private mutating func tallyElements(_ block: ScanBlock, _ figures: FigureScratch, largestExcess: Double) {
-        for j in 0 ..< block.count { buckets.add(bucket: HistogramCounter.bucket(ulp: figures.ulp[j]), element: j) }
+        for j in 0 ..< block.count { buckets.add(bucket: figures.bucket[j], element: j) }
         guard largestExcess > 0 && worst.mightAccept(primary: largestExcess) else { return }
         for j in 0 ..< block.count {
             let excess = figures.excess[j]

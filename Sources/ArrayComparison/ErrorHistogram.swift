@@ -131,6 +131,19 @@ struct HistogramCounter: Sendable {
         return select(errors .> 0, clamped &+ 1, SIMD4<Int64>())
     }
 
+    /// `bucket(ulp:)` lane by lane, exact in the lanes `fits` marks (distances up to
+    /// 2^52): the bit length of `d - 1` read off the exponent of its exact conversion to
+    /// double (`d - 1` placed in the fraction of 2^52, then 2^52 taken away).
+    @inline(__always)
+    static func buckets(ulp distance: SIMD4<UInt64>) -> (buckets: SIMD4<Int64>, fits: LaneMask) {
+        let less = distance &- 1, zero = distance .== 0
+        let magic = SIMD4<UInt64>(repeating: 0x4330_0000_0000_0000)
+        let exact = unsafeBitCast(less | magic, to: SIMD4<Double>.self) - SIMD4<Double>(repeating: 0x1p52)
+        let exponent = unsafeBitCast(exact, to: SIMD4<Int64>.self) &>> 52
+        let bitLength = select(less .== 0, SIMD4<Int64>(), exponent &- 1022)
+        return (select(zero, SIMD4<Int64>(), bitLength &+ 1), zero .| (less .< (1 << 52)))
+    }
+
     static func upperBound(ofBucket j: Int) -> Double {
         if j == 0 { return 0 }
         if j == bucketCount - 1 { return .infinity }

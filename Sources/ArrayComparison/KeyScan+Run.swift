@@ -92,12 +92,12 @@ struct Scratch {
         let n = KeyScan.blockSize
         withUnsafeTemporaryAllocation(of: Double.self, capacity: 8 * n) { doubles in
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n) { ulp in
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { mismatch in
-                    let d = doubles.baseAddress!
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * n) { integers in
+                    let d = doubles.baseAddress!, i = integers.baseAddress!
                     body(Scratch(a: d, b: d + n, truthA: d + 2 * n, truthB: d + 3 * n, scale: d + 4 * n,
                                  errors: d + 5 * n,
                                  figures: FigureScratch(difference: d + 6 * n, excess: d + 7 * n,
-                                                        ulp: ulp.baseAddress!, mismatch: mismatch.baseAddress!)))
+                                                        ulp: ulp.baseAddress!, mismatch: i, bucket: i + n)))
                 }
             }
         }

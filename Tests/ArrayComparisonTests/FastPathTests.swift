@@ -35,6 +35,23 @@ import Testing
         }
     }
 
+    /// The ULP buckets in lanes against `bucket(ulp:)`, at every power of two and beside
+    /// it, with the lanes it marks as beyond their reach (above 2^52).
+    @Test func ulpBucketsInLanesMatchTheDefinition() {
+        var distances: [UInt64] = [0, 1, 2, 3]
+        for k in 1 ..< 64 { distances += [UInt64(1) << k, (UInt64(1) << k) - 1, (UInt64(1) << k) + 1] }
+        var generator = SplitMix(seed: 9)
+        for _ in 0 ..< 4000 { distances.append(generator.next() >> (generator.next() % 64)) }
+        for start in stride(from: 0, to: distances.count - 3, by: 4) {
+            let lanes = SIMD4(distances[start], distances[start + 1], distances[start + 2], distances[start + 3])
+            let (buckets, fitting) = HistogramCounter.buckets(ulp: lanes)
+            for lane in 0 ..< 4 {
+                #expect(fitting[lane] == (lanes[lane] <= 1 << 52), "\(lanes[lane])")
+                if fitting[lane] { #expect(Int(buckets[lane]) == HistogramCounter.bucket(ulp: lanes[lane]), "\(lanes[lane])") }
+            }
+        }
+    }
+
     // MARK: - Judging one side
 
     /// The judgement by `roundingError`, element after element.
