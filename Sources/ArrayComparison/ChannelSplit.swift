@@ -2,8 +2,9 @@
 /// bounds of a comparison pass. (Not ExactBatchNorm's `ChannelLayout`, which names
 /// where the channel axis of a batch-norm tensor is.)
 ///
-/// Walking the flat buffer as three nested loops gives each element's channel for free
-/// (no division per element), which keeps the scan of 10^7 values a single cheap pass.
+/// Element `i` lies in channel `(i / inner) % channels`. The scans take it a run of one
+/// channel at a time (`forEachRun`), so long runs cost one division each and the
+/// per-channel figures are updated once per run, not per element.
 /// Without a channel axis the whole array is one "channel" and the loops degenerate.
 struct ChannelSplit: Sendable {
     let outer: Int
@@ -38,4 +39,52 @@ struct ChannelSplit: Sendable {
         self.inner = inner
         self.axis = axis
     }
+
+    /// The number of channels that have figures of their own: 0 without an axis.
+    var breakdownCount: Int { axis == nil ? 0 : channels }
+
+    /// The channel of flat position `i`.
+    @inline(__always)
+    func channel(of i: Int) -> Int { inner == 0 ? 0 : (i / inner) % channels }
+
+    /// Calls `body(channel, lower, upper)` for each maximal piece of `range` that lies in
+    /// one channel, in order. Channels last (`inner` 1) gives one piece per element,
+    /// found without a division.
+    @inline(__always)
+    func forEachRun(in range: Range<Int>, _ body: (_ channel: Int, _ lower: Int, _ upper: Int) -> Void) {
+        guard !range.isEmpty else { return }
+        if inner == 1 {
+            var channel = range.lowerBound % channels
+            for i in range {
+                body(channel, i, i + 1)
+                channel += 1
+                if channel == channels { channel = 0 }
+            }
+            return
+        }
+        var i = range.lowerBound
+        while i < range.upperBound {
+            let run = i / inner
+            let end = min(range.upperBound, (run + 1) * inner)
+            body(run % channels, i, end)
+            i = end
+        }
+    }
+}
+
+/// Zeroed memory for counters that a scan updates in its inner loops: a Swift array held
+/// in a value would be checked for uniqueness on every increment.
+final class Counters<T: BitwiseCopyable>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<T>
+    let count: Int
+
+    init(count: Int, zero: T) {
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: zero, count: max(count, 1))
+    }
+
+    deinit { pointer.deallocate() }
+
+    var values: [T] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 }

@@ -27,6 +27,39 @@ public struct ErrorHistogram: Sendable, Codable, Equatable {
     public var limitLabel: String
 }
 
+/// A histogram's counters in a scan's inner loop: `HistogramCounter.bucketCount` of them
+/// in four interleaved copies, element `j` counting in copy `j % 4`, so that a run of
+/// elements in one bucket (the usual case) does not wait on one counter's increments.
+struct BucketCounts: Sendable {
+    static let copies = 4
+    let counters = Counters<Int>(count: copies * HistogramCounter.bucketCount, zero: 0)
+
+    @inline(__always)
+    func add(bucket: Int, element j: Int) {
+        counters.pointer[(j & (Self.copies - 1)) * HistogramCounter.bucketCount + bucket] &+= 1
+    }
+
+    /// Adds `count` elements to `bucket` at once.
+    func add(bucket: Int, count: Int) { counters.pointer[bucket] += count }
+
+    func add(_ other: BucketCounts) {
+        for j in 0 ..< counters.count { counters.pointer[j] += other.counters.pointer[j] }
+    }
+
+    /// The counts as a histogram, with `nonFinite` elements off the scale.
+    func histogram(nonFinite: Int, beyondLimit: Int) -> HistogramCounter {
+        let n = HistogramCounter.bucketCount
+        var totals = [Int](repeating: 0, count: n)
+        for copy in 0 ..< Self.copies {
+            for j in 0 ..< n { totals[j] += counters.pointer[copy * n + j] }
+        }
+        var histogram = HistogramCounter()
+        totals.withUnsafeBufferPointer { histogram.add(buckets: $0, nonFinite: nonFinite) }
+        histogram.beyondLimit = beyondLimit
+        return histogram
+    }
+}
+
 /// The counting side of `ErrorHistogram`: a fixed array of counters, updated in the scan.
 ///
 /// Bucket 0 holds exact results, bucket 1 the interval (0, 1], bucket j >= 2 the
@@ -85,6 +118,30 @@ struct HistogramCounter: Sendable {
         let ceilLog2 = Int(bits >> Double.significandBitCount) - 1023 + (fraction != 0 ? 1 : 0)
         let bucket = 1 + min(max(ceilLog2, 0), bucketCount - 2)
         return error > 0 ? bucket : 0
+    }
+
+    /// `bucket(error:)` lane by lane, for finite errors (non-negative, as errors are).
+    @inline(__always)
+    static func buckets(errors: SIMD4<Double>) -> SIMD4<Int64> {
+        let bits = unsafeBitCast(errors, to: SIMD4<Int64>.self)
+        let fraction = bits & ((1 << Int64(Double.significandBitCount)) - 1)
+        let ceilLog2 = (bits &>> Int64(Double.significandBitCount)) &- 1023 &+ (fraction .!= 0).ones
+        let highest = SIMD4<Int64>(repeating: Int64(bucketCount - 2))
+        let clamped = select(ceilLog2 .< 0, SIMD4<Int64>(), select(ceilLog2 .> highest, highest, ceilLog2))
+        return select(errors .> 0, clamped &+ 1, SIMD4<Int64>())
+    }
+
+    /// `bucket(ulp:)` lane by lane, exact in the lanes `fits` marks (distances up to
+    /// 2^52): the bit length of `d - 1` read off the exponent of its exact conversion to
+    /// double (`d - 1` placed in the fraction of 2^52, then 2^52 taken away).
+    @inline(__always)
+    static func buckets(ulp distance: SIMD4<UInt64>) -> (buckets: SIMD4<Int64>, fits: LaneMask) {
+        let less = distance &- 1, zero = distance .== 0
+        let magic = SIMD4<UInt64>(repeating: 0x4330_0000_0000_0000)
+        let exact = unsafeBitCast(less | magic, to: SIMD4<Double>.self) - SIMD4<Double>(repeating: 0x1p52)
+        let exponent = unsafeBitCast(exact, to: SIMD4<Int64>.self) &>> 52
+        let bitLength = select(less .== 0, SIMD4<Int64>(), exponent &- 1022)
+        return (select(zero, SIMD4<Int64>(), bitLength &+ 1), zero .| (less .< (1 << 52)))
     }
 
     static func upperBound(ofBucket j: Int) -> Double {

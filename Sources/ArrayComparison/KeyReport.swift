@@ -36,34 +36,23 @@ public struct KeyReport: Sendable, Codable, Equatable {
     public static func compare(
         key: String, a: [Double], b: [Double], shape: [Int], format: FloatFormat,
         tolerance: Tolerance, channelAxis: Int? = 1, equalNaN: Bool = false, topK: Int = 10,
-        truth: TruthInput? = nil, formatA: FloatFormat? = nil, formatB: FloatFormat? = nil, truthB: TruthInput? = nil
+        truth: TruthInput? = nil, formatA: FloatFormat? = nil, formatB: FloatFormat? = nil, truthB: TruthInput? = nil,
+        threads: Int = 1
     ) -> KeyReport {
-        var comparison = KeyComparison.compare(
-            a, b, shape: shape, format: format, tolerance: tolerance,
-            channelAxis: channelAxis, equalNaN: equalNaN, topK: topK)
-        guard let truth else { return KeyReport(key: key, outcome: .compared(comparison)) }
-        let truthB = truthB ?? truth
-        let formatA = formatA ?? format, formatB = formatB ?? format
-        let judgement = TruthJudgement.judge(
-            a: .init(values: a, format: formatA, truth: truth.values),
-            b: .init(values: b, format: formatB, truth: truthB.values), scale: truth.scale, shape: shape,
-            valuesPerChannel: truth.valuesPerChannel, threshold: truth.threshold, topK: topK,
-            channelAxis: shape.count == 1 ? 0 : channelAxis)
-        let annotate = { (offender: Offender) -> Offender in
-            var offender = offender
-            let i = offender.flatIndex
-            let error = { (v: Double, t: Double, f: FloatFormat) in
-                roundingError(value: v, truth: t, scale: truth.scale[i],
-                              unitRoundoff: f.unitRoundoff, subnormalStep: f.leastNonzeroMagnitude)
-            }
-            offender.truth = truth.values[i]
-            offender.errorA = error(a[i], truth.values[i], formatA)
-            offender.errorB = error(b[i], truthB.values[i], formatB)
-            return offender
+        let total = elementCount(of: shape)
+        precondition(a.count == total && b.count == total,
+                     "compare: \(a.count) and \(b.count) values for shape \(shape) (\(total) elements)")
+        let judged = truth.map {
+            KeyScan.Truth(formatA: formatA ?? format, formatB: formatB ?? format, valuesPerChannel: $0.valuesPerChannel,
+                          threshold: $0.threshold)
         }
-        comparison.worst = comparison.worst.map(annotate)
-        comparison.topOffenders = comparison.topOffenders.map(annotate)
-        return KeyReport(key: key, outcome: .compared(comparison), truth: judgement)
+        let scan = KeyScan(shape: shape, format: format, tolerance: tolerance, channelAxis: channelAxis,
+                           equalNaN: equalNaN, topK: topK, truth: judged, threads: threads)
+        let sources = KeyScan.Sources(a: ArrayBlocks(a), b: ArrayBlocks(b), truthA: truth.map { ArrayBlocks($0.values) },
+                                      truthB: ArrayBlocks((truthB ?? truth)?.values ?? []),
+                                      scale: truth.map { ArrayBlocks($0.scale) })
+        KeyScan.run([KeyScan.Part(scan: scan, range: 0 ..< total, sources: sources)], threads: threads)
+        return scan.finish(key: key)
     }
 }
 

@@ -87,97 +87,48 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
     /// float64, in float64's roundings, not excused by float32's.
     public static func judge(
         a: Side, b: Side, scale: [Double], shape: [Int], valuesPerChannel: Int,
-        threshold: RoundingThreshold = .standard, topK: Int = 10, channelAxis: Int? = nil
+        threshold: RoundingThreshold = .standard, topK: Int = 10, channelAxis: Int? = nil, threads: Int = 1
     ) -> TruthJudgement {
         let total = elementCount(of: shape)
         precondition([a.values.count, b.values.count, a.truth.count, b.truth.count, scale.count].allSatisfy { $0 == total },
                      "judge: arrays of \(a.values.count), \(b.values.count) values for shape \(shape)")
-        let limit = threshold.limit(valuesPerChannel: valuesPerChannel)
-        let side = { (side: Side) in
-            judgeSide(side.values, truth: side.truth, scale: scale, shape: shape, format: side.format,
-                      limit: limit, topK: topK, channelAxis: channelAxis)
-        }
-        let judgedA = side(a)
         // A file judged against itself (bnfile check, `diff F F --inputs`): one pass.
         let same = a.format == b.format && a.values == b.values && a.truth == b.truth
-        return TruthJudgement(
-            format: a.format, unitRoundoff: a.format.unitRoundoff, valuesPerChannel: valuesPerChannel,
-            threshold: limit, thresholdRule: threshold.rule, a: judgedA, b: same ? judgedA : side(b))
+        let truth = KeyScan.Truth(formatA: a.format, formatB: b.format, valuesPerChannel: valuesPerChannel,
+                                  threshold: threshold)
+        let scan = KeyScan(shape: shape, format: a.format, tolerance: Tolerance(rtol: 0, atol: 0, source: ""),
+                           channelAxis: nil, truthChannelAxis: channelAxis, equalNaN: false, topK: topK, truth: truth,
+                           sameSides: same, compares: false, identicalShortcut: true, threads: threads)
+        let sources = KeyScan.Sources(a: ArrayBlocks(a.values), b: ArrayBlocks(b.values), truthA: ArrayBlocks(a.truth),
+                                      truthB: ArrayBlocks(b.truth), scale: ArrayBlocks(scale))
+        KeyScan.run([KeyScan.Part(scan: scan, range: 0 ..< total, sources: sources)], threads: threads)
+        return scan.finishJudgement()!
     }
 
-    /// One range per channel run: the runs are long (channels first, or no channels).
-    private static func scanByChannel(
-        _ scan: inout TruthScan, _ split: ChannelSplit, _ v: UnsafeBufferPointer<Double>,
-        _ t: UnsafeBufferPointer<Double>, _ s: UnsafeBufferPointer<Double>, channelMax: inout [Double]
-    ) -> Double {
-        var maxError = 0.0, flat = 0
-        for _ in 0 ..< split.outer {
-            for channel in 0 ..< split.channels {
-                let largest = scan.scan(flat ..< flat + split.inner, values: v, truth: t, scale: s)
-                flat += split.inner
-                maxError = max(maxError, largest)
-                if !channelMax.isEmpty { channelMax[channel] = max(channelMax[channel], largest) }
-            }
-        }
-        return maxError
-    }
-
-    /// One range per row of all channels, each element's channel read off its offset:
-    /// channels last (or short runs), where a range per run would be a few elements long.
-    private static func scanByRow(
-        _ scan: inout TruthScan, _ split: ChannelSplit, _ v: UnsafeBufferPointer<Double>,
-        _ t: UnsafeBufferPointer<Double>, _ s: UnsafeBufferPointer<Double>, channelMax: inout [Double]
-    ) -> Double {
-        var maxError = 0.0
-        let row = split.channels * split.inner
-        channelMax.withUnsafeMutableBufferPointer { channelMax in
-            for base in stride(from: 0, to: split.outer * row, by: row) {
-                let largest = scan.scan(base ..< base + row, values: v, truth: t, scale: s) { start, errors, count in
-                    for j in 0 ..< count {
-                        let channel = (start - base + j) / split.inner
-                        channelMax[channel] = max(channelMax[channel], errors[j])
-                    }
-                }
-                maxError = max(maxError, largest)
-            }
-        }
-        return maxError
-    }
-
-    /// One pass over one side; the same code judges A and B.
+    /// One side alone, judged as `judge` judges each.
     static func judgeSide(
         _ values: [Double], truth: [Double], scale: [Double], shape: [Int],
-        format: FloatFormat, limit: Double, topK: Int, channelAxis: Int? = nil
+        format: FloatFormat, limit: Double, topK: Int, channelAxis: Int? = nil, threads: Int = 1
     ) -> SideJudgement {
-        let split = ChannelSplit(shape: shape, axis: channelAxis)
-        var channelMax = [Double](repeating: 0, count: split.axis == nil ? 0 : split.channels)
-        var maxError = 0.0
-        let scan = TruthScan.withScan(format: format, limit: limit, topK: topK) { scan in
-            values.withUnsafeBufferPointer { v in
-                truth.withUnsafeBufferPointer { t in
-                    scale.withUnsafeBufferPointer { s in
-                        if split.inner >= TruthScan.blockSize / 8 || channelMax.isEmpty {
-                            maxError = scanByChannel(&scan, split, v, t, s, channelMax: &channelMax)
-                        } else {
-                            maxError = scanByRow(&scan, split, v, t, s, channelMax: &channelMax)
-                        }
-                    }
-                }
-            }
-            return (allEqual: scan.allEqual, histogram: scan.histogram, worst: scan.worst)
-        }
-        let (allEqual, histogram, worst) = scan
+        let side = Side(values: values, format: format, truth: truth)
+        return judge(a: side, b: side, scale: scale, shape: shape, valuesPerChannel: 1, threshold: .fixed(limit),
+                     topK: topK, channelAxis: channelAxis, threads: threads).a
+    }
+}
+
+extension TruthScan {
+    /// The side's judgement, once every element was added.
+    func judgement(shape: [Int], format: FloatFormat, topK: Int) -> SideJudgement {
         let elements = worst.sorted().map { ranked in
-            let i = ranked.flatIndex
-            return TruthElement(
-                flatIndex: i, index: multiIndex(ofFlat: i, shape: shape),
-                value: values[i], truth: truth[i], scale: scale[i], error: ranked.primary)
+            TruthElement(
+                flatIndex: ranked.flatIndex, index: multiIndex(ofFlat: ranked.flatIndex, shape: shape),
+                value: ranked.values.a, truth: ranked.values.truthA, scale: ranked.values.scale, error: ranked.primary)
         }
         let verdict: TruthVerdict = allEqual ? .exact : (maxError <= limit ? .withinRounding : .beyondRounding)
         return SideJudgement(
             format: format, verdict: verdict, maxError: maxError, worst: elements.first,
             topOffenders: Array(elements.prefix(max(topK, 0))),
             histogram: histogram.histogram(unit: "u*scale", limitLabel: "beyond rounding"),
-            channelMaxError: channelMax)
+            channelMaxError: channelMax.values)
     }
 }

@@ -15,11 +15,12 @@ func diagnosisSide(_ candidate: String, inputs: String) throws -> (side: Diagnos
     for key in file.dataKeys {
         guard case .values(let pair) = try DiffPair.load(key: key, a: file, b: file, rtol: nil, atol: nil),
               let exact = try truth.truth(for: key, shape: pair.shape, format: pair.formatA) else { continue }
-        let judged = TruthJudgement.judge(a: .init(values: pair.a, format: pair.formatA, truth: exact.values),
-                                          b: .init(values: pair.a, format: pair.formatA, truth: exact.values),
+        let values = try pair.valuesA()
+        let judged = TruthJudgement.judge(a: .init(values: values, format: pair.formatA, truth: exact.values),
+                                          b: .init(values: values, format: pair.formatA, truth: exact.values),
                                           scale: exact.scale, shape: pair.shape,
                                           valuesPerChannel: exact.valuesPerChannel)
-        side.add(key: key, values: pair.a, format: pair.formatA, truth: exact, beyond: true)
+        side.add(key: key, values: values, format: pair.formatA, truth: exact, beyond: true)
         errors[key] = judged.a.maxError
         if judged.a.verdict == .beyondRounding { beyond.insert(key) }
     }

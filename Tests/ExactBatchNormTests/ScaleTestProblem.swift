@@ -62,11 +62,11 @@ struct ScaleProblem: CustomStringConvertible {
     /// The implementation's error scales, keyed like `exactValues()`.
     func errorScales() -> KeyedValues {
         solve { result, xs, ds in
-            let scales = try! ErrorScales(
-                x: xs, dout: ds, shape: shape, parameters: parameters, mode: mode,
-                result: result)
-            var values: KeyedValues = ["out": scales.out]
-            values["dx"] = scales.dx
+            let scales = try! ErrorScales(x: xs, dout: ds, shape: shape, parameters: parameters, mode: mode,
+                                          result: result)
+            let (x, d) = (UnsafeRawPointer(xs.baseAddress!), ds.map { UnsafeRawPointer($0.baseAddress!) })
+            var values: KeyedValues = ["out": scales.elements(.out, x: x, dout: d)!.all()]
+            values["dx"] = scales.elements(.dx, x: x, dout: d)?.all()
             for (quantity, perChannel) in scales.perChannel { values[quantity.rawValue] = perChannel }
             return values
         }

@@ -34,6 +34,18 @@ enum DiffHints {
         return hints
     }
 
+    /// For dgamma and dbeta when judged: the multiple of the truth each side is, if any.
+    static func gradientMultiples(_ pairs: [DiffValues], truth: DiffTruth) throws -> [String: (a: Int?, b: Int?)] {
+        var multiples: [String: (a: Int?, b: Int?)] = [:]
+        for pair in pairs where pair.isFloat && (pair.key == "dgamma" || pair.key == "dbeta") {
+            guard let a = try truth.truth(for: pair.key, shape: pair.shape, format: pair.formatA),
+                  let b = try truth.truth(for: pair.key, shape: pair.shape, format: pair.formatB) else { continue }
+            multiples[pair.key] = (multiple(values: try pair.valuesA(), truth: a, format: pair.formatA),
+                                   multiple(values: try pair.valuesB(), truth: b, format: pair.formatB))
+        }
+        return multiples
+    }
+
     /// The integer k in 2...8 with every value within rounding of k times the truth, if any.
     static func multiple(values: [Double], truth: TruthInput, format: FloatFormat) -> Int? {
         guard values.count == truth.values.count, truth.values.contains(where: { $0 != 0 }) else { return nil }

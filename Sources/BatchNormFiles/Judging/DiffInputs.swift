@@ -164,10 +164,12 @@ public enum DiffPair {
                 + "leave the key out with --keys" + void)
         }
         // A file judged against itself (bnfile check, `diff F F --inputs`) is read once.
-        let valuesA = try doubles(arrayA, key: key, path: a.path)
-        let valuesB = a.path == b.path ? valuesA : try doubles(arrayB, key: key, path: b.path)
+        let same = a.path == b.path
+        // Integers and bools are converted now, each checked to fit a double exactly.
+        let exactA = kind.isFloat ? nil : try doubles(arrayA, key: key, path: a.path)
         return .values(DiffValues(
-            a: valuesA, b: valuesB,
+            key: key, arrayA: arrayA, arrayB: arrayB, pathA: a.path, pathB: b.path, sameArray: same,
+            exactA: exactA, exactB: kind.isFloat ? nil : same ? exactA : try doubles(arrayB, key: key, path: b.path),
             shape: arrayA.shape, format: kind.format, formatA: kindA.format, formatB: kindB.format,
             tolerance: tolerance, isFloat: kind.isFloat,
             dtypeNote: arrayA.dtype == arrayB.dtype ? nil
@@ -194,10 +196,18 @@ public enum DiffPair {
     }
 }
 
-/// Two arrays of one key, ready to compare.
+/// Two arrays of one key, ready to compare: float arrays as they are stored (read a
+/// block at a time, in place), integer and bool arrays as exact doubles.
 public struct DiffValues {
-    public var a: [Double]
-    public var b: [Double]
+    public var key: String
+    public var arrayA: NPYArray
+    public var arrayB: NPYArray
+    public var pathA: String
+    public var pathB: String
+    /// A and B are one file's array (a file judged against itself).
+    public var sameArray: Bool
+    var exactA: [Double]?
+    var exactB: [Double]?
     public var shape: [Int]
     /// The grid A and B are compared on.
     public var format: FloatFormat
@@ -207,4 +217,20 @@ public struct DiffValues {
     public var isFloat: Bool
     /// Set when the dtypes differ.
     public var dtypeNote: String?
+
+    /// A's values whole, as doubles (each exactly), for what needs them all at once: a
+    /// diagnosis, the hint about accumulated gradients.
+    public func valuesA() throws -> [Double] { try exactA ?? DiffPair.doubles(arrayA, key: key, path: pathA) }
+    public func valuesB() throws -> [Double] {
+        try exactB ?? (sameArray ? valuesA() : DiffPair.doubles(arrayB, key: key, path: pathB))
+    }
+
+    /// Calls `body` with block sources of A's and B's values (B's is A's for one array).
+    func withBlocks<R>(_ body: (any ValueBlocks, any ValueBlocks) throws -> R) throws -> R {
+        if let exactA, let exactB { return try body(ArrayBlocks(exactA), ArrayBlocks(exactB)) }
+        return try arrayA.withValueBlocks(key: key, path: pathA) { a in
+            if sameArray { return try body(a, a) }
+            return try arrayB.withValueBlocks(key: key, path: pathB) { b in try body(a, b) }
+        }
+    }
 }

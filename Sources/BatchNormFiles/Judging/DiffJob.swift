@@ -44,36 +44,35 @@ public enum DiffJob {
         let layout = truth?.layout ?? request.settings.stated.over(fallback).resolved(framework: request.settings.framework).layout
         let axis = request.channelAxis ?? (layout == .channelsLast ? -1 : 1)
         var notes: [String] = []
-        var multiples: [String: (a: Int?, b: Int?)] = [:]
         var outFormat: FloatFormat? = nil
-        var diagnosed = (a: DiagnosisSide(), b: DiagnosisSide())
-        var reports = try keys.map { key in
-            switch try DiffPair.load(key: key, a: a, b: b, rtol: request.rtol, atol: request.atol) {
+        var loaded: [(key: String, pair: DiffPair)] = []
+        for key in keys {
+            let pair = try DiffPair.load(key: key, a: a, b: b, rtol: request.rtol, atol: request.atol)
+            switch pair {
             case .structural(let outcome):
                 if let note = onlyInOneFile(key, outcome, a: a, b: b) { notes.append(note) }
-                return KeyReport(key: key, outcome: outcome, missingIsDifference: request.keys != nil)
-            case .values(let pair):
-                if let note = pair.dtypeNote { notes.append(note) }
-                let judged = pair.isFloat ? try truth.flatMap { try sides(of: key, pair, truth: $0) } : nil
-                if key == "out" { outFormat = pair.formatA }
-                if let judged, key == "dgamma" || key == "dbeta" {
-                    multiples[key] = (DiffHints.multiple(values: pair.a, truth: judged.a, format: pair.formatA),
-                                      DiffHints.multiple(values: pair.b, truth: judged.b, format: pair.formatB))
-                }
-                let report = KeyReport.compare(
-                    key: key, a: pair.a, b: pair.b, shape: pair.shape, format: pair.format,
-                    tolerance: pair.tolerance, channelAxis: axis, equalNaN: request.equalNaN, topK: request.topK,
-                    truth: judged?.a, formatA: pair.formatA, formatB: pair.formatB, truthB: judged?.b)
-                if let judged, let verdicts = report.truth {
-                    diagnosed.a.add(key: key, values: pair.a, format: pair.formatA, truth: judged.a,
-                                    beyond: verdicts.a.verdict == .beyondRounding)
-                    diagnosed.b.add(key: key, values: pair.b, format: pair.formatB, truth: judged.b,
-                                    beyond: verdicts.b.verdict == .beyondRounding)
-                }
-                return report
+            case .values(let values):
+                if let note = values.dtypeNote { notes.append(note) }
+                if values.isFloat, let truth { try truth.prepare(key: key, shape: values.shape) }
+                if key == "out" { outFormat = values.formatA }
             }
+            loaded.append((key, pair))
         }
-        if let truth { try BugDiagnosis.attach(to: &reports, a: diagnosed.a, b: diagnosed.b, truth: truth) }
+        let values = loaded.compactMap { if case .values(let values) = $0.pair { values } else { nil } }
+        let scanned = try DiffScan.reports(values, truth: truth, request: request, axis: axis,
+                                           threads: request.settings.threads)
+        var reports = loaded.map { key, pair in
+            if case .structural(let outcome) = pair {
+                return KeyReport(key: key, outcome: outcome, missingIsDifference: request.keys != nil)
+            }
+            return scanned[key]!
+        }
+        var multiples: [String: (a: Int?, b: Int?)] = [:]
+        if let truth {
+            multiples = try DiffHints.gradientMultiples(values, truth: truth)
+            let diagnosed = try diagnosisSides(values, reports: reports, truth: truth)
+            try BugDiagnosis.attach(to: &reports, a: diagnosed.a, b: diagnosed.b, truth: truth)
+        }
         notes += DiffHints.hints(reports, multiples: multiples, recorded: (!a.stated.isEmpty, !b.stated.isEmpty))
         if let truth { notes.append(settingsNote(truth.problem)) }
         let channels = truth.map { $0.channelAccuracy(format: outFormat ?? .float64) } ?? []
@@ -97,12 +96,25 @@ public enum DiffJob {
                 try DiffFile(path: request.fileB, singleArrayKey: single, options: request.options))
     }
 
-    /// The truth of one key for each side, in that side's format.
-    static func sides(of key: String, _ pair: DiffValues, truth: DiffTruth) throws -> (a: TruthInput, b: TruthInput)? {
-        guard let a = try truth.truth(for: key, shape: pair.shape, format: pair.formatA) else { return nil }
-        guard pair.formatB != pair.formatA else { return (a, a) }
-        guard let b = try truth.truth(for: key, shape: pair.shape, format: pair.formatB) else { return nil }
-        return (a, b)
+    /// What a diagnosis needs of each side: every judged key's values and truth, whole,
+    /// for a side with some key beyond rounding; nothing for a side within rounding
+    /// everywhere, which is not diagnosed (so only beyond sides are held whole).
+    static func diagnosisSides(_ values: [DiffValues], reports: [KeyReport], truth: DiffTruth) throws
+        -> (a: DiagnosisSide, b: DiagnosisSide) {
+        let judged = Dictionary(uniqueKeysWithValues: reports.compactMap { r in r.truth.map { (r.key, $0) } })
+        func side(_ pick: KeyPath<TruthJudgement, SideJudgement>, isA: Bool) throws -> DiagnosisSide {
+            var side = DiagnosisSide()
+            guard judged.values.contains(where: { $0[keyPath: pick].verdict == .beyondRounding }) else { return side }
+            for pair in values {
+                guard let judgement = judged[pair.key] else { continue }
+                let format = isA ? pair.formatA : pair.formatB
+                guard let exact = try truth.truth(for: pair.key, shape: pair.shape, format: format) else { continue }
+                side.add(key: pair.key, values: isA ? try pair.valuesA() : try pair.valuesB(), format: format,
+                         truth: exact, beyond: judgement[keyPath: pick].verdict == .beyondRounding)
+            }
+            return side
+        }
+        return (try side(\.a, isA: true), try side(\.b, isA: false))
     }
 
     /// What A and B record, after checking that they agree where the flags are silent.

@@ -9,19 +9,24 @@ import NumPyFormat
 /// dtype of A's and B's arrays), so a correctly rounded result — the exact engine's own
 /// output file — comes out "exact", not merely "within rounding". Rounding a float64
 /// result again would not do: exact -> float64 -> float32 is a double rounding, wrong
-/// next to float32 midpoints, which are exactly the values test suites build. So the
-/// engine runs once per format the files use (normally once: out and dx share x's
-/// dtype), per-channel keys are rounded from its exact solution, and the scales come
-/// from the first run.
+/// next to float32 midpoints, which are exactly the values test suites build.
+///
+/// In x's own format (out and dx normally share it) the truth of out and dx is streamed
+/// (`stream`): the engine computes it a block at a time and each block is judged and
+/// dropped, so judging holds no whole output. In another format (the notebook's float64
+/// dx for float32 inputs), and for a diagnosis, the engine runs whole into that format
+/// (`truth(for:shape:format:)`, `elementTruth`), once per format. Per-channel keys are
+/// rounded from the exact solution, and every scale comes from it (`ErrorScales`,
+/// per-channel coefficients; element scales computed a block at a time).
 public final class DiffTruth {
     public let problem: BatchNormInputFile
     public let threads: Int
     public let layout: ChannelLayout
-    /// out and dx rounded into each format asked for, computed on first use.
-    private var runs: [FloatFormat: (out: [Double], dx: [Double]?)] = [:]
-    private var scales: ErrorScales?
-    /// Rounds a per-channel quantity of the first run's exact solution into a format.
-    private var channelValues: ((ChannelQuantity, FloatFormat) -> [Double]?)?
+    /// The exact per-channel results, from the first engine run (`solved()`).
+    var channels: BatchNormChannels?
+    var scales: ErrorScales?
+    /// out and dx rounded into each format asked for whole, computed on first use.
+    var wholeRuns: [FloatFormat: (out: TypedValues, dx: TypedValues?)] = [:]
 
     public init(path: String, settings: BatchNormSettings, fallback: StatedSettings, options: NPYReadOptions) throws {
         problem = try BatchNormInputFile(path: path, settings: settings, fallback: fallback, options: options)
@@ -36,31 +41,60 @@ public final class DiffTruth {
         layout = problem.settings.layout
     }
 
-    /// The truth for `key` as stored with `shape` in `format`, or nil when the engine
-    /// does not produce the key (or not without dout): such keys are compared plainly.
-    ///
-    /// A key the engine does produce must have the shape the inputs imply. Anything else
-    /// means the inputs are not the ones that produced the files (or --layout is wrong),
-    /// and judging values against the truth of another problem would be nonsense.
+    /// The format the engine's blocks come in: x's.
+    public var streamedFormat: FloatFormat { problem.storedFloat.format }
+
+    /// The shape `key` must have for the truth to apply, or nil when the engine does not
+    /// produce the key (or not without dout): such keys are compared plainly.
+    public func expectedShape(of key: String) -> [Int]? {
+        if let quantity = ChannelQuantity(rawValue: key) {
+            let gradient = quantity == .dgamma || quantity == .dbeta
+            return gradient && problem.dout == nil ? nil : [problem.shape.channels]
+        }
+        if key == "out" || (key == "dx" && problem.dout != nil) { return problem.shape.dimensions }
+        return nil
+    }
+
+    /// Refuses a key the engine produces with another shape than the inputs imply: the
+    /// inputs are then not the ones that produced the files (or --layout is wrong), and
+    /// judging values against the truth of another problem would be nonsense.
+    public func requireShape(_ shape: [Int], of key: String) throws {
+        guard let expected = expectedShape(of: key), shape != expected else { return }
+        throw BatchNormFileError("\(key) has shape \(shape) in A and B, but the inputs \(problem.path) give \(expected) "
+            + "(layout \(layout.rawValue)); are these the inputs that produced them, with the right --layout?")
+    }
+
+    /// Before a float key is judged: the engine's first run for any key it may produce
+    /// (even dx without dout, whose channel figures are still shown), then the shape
+    /// check, in the order of the keys, as errors should come.
+    public func prepare(key: String, shape: [Int]) throws {
+        guard key == "out" || key == "dx" || ChannelQuantity(rawValue: key) != nil else { return }
+        _ = try solved()
+        try requireShape(shape, of: key)
+    }
+
+    /// The truth for `key` as stored with `shape` in `format`, whole: values and scales as
+    /// arrays (the diagnosis works on them); nil when the engine does not produce the key.
     public func truth(for key: String, shape: [Int], format: FloatFormat) throws -> TruthInput? {
-        let quantity = ChannelQuantity(rawValue: key)
-        guard key == "out" || key == "dx" || quantity != nil else { return nil }
-        let run = try elementwise(format)
-        guard let scales, let channelValues else { return nil }
-        let values: [Double]?, scale: [Double]?, expected: [Int]
-        if let quantity {
-            (values, scale, expected) = (channelValues(quantity, format), scales.perChannel[quantity],
-                                         [problem.shape.channels])
-        } else if key == "out" {
-            (values, scale, expected) = (run.out, scales.out, problem.shape.dimensions)
-        } else {
-            (values, scale, expected) = (run.dx, scales.dx, problem.shape.dimensions)
+        guard expectedShape(of: key) != nil else { return nil }
+        try requireShape(shape, of: key)
+        if let quantity = ChannelQuantity(rawValue: key) { return try channelTruth(quantity, format: format) }
+        let output: ScaledOutput = key == "out" ? .out : .dx
+        let values = try elementTruth(output, format: format)
+        let scale = try withScales(output) { $0.scales.all() }
+        return TruthInput(values: values.doubles, scale: scale, valuesPerChannel: problem.shape.valuesPerChannel)
+    }
+
+    /// A per-channel key's truth, rounded from the exact solution into `format`.
+    func channelTruth(_ quantity: ChannelQuantity, format: FloatFormat) throws -> TruthInput? {
+        let (channels, scales) = try solved()
+        let values: [Double]? = switch format {
+        case .float16: channels.perChannel(quantity, as: Float16.self)?.map(Double.init)
+        case .bfloat16: channels.perChannel(quantity, as: BFloat16.self)?.map(\.exactDouble)
+        case .float32: channels.perChannel(quantity, as: Float.self)?.map(Double.init)
+        case .float64: channels.perChannel(quantity, as: Double.self)
         }
-        guard let values, let scale else { return nil }
-        guard shape == expected else {
-            throw BatchNormFileError("\(key) has shape \(shape) in A and B, but the inputs \(problem.path) give \(expected) "
-                + "(layout \(layout.rawValue)); are these the inputs that produced them, with the right --layout?")
-        }
+        guard let values, let scale = scales.perChannel[quantity] else { return nil }
         return TruthInput(values: values, scale: scale, valuesPerChannel: problem.shape.valuesPerChannel)
     }
 
@@ -73,35 +107,5 @@ public final class DiffTruth {
             ChannelAccuracy(channel: channel, meanOverStd: conditioning.meanOverStd,
                             outResolution: limit * format.unitRoundoff * conditioning.outScale, format: format)
         }
-    }
-
-    private func elementwise(_ format: FloatFormat) throws -> (out: [Double], dx: [Double]?) {
-        if let cached = runs[format] { return cached }
-        func run<Output: BatchNormFloat>(_: Output.Type) throws -> (out: [Double], dx: [Double]?) {
-            if scales == nil {
-                let (result, scales) = try problem.evaluateWithScales(as: Output.self, threads: threads)
-                self.scales = scales
-                channelValues = { quantity, format in
-                    switch format {
-                    case .float16: result.perChannel(quantity, as: Float16.self)?.map(Double.init)
-                    case .bfloat16: result.perChannel(quantity, as: BFloat16.self)?.map(\.exactDouble)
-                    case .float32: result.perChannel(quantity, as: Float.self)?.map(Double.init)
-                    case .float64: result.perChannel(quantity, as: Double.self)
-                    }
-                }
-                return (result.out.map(\.exactDouble), result.dx?.map(\.exactDouble))
-            }
-            let result = try problem.evaluate(as: Output.self, threads: threads)
-            return (result.out.map(\.exactDouble), result.dx?.map(\.exactDouble))
-        }
-        let values: (out: [Double], dx: [Double]?)
-        switch format {
-        case .float16: values = try run(Float16.self)
-        case .bfloat16: values = try run(BFloat16.self)
-        case .float32: values = try run(Float.self)
-        case .float64: values = try run(Double.self)
-        }
-        runs[format] = values
-        return values
     }
 }

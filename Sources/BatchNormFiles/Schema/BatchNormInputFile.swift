@@ -190,21 +190,6 @@ public struct BatchNormInputFile {
     }
 }
 
-extension BatchNormInputFile {
-    /// The exact result in float64 and each value's error scale, for `bnfile diff
-    /// --inputs`. The scales need x and dout in their stored type, hence the dispatch.
-    public func evaluateWithScales<Output: BatchNormFloat>(as _: Output.Type, threads: Int) throws
-        -> (result: BatchNormResult<Output>, scales: ErrorScales)
-    {
-        let result = try evaluate(as: Output.self, threads: threads)
-        do {
-            return (result, try storedFloat.dispatch(ScaleEvaluation(file: self, result: result)))
-        } catch let error as BatchNormError {
-            throw BatchNormFileError("\(path): \(error)")
-        }
-    }
-}
-
 /// `evaluate(_:as:threads:)` for x's stored type.
 private struct Evaluation<Output: BatchNormFloat>: StoredFloatBody {
     let file: BatchNormInputFile
@@ -212,26 +197,5 @@ private struct Evaluation<Output: BatchNormFloat>: StoredFloatBody {
 
     func run<X: BatchNormFloat & NPYElement>(_: X.Type) throws -> BatchNormResult<Output> {
         try file.evaluate(X.self, as: Output.self, threads: threads)
-    }
-}
-
-/// The error scales of `result`, from x and dout in their stored type.
-private struct ScaleEvaluation<Output: BatchNormFloat>: StoredFloatBody {
-    let file: BatchNormInputFile
-    let result: BatchNormResult<Output>
-
-    func run<X: BatchNormFloat & NPYElement>(_: X.Type) throws -> ErrorScales {
-        try file.x.withUnsafeElements(as: X.self) { xs in
-            guard let dout = file.dout else {
-                return try ErrorScales(
-                    x: xs, dout: nil, shape: file.shape, parameters: file.parameters,
-                    mode: file.mode, result: result)
-            }
-            return try dout.withUnsafeElements(as: X.self) { ds in
-                try ErrorScales(
-                    x: xs, dout: ds, shape: file.shape, parameters: file.parameters,
-                    mode: file.mode, result: result)
-            }
-        }
     }
 }

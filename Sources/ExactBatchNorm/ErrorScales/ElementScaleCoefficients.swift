@@ -15,7 +15,7 @@
 ///
 /// while in evaluation S_dx = g*s*(kappa + 2)*|dout|. Regrouping changes a scale by a
 /// few double roundings, far below the digits a yardstick needs.
-struct ElementScaleCoefficients {
+struct ElementScaleCoefficients: Sendable {
     var mean: Double
     var outX: Double
     var outDeviation: Double
@@ -44,46 +44,111 @@ struct ElementScaleCoefficients {
     }
 }
 
-/// The scales of every element's out and dx, and the largest scale of out per channel.
-struct ElementScalePass {
-    var out: [Double]
-    var dx: [Double]?
-    var largestOut: [Double]
+/// Which output's scales.
+public enum ScaledOutput: Sendable {
+    case out, dx
+}
 
-    init<X: BatchNormFloat>(
-        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
-        coefficients: [ElementScaleCoefficients]
-    ) {
-        var largestOut = [Double](repeating: 0, count: coefficients.count)
-        out = [Double](unsafeUninitializedCapacity: x.count) { outScales, initialized in
-            shape.forEachChannelRun { c, start, stride, count in
-                let k = coefficients[c]
-                var largest = largestOut[c]
-                for j in 0 ..< count {
-                    let index = start + j * stride
-                    let value = x[index].exactDouble
-                    let scale = k.outX * value.magnitude + k.outDeviation * (value - k.mean).magnitude + k.outConstant
-                    outScales[index] = scale
-                    largest = max(largest, scale)
-                }
-                largestOut[c] = largest
-            }
-            initialized = x.count
+/// The element types whose values the scales read, as a value (`ElementScales` is not
+/// generic, so its callers in other modules run the loops compiled for each type).
+enum ScaledElementType: Sendable {
+    case float16, bfloat16, float32, float64
+
+    init<X: BatchNormFloat>(_: X.Type) {
+        switch X.binaryFormat.precision {
+        case Float16.binaryFormat.precision: self = .float16
+        case BFloat16.binaryFormat.precision: self = .bfloat16
+        case Float.binaryFormat.precision: self = .float32
+        default: self = .float64
         }
-        self.largestOut = largestOut
-        dx = dout.map { dout in
-            [Double](unsafeUninitializedCapacity: dout.count) { dxScales, initialized in
-                shape.forEachChannelRun { c, start, stride, count in
+    }
+}
+
+/// The scales of one output (`out` or `dx`), any block of them, computed from x and dout
+/// in place and the channels' coefficients: `S_out = outX*|x| + outDeviation*|x - mean| +
+/// outConstant` and `S_dx = dxDout*|dout| + dxDeviation*|x - mean| + dxX*|x| + dxConstant`,
+/// the same operations in the same order for every value, whatever the block.
+///
+/// It reads x and dout through the pointers it was given; they must stay valid while
+/// it is used, from any number of threads at once.
+public struct ElementScales: @unchecked Sendable {
+    let output: ScaledOutput
+    let x: UnsafeRawPointer
+    let dout: UnsafeRawPointer?
+    let type: ScaledElementType
+    let shape: BatchNormShape
+    let coefficients: [ElementScaleCoefficients]
+
+    /// The scales of the flat positions `range`, into `destination[0 ..< range.count]`.
+    public func fill(_ range: Range<Int>, into destination: UnsafeMutablePointer<Double>) {
+        switch type {
+        case .float16: fill(range, into: destination, as: Float16.self)
+        case .bfloat16: fill(range, into: destination, as: BFloat16.self)
+        case .float32: fill(range, into: destination, as: Float.self)
+        case .float64: fill(range, into: destination, as: Double.self)
+        }
+    }
+
+    /// Every scale, as one array.
+    public func all() -> [Double] {
+        let count = shape.elementCount
+        return [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
+            for start in stride(from: 0, to: count, by: 1 << 16) {
+                fill(start ..< min(count, start + 1 << 16), into: buffer.baseAddress! + start)
+            }
+            initialized = count
+        }
+    }
+
+    @inline(__always)
+    private func fill<X: BatchNormFloat>(_ range: Range<Int>, into destination: UnsafeMutablePointer<Double>,
+                                         as _: X.Type) {
+        let x = Elements<X>(x), first = range.lowerBound
+        coefficients.withUnsafeBufferPointer { coefficients in
+            if output == .out {
+                shape.forEachPiece(in: range) { c, lower, upper in
                     let k = coefficients[c]
-                    for j in 0 ..< count {
-                        let index = start + j * stride
-                        let value = x[index].exactDouble
-                        dxScales[index] = k.dxDout * dout[index].exactDouble.magnitude
-                            + k.dxDeviation * (value - k.mean).magnitude + k.dxX * value.magnitude + k.dxConstant
-                    }
+                    for i in lower ..< upper { destination[i - first] = Self.outScale(x[i].exactDouble, k) }
                 }
-                initialized = dout.count
+                return
+            }
+            let dout = Elements<X>(dout!)
+            shape.forEachPiece(in: range) { c, lower, upper in
+                let k = coefficients[c]
+                for i in lower ..< upper {
+                    let value = x[i].exactDouble
+                    destination[i - first] = k.dxDout * dout[i].exactDouble.magnitude
+                        + k.dxDeviation * (value - k.mean).magnitude + k.dxX * value.magnitude + k.dxConstant
+                }
             }
         }
+    }
+
+    @inline(__always)
+    static func outScale(_ value: Double, _ k: ElementScaleCoefficients) -> Double {
+        k.outX * value.magnitude + k.outDeviation * (value - k.mean).magnitude + k.outConstant
+    }
+
+    /// The largest scale of out in channel `c` (0 for an empty channel), in four
+    /// independent maxima: a maximum does not depend on the order (a NaN scale is never
+    /// kept, as `max(largest, scale)` keeps the first argument when the second is NaN).
+    static func largestOut<X: BatchNormFloat>(x: Elements<X>, shape: BatchNormShape, channel c: Int,
+                                              _ k: ElementScaleCoefficients) -> Double {
+        var m = (0.0, 0.0, 0.0, 0.0)
+        shape.forEachRun(ofChannel: c) { start, stride, count in
+            var j = 0
+            while j + 4 <= count {
+                m.0 = max(m.0, outScale(x[start + j * stride].exactDouble, k))
+                m.1 = max(m.1, outScale(x[start + (j + 1) * stride].exactDouble, k))
+                m.2 = max(m.2, outScale(x[start + (j + 2) * stride].exactDouble, k))
+                m.3 = max(m.3, outScale(x[start + (j + 3) * stride].exactDouble, k))
+                j += 4
+            }
+            while j < count {
+                m.0 = max(m.0, outScale(x[start + j * stride].exactDouble, k))
+                j += 1
+            }
+        }
+        return max(max(m.0, m.1), max(m.2, m.3))
     }
 }

@@ -69,44 +69,84 @@
 /// whose `|mean|/std` approaches 1/u is not resolved at all by the data's format, and
 /// its scales say so by being as large as the values themselves. Summation order enters
 /// through the threshold, not here.
+///
+/// ## In blocks
+///
+/// The scales of out and dx are not stored: `elements(_:x:dout:)` computes any block of
+/// them from x and dout in place, a few multiply-adds per value from per-channel
+/// coefficients (`ElementScaleCoefficients`), so judging holds one block of them at a
+/// time. A value's scale depends on its own x and dout only, so every block gives the
+/// same bits as the whole array would.
 public struct ErrorScales: Sendable {
-    public let out: [Double]
-    public let dx: [Double]?
     public let perChannel: [ChannelQuantity: [Double]]
     /// Per channel: how well the data's format can resolve it.
     public let conditioning: [ChannelConditioning]
+    let coefficients: [ElementScaleCoefficients]
+    let shape: BatchNormShape
+    let elementType: ScaledElementType
+    let hasDout: Bool
 
-    /// `result` may have any output type: the scales use only its exact per-channel
-    /// statistics, rounded to double (a scale needs no more accuracy than that).
-    public init<X: BatchNormFloat, Output: BatchNormFloat>(
-        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
-        parameters: BatchNormParameters, mode: BatchNormMode, result: BatchNormResult<Output>
+    /// The scales of a problem whose x and dout are the raw native-endian, C-order bytes of
+    /// `X` at any alignment (a memory-mapped array is read in place), from its exact
+    /// per-channel results `channels`, rounded to double (a scale needs no more accuracy
+    /// than that). Two passes over the elements, each cut among `threads` by channel.
+    public init<X: BatchNormFloat>(
+        x: UnsafeRawBufferPointer, dout: UnsafeRawBufferPointer?, elementType _: X.Type, shape: BatchNormShape,
+        parameters: BatchNormParameters, mode: BatchNormMode, channels: BatchNormChannels, threads: Int = 1
     ) throws(BatchNormError) {
+        let count = shape.elementCount, size = MemoryLayout<X>.stride
+        guard x.count == count * size else { throw .lengthMismatch(name: "x", expected: count, found: x.count / size) }
+        if let dout, dout.count != count * size {
+            throw .lengthMismatch(name: "dout", expected: count, found: dout.count / size)
+        }
         let p = try parameters.resolved(channels: shape.channels)
-        let statistics = ChannelStatistics.all(result: result, parameters: p, mode: mode, shape: shape)
-        let (sums, elements) = Self.elementPasses(x: x, dout: dout, shape: shape, mode: mode, statistics: statistics)
-        self.out = elements.out
-        self.dx = elements.dx
+        let statistics = ChannelStatistics.all(channels: channels, parameters: p, mode: mode, shape: shape)
+        let placeholder = UnsafeRawPointer(bitPattern: 64)!   // for empty buffers; never read
+        let (sums, coefficients, largestOut) = Self.elementPasses(
+            x: Elements<X>(x.baseAddress ?? placeholder), dout: dout.map { Elements<X>($0.baseAddress ?? placeholder) },
+            shape: shape, mode: mode, statistics: statistics, threads: max(1, threads))
+        self.coefficients = coefficients
+        self.shape = shape
+        elementType = ScaledElementType(X.self)
+        hasDout = dout != nil
         perChannel = Self.channelScales(sums.map(\.statistics), sums, hasDout: dout != nil, mode: mode, parameters: p)
-        conditioning = zip(sums.map(\.statistics), elements.largestOut).map { statistics, outScale in
+        conditioning = zip(sums.map(\.statistics), largestOut).map { statistics, outScale in
             ChannelConditioning(statistics: statistics, outScale: outScale)
         }
     }
 
-    /// The two passes over the elements: the channel sums, then each element's scales.
-    /// Specialized for every stored type, so the loops run on the values themselves
-    /// rather than through a protocol's witness for each element.
+    /// The same from typed buffers and a whole result.
+    public init<X: BatchNormFloat, Output: BatchNormFloat>(
+        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
+        parameters: BatchNormParameters, mode: BatchNormMode, result: BatchNormResult<Output>
+    ) throws(BatchNormError) {
+        try self.init(x: UnsafeRawBufferPointer(x), dout: dout.map { UnsafeRawBufferPointer($0) }, elementType: X.self,
+                      shape: shape, parameters: parameters, mode: mode, channels: result.channels)
+    }
+
+    /// The scales of `output`'s values, block by block, from the same x and dout (as raw
+    /// bytes of the same type) this was made with; they must stay valid while the
+    /// result is used. nil for dx without dout.
+    public func elements(_ output: ScaledOutput, x: UnsafeRawPointer, dout: UnsafeRawPointer?) -> ElementScales? {
+        guard output == .out || (hasDout && dout != nil) else { return nil }
+        return ElementScales(output: output, x: x, dout: dout, type: elementType, shape: shape,
+                             coefficients: coefficients)
+    }
+
+    /// The passes over the elements, channel by channel: the sums, then each channel's
+    /// largest scale of out. Specialized for every stored type, so the loops run on the
+    /// values themselves rather than through a protocol's witness for each element.
     @_specialize(where X == Float)
     @_specialize(where X == Double)
     @_specialize(where X == Float16)
     @_specialize(where X == BFloat16)
     static func elementPasses<X: BatchNormFloat>(
-        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape, mode: BatchNormMode,
-        statistics: [ChannelStatistics]
-    ) -> (sums: [ScaleSums], elements: ElementScalePass) {
-        let sums = ScaleSums.all(x: x, dout: dout, shape: shape, statistics: statistics)
-        let coefficients = sums.map { ElementScaleCoefficients($0, mode: mode) }
-        return (sums, ElementScalePass(x: x, dout: dout, shape: shape, coefficients: coefficients))
+        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
+        statistics: [ChannelStatistics], threads: Int
+    ) -> (sums: [ScaleSums], coefficients: [ElementScaleCoefficients], largestOut: [Double]) {
+        let channels = ScaleSums.all(x: x, dout: dout, shape: shape, mode: mode, statistics: statistics,
+                                     threads: threads)
+        return (channels.map(\.sums), channels.map(\.coefficients), channels.map(\.largestOut))
     }
 
     private static func channelScales(
@@ -167,7 +207,7 @@ public struct ChannelConditioning: Sendable, Equatable {
 }
 
 /// The statistics a channel's scales are built from, in double.
-struct ChannelStatistics {
+struct ChannelStatistics: Sendable {
     var count: Double
     var mean: Double
     /// The biased batch variance in training (set once the sums are known), the running
@@ -187,13 +227,13 @@ struct ChannelStatistics {
     var kappa = 0.0
     var training: Bool
 
-    static func all<Output: BatchNormFloat>(result: BatchNormResult<Output>, parameters p: ResolvedParameters,
-                                            mode: BatchNormMode, shape: BatchNormShape) -> [ChannelStatistics] {
-        let mean = result.perChannel(.mean, as: Double.self)!
-        let invstd = result.perChannel(.invstd, as: Double.self)!
+    static func all(channels: BatchNormChannels, parameters p: ResolvedParameters,
+                    mode: BatchNormMode, shape: BatchNormShape) -> [ChannelStatistics] {
+        let mean = channels.perChannel(.mean, as: Double.self)!
+        let invstd = channels.perChannel(.invstd, as: Double.self)!
         let m = Double(shape.valuesPerChannel)
-        let dbeta = result.perChannel(.dbeta, as: Double.self)
-        let dgamma = result.perChannel(.dgamma, as: Double.self)
+        let dbeta = channels.perChannel(.dbeta, as: Double.self)
+        let dgamma = channels.perChannel(.dgamma, as: Double.self)
         return (0 ..< shape.channels).map { c in
             let variance = mode == .training ? 0 : p.runningVar[c]
             return ChannelStatistics(count: m, mean: mean[c], variance: variance, invstd: invstd[c], eps: p.eps,

@@ -2,7 +2,7 @@
 ///
 /// Double is enough: a scale is a yardstick, needed to a few digits, and every term is
 /// a magnitude, so the sums never cancel; their relative error is below M*2^-53.
-struct ScaleSums {
+struct ScaleSums: Sendable {
     var absX = 0.0
     var absDeviationTimesX = 0.0
     var squaredDeviation = 0.0
@@ -14,28 +14,71 @@ struct ScaleSums {
     /// S_dgamma, which needs every element's S_xhat; see `completeDgammaScale()`.
     var dgammaScale = 0.0
 
+    /// Every channel's sums, the channels cut among `threads`, and from them its element
+    /// coefficients and its largest scale of out (taken while the channel's values are
+    /// still in cache). Each channel adds its runs in memory order (batch by batch), each
+    /// run's terms in a partial sum of its own, whatever the thread count: the sums, and
+    /// so the scales, do not depend on it.
     static func all<X: BatchNormFloat>(
-        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
-        statistics: [ChannelStatistics]
-    ) -> [ScaleSums] {
-        var sums = statistics.map { ScaleSums(statistics: $0) }
-        shape.forEachChannelRun { c, start, stride, count in
-            if let dout {
-                sums[c].addRun(x: x, dout: dout, start: start, stride: stride, count: count)
-            } else {
-                sums[c].addRun(x: x, start: start, stride: stride, count: count)
+        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
+        statistics: [ChannelStatistics], threads: Int
+    ) -> [(sums: ScaleSums, coefficients: ElementScaleCoefficients, largestOut: Double)] {
+        let parts = parallelRanges(count: shape.channels, threads: threads) { channels in
+            var results: [(sums: ScaleSums, coefficients: ElementScaleCoefficients, largestOut: Double)] = []
+            var c = channels.lowerBound
+            while c < channels.upperBound {
+                let paired = dout != nil && c + 1 < channels.upperBound
+                var sums = [ScaleSums(statistics: statistics[c])] + (paired ? [ScaleSums(statistics: statistics[c + 1])] : [])
+                if paired, let dout {
+                    var (first, second) = (sums[0], sums[1])
+                    shape.forEachRun(ofChannel: c) { start, stride, count in
+                        addRuns(&first, &second, x: x, dout: dout, start: start, other: start + shape.channelStride,
+                                stride: stride, count: count)
+                    }
+                    sums = [first, second]
+                } else {
+                    shape.forEachRun(ofChannel: c) { start, stride, count in
+                        if let dout {
+                            sums[0].addRun(x: x, dout: dout, start: start, stride: stride, count: count)
+                        } else {
+                            sums[0].addRun(x: x, start: start, stride: stride, count: count)
+                        }
+                    }
+                }
+                for (offset, var channel) in sums.enumerated() {
+                    channel.statistics.complete(with: channel)
+                    channel.completeDgammaScale()
+                    let coefficients = ElementScaleCoefficients(channel, mode: mode)
+                    results.append((channel, coefficients,
+                                    ElementScales.largestOut(x: x, shape: shape, channel: c + offset, coefficients)))
+                }
+                c += sums.count
             }
+            return results
         }
-        for c in sums.indices {
-            sums[c].statistics.complete(with: sums[c])
-            sums[c].completeDgammaScale()
+        return parts.flatMap { $0 }
+    }
+
+    /// Two channels' runs of the same length (`start` and `other`) at once: twice the
+    /// independent chains of additions, each channel's sums in exactly the order of
+    /// `addRun(x:dout:...)` on its own.
+    @inline(__always)
+    private static func addRuns<X: BatchNormFloat>(
+        _ a: inout ScaleSums, _ b: inout ScaleSums, x: Elements<X>, dout: Elements<X>, start: Int, other: Int,
+        stride: Int, count: Int
+    ) {
+        var first = RunTerms(), second = RunTerms()
+        for j in 0 ..< count {
+            first.add(x[start + j * stride].exactDouble, dout[start + j * stride].exactDouble, mean: a.statistics.mean)
+            second.add(x[other + j * stride].exactDouble, dout[other + j * stride].exactDouble, mean: b.statistics.mean)
         }
-        return sums
+        a.add(first)
+        b.add(second)
     }
 
     /// The terms of x alone, over one run of the channel.
     @inline(__always)
-    private mutating func addRun<X: BatchNormFloat>(x: UnsafeBufferPointer<X>, start: Int, stride: Int, count: Int) {
+    private mutating func addRun<X: BatchNormFloat>(x: Elements<X>, start: Int, stride: Int, count: Int) {
         let mean = statistics.mean
         var absX = 0.0, absDeviationTimesX = 0.0, squaredDeviation = 0.0
         for j in 0 ..< count {
@@ -53,22 +96,24 @@ struct ScaleSums {
     /// The terms of x and dout, over one run of the channel.
     @inline(__always)
     private mutating func addRun<X: BatchNormFloat>(
-        x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>, start: Int, stride: Int, count: Int
+        x: Elements<X>, dout: Elements<X>, start: Int, stride: Int, count: Int
     ) {
-        addRun(x: x, start: start, stride: stride, count: count)
-        let mean = statistics.mean
-        var absDout = 0.0, absDoutTimesX = 0.0, absDoutTimesDeviation = 0.0
+        var terms = RunTerms()
         for j in 0 ..< count {
-            let index = start + j * stride
-            let value = x[index].exactDouble
-            let gradient = dout[index].exactDouble.magnitude
-            absDout += gradient
-            absDoutTimesX += gradient * value.magnitude
-            absDoutTimesDeviation += gradient * (value - mean).magnitude
+            terms.add(x[start + j * stride].exactDouble, dout[start + j * stride].exactDouble, mean: statistics.mean)
         }
-        self.absDout += absDout
-        self.absDoutTimesX += absDoutTimesX
-        self.absDoutTimesDeviation += absDoutTimesDeviation
+        add(terms)
+    }
+
+    /// A run's partial sums, added to the channel's at the run's end.
+    @inline(__always)
+    private mutating func add(_ terms: RunTerms) {
+        absX += terms.absX
+        absDeviationTimesX += terms.absDeviationTimesX
+        squaredDeviation += terms.squaredDeviation
+        absDout += terms.absDout
+        absDoutTimesX += terms.absDoutTimesX
+        absDoutTimesDeviation += terms.absDoutTimesDeviation
     }
 
     /// sum |dout|*S_xhat + sum |dout*xhat|, with S_xhat = s*(|x| + S_mean + |c|) +
@@ -79,5 +124,22 @@ struct ScaleSums {
         let doutTimesXhatScale = s.invstd.magnitude * (absDoutTimesX + s.meanScale * absDout + absDoutTimesDeviation)
             + absDoutTimesXhat * (s.kappa + 1)
         dgammaScale = doutTimesXhatScale + absDoutTimesXhat
+    }
+}
+
+/// One run's sums of x's and dout's terms, each a chain of additions in element order.
+struct RunTerms {
+    var absX = 0.0, absDeviationTimesX = 0.0, squaredDeviation = 0.0
+    var absDout = 0.0, absDoutTimesX = 0.0, absDoutTimesDeviation = 0.0
+
+    @inline(__always)
+    mutating func add(_ value: Double, _ gradientValue: Double, mean: Double) {
+        let deviation = (value - mean).magnitude, gradient = gradientValue.magnitude
+        absX += value.magnitude
+        absDeviationTimesX += deviation * value.magnitude
+        squaredDeviation += deviation * deviation
+        absDout += gradient
+        absDoutTimesX += gradient * value.magnitude
+        absDoutTimesDeviation += gradient * deviation
     }
 }
