@@ -12,8 +12,9 @@ struct ScanBlock {
     /// What a worst-element list keeps of element `j`.
     @inline(__always)
     func values(at j: Int) -> ElementValues {
-        ElementValues(a: a[j], b: b[j], truthA: truthA?[j] ?? .nan, truthB: truthB?[j] ?? .nan,
-                      scale: scale?[j] ?? .nan)
+        ElementValues(
+            a: a[j], b: b[j], truthA: truthA?[j] ?? .nan, truthB: truthB?[j] ?? .nan,
+            scale: scale?[j] ?? .nan)
     }
 }
 
@@ -67,8 +68,9 @@ struct FigureScratch {
             let magnitudeB = laneMagnitude(b)
             let difference = laneMagnitude(a - b)
             let allowance = t + r * magnitudeB
-            let excess = select(difference .== 0, Lanes(),
-                                select(allowance .> 0, difference / allowance, Lanes(repeating: .infinity)))
+            let excess = select(
+                difference .== 0, Lanes(),
+                select(allowance .> 0, difference / allowance, Lanes(repeating: .infinity)))
             let same = aBits .== bBits
             // The zeros that pad a short last group are no pairs of the block.
             identical &+= (same .& (SIMD4<Int64>(0, 1, 2, 3) .< Int64(block.count - j))).ones
@@ -96,13 +98,13 @@ struct FigureScratch {
         guard nonFinite.wrappedSum() == 0 else { return nil }
         var largestULP = maxULP.max()
         if !nativePatterns {
-            for j in 0 ..< block.count {
+            for j in 0..<block.count {
                 ulp[j] = format.ulpDistance(block.a[j], block.b[j])!
                 largestULP = max(largestULP, ulp[j])
             }
         }
         if !nativePatterns || misfits != SIMD4<Int64>() {
-            for j in 0 ..< block.count { bucket[j] = HistogramCounter.bucket(ulp: ulp[j]) }
+            for j in 0..<block.count { bucket[j] = HistogramCounter.bucket(ulp: ulp[j]) }
         }
         return FigureTotals(
             mismatched: Int(mismatched.wrappedSum()), maxAbsolute: maxAbsolute.max(), maxRelative: maxRelative.max(),

@@ -38,8 +38,10 @@ struct ComparisonScan {
     let channelMaxULP: Counters<UInt64>
     let channelMaxExcess: Counters<Double>
 
-    init(format: FloatFormat, tolerance: Tolerance, equalNaN: Bool, split: ChannelSplit, topK: Int,
-         identicalShortcut: Bool = true) {
+    init(
+        format: FloatFormat, tolerance: Tolerance, equalNaN: Bool, split: ChannelSplit, topK: Int,
+        identicalShortcut: Bool = true
+    ) {
         self.format = format
         (rtol, atol) = (tolerance.rtol, tolerance.atol)
         self.equalNaN = equalNaN
@@ -61,7 +63,7 @@ struct ComparisonScan {
             return
         }
         guard let totals = figures.compute(block, format: format, rtol: rtol, atol: atol) else {
-            for j in 0 ..< block.count { addElement(block, j) }
+            for j in 0..<block.count { addElement(block, j) }
             return
         }
         if identicalShortcut && totals.identical == block.count {
@@ -108,13 +110,15 @@ struct ComparisonScan {
     /// are looked for only when the block's largest excess could enter their list.
     @inline(__always)
     private mutating func tallyElements(_ block: ScanBlock, _ figures: FigureScratch, largestExcess: Double) {
-        for j in 0 ..< block.count { buckets.add(bucket: figures.bucket[j], element: j) }
+        for j in 0..<block.count { buckets.add(bucket: figures.bucket[j], element: j) }
         guard largestExcess > 0 && worst.mightAccept(primary: largestExcess) else { return }
-        for j in 0 ..< block.count {
+        for j in 0..<block.count {
             let excess = figures.excess[j]
             if excess > 0 && worst.mightAccept(primary: excess) {
-                worst.offer(RankedElement(primary: excess, secondary: figures.ulp[j], flatIndex: block.start + j,
-                                          values: block.values(at: j)))
+                worst.offer(
+                    RankedElement(
+                        primary: excess, secondary: figures.ulp[j], flatIndex: block.start + j,
+                        values: block.values(at: j)))
             }
         }
     }
@@ -123,9 +127,11 @@ struct ComparisonScan {
     /// (the usual case, channels first) takes the block's totals at once.
     @inline(__always)
     private func tallyChannels(_ block: ScanBlock, _ figures: FigureScratch, totals: FigureTotals) {
-        let (m, absolute, ulp, excess) = (channelMismatched.pointer, channelMaxAbsolute.pointer,
-                                          channelMaxULP.pointer, channelMaxExcess.pointer)
-        split.forEachRun(in: block.start ..< block.start + block.count) { c, lower, upper in
+        let (m, absolute, ulp, excess) = (
+            channelMismatched.pointer, channelMaxAbsolute.pointer,
+            channelMaxULP.pointer, channelMaxExcess.pointer
+        )
+        split.forEachRun(in: block.start..<block.start + block.count) { c, lower, upper in
             if upper - lower == block.count {
                 m[c] += totals.mismatched
                 absolute[c] = max(absolute[c], totals.maxAbsolute)
@@ -133,7 +139,7 @@ struct ComparisonScan {
                 excess[c] = max(excess[c], totals.maxExcess)
                 return
             }
-            for j in (lower - block.start) ..< (upper - block.start) {
+            for j in (lower - block.start)..<(upper - block.start) {
                 m[c] += figures.mismatch[j]
                 absolute[c] = max(absolute[c], figures.difference[j])
                 ulp[c] = max(ulp[c], figures.ulp[j])
@@ -146,8 +152,9 @@ struct ComparisonScan {
     /// take: every kind of pair has its rule here.
     private mutating func addElement(_ block: ScanBlock, _ j: Int) {
         let a = block.a[j], b = block.b[j], flat = block.start + j
-        let figures = ElementFigures(comparing: a, b, format: format,
-                                     tolerance: Tolerance(rtol: rtol, atol: atol, source: ""), equalNaN: equalNaN)
+        let figures = ElementFigures(
+            comparing: a, b, format: format,
+            tolerance: Tolerance(rtol: rtol, atol: atol, source: ""), equalNaN: equalNaN)
         let channel = split.axis == nil ? nil : Optional(split.channel(of: flat))
         if !figures.matches {
             mismatched += 1
@@ -160,7 +167,8 @@ struct ComparisonScan {
             if abs(b) >= format.smallestNormal { maxRelative = max(maxRelative ?? 0, figures.relativeDifference) }
             maxULP = max(maxULP, ulp)
             if let channel {
-                channelMaxAbsolute.pointer[channel] = max(channelMaxAbsolute.pointer[channel], figures.absoluteDifference)
+                channelMaxAbsolute.pointer[channel] = max(
+                    channelMaxAbsolute.pointer[channel], figures.absoluteDifference)
                 channelMaxULP.pointer[channel] = max(channelMaxULP.pointer[channel], ulp)
             }
             buckets.add(bucket: HistogramCounter.bucket(ulp: ulp), element: j)
@@ -172,10 +180,14 @@ struct ComparisonScan {
             histogramNonFinite += 1
         }
         if figures.excess > 0 {
-            if let channel { channelMaxExcess.pointer[channel] = max(channelMaxExcess.pointer[channel], figures.excess) }
+            if let channel {
+                channelMaxExcess.pointer[channel] = max(channelMaxExcess.pointer[channel], figures.excess)
+            }
             // NaN pairs have no ULP distance; rank them above any number.
-            worst.offer(RankedElement(primary: figures.excess, secondary: figures.ulpDistance ?? .max, flatIndex: flat,
-                                      values: block.values(at: j)))
+            worst.offer(
+                RankedElement(
+                    primary: figures.excess, secondary: figures.ulpDistance ?? .max, flatIndex: flat,
+                    values: block.values(at: j)))
         }
     }
 
@@ -190,7 +202,7 @@ struct ComparisonScan {
         worst.merge(other.worst)
         buckets.add(other.buckets)
         histogramNonFinite += other.histogramNonFinite
-        for c in 0 ..< channelMismatched.count {
+        for c in 0..<channelMismatched.count {
             channelMismatched.pointer[c] += other.channelMismatched.pointer[c]
             channelMaxAbsolute.pointer[c] = max(channelMaxAbsolute.pointer[c], other.channelMaxAbsolute.pointer[c])
             channelMaxULP.pointer[c] = max(channelMaxULP.pointer[c], other.channelMaxULP.pointer[c])
@@ -202,7 +214,7 @@ struct ComparisonScan {
 
     /// Every element of a channel is scanned once: `outer * inner` of them.
     func channelSummaries() -> [ChannelSummary] {
-        (0 ..< split.breakdownCount).map { c in
+        (0..<split.breakdownCount).map { c in
             ChannelSummary(
                 channel: c, count: split.outer * split.inner, mismatched: channelMismatched.pointer[c],
                 maxAbsoluteDifference: channelMaxAbsolute.pointer[c], maxULPDistance: channelMaxULP.pointer[c],

@@ -21,8 +21,10 @@ public struct DiffReport: Sendable, Codable, Equatable {
     /// With a truth: how well the data's format resolves each channel.
     public var channels: [ChannelAccuracy]
 
-    public init(fileA: String, fileB: String, keys: [KeyReport], notes: [String] = [],
-                channels: [ChannelAccuracy] = []) {
+    public init(
+        fileA: String, fileB: String, keys: [KeyReport], notes: [String] = [],
+        channels: [ChannelAccuracy] = []
+    ) {
         self.fileA = fileA
         self.fileB = fileB
         self.keys = keys

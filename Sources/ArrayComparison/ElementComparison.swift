@@ -60,8 +60,9 @@ extension ElementFigures {
         // The common case of files that agree, decided without the figures' arithmetic:
         // the same bits give difference 0, relative 0, 0 ulp, excess 0, as below.
         if a.bitPattern == b.bitPattern && a.isFinite {
-            self.init(kind: .finite, matches: true, absoluteDifference: 0, relativeDifference: 0, ulpDistance: 0,
-                      excess: 0)
+            self.init(
+                kind: .finite, matches: true, absoluteDifference: 0, relativeDifference: 0, ulpDistance: 0,
+                excess: 0)
             return
         }
         if a.isFinite && b.isFinite {
@@ -90,11 +91,12 @@ extension ElementFigures {
             kind = .infVsFinite
         }
         let matches = kind == .sameInfinity || (kind == .bothNaN && equalNaN)
-        let difference: Double = switch kind {
-        case .sameInfinity: 0
-        case .infVsFinite, .infOppositeSign: .infinity
-        default: .nan
-        }
+        let difference: Double =
+            switch kind {
+            case .sameInfinity: 0
+            case .infVsFinite, .infOppositeSign: .infinity
+            default: .nan
+            }
         self.init(
             kind: kind,
             matches: matches,

@@ -43,15 +43,15 @@ struct BucketCounts: Sendable {
     func add(bucket: Int, count: Int) { counters.pointer[bucket] += count }
 
     func add(_ other: BucketCounts) {
-        for j in 0 ..< counters.count { counters.pointer[j] += other.counters.pointer[j] }
+        for j in 0..<counters.count { counters.pointer[j] += other.counters.pointer[j] }
     }
 
     /// The counts as a histogram, with `nonFinite` elements off the scale.
     func histogram(nonFinite: Int, beyondLimit: Int) -> HistogramCounter {
         let n = HistogramCounter.bucketCount
         var totals = [Int](repeating: 0, count: n)
-        for copy in 0 ..< Self.copies {
-            for j in 0 ..< n { totals[j] += counters.pointer[copy * n + j] }
+        for copy in 0..<Self.copies {
+            for j in 0..<n { totals[j] += counters.pointer[copy * n + j] }
         }
         var histogram = HistogramCounter()
         totals.withUnsafeBufferPointer { histogram.add(buckets: $0, nonFinite: nonFinite) }

@@ -19,8 +19,9 @@ extension KeyComparison {
         format: FloatFormat, tolerance: Tolerance,
         channelAxis: Int? = 1, equalNaN: Bool = false, topK: Int = 10
     ) -> KeyComparison {
-        compare(a, b, shape: shape, format: format, tolerance: tolerance, channelAxis: channelAxis,
-                equalNaN: equalNaN, topK: topK, identicalShortcut: true)
+        compare(
+            a, b, shape: shape, format: format, tolerance: tolerance, channelAxis: channelAxis,
+            equalNaN: equalNaN, topK: topK, identicalShortcut: true)
     }
 
     /// `identicalShortcut: false` forces the element-by-element arithmetic even for
@@ -32,13 +33,16 @@ extension KeyComparison {
         channelAxis: Int?, equalNaN: Bool, topK: Int, identicalShortcut: Bool, threads: Int = 1
     ) -> KeyComparison {
         let total = elementCount(of: shape)
-        precondition(a.count == total && b.count == total,
-                     "compare: \(a.count) and \(b.count) values for shape \(shape) (\(total) elements)")
-        let scan = KeyScan(shape: shape, format: format, tolerance: tolerance, channelAxis: channelAxis,
-                           truthChannelAxis: nil, equalNaN: equalNaN, topK: topK, truth: nil, sameSides: false,
-                           compares: true, identicalShortcut: identicalShortcut, threads: threads)
-        KeyScan.run([KeyScan.Part(scan: scan, range: 0 ..< total, sources: .init(a: ArrayBlocks(a), b: ArrayBlocks(b)))],
-                    threads: threads)
+        precondition(
+            a.count == total && b.count == total,
+            "compare: \(a.count) and \(b.count) values for shape \(shape) (\(total) elements)")
+        let scan = KeyScan(
+            shape: shape, format: format, tolerance: tolerance, channelAxis: channelAxis,
+            truthChannelAxis: nil, equalNaN: equalNaN, topK: topK, truth: nil, sameSides: false,
+            compares: true, identicalShortcut: identicalShortcut, threads: threads)
+        KeyScan.run(
+            [KeyScan.Part(scan: scan, range: 0..<total, sources: .init(a: ArrayBlocks(a), b: ArrayBlocks(b)))],
+            threads: threads)
         return scan.finishComparison()
     }
 
@@ -58,16 +62,19 @@ extension ComparisonScan {
     /// The key's figures, once every element was added: the worst elements' figures
     /// recomputed from their values by `ElementFigures` (with the tolerance's source),
     /// each offender then passed to `annotate` with the values the scan kept.
-    func comparison(shape: [Int], tolerance: Tolerance, topK: Int,
-                    annotate: ((inout Offender, ElementValues) -> Void)? = nil) -> KeyComparison {
+    func comparison(
+        shape: [Int], tolerance: Tolerance, topK: Int,
+        annotate: ((inout Offender, ElementValues) -> Void)? = nil
+    ) -> KeyComparison {
         let total = elementCount(of: shape)
         let offender = { (ranked: RankedElement) -> Offender in
             let values = ranked.values
             var offender = Offender(
                 flatIndex: ranked.flatIndex, index: multiIndex(ofFlat: ranked.flatIndex, shape: shape),
                 a: values.a, b: values.b,
-                figures: ElementFigures(comparing: values.a, values.b, format: format, tolerance: tolerance,
-                                        equalNaN: equalNaN))
+                figures: ElementFigures(
+                    comparing: values.a, values.b, format: format, tolerance: tolerance,
+                    equalNaN: equalNaN))
             annotate?(&offender, values)
             return offender
         }

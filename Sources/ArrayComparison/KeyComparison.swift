@@ -22,8 +22,10 @@ public struct Offender: Sendable, Codable, Equatable {
     public var errorA: Double?
     public var errorB: Double?
 
-    public init(flatIndex: Int, index: [Int], a: Double, b: Double, figures: ElementFigures,
-                truth: Double? = nil, errorA: Double? = nil, errorB: Double? = nil) {
+    public init(
+        flatIndex: Int, index: [Int], a: Double, b: Double, figures: ElementFigures,
+        truth: Double? = nil, errorA: Double? = nil, errorB: Double? = nil
+    ) {
         self.flatIndex = flatIndex
         self.index = index
         self.a = a

@@ -67,11 +67,13 @@ extension KeyOutcome: Codable {
         case "onlyInA": self = .onlyInA
         case "onlyInB": self = .onlyInB
         case "shapeMismatch":
-            self = .shapeMismatch(a: try container.decode([Int].self, forKey: .shapeA),
-                                  b: try container.decode([Int].self, forKey: .shapeB))
+            self = .shapeMismatch(
+                a: try container.decode([Int].self, forKey: .shapeA),
+                b: try container.decode([Int].self, forKey: .shapeB))
         case "dtypeMismatch":
-            self = .dtypeMismatch(a: try container.decode(String.self, forKey: .dtypeA),
-                                  b: try container.decode(String.self, forKey: .dtypeB))
+            self = .dtypeMismatch(
+                a: try container.decode(String.self, forKey: .dtypeA),
+                b: try container.decode(String.self, forKey: .dtypeB))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .kind, in: container, debugDescription: "unknown key outcome \(kind)")

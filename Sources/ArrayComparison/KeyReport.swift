@@ -40,18 +40,22 @@ public struct KeyReport: Sendable, Codable, Equatable {
         threads: Int = 1
     ) -> KeyReport {
         let total = elementCount(of: shape)
-        precondition(a.count == total && b.count == total,
-                     "compare: \(a.count) and \(b.count) values for shape \(shape) (\(total) elements)")
+        precondition(
+            a.count == total && b.count == total,
+            "compare: \(a.count) and \(b.count) values for shape \(shape) (\(total) elements)")
         let judged = truth.map {
-            KeyScan.Truth(formatA: formatA ?? format, formatB: formatB ?? format, valuesPerChannel: $0.valuesPerChannel,
-                          threshold: $0.threshold)
+            KeyScan.Truth(
+                formatA: formatA ?? format, formatB: formatB ?? format, valuesPerChannel: $0.valuesPerChannel,
+                threshold: $0.threshold)
         }
-        let scan = KeyScan(shape: shape, format: format, tolerance: tolerance, channelAxis: channelAxis,
-                           equalNaN: equalNaN, topK: topK, truth: judged, threads: threads)
-        let sources = KeyScan.Sources(a: ArrayBlocks(a), b: ArrayBlocks(b), truthA: truth.map { ArrayBlocks($0.values) },
-                                      truthB: ArrayBlocks((truthB ?? truth)?.values ?? []),
-                                      scale: truth.map { ArrayBlocks($0.scale) })
-        KeyScan.run([KeyScan.Part(scan: scan, range: 0 ..< total, sources: sources)], threads: threads)
+        let scan = KeyScan(
+            shape: shape, format: format, tolerance: tolerance, channelAxis: channelAxis,
+            equalNaN: equalNaN, topK: topK, truth: judged, threads: threads)
+        let sources = KeyScan.Sources(
+            a: ArrayBlocks(a), b: ArrayBlocks(b), truthA: truth.map { ArrayBlocks($0.values) },
+            truthB: ArrayBlocks((truthB ?? truth)?.values ?? []),
+            scale: truth.map { ArrayBlocks($0.scale) })
+        KeyScan.run([KeyScan.Part(scan: scan, range: 0..<total, sources: sources)], threads: threads)
         return scan.finish(key: key)
     }
 }
@@ -63,8 +67,10 @@ public struct TruthInput: Sendable {
     public var valuesPerChannel: Int
     public var threshold: RoundingThreshold
 
-    public init(values: [Double], scale: [Double], valuesPerChannel: Int,
-                threshold: RoundingThreshold = .standard) {
+    public init(
+        values: [Double], scale: [Double], valuesPerChannel: Int,
+        threshold: RoundingThreshold = .standard
+    ) {
         self.values = values
         self.scale = scale
         self.valuesPerChannel = valuesPerChannel

@@ -17,7 +17,7 @@ extension KeyScan {
             Scratch.with { scratch in
                 for part in parts {
                     let count = part.range.count, lower = part.range.lowerBound
-                    let piece = (lower + count * w / threads) ..< (lower + count * (w + 1) / threads)
+                    let piece = (lower + count * w / threads)..<(lower + count * (w + 1) / threads)
                     part.scan.scan(piece, part.sources, worker: w, scratch)
                 }
             }
@@ -27,11 +27,12 @@ extension KeyScan {
     /// One thread's pass over `range`, a block at a time.
     private func scan(_ range: Range<Int>, _ sources: Sources, worker w: Int, _ scratch: Scratch) {
         for start in stride(from: range.lowerBound, to: range.upperBound, by: Self.blockSize) {
-            let positions = start ..< min(start + Self.blockSize, range.upperBound)
+            let positions = start..<min(start + Self.blockSize, range.upperBound)
             sources.a.fill(positions, into: scratch.a)
             if !sameSides { sources.b.fill(positions, into: scratch.b) }
-            var block = ScanBlock(start: start, count: positions.count, a: scratch.a,
-                                  b: sameSides ? scratch.a : scratch.b)
+            var block = ScanBlock(
+                start: start, count: positions.count, a: scratch.a,
+                b: sameSides ? scratch.a : scratch.b)
             if truth != nil {
                 sources.truthA!.fill(positions, into: scratch.truthA)
                 sources.truthB?.fill(positions, into: scratch.truthB)
@@ -41,10 +42,12 @@ extension KeyScan {
                 block.scale = UnsafePointer(scratch.scale)
             }
             comparisons?[w].add(block, figures: scratch.figures)
-            sidesA?[w].add(start: start, count: block.count, values: block.a, truth: block.truthA!,
-                           scale: block.scale!, errors: scratch.errors, buckets: scratch.figures.mismatch)
-            sidesB?[w].add(start: start, count: block.count, values: block.b, truth: block.truthB!,
-                           scale: block.scale!, errors: scratch.errors, buckets: scratch.figures.mismatch)
+            sidesA?[w].add(
+                start: start, count: block.count, values: block.a, truth: block.truthA!,
+                scale: block.scale!, errors: scratch.errors, buckets: scratch.figures.mismatch)
+            sidesB?[w].add(
+                start: start, count: block.count, values: block.b, truth: block.truthB!,
+                scale: block.scale!, errors: scratch.errors, buckets: scratch.figures.mismatch)
         }
     }
 
@@ -55,8 +58,9 @@ extension KeyScan {
         guard let truth else { return KeyReport(key: key, outcome: .compared(finishComparison())) }
         let comparison = finishComparison { offender, values in
             let error = { (v: Double, t: Double, f: FloatFormat) in
-                roundingError(value: v, truth: t, scale: values.scale,
-                              unitRoundoff: f.unitRoundoff, subnormalStep: f.leastNonzeroMagnitude)
+                roundingError(
+                    value: v, truth: t, scale: values.scale,
+                    unitRoundoff: f.unitRoundoff, subnormalStep: f.leastNonzeroMagnitude)
             }
             offender.truth = values.truthA
             offender.errorA = error(values.a, values.truthA, truth.formatA)
@@ -67,14 +71,14 @@ extension KeyScan {
 
     func finishComparison(annotate: ((inout Offender, ElementValues) -> Void)? = nil) -> KeyComparison {
         guard let comparisons else { preconditionFailure("finishComparison: a scan that does not compare") }
-        for w in 1 ..< workers { comparisons[0].merge(comparisons[w]) }
+        for w in 1..<workers { comparisons[0].merge(comparisons[w]) }
         return comparisons[0].comparison(shape: shape, tolerance: tolerance, topK: topK, annotate: annotate)
     }
 
     func finishJudgement() -> TruthJudgement? {
         guard let truth, let sidesA else { return nil }
-        for w in 1 ..< workers { sidesA[0].merge(sidesA[w]) }
-        if let sidesB { for w in 1 ..< workers { sidesB[0].merge(sidesB[w]) } }
+        for w in 1..<workers { sidesA[0].merge(sidesA[w]) }
+        if let sidesB { for w in 1..<workers { sidesB[0].merge(sidesB[w]) } }
         let a = sidesA[0].judgement(shape: shape, format: truth.formatA, topK: topK)
         return TruthJudgement(
             format: truth.formatA, unitRoundoff: truth.formatA.unitRoundoff, valuesPerChannel: truth.valuesPerChannel,
@@ -94,10 +98,13 @@ struct Scratch {
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n) { ulp in
                 withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * n) { integers in
                     let d = doubles.baseAddress!, i = integers.baseAddress!
-                    body(Scratch(a: d, b: d + n, truthA: d + 2 * n, truthB: d + 3 * n, scale: d + 4 * n,
-                                 errors: d + 5 * n,
-                                 figures: FigureScratch(difference: d + 6 * n, excess: d + 7 * n,
-                                                        ulp: ulp.baseAddress!, mismatch: i, bucket: i + n)))
+                    body(
+                        Scratch(
+                            a: d, b: d + n, truthA: d + 2 * n, truthB: d + 3 * n, scale: d + 4 * n,
+                            errors: d + 5 * n,
+                            figures: FigureScratch(
+                                difference: d + 6 * n, excess: d + 7 * n,
+                                ulp: ulp.baseAddress!, mismatch: i, bucket: i + n)))
                 }
             }
         }

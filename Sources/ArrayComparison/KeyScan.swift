@@ -27,8 +27,10 @@ public final class KeyScan: @unchecked Sendable {
         public var valuesPerChannel: Int
         public var threshold: RoundingThreshold
 
-        public init(formatA: FloatFormat, formatB: FloatFormat, valuesPerChannel: Int,
-                    threshold: RoundingThreshold = .standard) {
+        public init(
+            formatA: FloatFormat, formatB: FloatFormat, valuesPerChannel: Int,
+            threshold: RoundingThreshold = .standard
+        ) {
             (self.formatA, self.formatB, self.valuesPerChannel, self.threshold) =
                 (formatA, formatB, valuesPerChannel, threshold)
         }
@@ -43,8 +45,10 @@ public final class KeyScan: @unchecked Sendable {
         public var truthB: (any ValueBlocks)?
         public var scale: (any ValueBlocks)?
 
-        public init(a: any ValueBlocks, b: any ValueBlocks, truthA: (any ValueBlocks)? = nil,
-                    truthB: (any ValueBlocks)? = nil, scale: (any ValueBlocks)? = nil) {
+        public init(
+            a: any ValueBlocks, b: any ValueBlocks, truthA: (any ValueBlocks)? = nil,
+            truthB: (any ValueBlocks)? = nil, scale: (any ValueBlocks)? = nil
+        ) {
             (self.a, self.b, self.truthA, self.truthB, self.scale) = (a, b, truthA, truthB, scale)
         }
     }
@@ -83,17 +87,22 @@ public final class KeyScan: @unchecked Sendable {
     ///     per-channel array is its own channel.
     ///   - sameSides: B is A (its values, format and truth).
     ///   - threads: the most threads any `run` will use.
-    public convenience init(shape: [Int], format: FloatFormat, tolerance: Tolerance, channelAxis: Int? = 1,
-                            equalNaN: Bool = false, topK: Int = 10, truth: Truth? = nil, sameSides: Bool = false,
-                            threads: Int = 1) {
-        self.init(shape: shape, format: format, tolerance: tolerance, channelAxis: channelAxis,
-                  truthChannelAxis: shape.count == 1 ? 0 : channelAxis, equalNaN: equalNaN, topK: topK,
-                  truth: truth, sameSides: sameSides, compares: true, identicalShortcut: true, threads: threads)
+    public convenience init(
+        shape: [Int], format: FloatFormat, tolerance: Tolerance, channelAxis: Int? = 1,
+        equalNaN: Bool = false, topK: Int = 10, truth: Truth? = nil, sameSides: Bool = false,
+        threads: Int = 1
+    ) {
+        self.init(
+            shape: shape, format: format, tolerance: tolerance, channelAxis: channelAxis,
+            truthChannelAxis: shape.count == 1 ? 0 : channelAxis, equalNaN: equalNaN, topK: topK,
+            truth: truth, sameSides: sameSides, compares: true, identicalShortcut: true, threads: threads)
     }
 
-    init(shape: [Int], format: FloatFormat, tolerance: Tolerance, channelAxis: Int?, truthChannelAxis: Int?,
-         equalNaN: Bool, topK: Int, truth: Truth?, sameSides: Bool, compares: Bool, identicalShortcut: Bool,
-         threads: Int) {
+    init(
+        shape: [Int], format: FloatFormat, tolerance: Tolerance, channelAxis: Int?, truthChannelAxis: Int?,
+        equalNaN: Bool, topK: Int, truth: Truth?, sameSides: Bool, compares: Bool, identicalShortcut: Bool,
+        threads: Int
+    ) {
         (self.shape, self.format, self.tolerance, self.equalNaN, self.topK) = (shape, format, tolerance, equalNaN, topK)
         (self.truth, self.sameSides, self.compares) = (truth, sameSides, compares)
         let workers = max(1, threads)
@@ -101,16 +110,20 @@ public final class KeyScan: @unchecked Sendable {
         let limit = truth.map { $0.threshold.limit(valuesPerChannel: $0.valuesPerChannel) } ?? 0
         self.limit = limit
         let split = ChannelSplit(shape: shape, axis: channelAxis)
-        comparisons = compares ? Self.states(workers) {
-            ComparisonScan(format: format, tolerance: tolerance, equalNaN: equalNaN, split: split, topK: topK,
-                           identicalShortcut: identicalShortcut)
-        } : nil
+        comparisons =
+            compares
+            ? Self.states(workers) {
+                ComparisonScan(
+                    format: format, tolerance: tolerance, equalNaN: equalNaN, split: split, topK: topK,
+                    identicalShortcut: identicalShortcut)
+            } : nil
         let truthSplit = ChannelSplit(shape: shape, axis: truthChannelAxis)
         sidesA = truth.map { truth in
             Self.states(workers) { TruthScan(format: truth.formatA, limit: limit, topK: topK, split: truthSplit) }
         }
         sidesB = truth.flatMap { truth in
-            sameSides ? nil
+            sameSides
+                ? nil
                 : Self.states(workers) { TruthScan(format: truth.formatB, limit: limit, topK: topK, split: truthSplit) }
         }
     }
@@ -128,7 +141,7 @@ public final class KeyScan: @unchecked Sendable {
     /// Swift array's exclusivity checks would refuse.
     private static func states<S>(_ count: Int, _ make: () -> S) -> UnsafeMutablePointer<S> {
         let states = UnsafeMutablePointer<S>.allocate(capacity: count)
-        for w in 0 ..< count { (states + w).initialize(to: make()) }
+        for w in 0..<count { (states + w).initialize(to: make()) }
         return states
     }
 }

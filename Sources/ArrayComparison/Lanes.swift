@@ -23,14 +23,16 @@ func select(_ mask: LaneMask, _ yes: LaneBits, _ no: LaneBits) -> LaneBits {
 
 @inline(__always)
 func select(_ mask: LaneMask, _ yes: Lanes, _ no: Lanes) -> Lanes {
-    unsafeBitCast(select(mask, unsafeBitCast(yes, to: LaneBits.self), unsafeBitCast(no, to: LaneBits.self)),
-                  to: Lanes.self)
+    unsafeBitCast(
+        select(mask, unsafeBitCast(yes, to: LaneBits.self), unsafeBitCast(no, to: LaneBits.self)),
+        to: Lanes.self)
 }
 
 @inline(__always)
 func select(_ mask: LaneMask, _ yes: SIMD4<Int64>, _ no: SIMD4<Int64>) -> SIMD4<Int64> {
-    unsafeBitCast(select(mask, unsafeBitCast(yes, to: LaneBits.self), unsafeBitCast(no, to: LaneBits.self)),
-                  to: SIMD4<Int64>.self)
+    unsafeBitCast(
+        select(mask, unsafeBitCast(yes, to: LaneBits.self), unsafeBitCast(no, to: LaneBits.self)),
+        to: SIMD4<Int64>.self)
 }
 
 /// The lane-wise maximum as `Swift.max` takes it (the second where the two are equal);
@@ -53,7 +55,7 @@ func laneMagnitude(_ x: Lanes) -> Lanes {
 func loadLanes(_ values: UnsafePointer<Double>, _ j: Int, _ count: Int) -> Lanes {
     if j + Lanes.scalarCount <= count { return UnsafeRawPointer(values + j).loadUnaligned(as: Lanes.self) }
     var lanes = Lanes()
-    for lane in 0 ..< count - j { lanes[lane] = values[j + lane] }
+    for lane in 0..<count - j { lanes[lane] = values[j + lane] }
     return lanes
 }
 
@@ -64,5 +66,5 @@ func storeLanes<V: SIMD>(_ lanes: V, _ destination: UnsafeMutablePointer<V.Scala
         UnsafeMutableRawPointer(destination + j).storeBytes(of: lanes, as: V.self)
         return
     }
-    for lane in 0 ..< count - j { destination[j + lane] = lanes[lane] }
+    for lane in 0..<count - j { destination[j + lane] = lanes[lane] }
 }

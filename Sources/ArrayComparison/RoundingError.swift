@@ -19,8 +19,10 @@
 /// - Anything else not expressible (a NaN where the truth is a number, an infinity
 ///   against a finite truth) is +inf: no amount of rounding explains it.
 @inline(__always)
-public func roundingError(value v: Double, truth: Double, scale: Double, unitRoundoff u: Double,
-                          subnormalStep q: Double = 0) -> Double {
+public func roundingError(
+    value v: Double, truth: Double, scale: Double, unitRoundoff u: Double,
+    subnormalStep q: Double = 0
+) -> Double {
     if equalsTruth(v, truth) { return 0 }
     let difference = abs(v - truth)
     if !difference.isFinite { return .infinity }
@@ -45,8 +47,10 @@ func equalsTruth(_ v: Double, _ truth: Double) -> Bool {
 /// allowance is the answer itself (equal values give 0/allowance = 0). Every other case
 /// (NaN, infinity, a zero allowance) takes the rules above, out of line.
 @inline(__always)
-func fastRoundingError(value v: Double, truth: Double, scale: Double, unitRoundoff u: Double,
-                       subnormalStep q: Double) -> Double {
+func fastRoundingError(
+    value v: Double, truth: Double, scale: Double, unitRoundoff u: Double,
+    subnormalStep q: Double
+) -> Double {
     let allowance = u * scale.magnitude + q
     let error = (v - truth).magnitude / allowance
     if error < .infinity && allowance != 0 { return error }
@@ -54,7 +58,9 @@ func fastRoundingError(value v: Double, truth: Double, scale: Double, unitRoundo
 }
 
 @inline(never)
-func slowRoundingError(value v: Double, truth: Double, scale: Double, unitRoundoff u: Double,
-                       subnormalStep q: Double) -> Double {
+func slowRoundingError(
+    value v: Double, truth: Double, scale: Double, unitRoundoff u: Double,
+    subnormalStep q: Double
+) -> Double {
     roundingError(value: v, truth: truth, scale: scale, unitRoundoff: u, subnormalStep: q)
 }

@@ -22,12 +22,13 @@ public struct Tolerance: Sendable, Codable, Equatable {
     /// `torch.testing.assert_close`'s defaults for the format. They are looser than one
     /// ulp on purpose: roughly the accumulated rounding of a short reduction.
     public static func torchDefault(for format: FloatFormat) -> Tolerance {
-        let (rtol, atol): (Double, Double) = switch format {
-        case .float16: (1e-3, 1e-5)
-        case .bfloat16: (1.6e-2, 1e-5)
-        case .float32: (1.3e-6, 1e-5)
-        case .float64: (1e-7, 1e-7)
-        }
+        let (rtol, atol): (Double, Double) =
+            switch format {
+            case .float16: (1e-3, 1e-5)
+            case .bfloat16: (1.6e-2, 1e-5)
+            case .float32: (1.3e-6, 1e-5)
+            case .float64: (1e-7, 1e-7)
+            }
         return Tolerance(rtol: rtol, atol: atol, source: defaultSource(for: format))
     }
 
@@ -36,12 +37,13 @@ public struct Tolerance: Sendable, Codable, Equatable {
     /// and the source says which is which.
     public static func resolved(for format: FloatFormat, rtol: Double? = nil, atol: Double? = nil) -> Tolerance {
         let base = torchDefault(for: format)
-        let source: String = switch (rtol, atol) {
-        case (nil, nil): base.source
-        case (.some, .some): "--rtol/--atol flag"
-        case (.some, nil): "--rtol flag; atol: \(base.source)"
-        case (nil, .some): "--atol flag; rtol: \(base.source)"
-        }
+        let source: String =
+            switch (rtol, atol) {
+            case (nil, nil): base.source
+            case (.some, .some): "--rtol/--atol flag"
+            case (.some, nil): "--rtol flag; atol: \(base.source)"
+            case (nil, .some): "--atol flag; rtol: \(base.source)"
+            }
         return Tolerance(rtol: rtol ?? base.rtol, atol: atol ?? base.atol, source: source)
     }
 

@@ -65,8 +65,9 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
         format: FloatFormat, valuesPerChannel: Int,
         threshold: RoundingThreshold = .standard, topK: Int = 10
     ) -> TruthJudgement {
-        judge(a: Side(values: a, format: format, truth: truth), b: Side(values: b, format: format, truth: truth),
-              scale: scale, shape: shape, valuesPerChannel: valuesPerChannel, threshold: threshold, topK: topK)
+        judge(
+            a: Side(values: a, format: format, truth: truth), b: Side(values: b, format: format, truth: truth),
+            scale: scale, shape: shape, valuesPerChannel: valuesPerChannel, threshold: threshold, topK: topK)
     }
 
     /// One side's values, the format they are held in, and the truth rounded into it.
@@ -90,18 +91,22 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
         threshold: RoundingThreshold = .standard, topK: Int = 10, channelAxis: Int? = nil, threads: Int = 1
     ) -> TruthJudgement {
         let total = elementCount(of: shape)
-        precondition([a.values.count, b.values.count, a.truth.count, b.truth.count, scale.count].allSatisfy { $0 == total },
-                     "judge: arrays of \(a.values.count), \(b.values.count) values for shape \(shape)")
+        precondition(
+            [a.values.count, b.values.count, a.truth.count, b.truth.count, scale.count].allSatisfy { $0 == total },
+            "judge: arrays of \(a.values.count), \(b.values.count) values for shape \(shape)")
         // A file judged against itself (bnfile check, `diff F F --inputs`): one pass.
         let same = a.format == b.format && a.values == b.values && a.truth == b.truth
-        let truth = KeyScan.Truth(formatA: a.format, formatB: b.format, valuesPerChannel: valuesPerChannel,
-                                  threshold: threshold)
-        let scan = KeyScan(shape: shape, format: a.format, tolerance: Tolerance(rtol: 0, atol: 0, source: ""),
-                           channelAxis: nil, truthChannelAxis: channelAxis, equalNaN: false, topK: topK, truth: truth,
-                           sameSides: same, compares: false, identicalShortcut: true, threads: threads)
-        let sources = KeyScan.Sources(a: ArrayBlocks(a.values), b: ArrayBlocks(b.values), truthA: ArrayBlocks(a.truth),
-                                      truthB: ArrayBlocks(b.truth), scale: ArrayBlocks(scale))
-        KeyScan.run([KeyScan.Part(scan: scan, range: 0 ..< total, sources: sources)], threads: threads)
+        let truth = KeyScan.Truth(
+            formatA: a.format, formatB: b.format, valuesPerChannel: valuesPerChannel,
+            threshold: threshold)
+        let scan = KeyScan(
+            shape: shape, format: a.format, tolerance: Tolerance(rtol: 0, atol: 0, source: ""),
+            channelAxis: nil, truthChannelAxis: channelAxis, equalNaN: false, topK: topK, truth: truth,
+            sameSides: same, compares: false, identicalShortcut: true, threads: threads)
+        let sources = KeyScan.Sources(
+            a: ArrayBlocks(a.values), b: ArrayBlocks(b.values), truthA: ArrayBlocks(a.truth),
+            truthB: ArrayBlocks(b.truth), scale: ArrayBlocks(scale))
+        KeyScan.run([KeyScan.Part(scan: scan, range: 0..<total, sources: sources)], threads: threads)
         return scan.finishJudgement()!
     }
 
@@ -111,8 +116,10 @@ public struct TruthJudgement: Sendable, Codable, Equatable {
         format: FloatFormat, limit: Double, topK: Int, channelAxis: Int? = nil, threads: Int = 1
     ) -> SideJudgement {
         let side = Side(values: values, format: format, truth: truth)
-        return judge(a: side, b: side, scale: scale, shape: shape, valuesPerChannel: 1, threshold: .fixed(limit),
-                     topK: topK, channelAxis: channelAxis, threads: threads).a
+        return judge(
+            a: side, b: side, scale: scale, shape: shape, valuesPerChannel: 1, threshold: .fixed(limit),
+            topK: topK, channelAxis: channelAxis, threads: threads
+        ).a
     }
 }
 

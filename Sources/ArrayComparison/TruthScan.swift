@@ -39,9 +39,11 @@ struct TruthScan {
     /// Judges the block of flat positions `start ..< start + count` (at most
     /// `KeyScan.blockSize`), whose values, truths and scales are `values[0 ..< count]`,
     /// `truth[...]` and `scale[...]`; `errors` is scratch for as many.
-    mutating func add(start: Int, count: Int, values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
-                      scale s: UnsafePointer<Double>, errors: UnsafeMutablePointer<Double>,
-                      buckets indices: UnsafeMutablePointer<Int>) {
+    mutating func add(
+        start: Int, count: Int, values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
+        scale s: UnsafePointer<Double>, errors: UnsafeMutablePointer<Double>,
+        buckets indices: UnsafeMutablePointer<Int>
+    ) {
         if limit >= 0 && Self.allEqual(count, v, t) {
             // Every value is its truth (a correctly rounded side): every error is 0
             // whatever the scale, and only the histogram counts.
@@ -58,12 +60,14 @@ struct TruthScan {
             allEqual = false
             largest = block.largest
             beyondLimit += block.beyond
-            tallyFinite(errors, count: count, start: start, values: v, truth: t, scale: s, indices: indices,
-                        largest: largest)
+            tallyFinite(
+                errors, count: count, start: start, values: v, truth: t, scale: s, indices: indices,
+                largest: largest)
         } else {
-            for j in 0 ..< count {
-                errors[j] = roundingError(value: v[j], truth: t[j], scale: s[j], unitRoundoff: unitRoundoff,
-                                          subnormalStep: subnormalStep)
+            for j in 0..<count {
+                errors[j] = roundingError(
+                    value: v[j], truth: t[j], scale: s[j], unitRoundoff: unitRoundoff,
+                    subnormalStep: subnormalStep)
                 allEqual = allEqual && equalsTruth(v[j], t[j])
             }
             largest = tally(errors, count: count, start: start, values: v, truth: t, scale: s)
@@ -71,13 +75,13 @@ struct TruthScan {
         maxError = max(maxError, largest)
         guard split.axis != nil else { return }
         let channelMax = channelMax.pointer
-        split.forEachRun(in: start ..< start + count) { c, lower, upper in
+        split.forEachRun(in: start..<start + count) { c, lower, upper in
             if upper - lower == count {
                 channelMax[c] = max(channelMax[c], largest)
                 return
             }
             var runLargest = 0.0
-            for j in (lower - start) ..< (upper - start) { runLargest = max(runLargest, errors[j]) }
+            for j in (lower - start)..<(upper - start) { runLargest = max(runLargest, errors[j]) }
             channelMax[c] = max(channelMax[c], runLargest)
         }
     }
@@ -90,7 +94,9 @@ struct TruthScan {
         beyondLimit += other.beyondLimit
         nonFinite += other.nonFinite
         buckets.add(other.buckets)
-        for c in 0 ..< channelMax.count { channelMax.pointer[c] = max(channelMax.pointer[c], other.channelMax.pointer[c]) }
+        for c in 0..<channelMax.count {
+            channelMax.pointer[c] = max(channelMax.pointer[c], other.channelMax.pointer[c])
+        }
     }
 
     /// Whether every value equals its truth by IEEE equality (so +0 == -0; a NaN never
@@ -155,12 +161,14 @@ struct TruthScan {
     /// Adds a block of errors to the histogram, the count beyond the limit and the
     /// top-K list; returns the block's largest. Any errors: NaN and infinities are off
     /// the histogram's scale, and a NaN is never the largest.
-    private mutating func tally(_ errors: UnsafeMutablePointer<Double>, count: Int, start: Int,
-                                values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
-                                scale s: UnsafePointer<Double>) -> Double {
+    private mutating func tally(
+        _ errors: UnsafeMutablePointer<Double>, count: Int, start: Int,
+        values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
+        scale s: UnsafePointer<Double>
+    ) -> Double {
         var largest = 0.0
         var beyond = 0, nonFinite = 0
-        for j in 0 ..< count {
+        for j in 0..<count {
             let error = errors[j]
             largest = max(largest, error)
             if error.isFinite {
@@ -180,21 +188,27 @@ struct TruthScan {
     /// the counts, and the worst elements looked for only when the block's largest could
     /// enter their list. The same figures, with no branch on each error's value.
     @inline(__always)
-    private mutating func tallyFinite(_ errors: UnsafeMutablePointer<Double>, count: Int, start: Int,
-                                      values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
-                                      scale s: UnsafePointer<Double>, indices: UnsafeMutablePointer<Int>,
-                                      largest: Double) {
-        for j in 0 ..< count { buckets.add(bucket: indices[j], element: j) }
+    private mutating func tallyFinite(
+        _ errors: UnsafeMutablePointer<Double>, count: Int, start: Int,
+        values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
+        scale s: UnsafePointer<Double>, indices: UnsafeMutablePointer<Int>,
+        largest: Double
+    ) {
+        for j in 0..<count { buckets.add(bucket: indices[j], element: j) }
         guard largest > 0 && worst.mightAccept(primary: largest) else { return }
-        for j in 0 ..< count where errors[j] > 0 && worst.mightAccept(primary: errors[j]) {
+        for j in 0..<count where errors[j] > 0 && worst.mightAccept(primary: errors[j]) {
             offer(errors[j], start, j, v, t, s)
         }
     }
 
     @inline(__always)
-    private mutating func offer(_ error: Double, _ start: Int, _ j: Int, _ v: UnsafePointer<Double>,
-                                _ t: UnsafePointer<Double>, _ s: UnsafePointer<Double>) {
-        worst.offer(RankedElement(primary: error, secondary: 0, flatIndex: start + j,
-                                  values: ElementValues(a: v[j], b: .nan, truthA: t[j], scale: s[j])))
+    private mutating func offer(
+        _ error: Double, _ start: Int, _ j: Int, _ v: UnsafePointer<Double>,
+        _ t: UnsafePointer<Double>, _ s: UnsafePointer<Double>
+    ) {
+        worst.offer(
+            RankedElement(
+                primary: error, secondary: 0, flatIndex: start + j,
+                values: ElementValues(a: v[j], b: .nan, truthA: t[j], scale: s[j])))
     }
 }

@@ -1,6 +1,7 @@
-import Testing
-@testable import ArrayComparison
 import TestSupport
+import Testing
+
+@testable import ArrayComparison
 
 /// `KeyScan` (blocks from sources, cut among threads, lanes of four) against the
 /// element-by-element definitions written here: the same reports, to the bit, for any
@@ -9,8 +10,10 @@ import TestSupport
     // MARK: - The definitions, element by element
 
     /// The A/B comparison as one pass of `ElementFigures`, element after element.
-    static func referenceComparison(_ a: [Double], _ b: [Double], shape: [Int], format: FloatFormat,
-                                    tolerance: Tolerance, axis: Int?, equalNaN: Bool, topK: Int) -> KeyComparison {
+    static func referenceComparison(
+        _ a: [Double], _ b: [Double], shape: [Int], format: FloatFormat,
+        tolerance: Tolerance, axis: Int?, equalNaN: Bool, topK: Int
+    ) -> KeyComparison {
         let split = ChannelSplit(shape: shape, axis: axis)
         var c = ReferenceCounts(channels: split.breakdownCount)
         var histogram = HistogramCounter(), worst = WorstElements(capacity: max(topK, 1))
@@ -42,40 +45,49 @@ import TestSupport
             }
             if f.excess > 0 {
                 if !c.count.isEmpty { c.channelMaxExcess[channel] = max(c.channelMaxExcess[channel], f.excess) }
-                worst.offer(RankedElement(primary: f.excess, secondary: f.ulpDistance ?? .max, flatIndex: i,
-                                          values: ElementValues(a: a[i], b: b[i])))
+                worst.offer(
+                    RankedElement(
+                        primary: f.excess, secondary: f.ulpDistance ?? .max, flatIndex: i,
+                        values: ElementValues(a: a[i], b: b[i])))
             }
         }
-        return c.comparison(a, b, shape: shape, split: split, format: format, tolerance: tolerance, equalNaN: equalNaN,
-                            topK: topK, histogram: histogram, worst: worst)
+        return c.comparison(
+            a, b, shape: shape, split: split, format: format, tolerance: tolerance, equalNaN: equalNaN,
+            topK: topK, histogram: histogram, worst: worst)
     }
 
     /// The report of a key with a truth, from the definitions: the comparison, each side
     /// judged by `roundingError` (`FastPathTests.referenceSide`), the offenders annotated.
     static func referenceReport(_ p: Problem, topK: Int, equalNaN: Bool = false) -> KeyReport {
-        var comparison = referenceComparison(p.a, p.b, shape: p.shape, format: p.format, tolerance: p.tolerance,
-                                             axis: p.axis, equalNaN: equalNaN, topK: topK)
+        var comparison = referenceComparison(
+            p.a, p.b, shape: p.shape, format: p.format, tolerance: p.tolerance,
+            axis: p.axis, equalNaN: equalNaN, topK: topK)
         let limit = RoundingThreshold.standard.limit(valuesPerChannel: p.valuesPerChannel)
         let truthAxis = p.shape.count == 1 ? 0 : p.axis
-        let sideA = FastPathTests.referenceSide(p.a, truth: p.truthA, scale: p.scale, shape: p.shape,
-                                                format: p.formatA, limit: limit, topK: topK, axis: truthAxis)
-        let sideB = FastPathTests.referenceSide(p.b, truth: p.truthB, scale: p.scale, shape: p.shape,
-                                                format: p.formatB, limit: limit, topK: topK, axis: truthAxis)
+        let sideA = FastPathTests.referenceSide(
+            p.a, truth: p.truthA, scale: p.scale, shape: p.shape,
+            format: p.formatA, limit: limit, topK: topK, axis: truthAxis)
+        let sideB = FastPathTests.referenceSide(
+            p.b, truth: p.truthB, scale: p.scale, shape: p.shape,
+            format: p.formatB, limit: limit, topK: topK, axis: truthAxis)
         let annotate = { (offender: Offender) -> Offender in
             var o = offender
             let i = o.flatIndex
             o.truth = p.truthA[i]
-            o.errorA = roundingError(value: p.a[i], truth: p.truthA[i], scale: p.scale[i],
-                                     unitRoundoff: p.formatA.unitRoundoff, subnormalStep: p.formatA.leastNonzeroMagnitude)
-            o.errorB = roundingError(value: p.b[i], truth: p.truthB[i], scale: p.scale[i],
-                                     unitRoundoff: p.formatB.unitRoundoff, subnormalStep: p.formatB.leastNonzeroMagnitude)
+            o.errorA = roundingError(
+                value: p.a[i], truth: p.truthA[i], scale: p.scale[i],
+                unitRoundoff: p.formatA.unitRoundoff, subnormalStep: p.formatA.leastNonzeroMagnitude)
+            o.errorB = roundingError(
+                value: p.b[i], truth: p.truthB[i], scale: p.scale[i],
+                unitRoundoff: p.formatB.unitRoundoff, subnormalStep: p.formatB.leastNonzeroMagnitude)
             return o
         }
         comparison.worst = comparison.worst.map(annotate)
         comparison.topOffenders = comparison.topOffenders.map(annotate)
-        let judgement = TruthJudgement(format: p.formatA, unitRoundoff: p.formatA.unitRoundoff,
-                                       valuesPerChannel: p.valuesPerChannel, threshold: limit,
-                                       thresholdRule: RoundingThreshold.standard.rule, a: sideA, b: sideB)
+        let judgement = TruthJudgement(
+            format: p.formatA, unitRoundoff: p.formatA.unitRoundoff,
+            valuesPerChannel: p.valuesPerChannel, threshold: limit,
+            thresholdRule: RoundingThreshold.standard.rule, a: sideA, b: sideB)
         return KeyReport(key: "k", outcome: .compared(comparison), truth: judgement)
     }
 
@@ -96,13 +108,16 @@ import TestSupport
             (self.shape, self.axis, self.formatA, self.formatB) = (shape, axis, formatA, formatB)
             format = formatA.precision <= formatB.precision ? formatA : formatB
             (a, b, truthA, truthB, scale) = ([], [], [], [], [])
-            for i in 0 ..< count {
+            for i in 0..<count {
                 let exact = (g.unit() * 4 - 2) * (i % 97 == 0 ? 1e-40 : 1)
                 let s = g.unit() * 3, u = formatA.unitRoundoff
                 var ta = Self.onGrid(exact, formatA), tb = Self.onGrid(exact, formatB), ss = s
-                var va = g.next() % 4 == 0 ? ta : Self.onGrid(ta + ((g.unit() * 40).rounded(.down) - 20) * u * s, formatA)
-                var vb = g.next() % 3 == 0 ? Self.onGrid(va, formatB) : Self.onGrid(tb + (g.unit() - 0.5) * 8 * u * s, formatB)
-                if i / 600 % 3 == 1 { vb = Self.onGrid(va, formatB) }   // runs of identical pairs
+                var va =
+                    g.next() % 4 == 0 ? ta : Self.onGrid(ta + ((g.unit() * 40).rounded(.down) - 20) * u * s, formatA)
+                var vb =
+                    g.next() % 3 == 0
+                    ? Self.onGrid(va, formatB) : Self.onGrid(tb + (g.unit() - 0.5) * 8 * u * s, formatB)
+                if i / 600 % 3 == 1 { vb = Self.onGrid(va, formatB) }  // runs of identical pairs
                 if hostile {
                     switch g.next() % 29 {
                     case 0: va = .nan
@@ -119,7 +134,11 @@ import TestSupport
                     default: break
                     }
                 }
-                a.append(va); b.append(vb); truthA.append(ta); truthB.append(tb); scale.append(ss)
+                a.append(va)
+                b.append(vb)
+                truthA.append(ta)
+                truthB.append(tb)
+                scale.append(ss)
             }
         }
 
@@ -132,13 +151,16 @@ import TestSupport
             }
         }
 
-        var truth: KeyScan.Truth { KeyScan.Truth(formatA: formatA, formatB: formatB, valuesPerChannel: valuesPerChannel) }
+        var truth: KeyScan.Truth {
+            KeyScan.Truth(formatA: formatA, formatB: formatB, valuesPerChannel: valuesPerChannel)
+        }
 
         var sources: KeyScan.Sources {
-            KeyScan.Sources(a: ArrayBlocks(a), b: ArrayBlocks(b), truthA: ArrayBlocks(truthA),
-                            truthB: formatA == formatB && truthA.elementsEqual(truthB, by: { $0.bitPattern == $1.bitPattern })
-                                ? nil : ArrayBlocks(truthB),
-                            scale: ArrayBlocks(scale))
+            KeyScan.Sources(
+                a: ArrayBlocks(a), b: ArrayBlocks(b), truthA: ArrayBlocks(truthA),
+                truthB: formatA == formatB && truthA.elementsEqual(truthB, by: { $0.bitPattern == $1.bitPattern })
+                    ? nil : ArrayBlocks(truthB),
+                scale: ArrayBlocks(scale))
         }
     }
 
@@ -147,12 +169,13 @@ import TestSupport
         let total = p.a.count
         var g = SplitMix(state: seed)
         var bounds = [0, total]
-        for _ in 0 ..< Int(g.next() % 6) { bounds.append(Int(g.next() % UInt64(total + 1))) }
+        for _ in 0..<Int(g.next() % 6) { bounds.append(Int(g.next() % UInt64(total + 1))) }
         bounds.sort()
-        var ranges = zip(bounds, bounds.dropFirst()).map { $0 ..< $1 }
+        var ranges = zip(bounds, bounds.dropFirst()).map { $0..<$1 }
         for i in ranges.indices.reversed() { ranges.swapAt(i, Int(g.next() % UInt64(i + 1))) }
-        let scan = KeyScan(shape: p.shape, format: p.format, tolerance: p.tolerance, channelAxis: p.axis, topK: topK,
-                           truth: p.truth, threads: threads)
+        let scan = KeyScan(
+            shape: p.shape, format: p.format, tolerance: p.tolerance, channelAxis: p.axis, topK: topK,
+            truth: p.truth, threads: threads)
         KeyScan.run(ranges.map { KeyScan.Part(scan: scan, range: $0, sources: p.sources) }, threads: threads)
         return scan.finish(key: "k")
     }
@@ -164,8 +187,9 @@ import TestSupport
     @Test(arguments: [FloatFormat.float16, .bfloat16, .float32, .float64], [false, true])
     func blocksAndThreadsGiveTheDefinitionsReports(format: FloatFormat, hostile: Bool) {
         for (index, (shape, axis)) in Self.shapes.enumerated() {
-            let p = Problem(shape: shape, axis: axis, formatA: format, formatB: format, hostile: hostile,
-                            seed: UInt64(index * 7 + (hostile ? 100 : 0)))
+            let p = Problem(
+                shape: shape, axis: axis, formatA: format, formatB: format, hostile: hostile,
+                seed: UInt64(index * 7 + (hostile ? 100 : 0)))
             let reference = Self.referenceReport(p, topK: 4)
             for threads in [1, 2, 3] {
                 let report = Self.scanned(p, threads: threads, seed: UInt64(threads * 13 + index))
@@ -179,11 +203,15 @@ import TestSupport
     /// judged against the truth in its own format.
     @Test(arguments: [false, true])
     func mixedFormatsGiveTheDefinitionsReports(hostile: Bool) {
-        for (formatA, formatB) in [(FloatFormat.float32, FloatFormat.float64), (.float64, .float16), (.bfloat16, .float32)] {
+        for (formatA, formatB) in [
+            (FloatFormat.float32, FloatFormat.float64), (.float64, .float16), (.bfloat16, .float32),
+        ] {
             let p = Problem(shape: [4, 3, 100], axis: 1, formatA: formatA, formatB: formatB, hostile: hostile, seed: 5)
             let reference = Self.referenceReport(p, topK: 5)
             for threads in [1, 2] {
-                #expect("\(Self.scanned(p, threads: threads, seed: 9, topK: 5))" == "\(reference)", "\(formatA) vs \(formatB)")
+                #expect(
+                    "\(Self.scanned(p, threads: threads, seed: 9, topK: 5))" == "\(reference)",
+                    "\(formatA) vs \(formatB)")
             }
         }
     }
@@ -191,12 +219,14 @@ import TestSupport
     /// The array entry points are the scan too: the same reports for every thread count.
     @Test func plainComparisonMatchesTheDefinitionForEveryThreadCount() {
         let p = Problem(shape: [6, 5, 40], axis: 1, formatA: .float32, formatB: .float32, hostile: true, seed: 11)
-        let reference = Self.referenceComparison(p.a, p.b, shape: p.shape, format: .float32, tolerance: p.tolerance,
-                                                 axis: 1, equalNaN: true, topK: 3)
+        let reference = Self.referenceComparison(
+            p.a, p.b, shape: p.shape, format: .float32, tolerance: p.tolerance,
+            axis: 1, equalNaN: true, topK: 3)
         for threads in [1, 2, 4] {
-            let blocked = KeyComparison.compare(p.a, p.b, shape: p.shape, format: .float32, tolerance: p.tolerance,
-                                                channelAxis: 1, equalNaN: true, topK: 3, identicalShortcut: true,
-                                                threads: threads)
+            let blocked = KeyComparison.compare(
+                p.a, p.b, shape: p.shape, format: .float32, tolerance: p.tolerance,
+                channelAxis: 1, equalNaN: true, topK: 3, identicalShortcut: true,
+                threads: threads)
             #expect("\(blocked)" == "\(reference)", "threads \(threads)")
         }
     }
@@ -208,11 +238,13 @@ import TestSupport
         p.b = p.a
         p.truthB = p.truthA
         let reference = Self.referenceReport(p, topK: 3)
-        let scan = KeyScan(shape: p.shape, format: .float32, tolerance: p.tolerance, channelAxis: 1, topK: 3,
-                           truth: p.truth, sameSides: true, threads: 2)
-        let sources = KeyScan.Sources(a: ArrayBlocks(p.a), b: ArrayBlocks([]), truthA: ArrayBlocks(p.truthA),
-                                      scale: ArrayBlocks(p.scale))
-        KeyScan.run([KeyScan.Part(scan: scan, range: 0 ..< p.a.count, sources: sources)], threads: 2)
+        let scan = KeyScan(
+            shape: p.shape, format: .float32, tolerance: p.tolerance, channelAxis: 1, topK: 3,
+            truth: p.truth, sameSides: true, threads: 2)
+        let sources = KeyScan.Sources(
+            a: ArrayBlocks(p.a), b: ArrayBlocks([]), truthA: ArrayBlocks(p.truthA),
+            scale: ArrayBlocks(p.scale))
+        KeyScan.run([KeyScan.Part(scan: scan, range: 0..<p.a.count, sources: sources)], threads: 2)
         #expect("\(scan.finish(key: "k"))" == "\(reference)")
     }
 }
@@ -226,22 +258,30 @@ struct ReferenceCounts {
 
     init(channels: Int) {
         (count, channelMismatched) = (Array(repeating: 0, count: channels), Array(repeating: 0, count: channels))
-        (channelMaxAbsolute, channelMaxExcess) = (Array(repeating: 0, count: channels), Array(repeating: 0, count: channels))
+        (channelMaxAbsolute, channelMaxExcess) = (
+            Array(repeating: 0, count: channels), Array(repeating: 0, count: channels)
+        )
         channelMaxULP = Array(repeating: 0, count: channels)
     }
 
-    func comparison(_ a: [Double], _ b: [Double], shape: [Int], split: ChannelSplit, format: FloatFormat,
-                    tolerance: Tolerance, equalNaN: Bool, topK: Int, histogram: HistogramCounter,
-                    worst: WorstElements) -> KeyComparison {
+    func comparison(
+        _ a: [Double], _ b: [Double], shape: [Int], split: ChannelSplit, format: FloatFormat,
+        tolerance: Tolerance, equalNaN: Bool, topK: Int, histogram: HistogramCounter,
+        worst: WorstElements
+    ) -> KeyComparison {
         let channels = count.indices.map {
-            ChannelSummary(channel: $0, count: count[$0], mismatched: channelMismatched[$0],
-                           maxAbsoluteDifference: channelMaxAbsolute[$0], maxULPDistance: channelMaxULP[$0],
-                           maxExcess: channelMaxExcess[$0])
+            ChannelSummary(
+                channel: $0, count: count[$0], mismatched: channelMismatched[$0],
+                maxAbsoluteDifference: channelMaxAbsolute[$0], maxULPDistance: channelMaxULP[$0],
+                maxExcess: channelMaxExcess[$0])
         }
         let offender = { (r: RankedElement) in
-            Offender(flatIndex: r.flatIndex, index: multiIndex(ofFlat: r.flatIndex, shape: shape), a: a[r.flatIndex],
-                     b: b[r.flatIndex], figures: ElementFigures(comparing: a[r.flatIndex], b[r.flatIndex], format: format,
-                                                                 tolerance: tolerance, equalNaN: equalNaN))
+            Offender(
+                flatIndex: r.flatIndex, index: multiIndex(ofFlat: r.flatIndex, shape: shape), a: a[r.flatIndex],
+                b: b[r.flatIndex],
+                figures: ElementFigures(
+                    comparing: a[r.flatIndex], b[r.flatIndex], format: format,
+                    tolerance: tolerance, equalNaN: equalNaN))
         }
         let ranked = worst.sorted()
         return KeyComparison(

@@ -1,6 +1,7 @@
-import Testing
-@testable import ArrayComparison
 import TestSupport
+import Testing
+
+@testable import ArrayComparison
 
 /// The judging loops' fast paths (blocked error computation, branch-free histogram
 /// buckets, the shortcut for identical arrays) against plain element-by-element
@@ -18,13 +19,15 @@ import TestSupport
     }
 
     @Test func branchFreeBucketsMatchTheDefinition() {
-        var errors: [Double] = [0, .leastNonzeroMagnitude, .leastNormalMagnitude, 0.5, 1, 1.5, 2, .greatestFiniteMagnitude]
-        for k in -1074 ... 1023 {
+        var errors: [Double] = [
+            0, .leastNonzeroMagnitude, .leastNormalMagnitude, 0.5, 1, 1.5, 2, .greatestFiniteMagnitude,
+        ]
+        for k in -1074...1023 {
             let p = Double(sign: .plus, exponent: k, significand: 1)
             errors += [p, p.nextUp, p.nextDown]
         }
         var generator = SplitMix(state: 7)
-        for _ in 0 ..< 10_000 { errors.append(Double(bitPattern: generator.next() >> 1)) }
+        for _ in 0..<10_000 { errors.append(Double(bitPattern: generator.next() >> 1)) }
         for error in errors where error.isFinite {
             #expect(HistogramCounter.bucket(error: error) == Self.referenceBucket(error), "\(error)")
         }
@@ -32,7 +35,7 @@ import TestSupport
         for start in stride(from: 0, to: finite.count - 3, by: 4) {
             let lanes = SIMD4(finite[start], finite[start + 1], finite[start + 2], finite[start + 3])
             let buckets = HistogramCounter.buckets(errors: lanes)
-            for lane in 0 ..< 4 { #expect(Int(buckets[lane]) == Self.referenceBucket(lanes[lane]), "\(lanes[lane])") }
+            for lane in 0..<4 { #expect(Int(buckets[lane]) == Self.referenceBucket(lanes[lane]), "\(lanes[lane])") }
         }
     }
 
@@ -40,15 +43,17 @@ import TestSupport
     /// it, with the lanes it marks as beyond their reach (above 2^52).
     @Test func ulpBucketsInLanesMatchTheDefinition() {
         var distances: [UInt64] = [0, 1, 2, 3]
-        for k in 1 ..< 64 { distances += [UInt64(1) << k, (UInt64(1) << k) - 1, (UInt64(1) << k) + 1] }
+        for k in 1..<64 { distances += [UInt64(1) << k, (UInt64(1) << k) - 1, (UInt64(1) << k) + 1] }
         var generator = SplitMix(state: 9)
-        for _ in 0 ..< 4000 { distances.append(generator.next() >> (generator.next() % 64)) }
+        for _ in 0..<4000 { distances.append(generator.next() >> (generator.next() % 64)) }
         for start in stride(from: 0, to: distances.count - 3, by: 4) {
             let lanes = SIMD4(distances[start], distances[start + 1], distances[start + 2], distances[start + 3])
             let (buckets, fitting) = HistogramCounter.buckets(ulp: lanes)
-            for lane in 0 ..< 4 {
+            for lane in 0..<4 {
                 #expect(fitting[lane] == (lanes[lane] <= 1 << 52), "\(lanes[lane])")
-                if fitting[lane] { #expect(Int(buckets[lane]) == HistogramCounter.bucket(ulp: lanes[lane]), "\(lanes[lane])") }
+                if fitting[lane] {
+                    #expect(Int(buckets[lane]) == HistogramCounter.bucket(ulp: lanes[lane]), "\(lanes[lane])")
+                }
             }
         }
     }
@@ -56,15 +61,18 @@ import TestSupport
     // MARK: - Judging one side
 
     /// The judgement by `roundingError`, element after element.
-    static func referenceSide(_ values: [Double], truth: [Double], scale: [Double], shape: [Int],
-                              format: FloatFormat, limit: Double, topK: Int, axis: Int?) -> SideJudgement {
+    static func referenceSide(
+        _ values: [Double], truth: [Double], scale: [Double], shape: [Int],
+        format: FloatFormat, limit: Double, topK: Int, axis: Int?
+    ) -> SideJudgement {
         let split = ChannelSplit(shape: shape, axis: axis)
         var channelMax = [Double](repeating: 0, count: split.axis == nil ? 0 : split.channels)
         var histogram = HistogramCounter(), worst = WorstElements(capacity: max(topK, 1))
         var allEqual = true, maxError = 0.0
         for i in values.indices {
-            let error = roundingError(value: values[i], truth: truth[i], scale: scale[i],
-                                      unitRoundoff: format.unitRoundoff, subnormalStep: format.leastNonzeroMagnitude)
+            let error = roundingError(
+                value: values[i], truth: truth[i], scale: scale[i],
+                unitRoundoff: format.unitRoundoff, subnormalStep: format.leastNonzeroMagnitude)
             allEqual = allEqual && equalsTruth(values[i], truth[i])
             maxError = max(maxError, error)
             if !channelMax.isEmpty {
@@ -74,14 +82,17 @@ import TestSupport
             histogram.add(error: error)
             if error > limit { histogram.beyondLimit += 1 }
             if error > 0 {
-                worst.offer(RankedElement(primary: error, secondary: 0, flatIndex: i,
-                                          values: ElementValues(a: values[i], b: .nan, truthA: truth[i], scale: scale[i])))
+                worst.offer(
+                    RankedElement(
+                        primary: error, secondary: 0, flatIndex: i,
+                        values: ElementValues(a: values[i], b: .nan, truthA: truth[i], scale: scale[i])))
             }
         }
         let elements = worst.sorted().map {
-            TruthElement(flatIndex: $0.flatIndex, index: multiIndex(ofFlat: $0.flatIndex, shape: shape),
-                         value: values[$0.flatIndex], truth: truth[$0.flatIndex], scale: scale[$0.flatIndex],
-                         error: $0.primary)
+            TruthElement(
+                flatIndex: $0.flatIndex, index: multiIndex(ofFlat: $0.flatIndex, shape: shape),
+                value: values[$0.flatIndex], truth: truth[$0.flatIndex], scale: scale[$0.flatIndex],
+                error: $0.primary)
         }
         return SideJudgement(
             format: format, verdict: allEqual ? .exact : (maxError <= limit ? .withinRounding : .beyondRounding),
@@ -95,7 +106,7 @@ import TestSupport
         var generator = SplitMix(state: seed)
         var values: [Double] = [], truth: [Double] = [], scale: [Double] = []
         let u = FloatFormat.float32.unitRoundoff
-        for _ in 0 ..< count {
+        for _ in 0..<count {
             let t = generator.unit() * 4 - 2, s = generator.unit() * 3
             let roundings = (generator.unit() * 30).rounded(.down) - 10
             var v = generator.next() % 5 == 0 ? t : t + roundings * u * s
@@ -114,24 +125,33 @@ import TestSupport
                 default: break
                 }
             }
-            values.append(v); truth.append(tt); scale.append(ss)
+            values.append(v)
+            truth.append(tt)
+            scale.append(ss)
         }
         return (values, truth, scale)
     }
 
     @Test(arguments: [0, 1, 255, 256, 257, 1000], [false, true])
     func blockedJudgementMatchesElementByElement(count: Int, hostile: Bool) {
-        let (values, truth, scale) = Self.side(count: count, hostile: hostile, seed: UInt64(count) * 31 + (hostile ? 1 : 0))
-        let shapes: [([Int], Int?)] = [([count], nil), ([count], 0)]
-            + (count % 8 == 0 && count > 0 ? [([2, 4, count / 8], 1), ([count / 8, 8], -1), ([count / 8, 4, 2], 1)] : [])
+        let (values, truth, scale) = Self.side(
+            count: count, hostile: hostile, seed: UInt64(count) * 31 + (hostile ? 1 : 0))
+        let shapes: [([Int], Int?)] =
+            [([count], nil), ([count], 0)]
+            + (count % 8 == 0 && count > 0
+                ? [([2, 4, count / 8], 1), ([count / 8, 8], -1), ([count / 8, 4, 2], 1)] : [])
         for (shape, axis) in shapes {
             for limit in [4.0, 40] {
-                let fast = TruthJudgement.judgeSide(values, truth: truth, scale: scale, shape: shape, format: .float32,
-                                                    limit: limit, topK: 3, channelAxis: axis)
-                let reference = Self.referenceSide(values, truth: truth, scale: scale, shape: shape, format: .float32,
-                                                   limit: limit, topK: 3, axis: axis)
+                let fast = TruthJudgement.judgeSide(
+                    values, truth: truth, scale: scale, shape: shape, format: .float32,
+                    limit: limit, topK: 3, channelAxis: axis)
+                let reference = Self.referenceSide(
+                    values, truth: truth, scale: scale, shape: shape, format: .float32,
+                    limit: limit, topK: 3, axis: axis)
                 // Compared as text: a NaN element makes `==` false even for identical reports.
-                #expect("\(fast)" == "\(reference)", "count \(count), hostile \(hostile), shape \(shape), axis \(String(describing: axis))")
+                #expect(
+                    "\(fast)" == "\(reference)",
+                    "count \(count), hostile \(hostile), shape \(shape), axis \(String(describing: axis))")
             }
         }
     }
@@ -141,18 +161,21 @@ import TestSupport
     static func comparisons(_ a: [Double], _ b: [Double], shape: [Int], axis: Int?) -> (KeyComparison, KeyComparison) {
         let tolerance = Tolerance.resolved(for: .float32, rtol: nil, atol: nil)
         func compare(_ shortcut: Bool) -> KeyComparison {
-            KeyComparison.compare(a, b, shape: shape, format: .float32, tolerance: tolerance, channelAxis: axis,
-                                  equalNaN: false, topK: 3, identicalShortcut: shortcut)
+            KeyComparison.compare(
+                a, b, shape: shape, format: .float32, tolerance: tolerance, channelAxis: axis,
+                equalNaN: false, topK: 3, identicalShortcut: shortcut)
         }
         return (compare(true), compare(false))
     }
 
     @Test func theShortcutForIdenticalArraysReportsWhatThePassWould() {
         var generator = SplitMix(state: 3)
-        let random = (0 ..< 9000).map { _ in generator.unit() - 0.5 }
+        let random = (0..<9000).map { _ in generator.unit() - 0.5 }
         let cases: [[Double]] = [[], [0, -0.0, 0], [1e-40, -3e-42], random]
         for values in cases {
-            for (shape, axis) in [([values.count], Optional<Int>.none)] + (values.count == 9000 ? [([10, 9, 100], 1)] : []) {
+            for (shape, axis) in [([values.count], Optional<Int>.none)]
+                + (values.count == 9000 ? [([10, 9, 100], 1)] : [])
+            {
                 let (shortcut, pass) = Self.comparisons(values, values, shape: shape, axis: axis)
                 #expect(shortcut == pass, "\(values.prefix(3)) shape \(shape)")
                 #expect(shortcut.histogram.buckets.first?.count == values.count)
@@ -165,7 +188,7 @@ import TestSupport
     @Test(arguments: [0, 4095, 4096, 8999])
     func theShortcutDeclinesArraysThatDiffer(at position: Int) {
         var generator = SplitMix(state: 5)
-        let a = (0 ..< 9000).map { _ in generator.unit() }
+        let a = (0..<9000).map { _ in generator.unit() }
         for changed in [a[position].nextUp, -a[position], .nan, .infinity] {
             var b = a
             b[position] = changed

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArrayComparison
 
 @Suite struct FloatFormatTests {

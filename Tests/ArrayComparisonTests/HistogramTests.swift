@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArrayComparison
 
 @Suite struct HistogramTests {
@@ -45,10 +46,12 @@ import Testing
     @Test func rendersBarsScaledToTheLargestCount() {
         let h = ErrorHistogram(
             unit: "ulp",
-            buckets: [.init(lowerBound: 0, upperBound: 0, count: 100),
-                      .init(lowerBound: 0, upperBound: 1, count: 50),
-                      .init(lowerBound: 1, upperBound: 2, count: 0),
-                      .init(lowerBound: 2, upperBound: 4, count: 1)],
+            buckets: [
+                .init(lowerBound: 0, upperBound: 0, count: 100),
+                .init(lowerBound: 0, upperBound: 1, count: 50),
+                .init(lowerBound: 1, upperBound: 2, count: 0),
+                .init(lowerBound: 2, upperBound: 4, count: 1),
+            ],
             nonFinite: 0, beyondLimit: 1, limitLabel: "beyond tolerance")
         let text = HistogramRenderer.render(h, title: "out", color: false)
         let lines = text.split(separator: "\n").map(String.init)
@@ -58,7 +61,8 @@ import Testing
         #expect(lines[3] == "  <= 2 ulp  ....................  0")
         #expect(lines[4] == "  <= 4 ulp  #...................  1")  // one element still shows
         #expect(lines[5] == "  beyond tolerance: 1")
-        #expect(HistogramRenderer.label(.init(lowerBound: 1_073_741_824, upperBound: .infinity, count: 1), unit: "ulp")
+        #expect(
+            HistogramRenderer.label(.init(lowerBound: 1_073_741_824, upperBound: .infinity, count: 1), unit: "ulp")
                 == "> 2^30 ulp")
     }
 

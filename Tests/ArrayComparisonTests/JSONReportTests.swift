@@ -1,19 +1,23 @@
 import Foundation
 import Testing
+
 @testable import ArrayComparison
 
 @Suite struct JSONReportTests {
     func sampleReport() -> DiffReport {
         let tolerance = Tolerance.resolved(for: .float32, rtol: 1e-3)
-        let out = KeyReport.compare(key: "out", a: [1, .nan, 3, .infinity], b: [1, 2, 3.5, 1],
-                                    shape: [1, 2, 2], format: .float32, tolerance: tolerance, topK: 3)
+        let out = KeyReport.compare(
+            key: "out", a: [1, .nan, 3, .infinity], b: [1, 2, 3.5, 1],
+            shape: [1, 2, 2], format: .float32, tolerance: tolerance, topK: 3)
         let dx = KeyReport.compare(
             key: "dx", a: [0, 1], b: [.infinity, 1], shape: [2], format: .float32, tolerance: tolerance,
             truth: TruthInput(values: [0, 1], scale: [0, 1], valuesPerChannel: 280))
-        return DiffReport(fileA: "a.npz", fileB: "b.npz", keys: [
-            dx, out, KeyReport(key: "running_mean", outcome: .onlyInA),
-            KeyReport(key: "w", outcome: .shapeMismatch(a: [3], b: [4])),
-        ])
+        return DiffReport(
+            fileA: "a.npz", fileB: "b.npz",
+            keys: [
+                dx, out, KeyReport(key: "running_mean", outcome: .onlyInA),
+                KeyReport(key: "w", outcome: .shapeMismatch(a: [3], b: [4])),
+            ])
     }
 
     func parse(_ text: String) throws -> [String: Any] {
@@ -93,13 +97,17 @@ import Testing
     /// An offender is one flat JSON object, its figures beside its position and values,
     /// and it decodes back to itself.
     @Test func offenderIsOneFlatObjectThatDecodesBack() throws {
-        let figures = ElementFigures(comparing: 3.5, 3, format: .float32,
-                                     tolerance: Tolerance.resolved(for: .float32), equalNaN: false)
+        let figures = ElementFigures(
+            comparing: 3.5, 3, format: .float32,
+            tolerance: Tolerance.resolved(for: .float32), equalNaN: false)
         let offender = Offender(flatIndex: 2, index: [0, 2], a: 3.5, b: 3, figures: figures, truth: 3, errorA: 4)
         let data = try JSONReport.encoder().encode(offender)
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        #expect(Set(object.keys) == ["flatIndex", "index", "a", "b", "kind", "matches", "absoluteDifference",
-                                     "relativeDifference", "ulpDistance", "excess", "truth", "errorA"])
+        #expect(
+            Set(object.keys) == [
+                "flatIndex", "index", "a", "b", "kind", "matches", "absoluteDifference",
+                "relativeDifference", "ulpDistance", "excess", "truth", "errorA",
+            ])
         #expect(object["kind"] as? String == "finite" && object["matches"] as? Bool == false)
         #expect(try JSONDecoder().decode(Offender.self, from: data) == offender)
     }

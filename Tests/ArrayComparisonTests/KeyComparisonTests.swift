@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ArrayComparison
 
 /// Shorthand for the common case: float32, torch's tolerance, channel axis 1.
@@ -7,8 +8,9 @@ func compare32(
     _ a: [Double], _ b: [Double], shape: [Int]? = nil, channelAxis: Int? = 1,
     equalNaN: Bool = false, topK: Int = 10, tolerance: Tolerance = .torchDefault(for: .float32)
 ) -> KeyComparison {
-    KeyComparison.compare(a, b, shape: shape ?? [a.count], format: .float32, tolerance: tolerance,
-                          channelAxis: channelAxis, equalNaN: equalNaN, topK: topK)
+    KeyComparison.compare(
+        a, b, shape: shape ?? [a.count], format: .float32, tolerance: tolerance,
+        channelAxis: channelAxis, equalNaN: equalNaN, topK: topK)
 }
 
 @Suite struct KeyComparisonTests {
@@ -123,8 +125,9 @@ func compare32(
         let b = (0..<n).map { Double(Float(sin(Double($0)))) }
         var a = b
         for i in stride(from: 0, to: n, by: 4096) { a[i] += 0.5 }
-        let result = KeyComparison.compare(a, b, shape: [4, 256, 1024], format: .float32,
-                                           tolerance: .torchDefault(for: .float32), topK: 5)
+        let result = KeyComparison.compare(
+            a, b, shape: [4, 256, 1024], format: .float32,
+            tolerance: .torchDefault(for: .float32), topK: 5)
         #expect(result.mismatched == n / 4096)
         #expect(result.topOffenders.count == 5)
         #expect(result.channels.count == 256)

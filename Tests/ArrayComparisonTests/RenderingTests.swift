@@ -1,20 +1,26 @@
 import Testing
+
 @testable import ArrayComparison
 
 @Suite struct RenderingTests {
     func report() -> DiffReport {
         let tolerance = Tolerance.torchDefault(for: .float32)
-        let same = KeyReport.compare(key: "dbeta", a: [1, 2, 3], b: [1, 2, 3], shape: [3],
-                                     format: .float32, tolerance: tolerance)
-        let dgamma = KeyReport.compare(key: "dgamma", a: [1, 2.5, 3.5], b: [1, 2, 3], shape: [3],
-                                       format: .float32, tolerance: tolerance)
-        return DiffReport(fileA: "a", fileB: "b", keys: [
-            same, dgamma, KeyReport(key: "out", outcome: .onlyInA),
-        ])
+        let same = KeyReport.compare(
+            key: "dbeta", a: [1, 2, 3], b: [1, 2, 3], shape: [3],
+            format: .float32, tolerance: tolerance)
+        let dgamma = KeyReport.compare(
+            key: "dgamma", a: [1, 2.5, 3.5], b: [1, 2, 3], shape: [3],
+            format: .float32, tolerance: tolerance)
+        return DiffReport(
+            fileA: "a", fileB: "b",
+            keys: [
+                same, dgamma, KeyReport(key: "out", outcome: .onlyInA),
+            ])
     }
 
     @Test func quietSummaryLine() {
-        #expect(report().summaryLine(command: "bnfile diff")
+        #expect(
+            report().summaryLine(command: "bnfile diff")
                 == "bnfile diff: 2 of 3 keys differ (dgamma: 2/3 mismatched, max 2097152 ulp; out: only in A)")
         let clean = DiffReport(fileA: "a", fileB: "b", keys: [report().keys[0]])
         #expect(clean.summaryLine(command: "bnfile diff") == "bnfile diff: 0 of 1 keys differ")
@@ -24,7 +30,8 @@ import Testing
     @Test func theCommandNameIsTheCallers() throws {
         #expect(report().summaryLine(command: "tool x").hasPrefix("tool x: 2 of 3 keys differ"))
         let text = report().text(command: "tool x")
-        #expect(text.hasSuffix("tool x: 2 of 3 keys differ (dgamma: 2/3 mismatched, max 2097152 ulp; out: only in A)\n"))
+        #expect(
+            text.hasSuffix("tool x: 2 of 3 keys differ (dgamma: 2/3 mismatched, max 2097152 ulp; out: only in A)\n"))
         #expect(!text.contains("bnfile"))
         let json = try report().json(command: "tool x")
         #expect(json.contains("\"tool\" : \"tool x\""), "\(json.prefix(400))")
@@ -38,8 +45,9 @@ import Testing
         let dgamma = lines.first { $0.hasPrefix("dgamma  worst (1,): A 2.5, B 2.0") }
         #expect(dgamma?.hasSuffix("; NaN/Inf: none; sign flips: 0") == true, "\(lines)")
         let tolerance = lines.filter { $0.hasPrefix("tolerance for ") }
-        #expect(tolerance.count == 1 && tolerance[0].hasPrefix("tolerance for dbeta, dgamma: rtol 1.3e-06, atol 1e-05"),
-                "\(tolerance)")
+        #expect(
+            tolerance.count == 1 && tolerance[0].hasPrefix("tolerance for dbeta, dgamma: rtol 1.3e-06, atol 1e-05"),
+            "\(tolerance)")
         #expect(!lines.contains { $0.hasPrefix("rounding limit") }, "no truth, no limit")
     }
 
@@ -49,7 +57,8 @@ import Testing
             key: "dx", a: [1], b: [1 + 64 * u], shape: [1], format: .float32,
             tolerance: .torchDefault(for: .float32),
             truth: TruthInput(values: [1], scale: [1], valuesPerChannel: 280))
-        #expect(DiffReport(fileA: "a", fileB: "b", keys: [key]).summaryLine(command: "bnfile diff")
+        #expect(
+            DiffReport(fileA: "a", fileB: "b", keys: [key]).summaryLine(command: "bnfile diff")
                 == "bnfile diff: 1 of 1 keys differ (dx: B beyond rounding (max 64 u*scale > 28))")
     }
 

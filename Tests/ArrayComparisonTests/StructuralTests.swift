@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArrayComparison
 
 @Suite struct StructuralTests {
@@ -19,8 +20,9 @@ import Testing
     }
 
     @Test func matchingKeysMakeTheRunTheSame() {
-        let same = KeyReport.compare(key: "x", a: [1, 2], b: [1, 2], shape: [2], format: .float32,
-                                     tolerance: .torchDefault(for: .float32))
+        let same = KeyReport.compare(
+            key: "x", a: [1, 2], b: [1, 2], shape: [2], format: .float32,
+            tolerance: .torchDefault(for: .float32))
         #expect(!same.differs)
         let report = DiffReport(fileA: "a", fileB: "b", keys: [same])
         #expect(report.result == .same)
@@ -30,10 +32,12 @@ import Testing
     }
 
     @Test func oneMismatchedKeyMakesTheRunDiffer() {
-        let same = KeyReport.compare(key: "x", a: [1], b: [1], shape: [1], format: .float32,
-                                     tolerance: .torchDefault(for: .float32))
-        let bad = KeyReport.compare(key: "y", a: [1], b: [2], shape: [1], format: .float32,
-                                    tolerance: .torchDefault(for: .float32))
+        let same = KeyReport.compare(
+            key: "x", a: [1], b: [1], shape: [1], format: .float32,
+            tolerance: .torchDefault(for: .float32))
+        let bad = KeyReport.compare(
+            key: "y", a: [1], b: [2], shape: [1], format: .float32,
+            tolerance: .torchDefault(for: .float32))
         let report = DiffReport(fileA: "a", fileB: "b", keys: [same, bad])
         #expect(report.result == .differ)
         #expect(report.differingKeys.map(\.key) == ["y"])

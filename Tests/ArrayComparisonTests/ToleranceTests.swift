@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArrayComparison
 
 @Suite struct ToleranceTests {
@@ -33,9 +34,9 @@ import Testing
 
     @Test func acceptanceIsInclusiveAndUsesTheReference() {
         let tolerance = Tolerance(rtol: 0.5, atol: 1, source: "test")
-        #expect(tolerance.accepts(4, reference: 2))        // |2| <= 1 + 0.5*2
-        #expect(!tolerance.accepts(4.5, reference: 2))     // 2.5 > 2
-        #expect(tolerance.accepts(2, reference: 4.5))      // 2.5 <= 1 + 2.25: b is the reference
+        #expect(tolerance.accepts(4, reference: 2))  // |2| <= 1 + 0.5*2
+        #expect(!tolerance.accepts(4.5, reference: 2))  // 2.5 > 2
+        #expect(tolerance.accepts(2, reference: 4.5))  // 2.5 <= 1 + 2.25: b is the reference
         #expect(tolerance.allowance(reference: -4) == 3)
     }
 }

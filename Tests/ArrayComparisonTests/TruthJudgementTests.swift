@@ -1,13 +1,17 @@
 import Testing
+
 @testable import ArrayComparison
 
 @Suite struct TruthJudgementTests {
     let u = FloatFormat.float32.unitRoundoff
 
-    func judge(a: [Double], b: [Double], truth: [Double], scale: [Double],
-               threshold: RoundingThreshold = .standard, m: Int = 280) -> TruthJudgement {
-        TruthJudgement.judge(a: a, b: b, truth: truth, scale: scale, shape: [truth.count],
-                             format: .float32, valuesPerChannel: m, threshold: threshold, topK: 3)
+    func judge(
+        a: [Double], b: [Double], truth: [Double], scale: [Double],
+        threshold: RoundingThreshold = .standard, m: Int = 280
+    ) -> TruthJudgement {
+        TruthJudgement.judge(
+            a: a, b: b, truth: truth, scale: scale, shape: [truth.count],
+            format: .float32, valuesPerChannel: m, threshold: threshold, topK: 3)
     }
 
     @Test func errorIsMeasuredInUnitsOfUTimesScale() {
@@ -18,8 +22,9 @@ import Testing
         // Below the normal range one subnormal step counts as about one rounding.
         let step = FloatFormat.float32.leastNonzeroMagnitude
         let truth32 = Double(Float.leastNormalMagnitude) / 16
-        let e32 = roundingError(value: truth32 + step, truth: truth32, scale: truth32, unitRoundoff: u,
-                                subnormalStep: step)
+        let e32 = roundingError(
+            value: truth32 + step, truth: truth32, scale: truth32, unitRoundoff: u,
+            subnormalStep: step)
         #expect(e32 > 0.9 && e32 <= 1)
         #expect(roundingError(value: 3 * step, truth: 0, scale: 0, unitRoundoff: u, subnormalStep: step) == 3)
         #expect(roundingError(value: .nan, truth: .nan, scale: 1, unitRoundoff: u) == 0)
@@ -45,7 +50,7 @@ import Testing
         let truth = [1.0, 2.0, 0.0]
         let scale = [1.0, 4.0, 0.0]
         let a = [1 + 2 * u, 2 - 8 * u * 4, 0]  // errors 2 and 8
-        let b = [1 + 5000 * u, 2, 0]           // error 5000
+        let b = [1 + 5000 * u, 2, 0]  // error 5000
         let result = judge(a: a, b: b, truth: truth, scale: scale)
         #expect(result.threshold == 28)
         #expect(result.a.verdict == .withinRounding)
@@ -75,8 +80,9 @@ import Testing
         // A and B disagree by 3 ulp (a tolerance mismatch with zero tolerances) yet
         // both are within rounding of the truth: the key does not differ.
         let zero = Tolerance(rtol: 0, atol: 0, source: "--rtol/--atol flag")
-        let within = KeyReport.compare(key: "dx", a: [1 + 2 * u, 2], b: [1 - 2 * u, 2], shape: [2],
-                                       format: .float32, tolerance: zero, truth: truth)
+        let within = KeyReport.compare(
+            key: "dx", a: [1 + 2 * u, 2], b: [1 - 2 * u, 2], shape: [2],
+            format: .float32, tolerance: zero, truth: truth)
         #expect(within.outcome.comparison?.verdict == .mismatch)
         #expect(!within.differs)
         #expect(within.outcome.comparison?.worst?.errorA == 2)
@@ -84,8 +90,9 @@ import Testing
         #expect(within.outcome.comparison?.worst?.truth == 1)
 
         // A and B agree with each other but both are far from the truth.
-        let wrong = KeyReport.compare(key: "dx", a: [1.5, 2], b: [1.5, 2], shape: [2], format: .float32,
-                                      tolerance: .torchDefault(for: .float32), truth: truth)
+        let wrong = KeyReport.compare(
+            key: "dx", a: [1.5, 2], b: [1.5, 2], shape: [2], format: .float32,
+            tolerance: .torchDefault(for: .float32), truth: truth)
         #expect(wrong.outcome.comparison?.verdict == .match)
         #expect(wrong.differs)
         let report = DiffReport(fileA: "a", fileB: "b", keys: [within, wrong])

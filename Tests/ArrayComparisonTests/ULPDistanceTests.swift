@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArrayComparison
 
 @Suite struct ULPDistanceTests {
@@ -58,7 +59,8 @@ import Testing
 
     @Test func everyFloat16PatternRoundTrips() {
         var wrong = 0
-        for bits in UInt16(0)...0x7C00 where FloatFormat.float16.magnitudePattern(Double(Float16(bitPattern: bits))) != UInt64(bits) {
+        for bits in UInt16(0)...0x7C00
+        where FloatFormat.float16.magnitudePattern(Double(Float16(bitPattern: bits))) != UInt64(bits) {
             wrong += 1
         }
         #expect(wrong == 0)
@@ -86,7 +88,10 @@ import Testing
     }
 
     @Test func computedPatternAgreesWithHardwareForNativeFormats() {
-        for x in [1.0, 0.1, Double(bitPattern: 0x0001_2345_6789_ABCD), .leastNonzeroMagnitude, 123456.789, .greatestFiniteMagnitude, .infinity] {
+        for x in [
+            1.0, 0.1, Double(bitPattern: 0x0001_2345_6789_ABCD), .leastNonzeroMagnitude, 123456.789,
+            .greatestFiniteMagnitude, .infinity,
+        ] {
             #expect(FloatFormat.float64.computedMagnitudePattern(x) == x.bitPattern, "at \(x)")
         }
         for x: Float in [1, 0.1, Float(bitPattern: 0x0001_16C2), .leastNonzeroMagnitude, 3e38, .infinity] {
@@ -97,11 +102,13 @@ import Testing
     @Test func computedRoundingMatchesHardwareConversion() {
         // Ties to even, a carry into the exponent, overflow, subnormal rounding, and a
         // spread of arbitrary doubles: all must land where Float(x) lands.
-        var samples: [Double] = [1 + 0x1p-24, 1 + 3 * 0x1p-24, 2 - 0x1p-25, 3.4028235677973366e38,
-                                 3.5e38, 0x1p-149 * 0.5, 0x1p-149 * 1.5, 0x1p-126 * (1 - 0x1p-30)]
+        var samples: [Double] = [
+            1 + 0x1p-24, 1 + 3 * 0x1p-24, 2 - 0x1p-25, 3.4028235677973366e38,
+            3.5e38, 0x1p-149 * 0.5, 0x1p-149 * 1.5, 0x1p-126 * (1 - 0x1p-30),
+        ]
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         for _ in 0..<20_000 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             let x = Double(bitPattern: state >> 2)  // positive, any exponent
             if x.isFinite { samples.append(x) }
         }

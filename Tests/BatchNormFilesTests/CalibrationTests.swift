@@ -35,8 +35,10 @@ import Testing
 
     /// The keys of one record judged beyond rounding, with the largest error of each.
     static func beyond(_ record: Record) throws -> [String: Double] {
-        beyondKeys(try judge(folder.appendingPathComponent(record.file).path,
-                             inputs: folder.appendingPathComponent("\(record.dataset).npz").path))
+        beyondKeys(
+            try judge(
+                folder.appendingPathComponent(record.file).path,
+                inputs: folder.appendingPathComponent("\(record.dataset).npz").path))
     }
 
     @Test func theSuiteIsThere() {

@@ -1,7 +1,8 @@
 import ArrayComparison
-@testable import BatchNormFiles
 import Foundation
 import Testing
+
+@testable import BatchNormFiles
 
 /// The diagnosis's proof on the calibration suite (data/calibration): every bug judged
 /// beyond rounding is given its own catalogue name, first on at least one key, except
@@ -28,8 +29,10 @@ import Testing
         let (candidate, inputs) = paths(record)
         let report = try judge(candidate, inputs: inputs)
         let judged = report.keys.compactMap { $0.truth?.a }.filter { $0.verdict == .beyondRounding }
-        return (!judged.isEmpty, Set(judged.flatMap { $0.diagnosis ?? [] }.map(\.name)),
-                Set(judged.compactMap { $0.diagnosis?.first?.name }))
+        return (
+            !judged.isEmpty, Set(judged.flatMap { $0.diagnosis ?? [] }.map(\.name)),
+            Set(judged.compactMap { $0.diagnosis?.first?.name })
+        )
     }
 
     @Test func theExceptionsAreRecords() {
@@ -40,11 +43,13 @@ import Testing
     @Test(arguments: CalibrationTests.records.filter { $0.kind == "bug" })
     func everyVisibleBugGetsItsName(_ record: Record) throws {
         let (beyond, names, first) = try Self.names(record)
-        guard beyond else { return }   // hidden at the data's precision: CalibrationTests lists it
+        guard beyond else { return }  // hidden at the data's precision: CalibrationTests lists it
         if let reason = Self.exceptions["\(record)"] {
             #expect(!names.contains(record.bug ?? ""), "\(record) is listed (\(reason)) but is named \(names)")
         } else {
-            #expect(first.contains(record.bug ?? ""), "\(record) is named \(names) (first \(first)), not \(record.bug ?? "")")
+            #expect(
+                first.contains(record.bug ?? ""),
+                "\(record) is named \(names) (first \(first)), not \(record.bug ?? "")")
         }
     }
 
@@ -57,7 +62,8 @@ import Testing
         let (side, truth, errors, _) = try diagnosisSide(candidate, inputs: inputs)
         for (key, evaluations) in try BugDiagnosis.evaluate(side, truth: truth) {
             for e in evaluations {
-                #expect(!e.names, "\(record) \(key) named \(e.match.name) \(e.match.parameter ?? ""): fit \(e.match.fit)")
+                #expect(
+                    !e.names, "\(record) \(key) named \(e.match.name) \(e.match.parameter ?? ""): fit \(e.match.fit)")
                 if e.separation > e.limit {
                     #expect(e.match.fit >= errors[key]!, "\(record) \(key): \(e.match.name) fits better than the truth")
                 }
@@ -70,8 +76,9 @@ import Testing
     /// variance was clamped at 0, is named for it on every key beyond rounding.
     @Test func flaxFastVarianceIsNamed() throws {
         let folder = dataFolder.appendingPathComponent("frameworks/flax")
-        let report = try judge(folder.appendingPathComponent("offset1000_f32.flax-fast.npz").path,
-                               inputs: folder.appendingPathComponent("offset1000_f32.npz").path)
+        let report = try judge(
+            folder.appendingPathComponent("offset1000_f32.flax-fast.npz").path,
+            inputs: folder.appendingPathComponent("offset1000_f32.npz").path)
         let beyond = report.keys.compactMap { $0.truth?.a }.filter { $0.verdict == .beyondRounding }
         #expect(beyond.count >= 3)
         for side in beyond { #expect(side.diagnosis?.first?.name == "unstable-variance") }
@@ -81,12 +88,14 @@ import Testing
     /// float64's rounding, within float32's, and holds float32 numbers only.
     @Test func float32ThroughoutIsNamed() throws {
         let folder = dataFolder.appendingPathComponent("frameworks/keras")
-        let report = try judge(folder.appendingPathComponent("offset3_f64.keras-jax.npz").path,
-                               inputs: folder.appendingPathComponent("offset3_f64.npz").path)
+        let report = try judge(
+            folder.appendingPathComponent("offset3_f64.keras-jax.npz").path,
+            inputs: folder.appendingPathComponent("offset3_f64.npz").path)
         let beyond = report.keys.compactMap { $0.truth?.a }.filter { $0.verdict == .beyondRounding }
         #expect(beyond.count == 6)
         for side in beyond {
-            #expect(side.diagnosis?.first.map { [$0.name, $0.parameter] } == ["reduced-precision", "float32 throughout"])
+            #expect(
+                side.diagnosis?.first.map { [$0.name, $0.parameter] } == ["reduced-precision", "float32 throughout"])
         }
     }
 }

@@ -1,8 +1,9 @@
 import ArrayComparison
-@testable import BatchNormFiles
 import Foundation
 import TestSupport
 import Testing
+
+@testable import BatchNormFiles
 
 /// Each model of the catalogue on small hand-made cases: a plain float32
 /// implementation with that one mistake (`HandMadeBatchNorm.run`) is named for it, with
@@ -33,7 +34,8 @@ import Testing
         let beyond = try diagnose(mistake)
         #expect(!beyond.isEmpty, "\(mistake.label) is not beyond rounding")
         for (key, matches) in beyond {
-            #expect(matches.first?.name == mistake.name?.rawValue, "\(mistake.label): \(key) named \(matches.map(\.name))")
+            #expect(
+                matches.first?.name == mistake.name?.rawValue, "\(mistake.label): \(key) named \(matches.map(\.name))")
         }
         let best = beyond.compactMap { $0.matches.first }
         switch mistake.label {
@@ -41,7 +43,8 @@ import Testing
         case "3 steps accumulated": #expect(best.allSatisfy { $0.value == 3 })
         case "float16 xhat", "bfloat16 xhat":
             #expect(best.allSatisfy { $0.parameter == mistake.label.split(separator: " ").first.map(String.init) })
-        case "momentum 0.01": #expect(best.allSatisfy { $0.value == 0.01 && $0.parameter!.contains("torch convention, instead") })
+        case "momentum 0.01":
+            #expect(best.allSatisfy { $0.value == 0.01 && $0.parameter!.contains("torch convention, instead") })
         case "biased running variance":
             #expect(best.allSatisfy { $0.parameter == "the biased batch variance instead of the unbiased" })
         case "keras convention": #expect(best.allSatisfy { $0.parameter!.hasPrefix("momentum 0.1, keras convention") })
@@ -75,8 +78,9 @@ import Testing
         let sentence = try #require(lines.firstIndex { $0.hasPrefix("dx: A is beyond rounding") })
         #expect(lines[sentence + 1].hasPrefix("dx (A): matches missing-dbeta-term: within "))
         #expect(lines[sentence + 1].hasSuffix(" roundings of the exact dx without the −dbeta term"))
-        #expect(!lines.contains { $0.hasPrefix("out (A)") })   // out is within rounding: not diagnosed
-        let json = try JSONSerialization.jsonObject(with: Data(report.json(command: "bnfile diff").utf8)) as! [String: Any]
+        #expect(!lines.contains { $0.hasPrefix("out (A)") })  // out is within rounding: not diagnosed
+        let json =
+            try JSONSerialization.jsonObject(with: Data(report.json(command: "bnfile diff").utf8)) as! [String: Any]
         let dx = (json["keys"] as! [[String: Any]]).first { $0["key"] as? String == "dx" }!
         let diagnosis = ((dx["truth"] as! [String: Any])["a"] as! [String: Any])["diagnosis"] as! [[String: Any]]
         #expect(diagnosis.first?["name"] as? String == "missing-dbeta-term")
@@ -88,31 +92,35 @@ import Testing
     @Test func theEvaluatorIsFarMorePreciseThanTheCandidate() throws {
         let problem = HandMadeBatchNorm(offset: 10)
         try problem.writeInputs(path("in.npz"))
-        let truth = try DiffTruth(path: path("in.npz"), settings: BatchNormSettings(threads: 1),
-                                  fallback: StatedSettings(), options: .init())
+        let truth = try DiffTruth(
+            path: path("in.npz"), settings: BatchNormSettings(threads: 1),
+            fallback: StatedSettings(), options: .init())
         let inputs = try ModelInputs(truth.problem)
         let shape = [problem.n, problem.c, problem.l]
         func worst<R: BinaryFloatingPoint>(_: R.Type, _ format: FloatFormat) throws -> Double {
             let outputs = FormulaEvaluator<R>(inputs: inputs, variant: FormulaVariant()).evaluate()
             let exactOut = try #require(try truth.truth(for: "out", shape: shape, format: .float64))
             let exactDx = try #require(try truth.truth(for: "dx", shape: shape, format: .float64))
-            return max(ModelFit.distance(outputs.out.values, Prediction(values: exactOut.values), scale: exactOut.scale,
-                                         format: format),
-                       ModelFit.distance(outputs.dx!.values, Prediction(values: exactDx.values), scale: exactDx.scale,
-                                         format: format))
+            return max(
+                ModelFit.distance(
+                    outputs.out.values, Prediction(values: exactOut.values), scale: exactOut.scale,
+                    format: format),
+                ModelFit.distance(
+                    outputs.dx!.values, Prediction(values: exactDx.values), scale: exactDx.scale,
+                    format: format))
         }
         #expect(try worst(Double.self, .float32) < 1e-6)
-        #expect(try worst(Float80.self, .float64) < 0.6)   // the truth's own rounding to float64: 0.5
+        #expect(try worst(Float80.self, .float64) < 0.6)  // the truth's own rounding to float64: 0.5
     }
 
     @Test func roundingIntoNarrowFormats() {
         let bfloat16 = ReducedPrecision(format: .bfloat16, ambiguity: 0)
-        #expect(bfloat16.round(1 + 0x1p-8) == 1)                 // a tie goes to even
+        #expect(bfloat16.round(1 + 0x1p-8) == 1)  // a tie goes to even
         #expect(bfloat16.round(1 + 3 * 0x1p-8) == 1 + 0x1p-6)
-        #expect(bfloat16.round(-3 * 0x1p-130) == -3 * 0x1p-130)   // 2 bits: exact
+        #expect(bfloat16.round(-3 * 0x1p-130) == -3 * 0x1p-130)  // 2 bits: exact
         let float16 = ReducedPrecision(format: .float16, ambiguity: 0)
         #expect(float16.round(1 + 0x1p-11) == 1)
-        #expect(float16.round(3 * 0x1p-26) == 0x1p-24)            // subnormals: the least one, 2^-24
+        #expect(float16.round(3 * 0x1p-26) == 0x1p-24)  // subnormals: the least one, 2^-24
     }
 
     @Test func parameterEstimates() {
@@ -123,8 +131,9 @@ import Testing
         let truth: [Double] = [1, -2, 0.5, 0]
         #expect(ParameterEstimates.factor(values: truth.map { 3 * $0 }, truth: truth) == 3)
         #expect(ParameterEstimates.factor(values: truth, truth: truth) == nil)
-        let weight = ParameterEstimates.batchWeight(candidate: [0.9 * 1 + 0.1 * 3, 2], running: [1, 2], batch: [3, 2])
-        #expect(weight.map { abs($0 - 0.1) < 1e-12 } == true)   // the channel without spread does not count
+        let weight = ParameterEstimates.batchWeight(
+            candidate: [0.9 * 1 + 0.1 * 3, 2], running: [1, 2], batch: [3, 2])
+        #expect(weight.map { abs($0 - 0.1) < 1e-12 } == true)  // the channel without spread does not count
     }
 
     @Test func anIntervalModelFitsWhatItHolds() {

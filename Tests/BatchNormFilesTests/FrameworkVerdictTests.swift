@@ -16,7 +16,9 @@ import Testing
     static let rightlyBeyond: Set<String> = ["flax/offset1000_f32.flax-fast", "keras/offset3_f64.keras-jax"]
 
     static let results: [String] = ["keras", "flax", "tf-fused"].flatMap { folder in
-        fixtures("frameworks/\(folder)", endingIn: ".npz").filter { $0.split(separator: "/").last!.split(separator: ".").count == 3 }
+        fixtures("frameworks/\(folder)", endingIn: ".npz").filter {
+            $0.split(separator: "/").last!.split(separator: ".").count == 3
+        }
     }
 
     static func name(_ path: String) -> String {
@@ -52,12 +54,14 @@ import Testing
     @Test func kerasUnderTorchConventionsIsBeyondRounding() throws {
         let result = try #require(Self.results.first { $0.hasSuffix("keras/u01_f32.keras-tf.npz") })
         var settings = BatchNormSettings(threads: 2)
-        settings.stated = StatedSettings(eps: 1e-5, momentum: 0.1, momentumConvention: .torch, runningVariance: .unbiased)
+        settings.stated = StatedSettings(
+            eps: 1e-5, momentum: 0.1, momentumConvention: .torch, runningVariance: .unbiased)
         let beyond = beyondKeys(try judge(result, inputs: Self.inputs(of: result), settings: settings))
         #expect(beyond["running_mean"] != nil && beyond["out"] != nil, "\(beyond)")
     }
 
-    static let captures = fixtures("captures/resnet18", endingIn: ".torch.npz")
+    static let captures =
+        fixtures("captures/resnet18", endingIn: ".torch.npz")
         + fixtures("captures/variants", endingIn: ".torch.npz") + fixtures("captures/bfloat16", endingIn: ".torch.npz")
 
     /// torchvision's resnet18, a network with every capture variant and a bfloat16

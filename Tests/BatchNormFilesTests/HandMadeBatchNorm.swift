@@ -16,15 +16,15 @@ struct HandMadeBatchNorm {
         (self.n, self.c, self.l) = (n, c, l)
         var state = seed
         func noise() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Float(Double(state >> 11) / Double(1 << 53)) * 2 - 1
         }
-        x = (0 ..< n * c * l).map { _ in offset + spread * noise() }
-        dout = (0 ..< n * c * l).map { _ in noise() }
-        gamma = (0 ..< c).map { _ in 1 + 0.2 * noise() }
-        beta = (0 ..< c).map { _ in 0.1 * noise() }
-        runningMean = (0 ..< c).map { _ in 0.1 * noise() }
-        runningVar = (0 ..< c).map { _ in 1 + 0.5 * noise() }
+        x = (0..<n * c * l).map { _ in offset + spread * noise() }
+        dout = (0..<n * c * l).map { _ in noise() }
+        gamma = (0..<c).map { _ in 1 + 0.2 * noise() }
+        beta = (0..<c).map { _ in 0.1 * noise() }
+        runningMean = (0..<c).map { _ in 0.1 * noise() }
+        runningVar = (0..<c).map { _ in 1 + 0.5 * noise() }
     }
 
     func index(_ i: Int, _ ch: Int, _ j: Int) -> Int { (i * c + ch) * l + j }
@@ -33,9 +33,11 @@ struct HandMadeBatchNorm {
     /// Writes the inputs (torch's default settings) to `path`.
     func writeInputs(_ path: String) throws {
         let writer = try NPZWriter(path: path)
-        for (name, values, shape) in [("x", x, [n, c, l]), ("dout", dout, [n, c, l]), ("gamma", gamma, [c]),
-                                      ("beta", beta, [c]), ("running_mean", runningMean, [c]),
-                                      ("running_var", runningVar, [c])] {
+        for (name, values, shape) in [
+            ("x", x, [n, c, l]), ("dout", dout, [n, c, l]), ("gamma", gamma, [c]),
+            ("beta", beta, [c]), ("running_mean", runningMean, [c]),
+            ("running_var", runningVar, [c]),
+        ] {
             try values.withUnsafeBufferPointer { try writer.add(name, elements: $0, shape: shape) }
         }
         try writer.finish()

@@ -59,17 +59,23 @@ extension HandMadeBatchNorm {
         var of = [Int](repeating: 0, count: x.count), members: [[Int]] = []
         let count = mistake.perSample ? n : mistake.allAxes ? 1 : c
         members = Array(repeating: [], count: count)
-        for i in 0 ..< n { for ch in 0 ..< c { for j in 0 ..< l {
-            let k = index(i, ch, j), g = mistake.perSample ? i : mistake.allAxes ? 0 : ch
-            of[k] = g
-            members[g].append(k)
-        } } }
+        for i in 0..<n {
+            for ch in 0..<c {
+                for j in 0..<l {
+                    let k = index(i, ch, j), g = mistake.perSample ? i : mistake.allAxes ? 0 : ch
+                    of[k] = g
+                    members[g].append(k)
+                }
+            }
+        }
         return (members, of)
     }
 
     func rounded(_ v: Float, _ mistake: InjectedMistake) -> Float {
         if mistake.float16Xhat { return Float(Float16(v)) }
-        if mistake.bfloat16Xhat { return Float(bitPattern: (v.bitPattern &+ 0x7FFF &+ ((v.bitPattern >> 16) & 1)) & 0xFFFF_0000) }
+        if mistake.bfloat16Xhat {
+            return Float(bitPattern: (v.bitPattern &+ 0x7FFF &+ ((v.bitPattern >> 16) & 1)) & 0xFFFF_0000)
+        }
         return v
     }
 }
@@ -82,7 +88,7 @@ extension HandMadeBatchNorm {
     func run(_ mistake: InjectedMistake) -> [String: [Float]] {
         let (members, of) = groups(mistake)
         var stats = statistics(members, unstable: mistake.unstableVariance)
-        if mistake.evalStatistics { stats = (0 ..< c).map { (runningMean[$0], runningVar[$0]) } }
+        if mistake.evalStatistics { stats = (0..<c).map { (runningMean[$0], runningVar[$0]) } }
         let e = mistake.eps ?? eps
         let invstd: [Float] = stats.enumerated().map { g, s in
             let count = Float(members[g].count)
@@ -111,8 +117,10 @@ extension HandMadeBatchNorm {
             let b = mistake.dropDbeta ? 0 : dbeta[ch], d = mistake.dropDgamma ? 0 : dot[ch]
             return gamma[ch] * invstd[g] / m * (m * dout[k] - b - xhat[k] * d)
         }
-        var results = ["out": out, "dx": dx, "dgamma": dgamma.map { mistake.factor * $0 },
-                       "dbeta": dbeta.map { mistake.factor * $0 }]
+        var results = [
+            "out": out, "dx": dx, "dgamma": dgamma.map { mistake.factor * $0 },
+            "dbeta": dbeta.map { mistake.factor * $0 },
+        ]
         results.merge(running(mistake, members: members, stats: stats)) { $1 }
         return results
     }
@@ -120,17 +128,22 @@ extension HandMadeBatchNorm {
     /// The running update from the batch statistics (every axis's for that mistake, the
     /// channel's otherwise); unchanged when evaluation statistics were used.
     func running(_ mistake: InjectedMistake, members: [[Int]], stats: [(mean: Float, variance: Float)])
-        -> [String: [Float]] {
+        -> [String: [Float]]
+    {
         if mistake.evalStatistics { return ["running_mean": runningMean, "running_var": runningVar] }
-        let batch = mistake.allAxes ? stats : statistics(groups(InjectedMistake.none).members,
-                                                         unstable: mistake.unstableVariance)
+        let batch =
+            mistake.allAxes
+            ? stats
+            : statistics(
+                groups(InjectedMistake.none).members,
+                unstable: mistake.unstableVariance)
         let mo = mistake.momentum ?? momentum
         let (keep, take) = mistake.kerasMomentum ? (mo, 1 - mo) : (1 - mo, mo)
         let count = mistake.allAxes ? Float(members[0].count) : m
         let unbiased = mistake.biasedRunningVariance ? 1 : count / (count - 1)
         return [
-            "running_mean": (0 ..< c).map { keep * runningMean[$0] + take * batch[mistake.allAxes ? 0 : $0].mean },
-            "running_var": (0 ..< c).map {
+            "running_mean": (0..<c).map { keep * runningMean[$0] + take * batch[mistake.allAxes ? 0 : $0].mean },
+            "running_var": (0..<c).map {
                 keep * runningVar[$0] + take * batch[mistake.allAxes ? 0 : $0].variance * unbiased
             },
         ]

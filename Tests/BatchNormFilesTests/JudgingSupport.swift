@@ -10,7 +10,8 @@ let dataFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 /// Judges one result file against the truth of its inputs, as `bnfile diff --inputs`
 /// does (the file is both A and B: only A's verdicts are read).
 func judge(_ candidate: String, inputs: String, settings: BatchNormSettings = BatchNormSettings(threads: 2))
-    throws -> DiffReport {
+    throws -> DiffReport
+{
     let request = DiffRequest(
         fileA: candidate, fileB: candidate, keys: nil, rtol: nil, atol: nil, channelAxis: nil, topK: 1,
         equalNaN: false, inputs: inputs, settings: settings, options: NPYReadOptions())

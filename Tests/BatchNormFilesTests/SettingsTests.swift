@@ -22,22 +22,28 @@ import Testing
     }
 
     @Test func numpyWrittenSettingsAreRead() throws {
-        _ = try numpy("""
+        _ = try numpy(
+            """
             np.savez('s.npz', x=np.zeros((2, 3), np.float32), eps=np.float64(1e-3), momentum=0.99,
                      momentum_convention='keras', running_var_convention='biased', training=False, layout='nhwc')
             """)
         let stated = try StatedSettings(reading: NPZArchive(path: path("s.npz")), path: "s.npz")
-        #expect(stated == StatedSettings(eps: 1e-3, momentum: 0.99, momentumConvention: .keras,
-                                         runningVariance: .biased, training: false, layout: .channelsLast))
+        #expect(
+            stated
+                == StatedSettings(
+                    eps: 1e-3, momentum: 0.99, momentumConvention: .keras,
+                    runningVariance: .biased, training: false, layout: .channelsLast))
     }
 
     @Test func writtenSettingsReadBackInNumpy() throws {
-        let settings = ResolvedSettings(eps: 2e-5, momentum: 0.25, momentumConvention: .keras,
-                                        runningVariance: .biased, training: false, layout: .channelsLast)
+        let settings = ResolvedSettings(
+            eps: 2e-5, momentum: 0.25, momentumConvention: .keras,
+            runningVariance: .biased, training: false, layout: .channelsLast)
         let writer = try NPZWriter(path: path("w.npz"))
         try settings.write(to: writer)
         try writer.finish()
-        let printed = try numpy("""
+        let printed = try numpy(
+            """
             f = np.load('w.npz')
             print(float(f['eps']), float(f['momentum']), str(f['momentum_convention']),
                   str(f['running_var_convention']), bool(f['training']), str(f['layout']), f['layout'].shape)

@@ -1,10 +1,11 @@
 import ArrayComparison
-@testable import BatchNormFiles
 import ExactBatchNorm
 import Foundation
 import NumPyFormat
-import Testing
 import TestSupport
+import Testing
+
+@testable import BatchNormFiles
 
 /// `bnfile diff --inputs` as it runs (A and B read in place a block at a time, out and
 /// dx judged while the engine streams them, threads cutting every range) against the
@@ -14,19 +15,23 @@ import TestSupport
 /// key, and must not depend on the thread count.
 @Suite struct StreamedDiffTests {
     static func request(_ a: String, _ b: String, inputs: String, stated: StatedSettings, threads: Int)
-        -> DiffRequest {
-        DiffRequest(fileA: a, fileB: b, keys: nil, rtol: nil, atol: nil, channelAxis: nil, topK: 3, equalNaN: false,
-                    inputs: inputs, settings: BatchNormSettings(stated: stated, threads: threads),
-                    options: NPYReadOptions())
+        -> DiffRequest
+    {
+        DiffRequest(
+            fileA: a, fileB: b, keys: nil, rtol: nil, atol: nil, channelAxis: nil, topK: 3, equalNaN: false,
+            inputs: inputs, settings: BatchNormSettings(stated: stated, threads: threads),
+            options: NPYReadOptions())
     }
 
     /// The key reports from whole arrays.
     static func wholeArrayReports(_ a: String, _ b: String, inputs: String, stated: StatedSettings) throws
-        -> [KeyReport] {
+        -> [KeyReport]
+    {
         let request = Self.request(a, b, inputs: inputs, stated: stated, threads: 1)
         let (fileA, fileB) = try DiffJob.openFiles(request)
         let fallback = try DiffJob.recordedSettings(a: fileA, b: fileB, flags: request.settings.stated)
-        let truth = try DiffTruth(path: inputs, settings: request.settings, fallback: fallback, options: request.options)
+        let truth = try DiffTruth(
+            path: inputs, settings: request.settings, fallback: fallback, options: request.options)
         let axis = truth.layout == .channelsLast ? -1 : 1
         return try DiffKeys.select(a: fileA, b: fileB, requested: nil).map { key in
             switch try DiffPair.load(key: key, a: fileA, b: fileB, rtol: nil, atol: nil) {
@@ -46,7 +51,8 @@ import TestSupport
     /// What `diff` reports of each key, without the diagnosis of sides beyond rounding
     /// (the whole-array path does not diagnose), as text: NaN figures compare as text.
     static func streamedReports(_ a: String, _ b: String, inputs: String, stated: StatedSettings, threads: Int)
-        throws -> [String] {
+        throws -> [String]
+    {
         try DiffJob.report(for: request(a, b, inputs: inputs, stated: stated, threads: threads)).keys.map { key in
             var key = key
             key.truth?.a.diagnosis = nil
@@ -55,8 +61,10 @@ import TestSupport
         }
     }
 
-    static func expectSameReports(_ a: String, _ b: String, inputs: String, stated: StatedSettings = StatedSettings(),
-                                  threads: [Int] = [1, 3], _ label: String) throws {
+    static func expectSameReports(
+        _ a: String, _ b: String, inputs: String, stated: StatedSettings = StatedSettings(),
+        threads: [Int] = [1, 3], _ label: String
+    ) throws {
         let reference = try wholeArrayReports(a, b, inputs: inputs, stated: stated).map { "\($0)" }
         for threads in threads {
             let streamed = try streamedReports(a, b, inputs: inputs, stated: stated, threads: threads)
@@ -74,8 +82,9 @@ import TestSupport
             let stem = FixtureTests.casesFolder.appendingPathComponent(c.name).path
             guard FileManager.default.fileExists(atPath: stem + ".torch.npz") else { continue }
             let stated = StatedSettings(training: !c.eval, layout: c.layout == "nhwc" ? .channelsLast : .channelsFirst)
-            try Self.expectSameReports(stem + ".exact.npz", stem + ".torch.npz", inputs: stem + ".in.npz",
-                                       stated: stated, c.name)
+            try Self.expectSameReports(
+                stem + ".exact.npz", stem + ".torch.npz", inputs: stem + ".in.npz",
+                stated: stated, c.name)
         }
     }
 
@@ -89,7 +98,8 @@ import TestSupport
         let shape = layout == "nchw" ? "(2, 6, 150, 150)" : "(2, 150, 150, 6)"
         let axes = layout == "nchw" ? "(0, 2, 3)" : "(0, 1, 2)"
         let view = layout == "nchw" ? "(1, -1, 1, 1)" : "(1, 1, 1, -1)"
-        try scratch.python("""
+        try scratch.python(
+            """
             r = np.random.default_rng(12)
             x = (r.standard_normal(\(shape)) * 2 + 0.5).astype(np.float32)
             dout = r.standard_normal(\(shape)).astype(np.float32)

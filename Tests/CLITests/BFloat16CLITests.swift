@@ -10,7 +10,8 @@ import Testing
     /// no declaration: what a user saving `x.numpy()` through ml_dtypes has.
     func mlDtypesInput(_ scratch: ScratchFolder, name: String = "in.npz") throws -> String {
         let path = scratch.path(name)
-        try Python.run("""
+        try Python.run(
+            """
             import numpy as np, ml_dtypes
             rng = np.random.default_rng(3)
             x = rng.standard_normal((4, 3, 6)).astype(ml_dtypes.bfloat16)
@@ -27,13 +28,15 @@ import Testing
         let input = try mlDtypesInput(scratch)
         let result = try BNFileBinary.run(["run", input, scratch.path("out.npz")])
         #expect(result.status == 2)
-        #expect(result.stderr.contains("\(input): x has dtype <V2") && result.stderr.contains("--bfloat16 x"),
-                "\(result.stderr)")
+        #expect(
+            result.stderr.contains("\(input): x has dtype <V2") && result.stderr.contains("--bfloat16 x"),
+            "\(result.stderr)")
         #expect(outputLines(result.stderr).count == 1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path) == ["in.npz"])
         let half = try BNFileBinary.run(["run", input, scratch.path("out.npz"), "--bfloat16", "x"])
-        #expect(half.status == 2 && half.stderr.contains("dout has dtype <V2") && half.stderr.contains("--bfloat16 dout"),
-                "\(half.stderr)")
+        #expect(
+            half.status == 2 && half.stderr.contains("dout has dtype <V2") && half.stderr.contains("--bfloat16 dout"),
+            "\(half.stderr)")
     }
 
     /// The flag's output, read by numpy and ml_dtypes: `out` and `dx` as `<V2` that
@@ -48,7 +51,8 @@ import Testing
         let result = try BNFileBinary.run(["run", input, output, "--bfloat16", "x,dout"])
         #expect(result.status == 0, "\(result.stderr)")
         let oracle = Repository.root.appendingPathComponent("scripts/bn_oracle.py").path
-        let check = try Python.run("""
+        let check = try Python.run(
+            """
             import subprocess, sys, numpy as np, ml_dtypes
             subprocess.run([sys.executable, \(Python.quoted(oracle)), \(Python.quoted(input)),
                             \(Python.quoted(scratch.path("oracle.npz"))), '--bfloat16', 'x,dout'], check=True)
@@ -68,8 +72,9 @@ import Testing
         let again = try BNFileBinary.run(["diff", output, output, "--inputs", input, "--bfloat16", "x,dout", "--quiet"])
         #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
         let inspect = try BNFileBinary.run(["inspect", output, "--stats"])
-        #expect(inspect.stdout.contains("bfloat16 (<V2)") && inspect.stdout.contains("= ['out', 'dx']"),
-                "\(inspect.stdout)")
+        #expect(
+            inspect.stdout.contains("bfloat16 (<V2)") && inspect.stdout.contains("= ['out', 'dx']"),
+            "\(inspect.stdout)")
     }
 
     @Test func aDeclarationInTheInputNeedsNoFlag() throws {
@@ -77,14 +82,16 @@ import Testing
         defer { scratch.cleanup() }
         let plain = try mlDtypesInput(scratch)
         let declared = scratch.path("declared.npz")
-        try Python.run("""
+        try Python.run(
+            """
             import numpy as np
             d = dict(np.load(\(Python.quoted(plain))))
             np.savez(\(Python.quoted(declared)), bfloat16=np.array(['x', 'dout']), **d)
             """)
         #expect(try BNFileBinary.run(["run", declared, scratch.path("a.npz")]).status == 0)
-        #expect(try BNFileBinary.run(["run", plain, scratch.path("b.npz"), "--bfloat16", "x", "--bfloat16", "dout"])
-            .status == 0)
+        #expect(
+            try BNFileBinary.run(["run", plain, scratch.path("b.npz"), "--bfloat16", "x", "--bfloat16", "dout"])
+                .status == 0)
         let a = try Data(contentsOf: URL(fileURLWithPath: scratch.path("a.npz")))
         let b = try Data(contentsOf: URL(fileURLWithPath: scratch.path("b.npz")))
         #expect(a == b)
@@ -124,21 +131,25 @@ import Testing
         let input = try mlDtypesInput(scratch)
         let raw = try BNFileBinary.run(["inspect", input, "--stats"])
         #expect(raw.status == 0)
-        #expect(raw.stdout.contains("  x      <V2") && raw.stdout.contains("no statistics for raw bytes"), "\(raw.stdout)")
+        #expect(
+            raw.stdout.contains("  x      <V2") && raw.stdout.contains("no statistics for raw bytes"), "\(raw.stdout)")
         let typed = try BNFileBinary.run(["inspect", input, "--stats", "--bfloat16", "x,dout", "--json"])
         let document = try JSONSerialization.jsonObject(with: Data(typed.stdout.utf8)) as? [String: Any]
         let arrays = try #require((document?["files"] as? [[String: Any]])?.first?["arrays"] as? [[String: Any]])
         let x = try #require(arrays.first { $0["name"] as? String == "x" })
         #expect(x["dtype"] as? String == "<V2" && x["type"] as? String == "bfloat16")
         let stats = try #require(x["stats"] as? [String: Any])
-        let expected = try Python.run("""
+        let expected = try Python.run(
+            """
             import numpy as np, ml_dtypes
             x = np.load(\(Python.quoted(input)))['x'].view(ml_dtypes.bfloat16).astype(np.float64)
             print(x.min(), x.max())
-            """).split(separator: " ").map { Double($0.trimmingCharacters(in: .whitespacesAndNewlines))! }
+            """
+        ).split(separator: " ").map { Double($0.trimmingCharacters(in: .whitespacesAndNewlines))! }
         #expect(stats["min"] as? Double == expected[0] && stats["max"] as? Double == expected[1])
         let npy = scratch.path("x.npy")
-        try Python.run("""
+        try Python.run(
+            """
             import numpy as np
             np.save(\(Python.quoted(npy)), np.load(\(Python.quoted(input)))['x'])
             """)

@@ -22,11 +22,14 @@ import Testing
         }
         let batch = try BNFileBinary.run(["run", "--out-dir", scratch.path("out"), scratch.path("in")])
         #expect(batch.status == 0, "\(batch.stderr)")
-        #expect(batch.stderr.contains("bnfile: \(stems.count) of \(stems.count) files written to \(scratch.path("out"))"))
+        #expect(
+            batch.stderr.contains("bnfile: \(stems.count) of \(stems.count) files written to \(scratch.path("out"))"))
         #expect(!batch.stderr.contains("\r"), "no progress bar when stderr is not a terminal")
         try scratch.mkdir("single")
         for stem in stems where stem.hasSuffix("-a") {
-            let single = try BNFileBinary.run(["run", scratch.path("in/\(stem).npz"), scratch.path("single/\(stem).npz")])
+            let single = try BNFileBinary.run([
+                "run", scratch.path("in/\(stem).npz"), scratch.path("single/\(stem).npz"),
+            ])
             #expect(single.status == 0, "\(single.stderr)")
             #expect(try scratch.contents("out/\(stem).grads.npz") == scratch.contents("single/\(stem).npz"), "\(stem)")
             let twin = String(stem.dropLast(2)) + "-b"
@@ -43,8 +46,10 @@ import Testing
             try scratch.copyFixture(name, to: "in/\(name).npz")
         }
         for threads in ["1", "3", "8"] {
-            let result = try BNFileBinary.run(["run", "--threads", threads, "--out-dir", scratch.path("t\(threads)"),
-                                               scratch.path("in")])
+            let result = try BNFileBinary.run([
+                "run", "--threads", threads, "--out-dir", scratch.path("t\(threads)"),
+                scratch.path("in"),
+            ])
             #expect(result.status == 0, "\(result.stderr)")
         }
         for name in try scratch.listing("t1") {
@@ -71,8 +76,9 @@ import Testing
         #expect(result.status == 2)
         let lines = result.stderr.split(separator: "\n").map(String.init)
         #expect(lines.contains { $0.hasPrefix("bnfile: error: \(scratch.path("in/b.npz")): ") }, "\(result.stderr)")
-        #expect(lines.last == "bnfile: 1 of 3 files written to \(out); 1 failed: \(scratch.path("in/b.npz")); "
-            + "1 not started (--keep-going runs them anyway)")
+        #expect(
+            lines.last == "bnfile: 1 of 3 files written to \(out); 1 failed: \(scratch.path("in/b.npz")); "
+                + "1 not started (--keep-going runs them anyway)")
         #expect(try scratch.listing("out") == ["a.grads.npz"])
     }
 
@@ -98,10 +104,14 @@ import Testing
         try scratch.copyFixture("notebook", to: "one/x.npz")
         try scratch.copyFixture("small_f32_4d", to: "one/y.npz")
         try scratch.copyFixture("notebook", to: "two/x.npz")
-        let result = try BNFileBinary.run(["run", "--out-dir", scratch.path("out"), scratch.path("one"), scratch.path("two")])
+        let result = try BNFileBinary.run([
+            "run", "--out-dir", scratch.path("out"), scratch.path("one"), scratch.path("two"),
+        ])
         #expect(result.status == 2)
-        #expect(result.stderr.contains("\(scratch.path("one/x.npz")) and \(scratch.path("two/x.npz")) would both be written to"),
-                "\(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "\(scratch.path("one/x.npz")) and \(scratch.path("two/x.npz")) would both be written to"),
+            "\(result.stderr)")
         #expect(!scratch.exists("out"), "nothing created before the batch is known to be sound")
     }
 
@@ -112,8 +122,10 @@ import Testing
         try scratch.copyFixture("notebook", to: "d/b.npz")
         try scratch.copyFixture("notebook", to: "d/b.grads.npz")
         let before = try scratch.contents("d/b.grads.npz")
-        let result = try BNFileBinary.run(["run", "--out-dir", scratch.path("d"), scratch.path("d/b.npz"),
-                                           scratch.path("d/b.grads.npz")])
+        let result = try BNFileBinary.run([
+            "run", "--out-dir", scratch.path("d"), scratch.path("d/b.npz"),
+            scratch.path("d/b.grads.npz"),
+        ])
         #expect(result.status == 2)
         #expect(result.stderr.contains("is also an input of this batch"), "\(result.stderr)")
         #expect(try scratch.contents("d/b.grads.npz") == before)
@@ -131,13 +143,19 @@ import Testing
         try scratch.copyFixture("notebook", to: "d/sub/deep.npz")
         try scratch.writeGarbage("d/notes.txt")
         try scratch.copyFixture("small_f32_2d", to: "extra.npz")
-        for _ in 0 ..< 2 {
-            let result = try BNFileBinary.run(["run", "--out-dir", scratch.path("d"), scratch.path("d"),
-                                               scratch.path("extra.npz"), scratch.path("d/a.npz")])
+        for _ in 0..<2 {
+            let result = try BNFileBinary.run([
+                "run", "--out-dir", scratch.path("d"), scratch.path("d"),
+                scratch.path("extra.npz"), scratch.path("d/a.npz"),
+            ])
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(result.stderr.hasSuffix("bnfile: 3 of 3 files written to \(scratch.path("d"))\n"), "\(result.stderr)")
-            #expect(try scratch.listing("d") == [".hidden.npz", "a.grads.npz", "a.npz", "extra.grads.npz", "notes.txt",
-                                                 "sub", "z.grads.npz", "z.npz"])
+            #expect(
+                result.stderr.hasSuffix("bnfile: 3 of 3 files written to \(scratch.path("d"))\n"), "\(result.stderr)")
+            #expect(
+                try scratch.listing("d") == [
+                    ".hidden.npz", "a.grads.npz", "a.npz", "extra.grads.npz", "notes.txt",
+                    "sub", "z.grads.npz", "z.npz",
+                ])
         }
     }
 
@@ -151,7 +169,9 @@ import Testing
         #expect(result.stderr.contains("\(scratch.path("empty")): no .npz inputs in this folder"))
         // One empty folder among others is only a warning.
         try scratch.copyFixture("notebook", to: "a.npz")
-        let mixed = try BNFileBinary.run(["run", "--out-dir", scratch.path("out"), scratch.path("empty"), scratch.path("a.npz")])
+        let mixed = try BNFileBinary.run([
+            "run", "--out-dir", scratch.path("out"), scratch.path("empty"), scratch.path("a.npz"),
+        ])
         #expect(mixed.status == 0)
         #expect(mixed.stderr.hasPrefix("bnfile: warning: \(scratch.path("empty")): no .npz inputs"), "\(mixed.stderr)")
     }
@@ -175,10 +195,11 @@ import Testing
         let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         try scratch.mkdir("in")
-        for index in 0 ..< 4 { try scratch.copyFixture("notebook", to: "in/n\(index).npz") }
+        for index in 0..<4 { try scratch.copyFixture("notebook", to: "in/n\(index).npz") }
         let command = "'\(BNFileBinary.path)' run --out-dir out in"
-        let result = try ChildProcess.run([ChildProcess.which("script")!, "-qec", command, "/dev/null"],
-                                          directory: scratch.url.path)
+        let result = try ChildProcess.run(
+            [ChildProcess.which("script")!, "-qec", command, "/dev/null"],
+            directory: scratch.url.path)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("] 4/4 files"), "\(result.stdout)")
         #expect(result.stdout.contains("[" + String(repeating: ".", count: 30) + "] 0/4 files"))

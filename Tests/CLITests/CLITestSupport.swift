@@ -85,13 +85,12 @@ extension ScratchFolder {
         let folder = url.resolvingSymlinksInPath().path
         return fds.compactMap { fd in
             guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
-                  target.hasPrefix(folder + "/#") || (target.hasPrefix(folder + "/") && target.hasSuffix("(deleted)"))
+                target.hasPrefix(folder + "/#") || (target.hasPrefix(folder + "/") && target.hasSuffix("(deleted)"))
             else { return nil }
             return target
         }
     }
 }
-
 
 /// Inputs for the tests: the committed fixtures (data/cases), hand-made and hostile files.
 extension ScratchFolder {
@@ -103,7 +102,8 @@ extension ScratchFolder {
         let entries = try JSONSerialization.jsonObject(with: Data(contentsOf: manifest)) as? [[String: Any]] ?? []
         return entries.compactMap { entry in
             guard entry["layout"] as? String == "nchw", entry["eval"] as? Bool == false,
-                  let name = entry["name"] as? String, name != "large_m_f32" else { return nil }
+                let name = entry["name"] as? String, name != "large_m_f32"
+            else { return nil }
             return name
         }
     }
@@ -130,7 +130,7 @@ extension ScratchFolder {
     /// An npz with a small float32 x of shape (2, 3, 4) and the given extra members.
     func writeInput(_ name: String, extra: [String: NPYArray] = [:]) throws {
         let writer = try NPZWriter(path: path(name))
-        try writer.add("x", try NPYArray((0 ..< 24).map { Float($0 % 7) * 0.25 }, shape: [2, 3, 4]))
+        try writer.add("x", try NPYArray((0..<24).map { Float($0 % 7) * 0.25 }, shape: [2, 3, 4]))
         for (key, array) in extra.sorted(by: { $0.key < $1.key }) { try writer.add(key, array) }
         try writer.finish()
     }
@@ -138,8 +138,9 @@ extension ScratchFolder {
     /// Writes `fuzz/hostile.py`'s archive of `kind` here and returns its path.
     func hostile(_ kind: String) throws -> String {
         let script = Repository.root.appendingPathComponent("fuzz/hostile.py").path
-        try python("import runpy; sys.argv = ['hostile', '\(kind)', '\(kind).npz']; "
-            + "runpy.run_path('\(script)', run_name='__main__')")
+        try python(
+            "import runpy; sys.argv = ['hostile', '\(kind)', '\(kind).npz']; "
+                + "runpy.run_path('\(script)', run_name='__main__')")
         return path("\(kind).npz")
     }
 }
@@ -192,12 +193,18 @@ func expectCleanFailure(
     _ outcome: ProcessOutcome, file: String, phrases: [String], out: String, previous: Data?,
     in scratch: ScratchFolder, sourceLocation: SourceLocation = #_sourceLocation
 ) {
-    #expect(outcome.status == 2, "status \(String(describing: outcome.status)), signal \(String(describing: outcome.signal)): \(outcome.stderr)", sourceLocation: sourceLocation)
+    #expect(
+        outcome.status == 2,
+        "status \(String(describing: outcome.status)), signal \(String(describing: outcome.signal)): \(outcome.stderr)",
+        sourceLocation: sourceLocation)
     let lines = outcome.stderr.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
     #expect(lines.count == 1, "stderr: \(outcome.stderr)", sourceLocation: sourceLocation)
-    #expect(outcome.stderr.hasPrefix("bnfile: error: \(file)"), "stderr: \(outcome.stderr)", sourceLocation: sourceLocation)
+    #expect(
+        outcome.stderr.hasPrefix("bnfile: error: \(file)"), "stderr: \(outcome.stderr)", sourceLocation: sourceLocation)
     for phrase in phrases {
-        #expect(outcome.stderr.contains(phrase), "stderr lacks '\(phrase)': \(outcome.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            outcome.stderr.contains(phrase), "stderr lacks '\(phrase)': \(outcome.stderr)",
+            sourceLocation: sourceLocation)
     }
     #expect(scratch.bytes(out) == previous, "OUT was changed", sourceLocation: sourceLocation)
     #expect(scratch.leftovers(for: out).isEmpty, "left \(scratch.leftovers(for: out))", sourceLocation: sourceLocation)

@@ -20,15 +20,22 @@ import Testing
         let result = try BNFileBinary.run(["check", Self.captures + "/resnet18_corrupt", "--html", page])
         #expect(result.status == 1)
         let html = try String(contentsOfFile: page, encoding: .utf8)
-        #expect(!html.contains("http://") || html.components(separatedBy: "http://").count == html.components(separatedBy: "xmlns=\"http://www.w3.org/2000/svg\"").count,
-                "no external asset: the only URL is the SVG namespace")
-        let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=" + scratch.path("profile")]
+        #expect(
+            !html.contains("http://")
+                || html.components(separatedBy: "http://").count
+                    == html.components(separatedBy: "xmlns=\"http://www.w3.org/2000/svg\"").count,
+            "no external asset: the only URL is the SVG namespace")
+        let flags = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--user-data-dir=" + scratch.path("profile"),
+        ]
         let dom = try ChildProcess.run([browser] + flags + ["--dump-dom", "file://" + page])
         #expect(dom.stdout.contains("<table id=\"layers\">"), "\(dom.stderr)")
         #expect(dom.stdout.components(separatedBy: "<svg").count - 1 >= 12, "two plots per key and layer")
         #expect(dom.stdout.contains("BEYOND 3.17e+03"))
         let shot = scratch.path("shot.png")
-        _ = try ChildProcess.run([browser] + flags + ["--screenshot=" + shot, "--window-size=1000,700", "file://" + page])
+        _ = try ChildProcess.run(
+            [browser] + flags + ["--screenshot=" + shot, "--window-size=1000,700", "file://" + page])
         let colours = try Python.run(Self.pngColours + "\nprint(' '.join(sorted(colours(\(Python.quoted(shot))))))")
         #expect(colours.contains("f4a6a6"), "the beyond cell is drawn in its colour: \(colours.prefix(200))")
         #expect(colours.contains("dff3d8"), "within cells are drawn")

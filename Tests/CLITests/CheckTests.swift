@@ -49,8 +49,9 @@ import Testing
         let mine = scratch.path("mine")
         try FileManager.default.createDirectory(atPath: mine, withIntermediateDirectories: true)
         for layer in ["layer1.0.bn2", "layer2.0.bn1"] {
-            try FileManager.default.copyItem(atPath: Self.captures + "/resnet18/\(layer).torch.npz",
-                                             toPath: mine + "/\(layer).torch.npz")
+            try FileManager.default.copyItem(
+                atPath: Self.captures + "/resnet18/\(layer).torch.npz",
+                toPath: mine + "/\(layer).torch.npz")
         }
         let result = try BNFileBinary.run(["check", Self.captures + "/resnet18_corrupt", "--candidate", mine])
         #expect(result.status == 1, "torch's corrupted layer is still beyond: \(result.stdout)")
@@ -59,11 +60,14 @@ import Testing
         let torch = try #require(outputLines(result.stdout).first { $0.hasPrefix("layer1.0.bn2  torch") })
         #expect(torch.contains("BEYOND"), "\(torch)")
         try FileManager.default.removeItem(atPath: mine + "/layer1.0.bn2.torch.npz")
-        try FileManager.default.copyItem(atPath: mine + "/layer2.0.bn1.torch.npz", toPath: mine + "/layer1.0.bn2.torch.npz")
+        try FileManager.default.copyItem(
+            atPath: mine + "/layer2.0.bn1.torch.npz", toPath: mine + "/layer1.0.bn2.torch.npz")
         let misfit = try BNFileBinary.run(["check", Self.captures + "/resnet18_corrupt", "--candidate", mine])
         #expect(misfit.status == 2)
-        #expect(misfit.stderr.contains("layer1.0.bn2 (\(mine)/layer1.0.bn2.torch.npz): out has shape"), "\(misfit.stderr)")
-        #expect(misfit.stdout.contains("1 beyond rounding: layer1.0.bn2 (dx)"), "torch's verdict stays: \(misfit.stdout)")
+        #expect(
+            misfit.stderr.contains("layer1.0.bn2 (\(mine)/layer1.0.bn2.torch.npz): out has shape"), "\(misfit.stderr)")
+        #expect(
+            misfit.stdout.contains("1 beyond rounding: layer1.0.bn2 (dx)"), "torch's verdict stays: \(misfit.stdout)")
         let missing = try BNFileBinary.run(["check", Self.captures + "/resnet18", "--candidate", mine])
         #expect(missing.status == 2, "a candidate without a layer's file is trouble")
         #expect(missing.stderr.contains("no result for layer bn1"), "\(missing.stderr)")

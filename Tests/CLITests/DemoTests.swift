@@ -19,7 +19,8 @@ struct DemoTests {
         """
 
     static func make(_ arguments: [String], in scratch: ScratchFolder) throws -> ProcessOutcome {
-        try ChildProcess.run([ChildProcess.which("make")!] + arguments + ["BNFILE=\(BNFileBinary.path)"], directory: scratch.url.path)
+        try ChildProcess.run(
+            [ChildProcess.which("make")!] + arguments + ["BNFILE=\(BNFileBinary.path)"], directory: scratch.url.path)
     }
 
     @Test func patternRuleUnderParallelMakeThenRerunAfterAFix() throws {
@@ -63,9 +64,12 @@ struct DemoTests {
         let dryRun = try ChildProcess.run([ChildProcess.which("make")!, "-n", "-B", "demo"], directory: root)
         #expect(dryRun.status == 0, "\(dryRun.stderr)")
         let lines = dryRun.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.contains(".build/release/bnfile run build/demo/notebook.npz build/demo/notebook.grads.npz"),
-                "\(dryRun.stdout)")
-        #expect(lines.contains(".build/release/bnfile diff build/demo/notebook.grads.npz data/notebook.torch.npz "
-            + "--inputs data/notebook.npz"), "\(dryRun.stdout)")
+        #expect(
+            lines.contains(".build/release/bnfile run build/demo/notebook.npz build/demo/notebook.grads.npz"),
+            "\(dryRun.stdout)")
+        #expect(
+            lines.contains(
+                ".build/release/bnfile diff build/demo/notebook.grads.npz data/notebook.torch.npz "
+                    + "--inputs data/notebook.npz"), "\(dryRun.stdout)")
     }
 }

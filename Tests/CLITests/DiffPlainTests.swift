@@ -16,7 +16,8 @@ import Testing
 
     @Test func identicalFilesExitZero() throws {
         defer { scratch.cleanup() }
-        let (a, b) = try pair("np.arange(6, dtype=np.float32).reshape(2, 3)", "np.arange(6, dtype=np.float32).reshape(2, 3)")
+        let (a, b) = try pair(
+            "np.arange(6, dtype=np.float32).reshape(2, 3)", "np.arange(6, dtype=np.float32).reshape(2, 3)")
         let result = try BNFileBinary.run(["diff", a, b])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("x  identical"), "\(result.stdout)")
@@ -42,8 +43,9 @@ import Testing
 
     @Test func mismatchExitsOneAndNamesTheWorstElementAndChannel() throws {
         defer { scratch.cleanup() }
-        let (a, b) = try pair("np.array([[1, 2, 3.5], [4, 5, 6.25]], np.float32)",
-                              "np.array([[1, 2, 3], [4, 5, 6]], np.float32)")
+        let (a, b) = try pair(
+            "np.array([[1, 2, 3.5], [4, 5, 6.25]], np.float32)",
+            "np.array([[1, 2, 3], [4, 5, 6]], np.float32)")
         let result = try BNFileBinary.run(["diff", a, b])
         #expect(result.status == 1)
         #expect(result.stdout.contains("2/6 (33.33%)"), "\(result.stdout)")
@@ -51,7 +53,8 @@ import Testing
         #expect(result.stdout.contains("x  worst (0, 2): A 3.5, B 3.0"), "\(result.stdout)")
         #expect(result.stdout.contains("x A vs B: ulp, 6 elements"), "the histogram of a differing key")
         // 0.5 at 3.0 is 2^21 float32 ulp (the gap is 2^-22 in [2, 4)).
-        #expect(outputLines(result.stdout).last == "bnfile diff: 1 of 1 keys differ (x: 2/6 mismatched, max 2097152 ulp)")
+        #expect(
+            outputLines(result.stdout).last == "bnfile diff: 1 of 1 keys differ (x: 2/6 mismatched, max 2097152 ulp)")
         let x = try #require(try DiffJSON.run([a, b]).comparison("x"))
         #expect(x["worstChannel"] as? Int == 2)
         #expect((x["worst"] as? [String: Any])?["index"] as? [Int] == [0, 2])
@@ -59,7 +62,8 @@ import Testing
 
     @Test func axisFlagMovesTheChannelBreakdown() throws {
         defer { scratch.cleanup() }
-        let (a, b) = try pair("np.array([[1, 2, 3], [4, 5, 9]], np.float32)", "np.array([[1, 2, 3], [4, 5, 6]], np.float32)")
+        let (a, b) = try pair(
+            "np.array([[1, 2, 3], [4, 5, 9]], np.float32)", "np.array([[1, 2, 3], [4, 5, 6]], np.float32)")
         let byColumn = try DiffJSON.run([a, b])
         let byRow = try DiffJSON.run([a, b, "--axis", "0"])
         #expect(try byColumn.comparison("x")?["worstChannel"] as? Int == 2)
@@ -146,7 +150,8 @@ import Testing
         #expect(try report.outcomeKind("missing") == "onlyInB")
         #expect(try report.comparison("x")?["verdict"] as? String == "match")
         #expect(report.keys.map { $0["key"] as? String } == ["x", "extra", "missing"], "A's order, then B's")
-        #expect(try BNFileBinary.run(["diff", a, b, "--keys", "x,extra"]).status == 1, "a required key is missing from B")
+        #expect(
+            try BNFileBinary.run(["diff", a, b, "--keys", "x,extra"]).status == 1, "a required key is missing from B")
         let other = try scratch.savez("c.npz", "y=np.ones(2)")
         let disjoint = try BNFileBinary.run(["diff", a, other])
         #expect(disjoint.status == 1)
@@ -168,7 +173,9 @@ import Testing
         let (a, b) = try pair("np.float32([1, 2, 3])", "np.float64([1, 2, 3 + 1e-7])")
         let result = try BNFileBinary.run(["diff", a, b])
         #expect(result.status == 0, "\(result.stdout)")
-        #expect(result.stdout.contains("note: x: A is float32, B is float64; compared on float32's grid"), "\(result.stdout)")
+        #expect(
+            result.stdout.contains("note: x: A is float32, B is float64; compared on float32's grid"),
+            "\(result.stdout)")
         #expect(result.stdout.contains("assert_close default for float32"), "\(result.stdout)")
         let (ints, floats) = try pair("np.zeros(3, np.int32)", "np.zeros(3, np.float64)")
         let structural = try BNFileBinary.run(["diff", ints, floats, "--quiet"])
@@ -218,7 +225,8 @@ import Testing
         let a = try scratch.savez("a.npz", "c=np.ones(2, np.complex64), x=np.ones(2)")
         let result = try BNFileBinary.run(["diff", a, a])
         #expect(result.status == 2)
-        #expect(result.stderr.hasPrefix("bnfile: error: c: <c8 (complex64) arrays cannot be compared"), "\(result.stderr)")
+        #expect(
+            result.stderr.hasPrefix("bnfile: error: c: <c8 (complex64) arrays cannot be compared"), "\(result.stderr)")
         #expect(try BNFileBinary.run(["diff", a, a, "--keys", "x"]).status == 0, "--keys leaves it out")
     }
 
@@ -284,7 +292,10 @@ import Testing
         let b = try scratch.savez("b.npz", "x=np.array([1, 1, 1, 2.0]), y=np.ones(2)")
         let result = try BNFileBinary.run(["diff", a, b, "--quiet"])
         #expect(result.status == 1)
-        #expect(outputLines(result.stdout) == ["bnfile diff: 1 of 2 keys differ (x: 1/4 mismatched, max 4503599627370496 ulp)"])
+        #expect(
+            outputLines(result.stdout) == [
+                "bnfile diff: 1 of 2 keys differ (x: 1/4 mismatched, max 4503599627370496 ulp)"
+            ])
         let same = try BNFileBinary.run(["diff", a, a, "--quiet"])
         #expect(same.status == 0)
         #expect(same.stdout == "bnfile diff: 0 of 2 keys differ\n")
@@ -296,7 +307,8 @@ import Testing
         let b = try scratch.savez("b.npz", "x=np.array([0, 1, 2.5], np.float32)")
         let result = try BNFileBinary.run(["diff", a, b, "--json", "--top", "1"])
         #expect(result.status == 1)
-        let summary = try Python.run("""
+        let summary = try Python.run(
+            """
             import json, sys
             d = json.load(sys.stdin)
             x = [k for k in d['keys'] if k['key'] == 'x'][0]['outcome']['comparison']
@@ -337,7 +349,8 @@ import Testing
         encoder.outputFormatting = .withoutEscapingSlashes
         let literal = String(decoding: try encoder.encode(command), as: UTF8.self)  // a Python literal too
         // NO_COLOR (set by some test runners) switches colours off even on a terminal.
-        let onTerminal = try Python.run("""
+        let onTerminal = try Python.run(
+            """
             import os, subprocess
             for no_color in [None, '1']:
                 env = {k: v for k, v in os.environ.items() if k != 'NO_COLOR'}

@@ -13,11 +13,13 @@ struct FixtureCase: Sendable, CustomTestStringConvertible {
 
     static let all: [FixtureCase] = {
         guard let data = try? Data(contentsOf: directory.appendingPathComponent("manifest.json")),
-              let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else { return [] }
+            let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
+        else { return [] }
         return list.map { entry in
-            FixtureCase(name: entry["name"] as? String ?? "?", layout: entry["layout"] as? String ?? "nchw",
-                        eval: entry["eval"] as? Bool ?? false,
-                        wellConditioned: entry["well_conditioned"] as? Bool ?? false)
+            FixtureCase(
+                name: entry["name"] as? String ?? "?", layout: entry["layout"] as? String ?? "nchw",
+                eval: entry["eval"] as? Bool ?? false,
+                wellConditioned: entry["well_conditioned"] as? Bool ?? false)
         }
     }()
 
@@ -66,8 +68,9 @@ struct FixtureCase: Sendable, CustomTestStringConvertible {
             if known.contains(key) {
                 #expect(verdict == "beyondRounding", "\(fixture.name) \(key): expected to stay on the known list")
             } else {
-                #expect(verdict == "withinRounding" || verdict == "exact",
-                        "\(fixture.name) \(key): \(verdict ?? "?"), max \(torch["maxError"] ?? "?") u*scale")
+                #expect(
+                    verdict == "withinRounding" || verdict == "exact",
+                    "\(fixture.name) \(key): \(verdict ?? "?"), max \(torch["maxError"] ?? "?") u*scale")
             }
             #expect(try report.side(key, "b")["verdict"] as? String == "exact", "\(fixture.name) \(key): exact file")
             judged += 1
@@ -104,9 +107,12 @@ struct FixtureCase: Sendable, CustomTestStringConvertible {
     }
 
     /// A copy of a fixture's torch file with one key multiplied by `factor`.
-    static func corrupted(_ fixture: FixtureCase, key: String, factor: Double, in scratch: ScratchFolder) throws -> String {
+    static func corrupted(_ fixture: FixtureCase, key: String, factor: Double, in scratch: ScratchFolder) throws
+        -> String
+    {
         let path = scratch.path("corrupted.npz")
-        try Python.run("""
+        try Python.run(
+            """
             import numpy as np
             d = dict(np.load(\(Python.quoted(fixture.path("torch")))))
             d['\(key)'] = (d['\(key)'] * \(factor)).astype(d['\(key)'].dtype)
@@ -164,7 +170,8 @@ struct FixtureCase: Sendable, CustomTestStringConvertible {
         let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let extended = scratch.path("torch_plus.npz")
-        try Python.run("""
+        try Python.run(
+            """
             import numpy as np
             d = dict(np.load(\(Python.quoted(fixture.path("torch")))))
             d['loss'] = np.float32([0.5])
@@ -175,7 +182,9 @@ struct FixtureCase: Sendable, CustomTestStringConvertible {
         #expect(try report.key("loss")["truth"] == nil)
         #expect(try report.side("out", "a")["verdict"] as? String == "withinRounding")
         #expect(report.status == 0, "a key in one file only is a note")
-        let required = try DiffJSON.run([extended, fixture.path("exact"), "--inputs", fixture.path("in"), "--keys", "loss,out"])
+        let required = try DiffJSON.run([
+            extended, fixture.path("exact"), "--inputs", fixture.path("in"), "--keys", "loss,out",
+        ])
         #expect(required.status == 1, "a key --keys requires is missing from B")
         let same = try DiffJSON.run([extended, extended, "--inputs", fixture.path("in"), "--keys", "loss,out"])
         #expect(same.status == 0)
@@ -199,10 +208,16 @@ struct FixtureCase: Sendable, CustomTestStringConvertible {
     @Test func inputsThatDoNotFitTheFilesAreTrouble() throws {
         let offset = try #require(FixtureCase.all.first { $0.name == "offset_f32" })
         let small = try #require(FixtureCase.all.first { $0.name == "small_f32_2d" })
-        let result = try BNFileBinary.run(["diff", offset.path("torch"), offset.path("exact"), "--inputs", small.path("in")])
+        let result = try BNFileBinary.run([
+            "diff", offset.path("torch"), offset.path("exact"), "--inputs", small.path("in"),
+        ])
         #expect(result.status == 2)
-        #expect(result.stderr.hasPrefix("bnfile: error: out has shape [8, 3, 5, 7] in A and B, but the inputs"), "\(result.stderr)")
-        let unreadable = try BNFileBinary.run(["diff", offset.path("torch"), offset.path("exact"), "--inputs", "/nonexistent.npz"])
+        #expect(
+            result.stderr.hasPrefix("bnfile: error: out has shape [8, 3, 5, 7] in A and B, but the inputs"),
+            "\(result.stderr)")
+        let unreadable = try BNFileBinary.run([
+            "diff", offset.path("torch"), offset.path("exact"), "--inputs", "/nonexistent.npz",
+        ])
         #expect(unreadable.status == 2)
     }
 
@@ -217,7 +232,9 @@ struct FixtureCase: Sendable, CustomTestStringConvertible {
         #expect(header.hasSuffix("A vs truth         B vs truth"), "\(header)")
         let out = try #require(outputLines(result.stdout).first { $0.hasPrefix("out ") })
         #expect(out.contains("BEYOND (") && out.hasSuffix("exact"), "\(out)")
-        #expect(result.stdout.contains("rounding limit for out, dx, dgamma, dbeta, running_mean, running_var, mean, invstd: 28 u*scale"))
+        #expect(
+            result.stdout.contains(
+                "rounding limit for out, dx, dgamma, dbeta, running_mean, running_var, mean, invstd: 28 u*scale"))
         #expect(result.stdout.contains("out A vs truth: u*scale, 840 elements"), "histogram of the differing key")
     }
 }

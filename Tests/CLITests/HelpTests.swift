@@ -8,7 +8,9 @@ import Testing
         let help = try BNFileBinary.run(["--help"]).stdout
         let section = help.components(separatedBy: "SUBCOMMANDS:").last ?? ""
         return section.split(separator: "\n").compactMap { line in
-            guard line.hasPrefix("  "), !line.hasPrefix("   "), let word = line.split(separator: " ").first else { return nil }
+            guard line.hasPrefix("  "), !line.hasPrefix("   "), let word = line.split(separator: " ").first else {
+                return nil
+            }
             return word == "See" ? nil : String(word)
         }
     }

@@ -10,7 +10,8 @@ import Testing
     /// Writes `x` (and `dout` when asked) with header `shape` and no data: numpy itself
     /// cannot create most of these arrays, so the .npy bytes are made by hand.
     static func writeEmpty(_ scratch: ScratchFolder, _ name: String, shape: String, dout: Bool = false) throws {
-        try scratch.python("""
+        try scratch.python(
+            """
             import zipfile, struct
             def npy(shape):
                 h = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % shape
@@ -34,16 +35,21 @@ import Testing
         Case(shape: "(0, 9223372036854775807)", arguments: ["run", "--eval"], phrases: ["too big"]),
         Case(shape: "(0, 3, 4611686018427387904, 4611686018427387904)", arguments: ["run"], phrases: ["too big"]),
         Case(shape: "(4611686018427387904, 0, 4)", arguments: ["run"], phrases: ["too big"]),
-        Case(shape: "(0, 1099511627776)", arguments: ["run", "--eval"],
-             phrases: ["1099511627776 channels", "per-channel work", "--max-bytes"]),
-        Case(shape: "(0, 1048576)", arguments: ["run", "--eval", "--max-bytes", "1073741824"],
-             phrases: ["1048576 channels", "more than the limit of 1073741824 bytes", "--max-bytes"]),
-        Case(shape: "(0, 1048576)", arguments: ["run", "--eval"],
-             phrases: ["x has shape [0, 1048576]", "header alone names more than 65536 channels"]),
-        Case(shape: "(1048576, 0, 1048576)", arguments: ["run", "--eval", "--layout", "nhwc"],
-             phrases: ["header alone names more than 65536 channels"]),
-        Case(shape: "(0, 1099511627776)", arguments: ["diff", "--inputs", "IN", "IN"],
-             phrases: ["1099511627776 channels"]),
+        Case(
+            shape: "(0, 1099511627776)", arguments: ["run", "--eval"],
+            phrases: ["1099511627776 channels", "per-channel work", "--max-bytes"]),
+        Case(
+            shape: "(0, 1048576)", arguments: ["run", "--eval", "--max-bytes", "1073741824"],
+            phrases: ["1048576 channels", "more than the limit of 1073741824 bytes", "--max-bytes"]),
+        Case(
+            shape: "(0, 1048576)", arguments: ["run", "--eval"],
+            phrases: ["x has shape [0, 1048576]", "header alone names more than 65536 channels"]),
+        Case(
+            shape: "(1048576, 0, 1048576)", arguments: ["run", "--eval", "--layout", "nhwc"],
+            phrases: ["header alone names more than 65536 channels"]),
+        Case(
+            shape: "(0, 1099511627776)", arguments: ["diff", "--inputs", "IN", "IN"],
+            phrases: ["1099511627776 channels"]),
         Case(shape: "(0, 3)", arguments: ["run"], phrases: ["x has shape [0, 3]", "no values per channel"]),
         Case(shape: "(0, 1048576)", arguments: ["run"], phrases: ["no values per channel"]),
     ]
@@ -69,13 +75,16 @@ import Testing
         try Self.writeEmpty(scratch, "small.npz", shape: "(0, 3)", dout: true)
         try Self.writeEmpty(scratch, "rows.npz", shape: "(1099511627776, 0, 4)", dout: true)
         try Self.writeEmpty(scratch, "wide.npz", shape: "(0, 1099511627776)")
-        for (arguments, file) in [(["run", "--eval"], "small.npz"), (["run", "--eval", "--layout", "nhwc"], "rows.npz"),
-                                  (["run"], "rows.npz")] {
+        for (arguments, file) in [
+            (["run", "--eval"], "small.npz"), (["run", "--eval", "--layout", "nhwc"], "rows.npz"),
+            (["run"], "rows.npz"),
+        ] {
             let outcome = try BNFileBinary.run(arguments + [scratch.path(file), scratch.path("out.npz")])
             #expect(outcome.status == 0, "\(arguments) \(file): \(outcome.stderr)")
             #expect(outcome.seconds < 20)
         }
-        try scratch.python("""
+        try scratch.python(
+            """
             r = np.load('out.npz')
             assert r['out'].shape == (1099511627776, 0, 4), r['out'].shape
             assert r['dbeta'].shape == (0,), r['dbeta'].shape
@@ -92,11 +101,13 @@ import Testing
         try scratch.python("np.savez('in.npz', x=np.arange(12, dtype='<f4').reshape(4, 3), eps=np.float64(-0.1))")
         let input = scratch.path("in.npz")
         let training = try BNFileBinary.run(["run", input, scratch.path("out.npz")])
-        expectCleanFailure(training, file: input, phrases: ["batch_norm eps must be positive during training, but got -0.1"],
-                           out: "out.npz", previous: nil, in: scratch)
+        expectCleanFailure(
+            training, file: input, phrases: ["batch_norm eps must be positive during training, but got -0.1"],
+            out: "out.npz", previous: nil, in: scratch)
         let evaluation = try BNFileBinary.run(["run", "--eval", "--eps=-1e-3", input, scratch.path("out.npz")])
-        expectCleanFailure(evaluation, file: input, phrases: ["batch_norm eps must be non-negative, but got -0.001"],
-                           out: "out.npz", previous: nil, in: scratch)
+        expectCleanFailure(
+            evaluation, file: input, phrases: ["batch_norm eps must be non-negative, but got -0.001"],
+            out: "out.npz", previous: nil, in: scratch)
     }
 
     /// One such file no longer kills a `--out-dir --keep-going` batch: it fails alone.
@@ -139,11 +150,14 @@ import Testing
 }
 
 /// Status 0 (or 1 for a diff), or 2 with exactly one stderr line, within 20 seconds.
-func expectEndsCleanly(_ outcome: ProcessOutcome, _ what: String,
-                       sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(outcome.signal == nil && [0, 1, 2].contains(outcome.status ?? -1),
-            "\(what): status \(String(describing: outcome.status)), signal \(String(describing: outcome.signal))",
-            sourceLocation: sourceLocation)
+func expectEndsCleanly(
+    _ outcome: ProcessOutcome, _ what: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(
+        outcome.signal == nil && [0, 1, 2].contains(outcome.status ?? -1),
+        "\(what): status \(String(describing: outcome.status)), signal \(String(describing: outcome.signal))",
+        sourceLocation: sourceLocation)
     if outcome.status == 2 {
         let lines = outcome.stderr.split(separator: "\n").filter { !$0.isEmpty }
         #expect(lines.count == 1, "\(what): \(outcome.stderr)", sourceLocation: sourceLocation)

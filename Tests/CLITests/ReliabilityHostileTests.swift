@@ -46,7 +46,8 @@ import Testing
         let previous = Data("an earlier result".utf8)
         try previous.write(to: URL(fileURLWithPath: out))
         let again = try BNFileBinary.run(["run", input, out])
-        expectCleanFailure(again, file: input, phrases: hostile.phrases, out: "out.npz", previous: previous, in: scratch)
+        expectCleanFailure(
+            again, file: input, phrases: hostile.phrases, out: "out.npz", previous: previous, in: scratch)
     }
 
     /// A member over `--max-bytes` is refused with a message naming the flag, and the
@@ -91,7 +92,8 @@ import Testing
         let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let script = Repository.root.appendingPathComponent("fuzz/hostile.py").path
-        try scratch.python("""
+        try scratch.python(
+            """
             import runpy, os
             h = runpy.run_path('\(script)')
             declared = os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') + (1 << 20)
@@ -100,11 +102,14 @@ import Testing
             """)
         let input = scratch.path("huge.npz")
         let outcome = try BNFileBinary.run(["run", input, scratch.path("out.npz")])
-        expectCleanFailure(outcome, file: input,
-                           phrases: ["member 'x.npy'", "the machine's physical memory", "raise the limit with --max-bytes"],
-                           out: "out.npz", previous: nil, in: scratch)
+        expectCleanFailure(
+            outcome, file: input,
+            phrases: ["member 'x.npy'", "the machine's physical memory", "raise the limit with --max-bytes"],
+            out: "out.npz", previous: nil, in: scratch)
         if ProcessInfo.processInfo.environment["BNFILE_SANITIZED"] == nil {
-            #expect(outcome.maxResidentKiB < ReliabilityHostileTests.maxResidentKiB, "peak RSS \(outcome.maxResidentKiB) KiB")
+            #expect(
+                outcome.maxResidentKiB < ReliabilityHostileTests.maxResidentKiB,
+                "peak RSS \(outcome.maxResidentKiB) KiB")
         }
     }
 }

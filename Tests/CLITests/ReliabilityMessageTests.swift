@@ -8,7 +8,8 @@ import Testing
     /// An archive with a good member and a corrupt one, both with control characters in
     /// their names.
     static func hostileNames(_ scratch: ScratchFolder) throws -> String {
-        try scratch.python("""
+        try scratch.python(
+            """
             import zipfile, io
             b = io.BytesIO(); np.save(b, np.arange(4, dtype='<f4'))
             with zipfile.ZipFile('names.npz', 'w') as z:
@@ -34,15 +35,17 @@ import Testing
         let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         _ = try Self.hostileNames(scratch)
-        try scratch.python("""
+        try scratch.python(
+            """
             import zipfile
             src = zipfile.ZipFile('names.npz')
             with zipfile.ZipFile('good.npz', 'w') as z:
                 for n in src.namelist():
                     if not n.startswith('bad'): z.writestr(n, src.read(n))
             """)
-        let outcome = try BNFileBinary.run(["inspect", scratch.path("good.npz")],
-                                            shell: "exec 1>\(scratch.path("table.txt")); exec")
+        let outcome = try BNFileBinary.run(
+            ["inspect", scratch.path("good.npz")],
+            shell: "exec 1>\(scratch.path("table.txt")); exec")
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let table = String(decoding: scratch.bytes("table.txt") ?? Data(), as: UTF8.self)
         #expect(table.contains(#"g\x1b[31mood\t"#), "\(table)")
@@ -54,14 +57,17 @@ import Testing
     @Test func diffEscapesKeyNames() throws {
         let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
-        try scratch.python("""
+        try scratch.python(
+            """
             import zipfile, io
             for name, value in [('a.npz', 1.0), ('b.npz', 2.0)]:
                 b = io.BytesIO(); np.save(b, np.full(4, value, '<f4'))
                 with zipfile.ZipFile(name, 'w') as z: z.writestr('k\\x1b[2J\\n.npy', b.getvalue())
             """)
         for flags in [[], ["--quiet"]] {
-            let outcome = try BNFileBinary.run(["diff"] + flags + [scratch.path("a.npz"), scratch.path("b.npz")], shell: "exec 1>\(scratch.path("diff.txt")); exec")
+            let outcome = try BNFileBinary.run(
+                ["diff"] + flags + [scratch.path("a.npz"), scratch.path("b.npz")],
+                shell: "exec 1>\(scratch.path("diff.txt")); exec")
             #expect(outcome.status == 1, "\(outcome.stderr)")
             let text = String(decoding: scratch.bytes("diff.txt") ?? Data(), as: UTF8.self)
             #expect(text.contains(#"k\x1b[2J\n"#), "\(text)")

@@ -12,7 +12,8 @@ import Testing
     /// A (64, 64, 64, 64) float32 x (64 MiB), so that writing a deflated OUT takes long
     /// enough to be interrupted in the middle.
     static func bigInput(in scratch: ScratchFolder) throws -> String {
-        try scratch.python("np.savez('big.npz', x=np.random.default_rng(7).standard_normal((64, 64, 64, 64), dtype=np.float32))")
+        try scratch.python(
+            "np.savez('big.npz', x=np.random.default_rng(7).standard_normal((64, 64, 64, 64), dtype=np.float32))")
         return scratch.path("big.npz")
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -80,8 +81,9 @@ import Glibc
         let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
         let input = try scratch.validInput()
-        let outcome = try BNFileBinary.run(["run", input, "/dev/stdout"],
-                                           shell: "exec 1>\(scratch.path("piped.npz")); exec")
+        let outcome = try BNFileBinary.run(
+            ["run", input, "/dev/stdout"],
+            shell: "exec 1>\(scratch.path("piped.npz")); exec")
         #expect(outcome.status == 0, "\(outcome.stderr)")
         try scratch.python("assert 'dx' in np.load('piped.npz').files")
         var info = stat()
@@ -94,7 +96,8 @@ import Glibc
     func uncatchableEndLeavesNothing(_ sig: Int32) throws {
         let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
-        try scratch.python("np.savez('big.npz', x=np.random.default_rng(7).standard_normal((64, 64, 64, 64), dtype=np.float32))")
+        try scratch.python(
+            "np.savez('big.npz', x=np.random.default_rng(7).standard_normal((64, 64, 64, 64), dtype=np.float32))")
         let late = try BNFileBinary.start(["run", "--compress", scratch.path("big.npz"), scratch.path("out.npz")])
         let writing = scratch.waitForTemporary(of: "out.npz", by: late, timeout: 300)
         #expect(writing, "the run never started writing")

@@ -62,8 +62,9 @@ struct ScaleProblem: CustomStringConvertible {
     /// The implementation's error scales, keyed like `exactValues()`.
     func errorScales() -> KeyedValues {
         solve { result, xs, ds in
-            let scales = try! ErrorScales(x: xs, dout: ds, shape: shape, parameters: parameters, mode: mode,
-                                          result: result)
+            let scales = try! ErrorScales(
+                x: xs, dout: ds, shape: shape, parameters: parameters, mode: mode,
+                result: result)
             let (x, d) = (UnsafeRawPointer(xs.baseAddress!), ds.map { UnsafeRawPointer($0.baseAddress!) })
             var values: KeyedValues = ["out": scales.elements(.out, x: x, dout: d)!.all()]
             values["dx"] = scales.elements(.dx, x: x, dout: d)?.all()

@@ -21,10 +21,12 @@ enum DetailLine {
 
     /// "none", or each kind of disagreement with its count; NaN in both last.
     static func nonFinite(_ counts: NonFiniteCounts) -> String {
-        var kinds = [("NaN only in A", counts.nanInAOnly), ("NaN only in B", counts.nanInBOnly),
-                     ("inf vs finite", counts.infVsFinite), ("+inf vs -inf", counts.infOppositeSign),
-                     ("NaN in both", counts.nanInBoth)]
-            .filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }
+        var kinds = [
+            ("NaN only in A", counts.nanInAOnly), ("NaN only in B", counts.nanInBOnly),
+            ("inf vs finite", counts.infVsFinite), ("+inf vs -inf", counts.infOppositeSign),
+            ("NaN in both", counts.nanInBoth),
+        ]
+        .filter { $0.1 > 0 }.map { "\($0.0) \($0.1)" }
         if counts.disagreements == 0 { kinds.insert("none", at: 0) }
         return kinds.joined(separator: ", ")
     }

@@ -6,7 +6,8 @@ public enum DiagnosisSentences {
     public static func line(_ key: String, side: String, _ judged: SideJudgement) -> String? {
         guard let matches = judged.diagnosis else { return nil }
         guard let best = matches.first else { return "\(key) (\(side)): matches no mistake of the catalogue" }
-        var line = "\(key) (\(side)): matches \(best.name): within \(NumberText.compact(best.fit)) roundings of "
+        var line =
+            "\(key) (\(side)): matches \(best.name): within \(NumberText.compact(best.fit)) roundings of "
             + best.detail
         let others = matches.dropFirst().map { match in
             match.name + (match.parameter.map { ", " + $0 } ?? "") + " (\(NumberText.compact(match.fit)))"

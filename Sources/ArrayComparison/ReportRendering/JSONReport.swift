@@ -1,5 +1,5 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials   // JSONEncoder without ICU
+import FoundationEssentials  // JSONEncoder without ICU
 #else
 import Foundation
 #endif
@@ -48,7 +48,8 @@ public enum JSONReport {
             tool: command, fileA: report.fileA, fileB: report.fileB, mode: report.mode,
             result: report.result.name, exitStatus: report.result.rawValue,
             keyCount: report.keys.count, differingKeyCount: report.differingKeys.count,
-            summary: SummaryLine.render(report, command: command), keys: report.keys, notes: report.notes, channels: report.channels,
+            summary: SummaryLine.render(report, command: command), keys: report.keys, notes: report.notes,
+            channels: report.channels,
             sentences: VerdictSentences.render(report) + ChannelAccuracy.sentences(report.channels),
             legend: report.mode == "truth" ? VerdictSentences.legend : nil)
         let data = try encoder().encode(document)

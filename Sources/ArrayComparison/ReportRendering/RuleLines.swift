@@ -4,20 +4,30 @@
 ///     rounding limit for out, dx: 28 u*scale = ... with M = 280; u = 2^-24 (float32)
 enum RuleLines {
     static func tolerances(_ report: DiffReport) -> [String] {
-        grouped(report.keys.compactMap { key in
-            key.outcome.comparison.map { c in
-                (key.key, "rtol \(number(c.tolerance.rtol)), atol \(number(c.tolerance.atol)) (\(c.tolerance.source))")
+        grouped(
+            report.keys.compactMap { key in
+                key.outcome.comparison.map { c in
+                    (
+                        key.key,
+                        "rtol \(number(c.tolerance.rtol)), atol \(number(c.tolerance.atol)) (\(c.tolerance.source))"
+                    )
+                }
             }
-        }).map { "tolerance for \($0.keys): \($0.text)" }
+        ).map { "tolerance for \($0.keys): \($0.text)" }
     }
 
     static func limits(_ report: DiffReport) -> [String] {
-        grouped(report.keys.compactMap { key in
-            key.truth.map { t in
-                (key.key, "\(number(t.threshold)) u*scale = \(t.thresholdRule) with M = \(t.valuesPerChannel); "
-                    + "u = 2^\(t.unitRoundoff.exponent) (\(t.format.rawValue))")
+        grouped(
+            report.keys.compactMap { key in
+                key.truth.map { t in
+                    (
+                        key.key,
+                        "\(number(t.threshold)) u*scale = \(t.thresholdRule) with M = \(t.valuesPerChannel); "
+                            + "u = 2^\(t.unitRoundoff.exponent) (\(t.format.rawValue))"
+                    )
+                }
             }
-        }).map { "rounding limit for \($0.keys): \($0.text)" }
+        ).map { "rounding limit for \($0.keys): \($0.text)" }
     }
 
     /// Keys sharing the same text, in first-appearance order: "out, dx: rtol ...".

@@ -22,7 +22,8 @@ enum SummaryLine {
         guard let comparison = key.outcome.comparison else { return key.key }
         var text = "\(key.key): \(comparison.mismatched)/\(comparison.total) mismatched"
         if comparison.maxULPDistance > 0 { text += ", max \(comparison.maxULPDistance) ulp" }
-        let nonFinite = comparison.nonFinite.disagreements
+        let nonFinite =
+            comparison.nonFinite.disagreements
             + (comparison.equalNaN ? 0 : comparison.nonFinite.nanInBoth)
         if nonFinite > 0 { text += ", \(nonFinite) NaN/inf" }
         return text

@@ -20,7 +20,8 @@ enum TableRenderer {
         var cells = [
             StyledCell(key.key),
             StyledCell(comparison.verdict.rawValue, comparison.verdict == .match ? .good : .bad),
-            StyledCell("\(comparison.mismatched)/\(comparison.total) (\(NumberText.percent(comparison.mismatchedPercent)))"),
+            StyledCell(
+                "\(comparison.mismatched)/\(comparison.total) (\(NumberText.percent(comparison.mismatchedPercent)))"),
             StyledCell(NumberText.compact(comparison.maxAbsoluteDifference)),
             StyledCell(comparison.maxRelativeDifference.map(NumberText.compact) ?? "-"),
             StyledCell(NumberText.count(comparison.maxULPDistance)),

@@ -16,8 +16,9 @@ enum TextReport {
         if !details.isEmpty { sections.append(details.joined(separator: "\n") + "\n") }
         let sentences = VerdictSentences.render(report)
         if !sentences.isEmpty {
-            sections.append((sentences + ChannelAccuracy.sentences(report.channels) + [VerdictSentences.legend])
-                .joined(separator: "\n") + "\n")
+            sections.append(
+                (sentences + ChannelAccuracy.sentences(report.channels) + [VerdictSentences.legend])
+                    .joined(separator: "\n") + "\n")
         }
         if !report.notes.isEmpty { sections.append(report.notes.map { "note: \($0)" }.joined(separator: "\n") + "\n") }
         let rules = RuleLines.tolerances(report) + RuleLines.limits(report)

@@ -7,7 +7,8 @@
 /// difference. No relative figure appears: against a truth of 0 it would be meaningless.
 public enum VerdictSentences {
     /// What u*scale means, in one line, for the legend under the sentences.
-    public static let legend = "u*scale: one rounding (u, the unit roundoff of the side's dtype) of the magnitudes "
+    public static let legend =
+        "u*scale: one rounding (u, the unit roundoff of the side's dtype) of the magnitudes "
         + "of every input and intermediate a value is computed from; a correct implementation stays within the limit"
 
     /// Every judged key's sentences, A's then B's, in the report's order, each followed

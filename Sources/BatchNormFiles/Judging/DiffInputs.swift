@@ -22,8 +22,9 @@ public struct DiffFile {
         self.path = path
         if Self.isNPY(path) {
             let array = try NPYFile.read(path: path, options: options)
-            storage = .single(key: singleArrayKey,
-                              array: try BFloat16Declaration.declared(array, key: singleArrayKey, options: options))
+            storage = .single(
+                key: singleArrayKey,
+                array: try BFloat16Declaration.declared(array, key: singleArrayKey, options: options))
             stated = StatedSettings()
         } else {
             let archive = try NPZArchive(path: path, options: options)
@@ -59,7 +60,9 @@ public enum DiffKeys {
     public static func singleArrayKey(a: String, b: String, requested: [String]?) throws -> String {
         if let requested {
             guard requested.count == 1 else {
-                throw BatchNormFileError("two .npy files hold one array: --keys may give it one name, got \(requested.joined(separator: ","))")
+                throw BatchNormFileError(
+                    "two .npy files hold one array: --keys may give it one name, got \(requested.joined(separator: ","))"
+                )
             }
             return requested[0]
         }
@@ -82,8 +85,9 @@ public enum DiffKeys {
         for key in requested where !chosen.contains(key) { chosen.append(key) }
         let missing = chosen.filter { !present.contains($0) }
         guard missing.isEmpty else {
-            throw BatchNormFileError("--keys: \(missing.joined(separator: ", ")) in neither \(a.path) nor \(b.path); "
-                + "keys present: \(present.isEmpty ? "none" : present.joined(separator: ", "))")
+            throw BatchNormFileError(
+                "--keys: \(missing.joined(separator: ", ")) in neither \(a.path) nor \(b.path); "
+                    + "keys present: \(present.isEmpty ? "none" : present.joined(separator: ", "))")
         }
         return chosen
     }
@@ -155,25 +159,32 @@ public enum DiffPair {
         case .float(let format):
             tolerance = Tolerance.resolved(for: format, rtol: rtol, atol: atol)
         case .exact:
-            let source = rtol == nil && atol == nil
-                ? "exact: \(arrayA.dtype.typeName) values" : "--rtol/--atol flags; exact by default for \(arrayA.dtype.typeName)"
+            let source =
+                rtol == nil && atol == nil
+                ? "exact: \(arrayA.dtype.typeName) values"
+                : "--rtol/--atol flags; exact by default for \(arrayA.dtype.typeName)"
             tolerance = Tolerance(rtol: rtol ?? 0, atol: atol ?? 0, source: source)
         case .unsupported:
             let void = arrayA.dtype.isTwoByteVoid ? "; if they hold bfloat16, declare them with --bfloat16 \(key)" : ""
-            throw BatchNormFileError("\(key): \(arrayA.dtype.descr) (\(arrayA.dtype.typeName)) arrays cannot be compared; "
-                + "leave the key out with --keys" + void)
+            throw BatchNormFileError(
+                "\(key): \(arrayA.dtype.descr) (\(arrayA.dtype.typeName)) arrays cannot be compared; "
+                    + "leave the key out with --keys" + void)
         }
         // A file judged against itself (bnfile check, `diff F F --inputs`) is read once.
         let same = a.path == b.path
         // Integers and bools are converted now, each checked to fit a double exactly.
         let exactA = kind.isFloat ? nil : try doubles(arrayA, key: key, path: a.path)
-        return .values(DiffValues(
-            key: key, arrayA: arrayA, arrayB: arrayB, pathA: a.path, pathB: b.path, sameArray: same,
-            exactA: exactA, exactB: kind.isFloat ? nil : same ? exactA : try doubles(arrayB, key: key, path: b.path),
-            shape: arrayA.shape, format: kind.format, formatA: kindA.format, formatB: kindB.format,
-            tolerance: tolerance, isFloat: kind.isFloat,
-            dtypeNote: arrayA.dtype == arrayB.dtype ? nil
-                : "\(key): A is \(arrayA.dtype.typeName), B is \(arrayB.dtype.typeName); compared on \(kind.format.rawValue)'s grid, each judged in its own"))
+        return .values(
+            DiffValues(
+                key: key, arrayA: arrayA, arrayB: arrayB, pathA: a.path, pathB: b.path, sameArray: same,
+                exactA: exactA,
+                exactB: kind.isFloat ? nil : same ? exactA : try doubles(arrayB, key: key, path: b.path),
+                shape: arrayA.shape, format: kind.format, formatA: kindA.format, formatB: kindB.format,
+                tolerance: tolerance, isFloat: kind.isFloat,
+                dtypeNote: arrayA.dtype == arrayB.dtype
+                    ? nil
+                    : "\(key): A is \(arrayA.dtype.typeName), B is \(arrayB.dtype.typeName); compared on \(kind.format.rawValue)'s grid, each judged in its own"
+            ))
     }
 
     /// The values as doubles, in C order, each exactly. 64-bit integers are the only
@@ -182,8 +193,9 @@ public enum DiffPair {
         func exactly<I: BinaryInteger & NPYElement>(_: I.Type) throws -> [Double] {
             try array.elements(as: I.self).map { value in
                 guard let double = Double(exactly: value) else {
-                    throw BatchNormFileError("\(path): \(key) holds \(value), which a double cannot hold exactly; "
-                        + "bnfile compares integers as doubles")
+                    throw BatchNormFileError(
+                        "\(path): \(key) holds \(value), which a double cannot hold exactly; "
+                            + "bnfile compares integers as doubles")
                 }
                 return double
             }

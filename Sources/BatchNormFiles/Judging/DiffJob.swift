@@ -16,8 +16,10 @@ public struct DiffRequest {
     public var settings: BatchNormSettings
     public var options: NPYReadOptions
 
-    public init(fileA: String, fileB: String, keys: [String]?, rtol: Double?, atol: Double?, channelAxis: Int?,
-                topK: Int, equalNaN: Bool, inputs: String?, settings: BatchNormSettings, options: NPYReadOptions) {
+    public init(
+        fileA: String, fileB: String, keys: [String]?, rtol: Double?, atol: Double?, channelAxis: Int?,
+        topK: Int, equalNaN: Bool, inputs: String?, settings: BatchNormSettings, options: NPYReadOptions
+    ) {
         (self.fileA, self.fileB, self.keys, self.rtol, self.atol) = (fileA, fileB, keys, rtol, atol)
         (self.channelAxis, self.topK, self.equalNaN) = (channelAxis, topK, equalNaN)
         (self.inputs, self.settings, self.options) = (inputs, settings, options)
@@ -41,7 +43,9 @@ public enum DiffJob {
             try DiffTruth(path: $0, settings: request.settings, fallback: fallback, options: request.options)
         }
         if let truth { try checkAgreement(truth.problem, with: [a, b], flags: request.settings.stated) }
-        let layout = truth?.layout ?? request.settings.stated.over(fallback).resolved(framework: request.settings.framework).layout
+        let layout =
+            truth?.layout
+            ?? request.settings.stated.over(fallback).resolved(framework: request.settings.framework).layout
         let axis = request.channelAxis ?? (layout == .channelsLast ? -1 : 1)
         var notes: [String] = []
         var outFormat: FloatFormat? = nil
@@ -59,8 +63,9 @@ public enum DiffJob {
             loaded.append((key, pair))
         }
         let values = loaded.compactMap { if case .values(let values) = $0.pair { values } else { nil } }
-        let scanned = try DiffScan.reports(values, truth: truth, request: request, axis: axis,
-                                           threads: request.settings.threads)
+        let scanned = try DiffScan.reports(
+            values, truth: truth, request: request, axis: axis,
+            threads: request.settings.threads)
         var reports = loaded.map { key, pair in
             if case .structural(let outcome) = pair {
                 return KeyReport(key: key, outcome: outcome, missingIsDifference: request.keys != nil)
@@ -76,10 +81,12 @@ public enum DiffJob {
         notes += DiffHints.hints(reports, multiples: multiples, recorded: (!a.stated.isEmpty, !b.stated.isEmpty))
         if let truth { notes.append(settingsNote(truth.problem)) }
         let channels = truth.map { $0.channelAccuracy(format: outFormat ?? .float64) } ?? []
-        var report = DiffReport(fileA: request.fileA, fileB: request.fileB, keys: reports, notes: notes,
-                                channels: channels)
+        var report = DiffReport(
+            fileA: request.fileA, fileB: request.fileB, keys: reports, notes: notes,
+            channels: channels)
         if !report.hasCommonKey {
-            report.notes.append("no key in common: \(a.path) has \(list(a.dataKeys)), \(b.path) has \(list(b.dataKeys))")
+            report.notes.append(
+                "no key in common: \(a.path) has \(list(a.dataKeys)), \(b.path) has \(list(b.dataKeys))")
         }
         return report
     }
@@ -87,20 +94,25 @@ public enum DiffJob {
     static func openFiles(_ request: DiffRequest) throws -> (DiffFile, DiffFile) {
         let npyA = DiffFile.isNPY(request.fileA), npyB = DiffFile.isNPY(request.fileB)
         guard npyA == npyB else {
-            throw BatchNormFileError("\(npyA ? request.fileA : request.fileB) is an .npy file and "
-                + "\(npyA ? request.fileB : request.fileA) is not; compare two .npz or two .npy files")
+            throw BatchNormFileError(
+                "\(npyA ? request.fileA : request.fileB) is an .npy file and "
+                    + "\(npyA ? request.fileB : request.fileA) is not; compare two .npz or two .npy files")
         }
-        let single = npyA
+        let single =
+            npyA
             ? try DiffKeys.singleArrayKey(a: request.fileA, b: request.fileB, requested: request.keys) : ""
-        return (try DiffFile(path: request.fileA, singleArrayKey: single, options: request.options),
-                try DiffFile(path: request.fileB, singleArrayKey: single, options: request.options))
+        return (
+            try DiffFile(path: request.fileA, singleArrayKey: single, options: request.options),
+            try DiffFile(path: request.fileB, singleArrayKey: single, options: request.options)
+        )
     }
 
     /// What a diagnosis needs of each side: every judged key's values and truth, whole,
     /// for a side with some key beyond rounding; nothing for a side within rounding
     /// everywhere, which is not diagnosed (so only beyond sides are held whole).
     static func diagnosisSides(_ values: [DiffValues], reports: [KeyReport], truth: DiffTruth) throws
-        -> (a: DiagnosisSide, b: DiagnosisSide) {
+        -> (a: DiagnosisSide, b: DiagnosisSide)
+    {
         let judged = Dictionary(uniqueKeysWithValues: reports.compactMap { r in r.truth.map { (r.key, $0) } })
         func side(_ pick: KeyPath<TruthJudgement, SideJudgement>, isA: Bool) throws -> DiagnosisSide {
             var side = DiagnosisSide()
@@ -109,8 +121,9 @@ public enum DiffJob {
                 guard let judgement = judged[pair.key] else { continue }
                 let format = isA ? pair.formatA : pair.formatB
                 guard let exact = try truth.truth(for: pair.key, shape: pair.shape, format: format) else { continue }
-                side.add(key: pair.key, values: isA ? try pair.valuesA() : try pair.valuesB(), format: format,
-                         truth: exact, beyond: judgement[keyPath: pick].verdict == .beyondRounding)
+                side.add(
+                    key: pair.key, values: isA ? try pair.valuesA() : try pair.valuesB(), format: format,
+                    truth: exact, beyond: judgement[keyPath: pick].verdict == .beyondRounding)
             }
             return side
         }
@@ -121,8 +134,9 @@ public enum DiffJob {
     static func recordedSettings(a: DiffFile, b: DiffFile, flags: StatedSettings) throws -> StatedSettings {
         let conflicts = a.stated.conflicts(with: b.stated).filter { !overridden($0, by: flags) }
         guard conflicts.isEmpty else {
-            throw BatchNormFileError("\(a.path) and \(b.path) record different settings: "
-                + conflicts.joined(separator: ", ") + "; give the right one as a flag")
+            throw BatchNormFileError(
+                "\(a.path) and \(b.path) record different settings: "
+                    + conflicts.joined(separator: ", ") + "; give the right one as a flag")
         }
         return a.stated.over(b.stated)
     }
@@ -132,8 +146,9 @@ public enum DiffJob {
         for file in files {
             let conflicts = problem.statedInFile.conflicts(with: file.stated).filter { !overridden($0, by: flags) }
             guard conflicts.isEmpty else {
-                throw BatchNormFileError("\(problem.path) and \(file.path) record different settings: "
-                    + conflicts.joined(separator: ", ") + "; give the right one as a flag")
+                throw BatchNormFileError(
+                    "\(problem.path) and \(file.path) record different settings: "
+                        + conflicts.joined(separator: ", ") + "; give the right one as a flag")
             }
         }
     }

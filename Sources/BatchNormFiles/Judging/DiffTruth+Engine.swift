@@ -9,11 +9,14 @@ extension DiffTruth {
     /// dropped, or a whole run asked for anyway) is for them, and `stream` runs again.
     func solved() throws -> (channels: BatchNormChannels, scales: ErrorScales) {
         if let channels, let scales { return (channels, scales) }
-        let channels = try self.channels ?? problem.storedFloat.dispatch(Streamed(problem: problem, threads: threads) { _, _, _ in })
+        let channels =
+            try self.channels
+            ?? problem.storedFloat.dispatch(Streamed(problem: problem, threads: threads) { _, _, _ in })
         self.channels = channels
         let scales = try withInputBytes { x, dout, type in
-            try ErrorScales(x: x, dout: dout, elementType: type, shape: problem.shape, parameters: problem.parameters,
-                            mode: problem.mode, channels: channels, threads: threads)
+            try ErrorScales(
+                x: x, dout: dout, elementType: type, shape: problem.shape, parameters: problem.parameters,
+                mode: problem.mode, channels: channels, threads: threads)
         }
         self.scales = scales
         return (channels, scales)
@@ -24,8 +27,10 @@ extension DiffTruth {
     func withScales<R>(_ output: ScaledOutput, _ body: (ScaleValues) throws -> R) throws -> R {
         let scales = try solved().scales
         return try withInputBytes { x, dout, _ in
-            guard let elements = scales.elements(output, x: x.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!,
-                                                 dout: dout.map { $0.baseAddress ?? UnsafeRawPointer(bitPattern: 64)! })
+            guard
+                let elements = scales.elements(
+                    output, x: x.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!,
+                    dout: dout.map { $0.baseAddress ?? UnsafeRawPointer(bitPattern: 64)! })
             else { throw BatchNormFileError("\(problem.path): no dout, so no dx to judge") }
             return try body(ScaleValues(scales: elements))
         }
@@ -36,10 +41,12 @@ extension DiffTruth {
     /// valid for the call.
     func stream(_ deliver: @escaping (Range<Int>, any ValueBlocks, (any ValueBlocks)?) throws -> Void) throws {
         let format = problem.storedFloat
-        _ = try format.dispatch(Streamed(problem: problem, threads: threads) { range, out, dx in
-            try deliver(range, StoredValues(base: out, first: range.lowerBound, format: format),
-                        dx.map { StoredValues(base: $0, first: range.lowerBound, format: format) })
-        })
+        _ = try format.dispatch(
+            Streamed(problem: problem, threads: threads) { range, out, dx in
+                try deliver(
+                    range, StoredValues(base: out, first: range.lowerBound, format: format),
+                    dx.map { StoredValues(base: $0, first: range.lowerBound, format: format) })
+            })
     }
 
     /// out or dx rounded once into `format`, whole, from one engine run per format.
@@ -88,9 +95,10 @@ private struct Streamed: StoredFloatBody {
 
     func run<X: BatchNormFloat & NPYElement>(_: X.Type) throws -> BatchNormChannels {
         try problem.evaluate(X.self, threads: threads) { range, out, dx in
-            let placeholder = UnsafeRawPointer(bitPattern: 64)!   // an empty block; never read
-            try deliver(range, out.baseAddress.map(UnsafeRawPointer.init) ?? placeholder,
-                        dx.map { $0.baseAddress.map(UnsafeRawPointer.init) ?? placeholder })
+            let placeholder = UnsafeRawPointer(bitPattern: 64)!  // an empty block; never read
+            try deliver(
+                range, out.baseAddress.map(UnsafeRawPointer.init) ?? placeholder,
+                dx.map { $0.baseAddress.map(UnsafeRawPointer.init) ?? placeholder })
         }
     }
 }
@@ -110,7 +118,10 @@ private struct InputBytes<R>: StoredFloatBody {
 
 /// An output held whole in its own type.
 enum TypedValues {
-    case float16([Float16]), bfloat16([BFloat16]), float32([Float]), float64([Double])
+    case float16([Float16])
+    case bfloat16([BFloat16])
+    case float32([Float])
+    case float64([Double])
 
     init<T: BatchNormFloat>(_ values: [T]) {
         switch values {
@@ -134,8 +145,10 @@ enum TypedValues {
     func withBlocks<R>(_ body: (any ValueBlocks) throws -> R) throws -> R {
         func blocks<T>(_ values: [T], _ format: StoredFloat) throws -> R {
             try values.withUnsafeBytes { bytes in
-                try body(StoredValues(base: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!, first: 0,
-                                      format: format))
+                try body(
+                    StoredValues(
+                        base: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!, first: 0,
+                        format: format))
             }
         }
         switch self {

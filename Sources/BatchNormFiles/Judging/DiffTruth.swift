@@ -60,8 +60,9 @@ public final class DiffTruth {
     /// judging values against the truth of another problem would be nonsense.
     public func requireShape(_ shape: [Int], of key: String) throws {
         guard let expected = expectedShape(of: key), shape != expected else { return }
-        throw BatchNormFileError("\(key) has shape \(shape) in A and B, but the inputs \(problem.path) give \(expected) "
-            + "(layout \(layout.rawValue)); are these the inputs that produced them, with the right --layout?")
+        throw BatchNormFileError(
+            "\(key) has shape \(shape) in A and B, but the inputs \(problem.path) give \(expected) "
+                + "(layout \(layout.rawValue)); are these the inputs that produced them, with the right --layout?")
     }
 
     /// Before a float key is judged: the engine's first run for any key it may produce
@@ -88,12 +89,13 @@ public final class DiffTruth {
     /// A per-channel key's truth, rounded from the exact solution into `format`.
     func channelTruth(_ quantity: ChannelQuantity, format: FloatFormat) throws -> TruthInput? {
         let (channels, scales) = try solved()
-        let values: [Double]? = switch format {
-        case .float16: channels.perChannel(quantity, as: Float16.self)?.map(Double.init)
-        case .bfloat16: channels.perChannel(quantity, as: BFloat16.self)?.map(\.exactDouble)
-        case .float32: channels.perChannel(quantity, as: Float.self)?.map(Double.init)
-        case .float64: channels.perChannel(quantity, as: Double.self)
-        }
+        let values: [Double]? =
+            switch format {
+            case .float16: channels.perChannel(quantity, as: Float16.self)?.map(Double.init)
+            case .bfloat16: channels.perChannel(quantity, as: BFloat16.self)?.map(\.exactDouble)
+            case .float32: channels.perChannel(quantity, as: Float.self)?.map(Double.init)
+            case .float64: channels.perChannel(quantity, as: Double.self)
+            }
         guard let values, let scale = scales.perChannel[quantity] else { return nil }
         return TruthInput(values: values, scale: scale, valuesPerChannel: problem.shape.valuesPerChannel)
     }
@@ -104,8 +106,9 @@ public final class DiffTruth {
         guard let scales else { return [] }
         let limit = RoundingThreshold.standard.limit(valuesPerChannel: problem.shape.valuesPerChannel)
         return scales.conditioning.enumerated().map { channel, conditioning in
-            ChannelAccuracy(channel: channel, meanOverStd: conditioning.meanOverStd,
-                            outResolution: limit * format.unitRoundoff * conditioning.outScale, format: format)
+            ChannelAccuracy(
+                channel: channel, meanOverStd: conditioning.meanOverStd,
+                outResolution: limit * format.unitRoundoff * conditioning.outScale, format: format)
         }
     }
 }

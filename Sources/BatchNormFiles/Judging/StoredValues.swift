@@ -74,7 +74,7 @@ private struct InPlaceValues<R>: StoredFloatBody {
 
     func run<X: BatchNormFloat & NPYElement>(_: X.Type) throws -> R {
         try array.withUnsafeElementBytes(as: X.self) { bytes in
-            let base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!   // empty: never read
+            let base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!  // empty: never read
             return try body(StoredValues(base: base, first: 0, format: format))
         }
     }

@@ -6,7 +6,7 @@ extension BatchNormShape {
     @inline(__always)
     func forEachRun(ofChannel c: Int, _ body: (_ start: Int, _ stride: Int, _ count: Int) -> Void) {
         guard elementCount > 0 else { return }  // the other dimensions may be huge
-        for n in 0 ..< batch { body(n * batchStride + c * channelStride, spatialStride, spatial) }
+        for n in 0..<batch { body(n * batchStride + c * channelStride, spatialStride, spatial) }
     }
 
     /// Calls `body(channel, lower, upper)` for each maximal piece of the flat positions

@@ -94,30 +94,33 @@ public struct ElementScales: @unchecked Sendable {
         let count = shape.elementCount
         return [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
             for start in stride(from: 0, to: count, by: 1 << 16) {
-                fill(start ..< min(count, start + 1 << 16), into: buffer.baseAddress! + start)
+                fill(start..<min(count, start + 1 << 16), into: buffer.baseAddress! + start)
             }
             initialized = count
         }
     }
 
     @inline(__always)
-    private func fill<X: BatchNormFloat>(_ range: Range<Int>, into destination: UnsafeMutablePointer<Double>,
-                                         as _: X.Type) {
+    private func fill<X: BatchNormFloat>(
+        _ range: Range<Int>, into destination: UnsafeMutablePointer<Double>,
+        as _: X.Type
+    ) {
         let x = Elements<X>(x), first = range.lowerBound
         coefficients.withUnsafeBufferPointer { coefficients in
             if output == .out {
                 shape.forEachPiece(in: range) { c, lower, upper in
                     let k = coefficients[c]
-                    for i in lower ..< upper { destination[i - first] = Self.outScale(x[i].exactDouble, k) }
+                    for i in lower..<upper { destination[i - first] = Self.outScale(x[i].exactDouble, k) }
                 }
                 return
             }
             let dout = Elements<X>(dout!)
             shape.forEachPiece(in: range) { c, lower, upper in
                 let k = coefficients[c]
-                for i in lower ..< upper {
+                for i in lower..<upper {
                     let value = x[i].exactDouble
-                    destination[i - first] = k.dxDout * dout[i].exactDouble.magnitude
+                    destination[i - first] =
+                        k.dxDout * dout[i].exactDouble.magnitude
                         + k.dxDeviation * (value - k.mean).magnitude + k.dxX * value.magnitude + k.dxConstant
                 }
             }
@@ -132,8 +135,10 @@ public struct ElementScales: @unchecked Sendable {
     /// The largest scale of out in channel `c` (0 for an empty channel), in four
     /// independent maxima: a maximum does not depend on the order (a NaN scale is never
     /// kept, as `max(largest, scale)` keeps the first argument when the second is NaN).
-    static func largestOut<X: BatchNormFloat>(x: Elements<X>, shape: BatchNormShape, channel c: Int,
-                                              _ k: ElementScaleCoefficients) -> Double {
+    static func largestOut<X: BatchNormFloat>(
+        x: Elements<X>, shape: BatchNormShape, channel c: Int,
+        _ k: ElementScaleCoefficients
+    ) -> Double {
         var m = (0.0, 0.0, 0.0, 0.0)
         shape.forEachRun(ofChannel: c) { start, stride, count in
             var j = 0

@@ -101,7 +101,7 @@ public struct ErrorScales: Sendable {
         }
         let p = try parameters.resolved(channels: shape.channels)
         let statistics = ChannelStatistics.all(channels: channels, parameters: p, mode: mode, shape: shape)
-        let placeholder = UnsafeRawPointer(bitPattern: 64)!   // for empty buffers; never read
+        let placeholder = UnsafeRawPointer(bitPattern: 64)!  // for empty buffers; never read
         let (sums, coefficients, largestOut) = Self.elementPasses(
             x: Elements<X>(x.baseAddress ?? placeholder), dout: dout.map { Elements<X>($0.baseAddress ?? placeholder) },
             shape: shape, mode: mode, statistics: statistics, threads: max(1, threads))
@@ -120,8 +120,9 @@ public struct ErrorScales: Sendable {
         x: UnsafeBufferPointer<X>, dout: UnsafeBufferPointer<X>?, shape: BatchNormShape,
         parameters: BatchNormParameters, mode: BatchNormMode, result: BatchNormResult<Output>
     ) throws(BatchNormError) {
-        try self.init(x: UnsafeRawBufferPointer(x), dout: dout.map { UnsafeRawBufferPointer($0) }, elementType: X.self,
-                      shape: shape, parameters: parameters, mode: mode, channels: result.channels)
+        try self.init(
+            x: UnsafeRawBufferPointer(x), dout: dout.map { UnsafeRawBufferPointer($0) }, elementType: X.self,
+            shape: shape, parameters: parameters, mode: mode, channels: result.channels)
     }
 
     /// The scales of `output`'s values, block by block, from the same x and dout (as raw
@@ -129,8 +130,9 @@ public struct ErrorScales: Sendable {
     /// result is used. nil for dx without dout.
     public func elements(_ output: ScaledOutput, x: UnsafeRawPointer, dout: UnsafeRawPointer?) -> ElementScales? {
         guard output == .out || (hasDout && dout != nil) else { return nil }
-        return ElementScales(output: output, x: x, dout: dout, type: elementType, shape: shape,
-                             coefficients: coefficients)
+        return ElementScales(
+            output: output, x: x, dout: dout, type: elementType, shape: shape,
+            coefficients: coefficients)
     }
 
     /// The passes over the elements, channel by channel: the sums, then each channel's
@@ -144,8 +146,9 @@ public struct ErrorScales: Sendable {
         x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
         statistics: [ChannelStatistics], threads: Int
     ) -> (sums: [ScaleSums], coefficients: [ElementScaleCoefficients], largestOut: [Double]) {
-        let channels = ScaleSums.all(x: x, dout: dout, shape: shape, mode: mode, statistics: statistics,
-                                     threads: threads)
+        let channels = ScaleSums.all(
+            x: x, dout: dout, shape: shape, mode: mode, statistics: statistics,
+            threads: threads)
         return (channels.map(\.sums), channels.map(\.coefficients), channels.map(\.largestOut))
     }
 
@@ -182,8 +185,9 @@ public struct ErrorScales: Sendable {
             let variance = statistics[c].variance * factor
             // The unbiased correction is one more product; the biased variance is S_var's own.
             let correction = unbiased ? variance.magnitude : 0
-            return update(p.runningVar[c], batch: variance,
-                          batchScale: statistics[c].varianceScale(sums[c]) * factor + correction)
+            return update(
+                p.runningVar[c], batch: variance,
+                batchScale: statistics[c].varianceScale(sums[c]) * factor + correction)
         }
         return scales
     }
@@ -227,20 +231,23 @@ struct ChannelStatistics: Sendable {
     var kappa = 0.0
     var training: Bool
 
-    static func all(channels: BatchNormChannels, parameters p: ResolvedParameters,
-                    mode: BatchNormMode, shape: BatchNormShape) -> [ChannelStatistics] {
+    static func all(
+        channels: BatchNormChannels, parameters p: ResolvedParameters,
+        mode: BatchNormMode, shape: BatchNormShape
+    ) -> [ChannelStatistics] {
         let mean = channels.perChannel(.mean, as: Double.self)!
         let invstd = channels.perChannel(.invstd, as: Double.self)!
         let m = Double(shape.valuesPerChannel)
         let dbeta = channels.perChannel(.dbeta, as: Double.self)
         let dgamma = channels.perChannel(.dgamma, as: Double.self)
-        return (0 ..< shape.channels).map { c in
+        return (0..<shape.channels).map { c in
             let variance = mode == .training ? 0 : p.runningVar[c]
-            return ChannelStatistics(count: m, mean: mean[c], variance: variance, invstd: invstd[c], eps: p.eps,
-                                     gamma: p.gamma[c], beta: p.beta[c],
-                                     dbeta: dbeta?[c].magnitude ?? 0, dgamma: dgamma?[c].magnitude ?? 0,
-                                     meanScale: mean[c].magnitude,
-                                     training: mode == .training)
+            return ChannelStatistics(
+                count: m, mean: mean[c], variance: variance, invstd: invstd[c], eps: p.eps,
+                gamma: p.gamma[c], beta: p.beta[c],
+                dbeta: dbeta?[c].magnitude ?? 0, dgamma: dgamma?[c].magnitude ?? 0,
+                meanScale: mean[c].magnitude,
+                training: mode == .training)
         }
     }
 

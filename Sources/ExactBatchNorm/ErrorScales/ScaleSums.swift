@@ -28,12 +28,14 @@ struct ScaleSums: Sendable {
             var c = channels.lowerBound
             while c < channels.upperBound {
                 let paired = dout != nil && c + 1 < channels.upperBound
-                var sums = [ScaleSums(statistics: statistics[c])] + (paired ? [ScaleSums(statistics: statistics[c + 1])] : [])
+                var sums =
+                    [ScaleSums(statistics: statistics[c])] + (paired ? [ScaleSums(statistics: statistics[c + 1])] : [])
                 if paired, let dout {
                     var (first, second) = (sums[0], sums[1])
                     shape.forEachRun(ofChannel: c) { start, stride, count in
-                        addRuns(&first, &second, x: x, dout: dout, start: start, other: start + shape.channelStride,
-                                stride: stride, count: count)
+                        addRuns(
+                            &first, &second, x: x, dout: dout, start: start, other: start + shape.channelStride,
+                            stride: stride, count: count)
                     }
                     sums = [first, second]
                 } else {
@@ -49,8 +51,11 @@ struct ScaleSums: Sendable {
                     channel.statistics.complete(with: channel)
                     channel.completeDgammaScale()
                     let coefficients = ElementScaleCoefficients(channel, mode: mode)
-                    results.append((channel, coefficients,
-                                    ElementScales.largestOut(x: x, shape: shape, channel: c + offset, coefficients)))
+                    results.append(
+                        (
+                            channel, coefficients,
+                            ElementScales.largestOut(x: x, shape: shape, channel: c + offset, coefficients)
+                        ))
                 }
                 c += sums.count
             }
@@ -68,7 +73,7 @@ struct ScaleSums: Sendable {
         stride: Int, count: Int
     ) {
         var first = RunTerms(), second = RunTerms()
-        for j in 0 ..< count {
+        for j in 0..<count {
             first.add(x[start + j * stride].exactDouble, dout[start + j * stride].exactDouble, mean: a.statistics.mean)
             second.add(x[other + j * stride].exactDouble, dout[other + j * stride].exactDouble, mean: b.statistics.mean)
         }
@@ -81,7 +86,7 @@ struct ScaleSums: Sendable {
     private mutating func addRun<X: BatchNormFloat>(x: Elements<X>, start: Int, stride: Int, count: Int) {
         let mean = statistics.mean
         var absX = 0.0, absDeviationTimesX = 0.0, squaredDeviation = 0.0
-        for j in 0 ..< count {
+        for j in 0..<count {
             let value = x[start + j * stride].exactDouble
             let deviation = (value - mean).magnitude
             absX += value.magnitude
@@ -99,7 +104,7 @@ struct ScaleSums: Sendable {
         x: Elements<X>, dout: Elements<X>, start: Int, stride: Int, count: Int
     ) {
         var terms = RunTerms()
-        for j in 0 ..< count {
+        for j in 0..<count {
             terms.add(x[start + j * stride].exactDouble, dout[start + j * stride].exactDouble, mean: statistics.mean)
         }
         add(terms)
@@ -121,7 +126,8 @@ struct ScaleSums: Sendable {
     private mutating func completeDgammaScale() {
         let s = statistics
         absDoutTimesXhat = absDoutTimesDeviation * s.invstd.magnitude
-        let doutTimesXhatScale = s.invstd.magnitude * (absDoutTimesX + s.meanScale * absDout + absDoutTimesDeviation)
+        let doutTimesXhatScale =
+            s.invstd.magnitude * (absDoutTimesX + s.meanScale * absDout + absDoutTimesDeviation)
             + absDoutTimesXhat * (s.kappa + 1)
         dgammaScale = doutTimesXhatScale + absDoutTimesXhat
     }
