@@ -2,7 +2,7 @@
 """Input files for the Keras, Flax and TF-fused exporters, one folder per convention.
 
     python3 scripts/make_framework_cases.py [--out data/frameworks]
-        [--tf-python /work/venvs/tf/bin/python] [--jax-python /work/venvs/jax/bin/python]
+        [--tf-python TF_VENV/bin/python] [--jax-python JAX_VENV/bin/python]
 
 Needs numpy only. Writes OUT/<convention>/<case>.npz for every convention below and
 every case that the convention's frameworks can run, with identical arrays (x, dout,
