@@ -5,6 +5,7 @@
 //   CZlib            system zlib (deflate, inflate, crc32)
 //   CFoldedCRC       CRC-32 by carry-less multiplication, where the processor has it
 //   CMultiplyAdd     a*b + c, fused where the target can, never reassociated
+//   CSystemFacts     what the libraries ask the system (the processors online)
 //   NumPyFormat      .npy/.npz reading and writing; knows nothing of batch norm
 //   ExactBatchNorm   exact batch-norm forward/backward on buffers; knows nothing of files
 //   ArrayComparison  element-wise comparison, tolerances, ulp and rounding verdicts
@@ -42,14 +43,15 @@ let package = Package(
         ),
         .target(name: "CFoldedCRC"),
         .target(name: "CMultiplyAdd"),
+        .target(name: "CSystemFacts"),
         .target(
             name: "NumPyFormat",
-            dependencies: ["CZlib", "CFoldedCRC"]
+            dependencies: ["CZlib", "CFoldedCRC", "CSystemFacts"]
         ),
         .target(
             name: "ExactBatchNorm",
             dependencies: [
-                "CMultiplyAdd",
+                "CMultiplyAdd", "CSystemFacts",
                 .product(name: "RealModule", package: "swift-numerics"),
                 .product(name: "BigInt", package: "BigInt"),
             ]

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CSystemFacts
 
 /// Batch normalization, forward and backward, computed exactly.
 ///
@@ -19,13 +17,7 @@ import Glibc
 /// compiled for concrete types.
 public enum ExactBatchNorm {
     /// The number of worker threads used when the caller does not say.
-    public static var defaultThreadCount: Int {
-        #if canImport(Glibc)
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        #else
-        return 1
-        #endif
-    }
+    public static var defaultThreadCount: Int { Int(bn_processors_online()) }
 
     /// `out` and `dx` (when the input has `dout`) as new arrays of `Output`, and the
     /// per-channel results.

@@ -1,3 +1,4 @@
+import CSystemFacts
 #if canImport(Glibc)
 import Glibc
 #else
@@ -13,7 +14,7 @@ import Glibc
 /// that reads the machine's figures.
 enum Platform {
     /// Processors online, at least 1.
-    static let processorCount = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    static let processorCount = Int(bn_processors_online())
 
     /// The size of a memory page, the unit of mappings.
     static let pageSize = max(1, Int(sysconf(Int32(_SC_PAGESIZE))))

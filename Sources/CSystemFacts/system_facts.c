@@ -1,0 +1,1 @@
+// CSystemFacts is header-only (include/CSystemFacts.h); SwiftPM needs a source file.
