@@ -76,11 +76,6 @@ struct HistogramCounter: Sendable {
         counts[Self.bucket(ulp: distance)] += 1
     }
 
-    /// Adds `count` elements at 0 ulp at once.
-    mutating func add(zeroULPCount count: Int) {
-        counts[0] += count
-    }
-
     /// Adds counts gathered elsewhere, bucket by bucket (`buckets.count` is `bucketCount`).
     mutating func add(buckets: UnsafeBufferPointer<Int>, nonFinite: Int) {
         for j in counts.indices { counts[j] += buckets[j] }

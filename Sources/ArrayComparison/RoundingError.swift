@@ -42,25 +42,3 @@ public func roundingError(
 func equalsTruth(_ v: Double, _ truth: Double) -> Bool {
     v == truth || (v.isNaN && truth.isNaN)
 }
-
-/// `roundingError`, with the common case first: a finite quotient over a nonzero
-/// allowance is the answer itself (equal values give 0/allowance = 0). Every other case
-/// (NaN, infinity, a zero allowance) takes the rules above, out of line.
-@inline(__always)
-func fastRoundingError(
-    value v: Double, truth: Double, scale: Double, unitRoundoff u: Double,
-    subnormalStep q: Double
-) -> Double {
-    let allowance = u * scale.magnitude + q
-    let error = (v - truth).magnitude / allowance
-    if error < .infinity && allowance != 0 { return error }
-    return slowRoundingError(value: v, truth: truth, scale: scale, unitRoundoff: u, subnormalStep: q)
-}
-
-@inline(never)
-func slowRoundingError(
-    value v: Double, truth: Double, scale: Double, unitRoundoff u: Double,
-    subnormalStep q: Double
-) -> Double {
-    roundingError(value: v, truth: truth, scale: scale, unitRoundoff: u, subnormalStep: q)
-}

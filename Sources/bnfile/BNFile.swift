@@ -29,7 +29,6 @@ struct BNFile: ParsableCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         // An input truncated while mapped ends the run with one line, not a crash report.
         MappingFaults.install(prefix: "\(ToolIdentity.name): error: ", cleanup: SignalCleanup.removeFiles)
-        AllocatorPolicy.keepFreedArrays()
         do {
             var command = try parseAsRoot(arguments)
             try command.run()

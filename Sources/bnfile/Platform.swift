@@ -28,32 +28,3 @@ enum LibC {
         #endif
     }
 }
-
-/// How the C allocator treats the large arrays a run or a check allocates and frees,
-/// layer after layer.
-enum AllocatorPolicy {
-    /// glibc serves blocks over its threshold (128 KiB, raised as it goes) with fresh
-    /// mappings and returns them on free, so every layer's arrays fault their pages in
-    /// and zero them anew: a quarter of `bnfile check`'s time on ResNet-50's 53 layers.
-    /// Arrays up to glibc's largest threshold (32 MiB) are kept in the heap instead, and
-    /// freed memory stays with the process for the next layer. The peak is unchanged:
-    /// layers reuse what the previous one freed.
-    static func keepFreedArrays() {
-        #if canImport(Glibc)
-        _ = glibcMallopt(mmapThreshold, 32 << 20)
-        _ = glibcMallopt(trimThreshold, 1 << 30)
-        #endif
-    }
-
-    #if canImport(Glibc)
-    // <malloc.h> is not part of Swift's Glibc module: mallopt(3) and its parameters'
-    // values, as glibc defines them.
-    private static let trimThreshold: Int32 = -1  // M_TRIM_THRESHOLD
-    private static let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD
-    #endif
-}
-
-#if canImport(Glibc)
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-#endif
