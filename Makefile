@@ -91,12 +91,12 @@ $(FUZZ_LIB)/libRealModule.a: | $(NUMERICS)/RealModule
 
 ENGINE_SOURCES := $(shell find Sources/ExactBatchNorm -name '*.swift')
 $(FUZZ_LIB)/libExactBatchNorm.a: $(ENGINE_SOURCES) $(FUZZ_LIB)/libBigInt.a $(FUZZ_LIB)/libRealModule.a
-	$(call FUZZ_LIBRARY,ExactBatchNorm) -I $(NUMERICS)/_NumericsShims/include -I Sources/CMultiplyAdd/include -I Sources/CSystemFacts/include \
+	$(call FUZZ_LIBRARY,ExactBatchNorm) -I $(NUMERICS)/_NumericsShims/include -I Sources/CMultiplyAdd/include -I Sources/CSystemCalls/include \
 	  $(ENGINE_SOURCES)
 
 $(FUZZ_LIB)/libNumPyFormat.a: $(NUMPYFORMAT_SOURCES)
 	@mkdir -p $(FUZZ_LIB)
-	$(call FUZZ_LIBRARY,NumPyFormat) -I Sources/CZlib -I Sources/CFoldedCRC/include -I Sources/CSystemFacts/include $^
+	$(call FUZZ_LIBRARY,NumPyFormat) -I Sources/CZlib -I Sources/CFoldedCRC/include -I Sources/CSystemCalls/include $^
 
 $(FUZZ_LIB)/libArrayComparison.a: $(shell find Sources/ArrayComparison -name '*.swift')
 	@mkdir -p $(FUZZ_LIB)
@@ -106,19 +106,19 @@ FILES_SOURCES := $(shell find Sources/BatchNormFiles -name '*.swift')
 $(FUZZ_LIB)/libBatchNormFiles.a: $(FILES_SOURCES) $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a \
   $(FUZZ_LIB)/libArrayComparison.a $(FUZZ_LIB)/libRealModule.a
 	$(call FUZZ_LIBRARY,BatchNormFiles) -I Sources/CZlib -I Sources/CFoldedCRC/include \
-	  -I $(NUMERICS)/_NumericsShims/include -I Sources/CMultiplyAdd/include -I Sources/CSystemFacts/include $(FILES_SOURCES)
+	  -I $(NUMERICS)/_NumericsShims/include -I Sources/CMultiplyAdd/include -I Sources/CSystemCalls/include $(FILES_SOURCES)
 
 $(FUZZ_DIR)/fuzz-run: fuzz/targets/run.swift $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o \
   $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a $(FUZZ_LIB)/libBatchNormFiles.a
 	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name FuzzRun -D FUZZ_RUN \
 	  -I $(FUZZ_LIB) -I Sources/CZlib -I Sources/CFoldedCRC/include -I $(NUMERICS)/_NumericsShims/include \
-	  -I Sources/CMultiplyAdd/include -I Sources/CSystemFacts/include \
+	  -I Sources/CMultiplyAdd/include -I Sources/CSystemCalls/include \
 	  -L $(FUZZ_LIB) -lBatchNormFiles -lArrayComparison -lNumPyFormat -lExactBatchNorm -lBigInt -lRealModule -lz \
 	  $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o $< -o $@
 
 $(FUZZ_DIR)/fuzz-%: fuzz/targets/%.swift $(FUZZ_SOURCES) $(FUZZ_DIR)/folded_crc32.o
 	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name NumPyFormat \
-	  -I Sources/CZlib -I Sources/CFoldedCRC/include -I Sources/CSystemFacts/include -lz $(FUZZ_SOURCES) $(FUZZ_DIR)/folded_crc32.o $< -o $@
+	  -I Sources/CZlib -I Sources/CFoldedCRC/include -I Sources/CSystemCalls/include -lz $(FUZZ_SOURCES) $(FUZZ_DIR)/folded_crc32.o $< -o $@
 
 $(FUZZ_DIR)/folded_crc32.o: Sources/CFoldedCRC/folded_crc32.c Sources/CFoldedCRC/include/CFoldedCRC.h
 	@mkdir -p $(FUZZ_DIR)

@@ -5,7 +5,7 @@
 //   CZlib            system zlib (deflate, inflate, crc32)
 //   CFoldedCRC       CRC-32 by carry-less multiplication, where the processor has it
 //   CMultiplyAdd     a*b + c, fused where the target can, never reassociated
-//   CSystemFacts     what the libraries ask the system (the processors online)
+//   CSystemCalls     what the libraries ask of the system (the processors online, early writeback)
 //   NumPyFormat      .npy/.npz reading and writing; knows nothing of batch norm
 //   ExactBatchNorm   exact batch-norm forward/backward on buffers; knows nothing of files
 //   ArrayComparison  element-wise comparison, tolerances, ulp and rounding verdicts
@@ -43,15 +43,15 @@ let package = Package(
         ),
         .target(name: "CFoldedCRC"),
         .target(name: "CMultiplyAdd"),
-        .target(name: "CSystemFacts"),
+        .target(name: "CSystemCalls"),
         .target(
             name: "NumPyFormat",
-            dependencies: ["CZlib", "CFoldedCRC", "CSystemFacts"]
+            dependencies: ["CZlib", "CFoldedCRC", "CSystemCalls"]
         ),
         .target(
             name: "ExactBatchNorm",
             dependencies: [
-                "CMultiplyAdd", "CSystemFacts",
+                "CMultiplyAdd", "CSystemCalls",
                 .product(name: "RealModule", package: "swift-numerics"),
                 .product(name: "BigInt", package: "BigInt"),
             ]

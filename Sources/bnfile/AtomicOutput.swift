@@ -89,6 +89,11 @@ final class AtomicOutput {
         TemporaryFile.reclaimAbandoned(inFolder: folder)
     }
 
+    /// Whether `commit` flushes the file to disk: always, except when writing a device
+    /// or FIFO in place. A writer may then hand its data to the device as it goes
+    /// (``NPZWriteOptions/writesBehind``), so the flush waits only for the last of it.
+    var flushesOnCommit: Bool { target != nil }
+
     /// Flushes and renames into place (for an unnamed file: names it, then renames).
     func commit() throws {
         guard let target else {

@@ -20,7 +20,7 @@ enum RunJob {
         do {
             let writer = NPZWriter(
                 fileDescriptor: file.descriptor, name: output,
-                options: NPZWriteOptions(compression: compression))
+                options: NPZWriteOptions(compression: compression, writesBehind: file.flushesOnCommit))
             try BatchNormResultFile.write(problem, to: writer, compression: compression, threads: settings.threads)
             try file.commit()
         } catch {

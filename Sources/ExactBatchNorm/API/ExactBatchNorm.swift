@@ -1,4 +1,4 @@
-import CSystemFacts
+import CSystemCalls
 
 /// Batch normalization, forward and backward, computed exactly.
 ///

@@ -2,9 +2,19 @@
 public struct NPZWriteOptions: Sendable {
     /// How members are written unless an `add` call says otherwise.
     public var compression: NPZCompression
+    /// Whether the archive's data is handed to the device while it is being written:
+    /// for callers that `fsync` the file when it is complete, as an atomic output does.
+    /// The flush then waits for the last blocks only, not for every byte, and the
+    /// device works while the data is still being computed. Durability still comes
+    /// from the caller's `fsync` alone: this starts writes, it does not wait for them,
+    /// and a file system that cannot take the hint simply does not get it. Off by
+    /// default, since an archive nobody flushes would be sent to the device sooner,
+    /// and so more often, than the kernel would send it.
+    public var writesBehind: Bool
 
-    public init(compression: NPZCompression = .stored) {
+    public init(compression: NPZCompression = .stored, writesBehind: Bool = false) {
         self.compression = compression
+        self.writesBehind = writesBehind
     }
 }
 

@@ -25,7 +25,7 @@ public final class NPZWriter {
     /// Creates (or truncates) `path`; `finish()` closes it.
     public init(path: String, options: NPZWriteOptions = NPZWriteOptions()) throws {
         self.options = options
-        output = try FileOutput.create(path: path)
+        output = try FileOutput.create(path: path, writesBehind: options.writesBehind)
         ownsDescriptor = true
     }
 
@@ -33,7 +33,7 @@ public final class NPZWriter {
     /// position. `name` stands for the file in errors.
     public init(fileDescriptor: Int32, name: String, options: NPZWriteOptions = NPZWriteOptions()) {
         self.options = options
-        output = FileOutput(fd: fileDescriptor, name: name)
+        output = FileOutput(fd: fileDescriptor, name: name, writesBehind: options.writesBehind)
         ownsDescriptor = false
     }
 

@@ -1,4 +1,4 @@
-import CSystemFacts
+import CSystemCalls
 #if canImport(Glibc)
 import Glibc
 #else

@@ -1,0 +1,1 @@
+// CSystemCalls is header-only (include/CSystemCalls.h); SwiftPM needs a source file.

@@ -1,1 +1,0 @@
-// CSystemFacts is header-only (include/CSystemFacts.h); SwiftPM needs a source file.
