@@ -186,4 +186,94 @@ import Testing
             #expect(ExactRational.compare(first[ch].xDout.value, last[ch].xDout.value) == 0)
         }
     }
+
+    /// `planes` runs of `count` values laid out `stride` apart, with NaN in the gaps, so
+    /// that a read outside the planes would show.
+    static func planeLayout(_ values: [Double], count: Int, planes: Int, stride: Int) -> [Double] {
+        var laid = [Double](repeating: .nan, count: (planes - 1) * stride + count)
+        for p in 0..<planes {
+            for k in 0..<count { laid[p * stride + k] = values[p * count + k] }
+        }
+        return laid
+    }
+
+    /// The one-pass sums of values in several planes (``OnePassSummation/Planes``), against
+    /// one-by-one exact accumulation of the same values; returns whether the path took them.
+    func checkPlanes<X: BatchNormFloat>(
+        _: X.Type, _ x: [Double], _ dout: [Double], count: Int, planes: Int, stride: Int
+    ) -> Bool {
+        let xs = Self.planeLayout(x, count: count, planes: planes, stride: stride).map { X($0) }
+        let ds = Self.planeLayout(dout, count: count, planes: planes, stride: stride).map { X($0) }
+        var sums = ChannelSums()
+        let taken = xs.withUnsafeBytes { xb in
+            ds.withUnsafeBytes { db in
+                OnePassSummation.accumulate(
+                    x: Elements<X>(xb.baseAddress!), dout: Elements<X>(db.baseAddress!),
+                    planes: OnePassSummation.Planes(count: count, planes: planes, stride: stride), into: &sums)
+            }
+        }
+        guard taken else {
+            #expect(sums.x.isZero && sums.xx.isZero && sums.dout.isZero && sums.xDout.isZero)
+            return false
+        }
+        var s = ExactAccumulator(), q = s, t = s, p = s
+        for (v, d) in zip(x.map { X($0).exactDouble }, dout.map { X($0).exactDouble }) {
+            s.add(v)
+            q.addProduct(v, v)
+            t.add(d)
+            p.addProduct(v, d)
+        }
+        #expect(ExactRational.compare(sums.x.value, s.value) == 0)
+        #expect(ExactRational.compare(sums.xx.value, q.value) == 0)
+        #expect(ExactRational.compare(sums.dout.value, t.value) == 0)
+        #expect(ExactRational.compare(sums.xDout.value, p.value) == 0)
+        return true
+    }
+
+    /// A channel's small planes across a batch, summed as one run: 7x7 and 14x14
+    /// planes, a batch of 4 and of 20, planes of 1 and 3 values.
+    @Test(arguments: Data.allCases)
+    func planesAreSummedAsOneRun(_ kind: Data) {
+        for (count, planes, seed) in [(49, 4, UInt64(31)), (196, 20, 32), (1, 7, 33), (3, 5, 34)] {
+            let (x, dout) = Self.data(kind, count: count * planes, seed: seed)
+            #expect(
+                checkPlanes(Float.self, x, dout, count: count, planes: planes, stride: count * 3 + 5),
+                "\(kind): \(planes) planes of \(count) should take the one-pass path")
+            #expect(
+                checkPlanes(BFloat16.self, x, dout, count: count, planes: planes, stride: count + 1) || kind == .tiny
+                    || kind == .huge)
+        }
+    }
+
+    /// Planes that fit the levels one by one but not together, or hold a non-finite value
+    /// in any plane, are declined; through `ChannelSummation.sums` the channel then goes
+    /// plane by plane and its sums are still exact, its non-finite value tallied.
+    @Test func planesThatDoNotFitTogetherAreDeclined() throws {
+        var (x, dout) = Self.data(.normal, count: 2 * 49, seed: 35)
+        for k in 49..<98 { x[k] *= 0x1p-30 }
+        #expect(!checkPlanes(Float.self, x, dout, count: 49, planes: 2, stride: 60))
+        let shape = try BatchNormShape(dimensions: [2, 1, 7, 7], layout: .channelsFirst)
+        func channelSums(_ x: [Double]) -> ChannelSums {
+            let xs = x.map { Float($0) }, ds = dout.map { Float($0) }
+            return xs.withUnsafeBytes { xb in
+                ds.withUnsafeBytes { db in
+                    ChannelSummation.sums(
+                        x: Elements<Float>(xb.baseAddress!), dout: Elements<Float>(db.baseAddress!),
+                        shape: shape, training: true, threads: 1)[0]
+                }
+            }
+        }
+        var s = ExactAccumulator(), q = s
+        for v in x.map({ Double(Float($0)) }) {
+            s.add(v)
+            q.addProduct(v, v)
+        }
+        let sums = channelSums(x)
+        #expect(ExactRational.compare(sums.x.value, s.value) == 0)
+        #expect(ExactRational.compare(sums.xx.value, q.value) == 0)
+        (x, dout) = Self.data(.normal, count: 2 * 49, seed: 36)
+        x[60] = .nan
+        #expect(!checkPlanes(Float.self, x, dout, count: 49, planes: 2, stride: 49))
+        #expect(!channelSums(x).xTally.isFinite)
+    }
 }

@@ -35,6 +35,16 @@ enum ChannelSummation {
     ) -> [ChannelSums] {
         let channels = channels ?? 0..<shape.channels
         let onePass = training && OnePassSummation.applies(X.self, stride: shape.spatialStride)
+        if onePass, let group = planeGroup(shape) {
+            return parallelRanges(count: channels.count, threads: threads) { range in
+                let scratch = BlockSummation.allocateScratch(blocks: 4)
+                defer { scratch.deallocate() }
+                let base = channels.lowerBound
+                return (base + range.lowerBound..<base + range.upperBound).map { c in
+                    groupedSums(x: x, dout: dout, shape: shape, channel: c, group: group, scratch: scratch)
+                }
+            }.flatMap { $0 }
+        }
         let planeRun = onePass ? OnePassSummation.maxCount : BlockSummation.blockSize
         let units = Tiles(shape, planeRun: planeRun, channels: channels).count
         if units < threads && channels.count >= threads {
@@ -53,6 +63,47 @@ enum ChannelSummation {
             for c in partials[p].indices { partials[0][c].merge(partials[p][c]) }
         }
         return partials[0]
+    }
+
+    /// How many of a channel's planes the one-pass sums take as one run, or nil where
+    /// planes go one by one: channels first, planes of at most half
+    /// ``OnePassSummation/maxCount`` values, a batch of more than one. A 7x7 plane is 49
+    /// values, and a run's fixed cost (survey, levels, six accumulator additions) is
+    /// then most of its time; a run of the whole batch's planes pays it once per channel
+    /// and needs no merging of partial sums between threads, which take whole channels.
+    static func planeGroup(_ shape: BatchNormShape) -> Int? {
+        guard shape.layout == .channelsFirst, shape.batch > 1, shape.spatial > 0,
+            shape.spatial * 2 <= OnePassSummation.maxCount
+        else { return nil }
+        return OnePassSummation.maxCount / shape.spatial
+    }
+
+    /// One channel's sums, its planes taken `group` at a time as one run; a group the
+    /// one-pass sums decline (values more than 26 binades apart, a non-finite value) goes
+    /// plane by plane through the general path, with the same exact result. `scratch`
+    /// is the general path's (``BlockSummation/allocateScratch(blocks:)``, four blocks).
+    static func groupedSums<X: BatchNormFloat>(
+        x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, channel c: Int, group: Int,
+        scratch: UnsafeMutablePointer<Double>
+    ) -> ChannelSums {
+        var sums = ChannelSums()
+        var n = 0
+        while n < shape.batch {
+            let count = min(group, shape.batch - n)
+            let first = n * shape.batchStride + c * shape.channelStride
+            let planes = OnePassSummation.Planes(count: shape.spatial, planes: count, stride: shape.batchStride)
+            if !OnePassSummation.accumulate(
+                x: x + first, dout: dout.map { $0 + first }, planes: planes, into: &sums)
+            {
+                planes.forEach { offset in
+                    accumulateTile(
+                        x: x + first + offset, dout: dout.map { $0 + first + offset }, stride: 1,
+                        count: shape.spatial, training: true, scratch: scratch, into: &sums)
+                }
+            }
+            n += count
+        }
+        return sums
     }
 
     /// The sums of `tiles`' channels over the units in `units`, on this thread.

@@ -73,6 +73,32 @@ enum OnePassSummation {
         var exponent: Int
     }
 
+    /// Where one channel's values lie: `planes` runs of `count` values each, the
+    /// first at the elements given and each next one `stride` elements on. One run
+    /// (`planes == 1`) is a channels-first plane or a slice of one; several are the
+    /// same channel's small planes across a batch, taken as one run so that the fixed
+    /// cost of a run (its survey, levels and six accumulator additions) is paid once per
+    /// channel rather than once per plane. The values are summed the same way wherever
+    /// they lie: the analysis above asks only that all of them fit the levels and that
+    /// there be at most ``maxCount`` in all.
+    struct Planes {
+        let count: Int
+        var planes = 1
+        var stride = 0
+
+        var total: Int { count &* planes }
+
+        /// Calls `body` with the offset of each plane's first element.
+        @inline(__always)
+        func forEach(_ body: (Int) -> Void) {
+            var offset = 0
+            for _ in 0..<planes {
+                body(offset)
+                offset &+= stride
+            }
+        }
+    }
+
     /// The exponent of a positive normal double, from its bit pattern (every float16,
     /// bfloat16 and float32 value is normal once widened); `Double.exponent` is a call.
     @inline(__always)
@@ -96,6 +122,12 @@ enum OnePassSummation {
         /// products of two such runs are multiples of the second level's.
         var fitLevels: Bool {
             largest == 0 || OnePassSummation.binade(largest) - OnePassSummation.binade(smallest) <= 26
+        }
+
+        /// Takes in another run's magnitudes (0 meaning none for either figure).
+        mutating func merge(_ other: Magnitudes) {
+            largest = Swift.max(largest, other.largest)
+            if other.smallest != 0 { smallest = smallest == 0 ? other.smallest : Swift.min(smallest, other.smallest) }
         }
     }
 
@@ -177,11 +209,21 @@ enum OnePassSummation {
         x: Elements<X>, dout: Elements<X>?, count: Int,
         into sums: inout ChannelSums
     ) -> Bool {
-        guard count > 0, count <= maxCount,
+        accumulate(x: x, dout: dout, planes: Planes(count: count), into: &sums)
+    }
+
+    /// The same for values in several planes, taken as one run (``Planes``): at most
+    /// ``maxCount`` values in all.
+    @inline(__always)
+    static func accumulate<X: BatchNormFloat>(
+        x: Elements<X>, dout: Elements<X>?, planes: Planes,
+        into sums: inout ChannelSums
+    ) -> Bool {
+        guard planes.count > 0, planes.planes > 0, planes.total <= maxCount,
             sums.xTally.isFinite, sums.doutTally.isFinite,
-            let xRange = survey(x, count: count), xRange.fitLevels,
+            let xRange = survey(x, planes: planes), xRange.fitLevels,
             let xSums = sumWithProducts(
-                x, x, count: count, largest: xRange.largest,
+                x, x, planes: planes, largest: xRange.largest,
                 productLargest: xRange.largest * xRange.largest)
         else { return false }
         guard let dout else {
@@ -189,14 +231,30 @@ enum OnePassSummation {
             return true
         }
         // The second sweep pairs dout with x again, which is still in L1.
-        guard let dRange = survey(dout, count: count), dRange.fitLevels,
+        guard let dRange = survey(dout, planes: planes), dRange.fitLevels,
             let dSums = sumWithProducts(
-                dout, x, count: count, largest: dRange.largest,
+                dout, x, planes: planes, largest: dRange.largest,
                 productLargest: xRange.largest * dRange.largest)
         else { return false }
         add(xSums, into: &sums.x, &sums.xx)
         add(dSums, into: &sums.dout, &sums.xDout)
         return true
+    }
+
+    /// The magnitudes of every plane's values together, or nil if one is not finite.
+    @inline(__always)
+    static func survey<X: BatchNormFloat>(_ e: Elements<X>, planes: Planes) -> Magnitudes? {
+        if planes.planes == 1 { return survey(e, count: planes.count) }
+        var all = Magnitudes(largest: 0, smallest: 0)
+        var finite = true
+        planes.forEach { offset in
+            guard finite, let m = survey(e + offset, count: planes.count) else {
+                finite = false
+                return
+            }
+            all.merge(m)
+        }
+        return finite ? all : nil
     }
 
     @inline(__always)
@@ -217,7 +275,7 @@ enum OnePassSummation {
     /// level would leave the comfortable middle of the double range.
     @inline(__always)
     static func sumWithProducts<X: BatchNormFloat>(
-        _ v: Elements<X>, _ w: Elements<X>, count: Int,
+        _ v: Elements<X>, _ w: Elements<X>, planes: Planes,
         largest: Double, productLargest: Double
     )
         -> (values: Part, products: Part, productResiduals: Part)?
@@ -226,32 +284,41 @@ enum OnePassSummation {
         // All of v is zero, so every product is.
         guard largest != 0 else { return (zero, zero, zero) }
         guard let level = Level(largest: largest) else { return nil }
-        let whole = count & ~7
         if productLargest == 0 {
             // All of w is zero: only v's own sum.
-            let offset = Lanes(repeating: level.offset)
-            var sum = Words(repeating: 0)
+            return (sum(v, planes: planes, level: level), zero, zero)
+        }
+        guard let p1 = Level(largest: productLargest), let p2 = p1.next else { return nil }
+        return sumWithProducts(v, w, planes: planes, levels: (level, p1, p2))
+    }
+
+    /// The sum of `v` on one level.
+    @inline(__always)
+    static func sum<X: BatchNormFloat>(_ v: Elements<X>, planes: Planes, level: Level) -> Part {
+        let offset = Lanes(repeating: level.offset)
+        let whole = planes.count & ~7
+        var sum = Words(repeating: 0)
+        var tail: Int64 = 0
+        planes.forEach { start in
+            let v = v + start
             var k = 0
             while k < whole {
                 sum &+= bits(offset + load(v, k))
                 k &+= Lanes.scalarCount
             }
-            var tail: Int64 = 0
-            while k < count {
+            while k < planes.count {
                 tail &+= Int64(bitPattern: (level.offset + v[k].exactDouble).bitPattern)
                 k &+= 1
             }
-            return (total(sum, tail: tail, count: count, level), zero, zero)
         }
-        guard let p1 = Level(largest: productLargest), let p2 = p1.next else { return nil }
-        return sumWithProducts(v, w, count: count, whole: whole, levels: (level, p1, p2))
+        return total(sum, tail: tail, count: planes.total, level)
     }
 
-    /// The loops of ``sumWithProducts(_:_:count:largest:productLargest:)`` once its
+    /// The loops of ``sumWithProducts(_:_:planes:largest:productLargest:)`` once its
     /// levels are known: the values' level and the products' two.
     @inline(__always)
     static func sumWithProducts<X: BatchNormFloat>(
-        _ v: Elements<X>, _ w: Elements<X>, count: Int, whole: Int,
+        _ v: Elements<X>, _ w: Elements<X>, planes: Planes,
         levels: (Level, Level, Level)
     )
         -> (values: Part, products: Part, productResiduals: Part)
@@ -260,36 +327,41 @@ enum OnePassSummation {
         let offset = Lanes(repeating: level.offset)
         let offset1 = Lanes(repeating: p1.offset), offset2 = Lanes(repeating: p2.offset)
         var sum = Words(repeating: 0), sum1 = sum, sum2 = sum
-        @inline(__always)
-        func step(_ k: Int) {
-            let a = load(v, k), b = load(w, k)
-            sum &+= bits(offset + a)
-            let p = a * b
-            let t1 = offset1 + p
-            sum1 &+= bits(t1)
-            sum2 &+= bits(offset2 + (p - (t1 - offset1)))
-        }
-        // Two lanes' worth per trip halves the loop's own instructions.
-        var k = 0
-        while k < whole {
-            step(k)
-            step(k &+ 4)
-            k &+= 8
-        }
-        // The same steps one value at a time.
         var tail: Int64 = 0, tail1: Int64 = 0, tail2: Int64 = 0
-        while k < count {
-            let a = v[k].exactDouble, b = w[k].exactDouble
-            tail &+= Int64(bitPattern: (level.offset + a).bitPattern)
-            let p = a * b
-            let t1 = p1.offset + p
-            tail1 &+= Int64(bitPattern: t1.bitPattern)
-            tail2 &+= Int64(bitPattern: (p2.offset + (p - (t1 - p1.offset))).bitPattern)
-            k &+= 1
+        let count = planes.count, whole = count & ~7
+        planes.forEach { start in
+            let v = v + start, w = w + start
+            @inline(__always)
+            func step(_ k: Int) {
+                let a = load(v, k), b = load(w, k)
+                sum &+= bits(offset + a)
+                let p = a * b
+                let t1 = offset1 + p
+                sum1 &+= bits(t1)
+                sum2 &+= bits(offset2 + (p - (t1 - offset1)))
+            }
+            // Two lanes' worth per trip halves the loop's own instructions.
+            var k = 0
+            while k < whole {
+                step(k)
+                step(k &+ 4)
+                k &+= 8
+            }
+            // The same steps one value at a time.
+            while k < count {
+                let a = v[k].exactDouble, b = w[k].exactDouble
+                tail &+= Int64(bitPattern: (level.offset + a).bitPattern)
+                let p = a * b
+                let t1 = p1.offset + p
+                tail1 &+= Int64(bitPattern: t1.bitPattern)
+                tail2 &+= Int64(bitPattern: (p2.offset + (p - (t1 - p1.offset))).bitPattern)
+                k &+= 1
+            }
         }
+        let n = planes.total
         return (
-            total(sum, tail: tail, count: count, level), total(sum1, tail: tail1, count: count, p1),
-            total(sum2, tail: tail2, count: count, p2)
+            total(sum, tail: tail, count: n, level), total(sum1, tail: tail1, count: n, p1),
+            total(sum2, tail: tail2, count: n, p2)
         )
     }
 
