@@ -88,6 +88,38 @@ import Testing
         }
     }
 
+    /// The truth runs the engine's first pass once, before any key is judged
+    /// (`prepare(key:)`), and streams the element pass of that same first pass: its
+    /// blocks, in order, are the whole run's out and dx.
+    @Test func theTruthStreamsTheElementPassOfItsFirstPass() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanup() }
+        let inputs = try scratch.savez(
+            "in.npz",
+            "x=(np.arange(3000) % 17 / 4 - 2).astype(np.float32).reshape(2, 5, 300), "
+                + "dout=np.cos(np.arange(3000)).astype(np.float32).reshape(2, 5, 300)")
+        let truth = try DiffTruth(
+            path: inputs, settings: BatchNormSettings(threads: 2), fallback: StatedSettings(),
+            options: NPYReadOptions())
+        #expect(truth.preparedProblem == nil)
+        try truth.prepare(key: "out", shape: [2, 5, 300])
+        let prepared = try #require(truth.preparedProblem)
+        #expect(prepared.outputType == .float32)
+        var out: [Double] = [], dx: [Double] = []
+        try truth.stream { range, o, d in
+            #expect(range.lowerBound == out.count)
+            var block = [Double](repeating: 0, count: range.count)
+            block.withUnsafeMutableBufferPointer { o.fill(range, into: $0.baseAddress!) }
+            out += block
+            block.withUnsafeMutableBufferPointer { d!.fill(range, into: $0.baseAddress!) }
+            dx += block
+        }
+        let whole = try truth.problem.evaluate(as: Float.self, threads: 2)
+        #expect(out.map(\.bitPattern) == whole.out.map { Double($0).bitPattern })
+        #expect(dx.map(\.bitPattern) == whole.dx!.map { Double($0).bitPattern })
+        #expect(truth.channels?.perChannel(.dgamma, as: Float.self) == whole.perChannel(.dgamma, as: Float.self))
+    }
+
     /// Layers large enough for several of the engine's blocks, channels first and last,
     /// against a float32 implementation in numpy with NaN and infinities planted, then the
     /// same in float64 (A float32, B float64), then as .npy files.

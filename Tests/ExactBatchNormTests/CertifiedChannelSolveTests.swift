@@ -83,15 +83,9 @@ import Testing
                 }
             }
         }
-        var perChannel: [[UInt64]] = []
-        for q in ChannelQuantity.allCases {
-            perChannel.append(channels.perChannel(q, as: Float16.self)!.map(\.encoding))
-            perChannel.append(channels.perChannel(q, as: Float.self)!.map(\.encoding))
-            perChannel.append(channels.perChannel(q, as: Double.self)!.map(\.encoding))
-        }
         let certifiedCount = channels.channels.filter(\.isCertified).count
         return Outcome(
-            out: out.map(\.encoding), dx: dx.map(\.encoding), perChannel: perChannel,
+            out: out.map(\.encoding), dx: dx.map(\.encoding), perChannel: channels.encodings,
             certifiedChannels: certifiedCount)
     }
 

@@ -35,13 +35,7 @@ import Testing
                 }
             }
         }
-        var bits = [out.map(\.encoding), dx.map(\.encoding)]
-        for q in ChannelQuantity.allCases {
-            bits.append(channels.perChannel(q, as: Float16.self)!.map(\.encoding))
-            bits.append(channels.perChannel(q, as: Float.self)!.map(\.encoding))
-            bits.append(channels.perChannel(q, as: Double.self)!.map(\.encoding))
-        }
-        return (bits, channels.exactPathCount)
+        return ([out.map(\.encoding), dx.map(\.encoding)] + channels.encodings, channels.exactPathCount)
     }
 
     /// All paths against each forced fallback; returns the fast run's exact-path count.

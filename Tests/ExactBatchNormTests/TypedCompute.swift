@@ -23,3 +23,32 @@ struct TestGenerator {
     /// Uniform in [0, 1), on 53-bit steps.
     mutating func uniform() -> Double { Double(next()) * 0x1p-53 }
 }
+
+extension BatchNormChannels {
+    /// Every per-channel result rounded into float16, float32 and float64, as encodings,
+    /// quantity by quantity in ``ChannelQuantity``'s order (empty for the gradients
+    /// without dout): equal bits mean the same results.
+    var encodings: [[UInt64]] {
+        ChannelQuantity.allCases.flatMap { q in
+            [
+                perChannel(q, as: Float16.self)?.map(\.encoding) ?? [],
+                perChannel(q, as: Float.self)?.map(\.encoding) ?? [],
+                perChannel(q, as: Double.self)?.map(\.encoding) ?? [],
+            ]
+        }
+    }
+}
+
+/// Calls `body` with a buffer of `values`, or nil when there are none.
+func withOptionalBuffer<T, R>(_ values: [T]?, _ body: (UnsafeBufferPointer<T>?) throws -> R) rethrows -> R {
+    guard let values else { return try body(nil) }
+    return try values.withUnsafeBufferPointer { try body($0) }
+}
+
+/// Calls `body` with a mutable buffer of `values`, or nil when there are none.
+func withOptionalMutableBuffer<T, R>(_ values: inout [T]?, _ body: (UnsafeMutableBufferPointer<T>?) throws -> R)
+    rethrows -> R
+{
+    guard values != nil else { return try body(nil) }
+    return try values!.withUnsafeMutableBufferPointer { try body($0) }
+}

@@ -6,10 +6,11 @@ import ExactBatchNorm
 ///
 /// Keys whose truth is at hand (per-channel keys, plain comparisons, a truth in a format
 /// other than x's) are scanned first, all at once, cut among the threads. out and dx in
-/// x's format are then scanned during one more run of the engine, block by block as it
-/// delivers them (`DiffTruth.stream`): no output, truth or scale is ever held whole, and
-/// the memory is the inputs, A, B and a block of each. The report does not depend on the
-/// blocks or the thread count (`KeyScan`).
+/// x's format are then scanned during the engine's element pass, block by block as it
+/// delivers them (`DiffTruth.stream`; its first pass ran before any plan was made, for
+/// the per-channel truth and the scales): no output, truth or scale is ever held whole,
+/// and the memory is the inputs, A, B and a block of each. The report does not depend
+/// on the blocks or the thread count (`KeyScan`).
 enum DiffScan {
     /// One key's scan and the sources of its values; `streamed` names the output of the
     /// engine's blocks that gives A's (and B's) truth, read afresh for every block.

@@ -4,14 +4,12 @@ import NumPyFormat
 
 extension DiffTruth {
     /// The exact per-channel results and the scales. The scales of every element need the
-    /// exact statistics before the first element is judged, and a streamed run hands its
-    /// per-channel results over only at its end: so the first run (streamed, its blocks
-    /// dropped, or a whole run asked for anyway) is for them, and `stream` runs again.
+    /// exact statistics before the first element is judged, so they come from the
+    /// engine's first pass and per-channel algebra (`prepared()`), whose element pass
+    /// `stream` then runs; or from a whole run asked for already (`elementTruth`).
     func solved() throws -> (channels: BatchNormChannels, scales: ErrorScales) {
         if let channels, let scales { return (channels, scales) }
-        let channels =
-            try self.channels
-            ?? problem.storedFloat.dispatch(Streamed(problem: problem, threads: threads) { _, _, _ in })
+        let channels = try self.channels ?? prepared().channels
         self.channels = channels
         let scales = try withInputBytes { x, dout, type in
             try ErrorScales(
@@ -20,6 +18,14 @@ extension DiffTruth {
         }
         self.scales = scales
         return (channels, scales)
+    }
+
+    /// The problem after the engine's first pass, for outputs in x's format, made once.
+    func prepared() throws -> PreparedBatchNorm {
+        if let preparedProblem { return preparedProblem }
+        let prepared = try problem.storedFloat.dispatch(Preparation(problem: problem, threads: threads))
+        preparedProblem = prepared
+        return prepared
     }
 
     /// Calls `body` with the scales of `output` as a block source, nil for dx without
@@ -36,13 +42,13 @@ extension DiffTruth {
         }
     }
 
-    /// Runs the engine in x's format (`streamedFormat`), handing each block of out and dx
-    /// to `deliver` with the range of flat positions it holds, in order, as block sources
-    /// valid for the call.
+    /// Runs the engine's element pass in x's format (`streamedFormat`), after the first
+    /// pass of `prepared()`, handing each block of out and dx to `deliver` with the range
+    /// of flat positions it holds, in order, as block sources valid for the call.
     func stream(_ deliver: @escaping (Range<Int>, any ValueBlocks, (any ValueBlocks)?) throws -> Void) throws {
         let format = problem.storedFloat
         _ = try format.dispatch(
-            Streamed(problem: problem, threads: threads) { range, out, dx in
+            Streamed(problem: problem, prepared: try prepared(), threads: threads) { range, out, dx in
                 try deliver(
                     range, StoredValues(base: out, first: range.lowerBound, format: format),
                     dx.map { StoredValues(base: $0, first: range.lowerBound, format: format) })
@@ -86,15 +92,26 @@ extension DiffTruth {
     }
 }
 
-/// A run of the engine a block at a time, in x's type; the blocks' bytes go to
-/// `deliver`.
+/// The engine's first pass and per-channel algebra, in x's type.
+private struct Preparation: StoredFloatBody {
+    let problem: BatchNormInputFile
+    let threads: Int
+
+    func run<X: BatchNormFloat & NPYElement>(_: X.Type) throws -> PreparedBatchNorm {
+        try problem.prepare(X.self, threads: threads)
+    }
+}
+
+/// The engine's element pass of `prepared` a block at a time, in x's type; the blocks'
+/// bytes go to `deliver`.
 private struct Streamed: StoredFloatBody {
     let problem: BatchNormInputFile
+    let prepared: PreparedBatchNorm
     let threads: Int
     let deliver: (Range<Int>, UnsafeRawPointer, UnsafeRawPointer?) throws -> Void
 
     func run<X: BatchNormFloat & NPYElement>(_: X.Type) throws -> BatchNormChannels {
-        try problem.evaluate(X.self, threads: threads) { range, out, dx in
+        try problem.evaluate(X.self, prepared: prepared, threads: threads) { range, out, dx in
             let placeholder = UnsafeRawPointer(bitPattern: 64)!  // an empty block; never read
             try deliver(
                 range, out.baseAddress.map(UnsafeRawPointer.init) ?? placeholder,

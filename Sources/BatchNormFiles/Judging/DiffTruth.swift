@@ -12,19 +12,25 @@ import NumPyFormat
 /// next to float32 midpoints, which are exactly the values test suites build.
 ///
 /// In x's own format (out and dx normally share it) the truth of out and dx is streamed
-/// (`stream`): the engine computes it a block at a time and each block is judged and
-/// dropped, so judging holds no whole output. In another format (the notebook's float64
-/// dx for float32 inputs), and for a diagnosis, the engine runs whole into that format
-/// (`truth(for:shape:format:)`, `elementTruth`), once per format. Per-channel keys are
-/// rounded from the exact solution, and every scale comes from it (`ErrorScales`,
-/// per-channel coefficients; element scales computed a block at a time).
+/// (`stream`): the engine's first pass and per-channel algebra run once, before any key
+/// is judged (`prepared()`, which gives the per-channel results every scale needs), then
+/// its element pass computes the truth a block at a time and each block is judged and
+/// dropped, so judging holds no whole output and the engine runs once. In another
+/// format (the notebook's float64 dx for float32 inputs), and for a diagnosis, the
+/// engine runs whole into that format (`truth(for:shape:format:)`, `elementTruth`),
+/// once per format. Per-channel keys are rounded from the exact solution, and every
+/// scale comes from it (`ErrorScales`, per-channel coefficients; element scales
+/// computed a block at a time).
 public final class DiffTruth {
     public let problem: BatchNormInputFile
     public let threads: Int
     public let layout: ChannelLayout
-    /// The exact per-channel results, from the first engine run (`solved()`).
+    /// The exact per-channel results, from the engine's first pass (`solved()`).
     var channels: BatchNormChannels?
     var scales: ErrorScales?
+    /// The problem after the engine's first pass in x's format, whose element pass
+    /// `stream` runs (`prepared()`).
+    var preparedProblem: PreparedBatchNorm?
     /// out and dx rounded into each format asked for whole, computed on first use.
     var wholeRuns: [FloatFormat: (out: TypedValues, dx: TypedValues?)] = [:]
 
@@ -65,7 +71,7 @@ public final class DiffTruth {
                 + "(layout \(layout.rawValue)); are these the inputs that produced them, with the right --layout?")
     }
 
-    /// Before a float key is judged: the engine's first run for any key it may produce
+    /// Before a float key is judged: the engine's first pass for any key it may produce
     /// (even dx without dout, whose channel figures are still shown), then the shape
     /// check, in the order of the keys, as errors should come.
     public func prepare(key: String, shape: [Int]) throws {

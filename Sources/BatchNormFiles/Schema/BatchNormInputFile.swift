@@ -165,6 +165,26 @@ public struct BatchNormInputFile {
         }
     }
 
+    /// The engine's first pass and per-channel algebra, for outputs in x's type: the
+    /// per-channel results before any element (see `ExactBatchNorm.prepare`).
+    public func prepare<X: BatchNormFloat & NPYElement>(_: X.Type, threads: Int) throws -> PreparedBatchNorm {
+        try withInputBytes(X.self) { xs, ds in
+            try ExactBatchNorm.prepare(input(xs, ds, X.self), output: X.self, threads: threads)
+        }
+    }
+
+    /// The element pass of `prepared` (made by `prepare` from this file) a block at a
+    /// time, `out` and `dx` in x's type, handing each block to `deliver`.
+    public func evaluate<X: BatchNormFloat & NPYElement>(
+        _: X.Type, prepared: PreparedBatchNorm, threads: Int,
+        deliver: (Range<Int>, UnsafeBufferPointer<X>, UnsafeBufferPointer<X>?) throws -> Void
+    ) throws -> BatchNormChannels {
+        try withInputBytes(X.self) { xs, ds in
+            try ExactBatchNorm.compute(
+                input(xs, ds, X.self), prepared: prepared, output: X.self, threads: threads, deliver: deliver)
+        }
+    }
+
     /// The engine's input from this file's bytes of `x` and `dout`.
     private func input<X: BatchNormFloat>(
         _ xs: UnsafeRawBufferPointer, _ ds: UnsafeRawBufferPointer?,

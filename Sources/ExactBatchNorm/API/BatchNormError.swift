@@ -21,6 +21,9 @@ public enum BatchNormError: Error, Equatable, CustomStringConvertible {
     case unbackedChannels(shape: [Int], limit: Int)
     /// More channels than the per-channel work may hold in `limit` bytes.
     case workingMemory(channels: Int, bytes: Int, limit: Int)
+    /// An element pass given another input than the problem it was prepared for
+    /// (``PreparedBatchNorm``); the text says what differs.
+    case notThePreparedProblem(String)
 
     /// Whether the problem is a configurable bound being exceeded, not bad input.
     public var limitExceeded: Bool {
@@ -55,6 +58,8 @@ public enum BatchNormError: Error, Equatable, CustomStringConvertible {
         case .workingMemory(let channels, let bytes, let limit):
             return "x has \(channels) channels, whose per-channel work needs about \(bytes) bytes of memory, "
                 + "more than the limit of \(limit) bytes"
+        case .notThePreparedProblem(let difference):
+            return "the input is not the problem its channels were prepared for: \(difference)"
         }
     }
 }

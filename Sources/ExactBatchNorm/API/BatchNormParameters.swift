@@ -68,6 +68,23 @@ struct ResolvedParameters: Sendable {
     var runningVariance: RunningVarianceConvention
 }
 
+extension ResolvedParameters {
+    /// The name of the first parameter whose bits differ from `other`'s, nil when none
+    /// does: bits, not values, so that a NaN gamma is the same as itself and -0 is not 0.
+    func firstDifference(from other: ResolvedParameters) -> String? {
+        func bits(_ values: [Double]) -> [UInt64] { values.map(\.bitPattern) }
+        let arrays: [(String, [Double], [Double])] = [
+            ("gamma", gamma, other.gamma), ("beta", beta, other.beta),
+            ("running_mean", runningMean, other.runningMean), ("running_var", runningVar, other.runningVar),
+            ("eps", [eps], [other.eps]), ("momentum", [momentum], [other.momentum]),
+        ]
+        if let differing = arrays.first(where: { bits($0.1) != bits($0.2) }) { return differing.0 }
+        if momentumConvention != other.momentumConvention { return "the momentum convention" }
+        if runningVariance != other.runningVariance { return "the running variance convention" }
+        return nil
+    }
+}
+
 extension BatchNormParameters {
     /// Refuses a negative eps as torch does, in both modes: var + eps would be negative
     /// for a constant channel and its square root meaningless. eps = 0 stays allowed

@@ -12,9 +12,12 @@ import CSystemCalls
 /// exact one (``ElementKernel``).
 ///
 /// Three entry points take one ``BatchNormInput``: whole output arrays, the caller's
-/// output buffers, or output handed over block by block. Each turns the element types
-/// into Swift types once (``dispatch(_:output:_:)``), so callers in any module run loops
-/// compiled for concrete types.
+/// output buffers, or output handed over block by block. The block-by-block one also
+/// comes in two halves, for a caller that needs the per-channel results before the
+/// first element: ``prepare(_:output:threads:)`` (checks, exact sums, per-channel
+/// algebra) and ``compute(_:prepared:output:blockBytes:threads:deliver:)`` (the element
+/// pass). Each turns the element types into Swift types once (``dispatch(_:output:_:)``),
+/// so callers in any module run loops compiled for concrete types.
 public enum ExactBatchNorm {
     /// The number of worker threads used when the caller does not say.
     public static var defaultThreadCount: Int { Int(bn_processors_online()) }
@@ -76,9 +79,57 @@ public enum ExactBatchNorm {
             _ dx: UnsafeBufferPointer<Output>?
         ) throws -> Void
     ) throws -> BatchNormChannels {
+        try compute(
+            input, prepared: prepare(input, output: Output.self, threads: threads), output: Output.self,
+            blockBytes: blockBytes, threads: threads, deliver: deliver)
+    }
+
+    /// The first half of the block-by-block computation: checks `input`, sums every
+    /// channel exactly and solves it, for outputs in `Output`. The result's
+    /// ``PreparedBatchNorm/channels`` are the per-channel results (with an
+    /// ``BatchNormChannels/exactPathCount`` of 0, since no element is computed yet);
+    /// ``compute(_:prepared:output:blockBytes:threads:deliver:)`` computes the elements.
+    /// The result holds no pointer into `input`: its buffers need to be valid only for
+    /// the call.
+    public static func prepare<Output: BatchNormFloat>(
+        _ input: BatchNormInput, output _: Output.Type, threads: Int = ExactBatchNorm.defaultThreadCount
+    ) throws(BatchNormError) -> PreparedBatchNorm {
+        try prepare(input, output: Output.self, threads: threads, paths: .all)
+    }
+
+    /// ``prepare(_:output:threads:)`` with a choice of paths, for tests.
+    static func prepare<Output: BatchNormFloat>(
+        _ input: BatchNormInput, output _: Output.Type, threads: Int, paths: EnginePaths
+    ) throws(BatchNormError) -> PreparedBatchNorm {
+        requireEngineType(Output.self)
+        return try dispatch(
+            input.elementType, output: Output.elementType, Preparation(input: input, threads: threads, paths: paths))
+    }
+
+    /// The second half: the element pass of a problem that
+    /// ``prepare(_:output:threads:)`` made from this same `input`, block by block, as
+    /// ``compute(_:output:blockBytes:threads:deliver:)`` does it; returns the per-channel
+    /// results with the element pass's ``BatchNormChannels/exactPathCount``. The outputs
+    /// are the same bits as from one call on the whole input.
+    ///
+    /// `input` may hold its values at other addresses than when it was prepared, but they
+    /// must be the same values: the engine checks, before any work, everything it can
+    /// check without reading them (element and output types, shape and layout, mode,
+    /// `dout` or not, every parameter bit for bit, buffer lengths) and throws
+    /// ``BatchNormError/notThePreparedProblem(_:)`` on a difference; other values of `x`
+    /// or `dout` would give meaningless outputs, never a read outside the buffers.
+    public static func compute<Output: BatchNormFloat>(
+        _ input: BatchNormInput, prepared: PreparedBatchNorm, output _: Output.Type, blockBytes: Int = 1 << 20,
+        threads: Int = ExactBatchNorm.defaultThreadCount,
+        deliver: (
+            _ elements: Range<Int>, _ out: UnsafeBufferPointer<Output>,
+            _ dx: UnsafeBufferPointer<Output>?
+        ) throws -> Void
+    ) throws -> BatchNormChannels {
         requireEngineType(Output.self)
         return try withoutActuallyEscaping(deliver) { deliver in
-            let blocks = BlockOutput(input: input, blockBytes: blockBytes, threads: threads) { elements, out, dx in
+            let blocks = BlockOutput(input: input, prepared: prepared, blockBytes: blockBytes, threads: threads) {
+                elements, out, dx in
                 try deliver(
                     elements, out.assumingMemoryBound(to: Output.self),
                     dx.map { $0.assumingMemoryBound(to: Output.self) })
@@ -126,21 +177,35 @@ private struct WholeOutput: ElementTypeBody {
     func run<X: BatchNormFloat, Output: BatchNormFloat>(data _: X.Type, output _: Output.Type)
         throws(BatchNormError) -> BatchNormChannels
     {
-        let solved = try ExactBatchNorm.solve(input, data: X.self, output: Output.self, threads: threads, paths: paths)
+        let prepared = try ExactBatchNorm.prepare(
+            input, data: X.self, output: Output.self, threads: threads, paths: paths)
+        let solved: ExactBatchNorm.Solved<X, Output> = prepared.bound(to: input)
         let exactPaths = solved.runKernel(
             units: 0..<Tiles(solved.shape).count,
             out: out.assumingMemoryBound(to: Output.self),
             dx: dx?.assumingMemoryBound(to: Output.self), threads: threads)
-        return BatchNormChannels(
-            channels: solved.channels.solutions, hasGradients: input.dout != nil,
-            exactPathCount: exactPaths)
+        return prepared.channels(exactPathCount: exactPaths)
     }
 }
 
-/// The computation a block of units at a time, each block handed to `deliver` as raw
-/// memory of the output type.
+/// The first pass and the per-channel algebra, for ``ExactBatchNorm/prepare(_:output:threads:paths:)``.
+private struct Preparation: ElementTypeBody {
+    let input: BatchNormInput
+    let threads: Int
+    let paths: EnginePaths
+
+    func run<X: BatchNormFloat, Output: BatchNormFloat>(data _: X.Type, output _: Output.Type)
+        throws(BatchNormError) -> PreparedBatchNorm
+    {
+        try ExactBatchNorm.prepare(input, data: X.self, output: Output.self, threads: threads, paths: paths)
+    }
+}
+
+/// The element pass of a prepared problem a block of units at a time, each block handed
+/// to `deliver` as raw memory of the output type.
 private struct BlockOutput: ElementTypeBody {
     let input: BatchNormInput
+    let prepared: PreparedBatchNorm
     let blockBytes: Int
     let threads: Int
     let deliver: (Range<Int>, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> Void
@@ -148,7 +213,7 @@ private struct BlockOutput: ElementTypeBody {
     func run<X: BatchNormFloat, Output: BatchNormFloat>(data _: X.Type, output _: Output.Type)
         throws -> BatchNormChannels
     {
-        let solved = try ExactBatchNorm.solve(input, data: X.self, output: Output.self, threads: threads, paths: .all)
+        let solved = try prepared.checkedBinding(to: input, data: X.self, output: Output.self)
         let tiles = Tiles(solved.shape)
         let perUnit = max(1, tiles.firstElement(ofUnit: 1) - tiles.firstElement(ofUnit: 0))
         let unitsPerBlock = max(1, blockBytes / MemoryLayout<Output>.stride / perUnit)
@@ -171,8 +236,6 @@ private struct BlockOutput: ElementTypeBody {
                 dx.map { UnsafeRawBufferPointer(start: $0.baseAddress, count: bytes) })
             unit = units.upperBound
         }
-        return BatchNormChannels(
-            channels: solved.channels.solutions, hasGradients: input.dout != nil,
-            exactPathCount: exactPaths)
+        return prepared.channels(exactPathCount: exactPaths)
     }
 }

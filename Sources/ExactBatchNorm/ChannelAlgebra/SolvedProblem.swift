@@ -1,26 +1,36 @@
 /// The engine's steps before the element outputs: the input checked, the first pass
-/// (exact sums) and the per-channel algebra, leaving a ``ExactBatchNorm/Solved`` problem
-/// whose element pass can then run in any blocks of units.
+/// (exact sums) and the per-channel algebra, leaving a ``PreparedBatchNorm`` that holds
+/// no pointer into the input; bound to the input's buffers it is a
+/// ``ExactBatchNorm/Solved`` problem whose element pass can then run in any blocks of
+/// units.
 extension ExactBatchNorm {
     /// Checks `input` against the shape and the rules of the mode, sums, and solves
-    /// every channel.
-    static func solve<X: BatchNormFloat, Output: BatchNormFloat>(
+    /// every channel, for outputs in `Output`.
+    static func prepare<X: BatchNormFloat, Output: BatchNormFloat>(
         _ input: BatchNormInput, data _: X.Type, output _: Output.Type, threads: Int, paths: EnginePaths
-    ) throws(BatchNormError) -> Solved<X, Output> {
+    ) throws(BatchNormError) -> PreparedBatchNorm {
         try validate(input, elementSize: MemoryLayout<X>.stride)
         let resolved = try input.parameters.resolved(channels: input.shape.channels)
-        let threads = max(1, threads)
-        let shape = input.shape.forIteration
-        let placeholder = UnsafeRawPointer(bitPattern: 64)!  // for empty buffers; never read
-        let x = Elements<X>(input.x.baseAddress ?? placeholder)
-        let dout = input.dout.map { Elements<X>($0.baseAddress ?? placeholder) }
+        let (x, dout) = elements(of: input, as: X.self)
         let perChannelBound = ChannelBoundFormulas.applies(data: X.self, output: Output.self)
         let wantsDx = dout != nil
-        let (channels, plans) = solveChannels(
-            x: x, dout: dout, shape: shape, mode: input.mode, parameters: resolved,
-            doubleDouble: Output.binaryFormat.precision > 24, threads: threads, paths: paths
+        let doubleDouble = Output.binaryFormat.precision > 24
+        let (solutions, plans, keptSums) = solveChannels(
+            x: x, dout: dout, shape: input.shape.forIteration, mode: input.mode, parameters: resolved,
+            doubleDouble: doubleDouble, threads: max(1, threads), paths: paths
         ) { ChannelPlan($0, fast: $1, wantsDx: wantsDx, perChannelBound: perChannelBound) }
-        return Solved(x: x, dout: dout, shape: shape, channels: channels, plans: plans)
+        return PreparedBatchNorm(
+            problem: PreparedBatchNorm.Problem(input, output: Output.elementType, parameters: resolved),
+            solutions: solutions, plans: plans, keptSums: keptSums, doubleDouble: doubleDouble)
+    }
+
+    /// `x` and `dout` of `input` as elements of `X`.
+    static func elements<X: BatchNormFloat>(of input: BatchNormInput, as _: X.Type) -> (Elements<X>, Elements<X>?) {
+        let placeholder = UnsafeRawPointer(bitPattern: 64)!  // for empty buffers; never read
+        return (
+            Elements<X>(input.x.baseAddress ?? placeholder),
+            input.dout.map { Elements<X>($0.baseAddress ?? placeholder) }
+        )
     }
 
     /// The checks before any work: buffer lengths, values per channel, eps, and the
@@ -46,24 +56,19 @@ extension ExactBatchNorm {
         try shape.requireBackedChannels(input.parameters)
     }
 
-    /// The channels' sums, solutions and element plans (made by `plan`), ``channelChunk``
-    /// channels at a time: only one
-    /// chunk's sums (a few hundred bytes per channel and thread) exist at once, whatever
-    /// the channel count. Should an element later need a channel's exact terms, they are
-    /// solved again from sums kept, when there was one chunk, or else summed again from
-    /// the channel's own values (``SolvedChannels``).
+    /// The channels' solutions and element plans (made by `plan`), and their sums when
+    /// there was one chunk, ``channelChunk`` channels at a time: only one chunk's sums (a
+    /// few hundred bytes per channel and thread) exist at once, whatever the channel
+    /// count. Should an element later need a channel's exact terms, they are solved again
+    /// from the sums kept, or else summed again from the channel's own values
+    /// (``solvedChannels(_:keptSums:x:dout:shape:mode:parameters:doubleDouble:)``).
     static func solveChannels<X: BatchNormFloat>(
         x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
         parameters: ResolvedParameters, doubleDouble: Bool, threads: Int, paths: EnginePaths,
         plan: (ChannelSolution, FastConstants?) -> ChannelPlan
-    ) -> (SolvedChannels, [ChannelPlan]) {
+    ) -> (solutions: [ChannelSolution], plans: [ChannelPlan], keptSums: [ChannelSums]) {
         let m = shape.valuesPerChannel, hasDout = dout != nil, training = mode == .training
         let count = shape.channels
-        @Sendable func solveExactly(_ c: Int, _ sums: ChannelSums) -> ChannelSolution {
-            ChannelSolution.solveExactly(
-                channel: c, sums: sums, count: m, mode: mode, hasDout: hasDout,
-                parameters: parameters, doubleDouble: doubleDouble)
-        }
         var solutions: [ChannelSolution] = [], plans: [ChannelPlan] = []
         solutions.reserveCapacity(count)
         plans.reserveCapacity(count)
@@ -91,24 +96,34 @@ extension ExactBatchNorm {
             }
             if chunk.count == count { kept = sums }
         }
-        let keptSums = kept
-        return (
-            SolvedChannels(solutions) { c in
-                let sums =
-                    keptSums.isEmpty
-                    ? ChannelSummation.sums(
-                        x: x, dout: dout, shape: shape, channels: c..<c + 1, training: training,
-                        threads: 1)[0]
-                    : keptSums[c]
-                return solveExactly(c, sums)
-            }, plans
-        )
+        return (solutions, plans, kept)
+    }
+
+    /// `solutions` with the means to solve a channel exactly on demand: from `keptSums`
+    /// when they are every channel's, else from the channel's values, summed again from
+    /// `x` and `dout`, which must stay valid while the result is used.
+    static func solvedChannels<X: BatchNormFloat>(
+        _ solutions: [ChannelSolution], keptSums: [ChannelSums], x: Elements<X>, dout: Elements<X>?,
+        shape: BatchNormShape, mode: BatchNormMode, parameters: ResolvedParameters, doubleDouble: Bool
+    ) -> SolvedChannels {
+        let m = shape.valuesPerChannel, hasDout = dout != nil, training = mode == .training
+        return SolvedChannels(solutions) { c in
+            let sums =
+                keptSums.isEmpty
+                ? ChannelSummation.sums(
+                    x: x, dout: dout, shape: shape, channels: c..<c + 1, training: training,
+                    threads: 1)[0]
+                : keptSums[c]
+            return ChannelSolution.solveExactly(
+                channel: c, sums: sums, count: m, mode: mode, hasDout: hasDout,
+                parameters: parameters, doubleDouble: doubleDouble)
+        }
     }
 
     /// Channels per chunk of the first pass.
     static let channelChunk = 8192
 
-    /// A problem after ``solve(_:data:output:threads:paths:)``.
+    /// A prepared problem bound to its input's buffers (``PreparedBatchNorm/bound(to:)``).
     struct Solved<X: BatchNormFloat, Output: BatchNormFloat> {
         let x: Elements<X>
         let dout: Elements<X>?
