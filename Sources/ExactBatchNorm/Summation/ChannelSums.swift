@@ -38,21 +38,38 @@ enum ChannelSummation {
         let planeRun = onePass ? OnePassSummation.maxCount : BlockSummation.blockSize
         let units = Tiles(shape, planeRun: planeRun, channels: channels).count
         if units < threads && channels.count >= threads {
+            // Each thread sums its channels into their own slots of the result, so no
+            // channel's sums are copied (a copy retains and releases their digits).
             let base = channels.lowerBound
-            return parallelRanges(count: channels.count, threads: threads) { range in
-                let tiles = Tiles(
-                    shape, planeRun: planeRun, channels: base + range.lowerBound..<base + range.upperBound)
-                return sums(x: x, dout: dout, tiles: tiles, units: 0..<tiles.count, training: training)
-            }.flatMap { $0 }
+            return [ChannelSums](unsafeUninitializedCapacity: channels.count) { buffer, initialized in
+                let target = SharedPointer(buffer.baseAddress!)
+                _ = parallelRanges(count: channels.count, threads: threads) { range in
+                    for c in range { (target.base + c).initialize(to: ChannelSums()) }
+                    let tiles = Tiles(
+                        shape, planeRun: planeRun, channels: base + range.lowerBound..<base + range.upperBound)
+                    accumulate(
+                        x: x, dout: dout, tiles: tiles, units: 0..<tiles.count, training: training,
+                        into: target.base + range.lowerBound)
+                }
+                initialized = channels.count
+            }
         }
         let tiles = Tiles(shape, planeRun: planeRun, channels: channels)
         var partials = parallelRanges(count: units, threads: threads) { range in
             sums(x: x, dout: dout, tiles: tiles, units: range, training: training)
         }
-        for p in partials.indices.dropFirst() {
-            for c in partials[p].indices { partials[0][c].merge(partials[p][c]) }
+        // Merged in place, each partial read where it lies (indexing the nested arrays
+        // would copy every channel's sums, retaining and releasing their digits).
+        var merged: [ChannelSums] = []
+        swap(&merged, &partials[0])
+        merged.withUnsafeMutableBufferPointer { target in
+            for partial in partials.dropFirst() {
+                partial.withUnsafeBufferPointer { source in
+                    for c in source.indices { target[c].merge(source[c]) }
+                }
+            }
         }
-        return partials[0]
+        return merged
     }
 
     /// The sums of `tiles`' channels over the units in `units`, on this thread.
@@ -60,8 +77,21 @@ enum ChannelSummation {
         x: Elements<X>, dout: Elements<X>?, tiles: Tiles, units: Range<Int>,
         training: Bool
     ) -> [ChannelSums] {
-        let first = tiles.channels.lowerBound
         var sums = Array(repeating: ChannelSums(), count: tiles.channels.count)
+        sums.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            accumulate(x: x, dout: dout, tiles: tiles, units: units, training: training, into: base)
+        }
+        return sums
+    }
+
+    /// Adds the values of the units in `units` to the sums of `tiles`' channels, which
+    /// lie from `sums` on (the first channel's first), on this thread.
+    static func accumulate<X: BatchNormFloat>(
+        x: Elements<X>, dout: Elements<X>?, tiles: Tiles, units: Range<Int>,
+        training: Bool, into sums: UnsafeMutablePointer<ChannelSums>
+    ) {
+        let first = tiles.channels.lowerBound
         let scratch = BlockSummation.allocateScratch(blocks: 4)
         defer { scratch.deallocate() }
         let stride = tiles.shape.spatialStride
@@ -70,7 +100,6 @@ enum ChannelSummation {
                 x: x + offset, dout: dout.map { $0 + offset }, stride: stride, count: length,
                 training: training, scratch: scratch, into: &sums[c - first])
         }
-        return sums
     }
 
     /// Products of two float16 or float32 values are exact in double (at most 48
