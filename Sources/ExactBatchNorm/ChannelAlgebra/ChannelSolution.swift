@@ -13,7 +13,7 @@ struct ChannelSolution: Sendable {
     /// solutions ``SolvedChannels/exactSolution(_:)`` makes keep them (their exactly
     /// known coupling decides cancellations), by reference. The solve hands them to the
     /// element plan beside the solution instead
-    /// (``solve(channel:sums:count:mode:hasDout:parameters:doubleDouble:fastPath:certified:)``),
+    /// (``solve(group:sums:count:mode:hasDout:parameters:doubleDouble:fastPath:certified:_:)``),
     /// so the solutions kept for the per-channel results hold none.
     var fastBox: FastConstantsBox?
     /// Whether `out` and `dx` have terms; false when they are NaN by the non-finite rules.
@@ -38,30 +38,41 @@ final class FastConstantsBox: Sendable {
 }
 
 extension ChannelSolution {
-    /// Solves one channel: by ``FastChannelSolve`` where it can prove every rounding,
-    /// else exactly (``solveExactly(channel:sums:count:mode:hasDout:parameters:doubleDouble:fastPath:)``),
-    /// and returns the solution with the element pass's constants beside it (nil sends
-    /// every element to the exact path). The two paths give the same bits;
+    /// Solves a group of channels (at most ``FastChannelSolve/width``, whose sums start
+    /// at `sums`): by ``FastChannelSolve``, four at once, where it can prove every
+    /// rounding, else — a lane it leaves undecided — exactly
+    /// (``solveExactly(channel:sums:count:mode:hasDout:parameters:doubleDouble:fastPath:)``),
+    /// and hands each channel's index, solution and element constants (nil sends every
+    /// element to the exact path) to `body`, in order. The two paths give the same bits;
     /// `certified: false` forces the exact one, as does `fastPath: false` (which sends
     /// every element to the exact path too, and so needs the exact terms at once).
     static func solve(
-        channel ch: Int, sums: ChannelSums, count m: Int, mode: BatchNormMode,
+        group: Range<Int>, sums: UnsafePointer<ChannelSums>, count m: Int, mode: BatchNormMode,
         hasDout: Bool, parameters p: ResolvedParameters, doubleDouble: Bool,
-        fastPath: Bool = true, certified: Bool = true
-    ) -> (solution: ChannelSolution, fast: FastConstants?) {
-        if fastPath && certified,
-            let solved = FastChannelSolve.solve(
-                channel: ch, sums: sums, count: m, mode: mode, hasDout: hasDout,
-                parameters: p)
-        {
-            return solved
+        fastPath: Bool = true, certified: Bool = true,
+        _ body: (Int, ChannelSolution, FastConstants?) -> Void
+    ) {
+        func exactly(_ k: Int) {
+            var solution = solveExactly(
+                channel: group.lowerBound + k, sums: sums[k], count: m, mode: mode, hasDout: hasDout,
+                parameters: p, doubleDouble: doubleDouble, fastPath: fastPath)
+            let fast = solution.fast
+            solution.fastBox = nil
+            body(group.lowerBound + k, solution, fast)
         }
-        var solution = solveExactly(
-            channel: ch, sums: sums, count: m, mode: mode, hasDout: hasDout, parameters: p,
-            doubleDouble: doubleDouble, fastPath: fastPath)
-        let fast = solution.fast
-        solution.fastBox = nil
-        return (solution, fast)
+        guard fastPath && certified else {
+            for k in 0..<group.count { exactly(k) }
+            return
+        }
+        let lanes = FastChannelSolve.solve(
+            channels: group, sums: sums, count: m, mode: mode, hasDout: hasDout, parameters: p)
+        for k in 0..<group.count {
+            guard let solved = lanes.channel(k) else {
+                exactly(k)
+                continue
+            }
+            body(group.lowerBound + k, solved.solution, solved.fast)
+        }
     }
 
     /// Solves one channel exactly, in big rationals.

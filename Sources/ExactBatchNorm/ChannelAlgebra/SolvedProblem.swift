@@ -13,12 +13,10 @@ extension ExactBatchNorm {
         let resolved = try input.parameters.resolved(channels: input.shape.channels)
         let (x, dout) = elements(of: input, as: X.self)
         let perChannelBound = ChannelBoundFormulas.applies(data: X.self, output: Output.self)
-        let wantsDx = dout != nil
         let doubleDouble = Output.binaryFormat.precision > 24
         let (solutions, plans, keptSums) = solveChannels(
             x: x, dout: dout, shape: input.shape.forIteration, mode: input.mode, parameters: resolved,
-            doubleDouble: doubleDouble, threads: max(1, threads), paths: paths
-        ) { ChannelPlan($0, fast: $1, wantsDx: wantsDx, perChannelBound: perChannelBound) }
+            doubleDouble: doubleDouble, threads: max(1, threads), paths: paths, perChannelBound: perChannelBound)
         return PreparedBatchNorm(
             problem: PreparedBatchNorm.Problem(input, output: Output.elementType, parameters: resolved),
             solutions: solutions, plans: plans, keptSums: keptSums, doubleDouble: doubleDouble)
@@ -56,45 +54,44 @@ extension ExactBatchNorm {
         try shape.requireBackedChannels(input.parameters)
     }
 
-    /// The channels' solutions and element plans (made by `plan`), and their sums when
-    /// there was one chunk, ``channelChunk`` channels at a time: only one chunk's sums (a
-    /// few hundred bytes per channel and thread) exist at once, whatever the channel
-    /// count. Should an element later need a channel's exact terms, they are solved again
-    /// from the sums kept, or else summed again from the channel's own values
+    /// The channels' solutions and element plans (``ChannelPlan``, with the per-channel
+    /// bound where `perChannelBound` says the types allow it), and their sums when there
+    /// was one chunk, ``channelChunk`` channels at a time: only one chunk's sums (a few
+    /// hundred bytes per channel and thread) exist at once, whatever the channel count.
+    /// Should an element later need a channel's exact terms, they are solved again from
+    /// the sums kept, or else summed again from the channel's own values
     /// (``solvedChannels(_:keptSums:x:dout:shape:mode:parameters:doubleDouble:)``).
     static func solveChannels<X: BatchNormFloat>(
         x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
         parameters: ResolvedParameters, doubleDouble: Bool, threads: Int, paths: EnginePaths,
-        plan: (ChannelSolution, FastConstants?) -> ChannelPlan
+        perChannelBound: Bool
     ) -> (solutions: [ChannelSolution], plans: [ChannelPlan], keptSums: [ChannelSums]) {
         let m = shape.valuesPerChannel, hasDout = dout != nil, training = mode == .training
         let count = shape.channels
-        var solutions: [ChannelSolution] = [], plans: [ChannelPlan] = []
-        solutions.reserveCapacity(count)
-        plans.reserveCapacity(count)
         var kept: [ChannelSums] = []
-        for start in stride(from: 0, to: count, by: channelChunk) {
-            let chunk = start..<min(count, start + channelChunk)
-            let sums = ChannelSummation.sums(
-                x: x, dout: dout, shape: shape, channels: chunk, training: training,
-                threads: threads)
-            let solved = parallelRanges(count: chunk.count, threads: threads) { range in
-                range.map {
-                    ChannelSolution.solve(
-                        channel: start + $0, sums: sums[$0], count: m, mode: mode, hasDout: hasDout,
-                        parameters: parameters, doubleDouble: doubleDouble,
-                        fastPath: paths.fastElements, certified: paths.certifiedSolve)
+        var plans: [ChannelPlan] = []
+        let solutions = [ChannelSolution](unsafeUninitializedCapacity: count) { solutionSlots, solved in
+            plans = [ChannelPlan](unsafeUninitializedCapacity: count) { planSlots, planned in
+                guard let solutionBase = solutionSlots.baseAddress, let planBase = planSlots.baseAddress else { return }
+                // Written once, as the outputs are: 2 MiB pages spare most of the faults.
+                adviseHugePages(UnsafeMutableRawBufferPointer(solutionSlots))
+                adviseHugePages(UnsafeMutableRawBufferPointer(planSlots))
+                let into = ChunkOutput(
+                    solutions: SharedPointer(solutionBase), plans: SharedPointer(planBase), wantsDx: hasDout,
+                    perChannelBound: perChannelBound)
+                for start in stride(from: 0, to: count, by: channelChunk) {
+                    let chunk = start..<min(count, start + channelChunk)
+                    let sums = ChannelSummation.sums(
+                        x: x, dout: dout, shape: shape, channels: chunk, training: training,
+                        threads: threads)
+                    solveChunk(
+                        sums, first: start, count: m, mode: mode, hasDout: hasDout, parameters: parameters,
+                        doubleDouble: doubleDouble, threads: threads, paths: paths, into: into)
+                    if chunk.count == count { kept = sums }
                 }
+                planned = count
             }
-            // The plan keeps the fast constants; the solution, kept for the per-channel
-            // results, holds none.
-            for part in solved {
-                for (solution, fast) in part {
-                    plans.append(plan(solution, fast))
-                    solutions.append(solution)
-                }
-            }
-            if chunk.count == count { kept = sums }
+            solved = count
         }
         return (solutions, plans, kept)
     }
@@ -117,6 +114,44 @@ extension ExactBatchNorm {
             return ChannelSolution.solveExactly(
                 channel: c, sums: sums, count: m, mode: mode, hasDout: hasDout,
                 parameters: parameters, doubleDouble: doubleDouble)
+        }
+    }
+
+    /// Where the solve writes each channel's solution and plan: slots of the final
+    /// arrays, which the workers initialize in place, so that no solution is copied
+    /// (each copy of one retains and releases what it references).
+    struct ChunkOutput: Sendable {
+        let solutions: SharedPointer<ChannelSolution>
+        let plans: SharedPointer<ChannelPlan>
+        let wantsDx: Bool
+        let perChannelBound: Bool
+    }
+
+    /// Solves one chunk's channels, `first` on, in groups of ``FastChannelSolve/width``
+    /// shared among the threads, reading the sums where they lie.
+    static func solveChunk(
+        _ sums: [ChannelSums], first: Int, count m: Int, mode: BatchNormMode, hasDout: Bool,
+        parameters: ResolvedParameters, doubleDouble: Bool, threads: Int, paths: EnginePaths,
+        into output: ChunkOutput
+    ) {
+        let width = FastChannelSolve.width
+        sums.withUnsafeBufferPointer { buffer in
+            let base = SharedPointer(buffer.baseAddress!), chunkCount = buffer.count
+            _ = parallelRanges(count: (chunkCount + width - 1) / width, threads: threads) { groups in
+                for group in groups {
+                    let lower = group * width, upper = min(chunkCount, lower + width)
+                    ChannelSolution.solve(
+                        group: first + lower..<first + upper, sums: base.base + lower, count: m, mode: mode,
+                        hasDout: hasDout, parameters: parameters, doubleDouble: doubleDouble,
+                        fastPath: paths.fastElements, certified: paths.certifiedSolve
+                    ) { c, solution, fast in
+                        (output.plans.base + c).initialize(
+                            to: ChannelPlan(
+                                solution, fast: fast, wantsDx: output.wantsDx, perChannelBound: output.perChannelBound))
+                        (output.solutions.base + c).initialize(to: solution)
+                    }
+                }
+            }
         }
     }
 

@@ -36,33 +36,60 @@ enum ChannelSummation {
         let channels = channels ?? 0..<shape.channels
         let onePass = training && OnePassSummation.applies(X.self, stride: shape.spatialStride)
         if onePass, let group = planeGroup(shape) {
-            return parallelRanges(count: channels.count, threads: threads) { range in
+            return filledByChannel(channels, threads: threads) { range, slots in
                 let scratch = BlockSummation.allocateScratch(blocks: 4)
                 defer { scratch.deallocate() }
-                let base = channels.lowerBound
-                return (base + range.lowerBound..<base + range.upperBound).map { c in
-                    groupedSums(x: x, dout: dout, shape: shape, channel: c, group: group, scratch: scratch)
+                for (slot, c) in range.enumerated() {
+                    groupedSums(
+                        x: x, dout: dout, shape: shape, channel: c, group: group, scratch: scratch,
+                        into: &slots[slot])
                 }
-            }.flatMap { $0 }
+            }
         }
         let planeRun = onePass ? OnePassSummation.maxCount : BlockSummation.blockSize
         let units = Tiles(shape, planeRun: planeRun, channels: channels).count
         if units < threads && channels.count >= threads {
-            let base = channels.lowerBound
-            return parallelRanges(count: channels.count, threads: threads) { range in
-                let tiles = Tiles(
-                    shape, planeRun: planeRun, channels: base + range.lowerBound..<base + range.upperBound)
-                return sums(x: x, dout: dout, tiles: tiles, units: 0..<tiles.count, training: training)
-            }.flatMap { $0 }
+            return filledByChannel(channels, threads: threads) { range, slots in
+                let tiles = Tiles(shape, planeRun: planeRun, channels: range)
+                accumulate(x: x, dout: dout, tiles: tiles, units: 0..<tiles.count, training: training, into: slots)
+            }
         }
         let tiles = Tiles(shape, planeRun: planeRun, channels: channels)
         var partials = parallelRanges(count: units, threads: threads) { range in
             sums(x: x, dout: dout, tiles: tiles, units: range, training: training)
         }
-        for p in partials.indices.dropFirst() {
-            for c in partials[p].indices { partials[0][c].merge(partials[p][c]) }
+        // Merged in place, each partial read where it lies (indexing the nested arrays
+        // would copy every channel's sums, retaining and releasing their digits).
+        var merged: [ChannelSums] = []
+        swap(&merged, &partials[0])
+        merged.withUnsafeMutableBufferPointer { target in
+            for partial in partials.dropFirst() {
+                partial.withUnsafeBufferPointer { source in
+                    for c in source.indices { target[c].merge(source[c]) }
+                }
+            }
         }
-        return partials[0]
+        return merged
+    }
+
+    /// The sums of `channels`, which the threads share out: each fills the slots of its
+    /// own channels (`fill(range, slots)`, slot 0 for `range.lowerBound`) where they lie
+    /// in the result, so no channel's sums are copied (a copy retains and releases their
+    /// digits) and none is merged.
+    static func filledByChannel(
+        _ channels: Range<Int>, threads: Int,
+        _ fill: @Sendable (Range<Int>, UnsafeMutablePointer<ChannelSums>) -> Void
+    ) -> [ChannelSums] {
+        [ChannelSums](unsafeUninitializedCapacity: channels.count) { buffer, initialized in
+            let target = SharedPointer(buffer.baseAddress!)
+            _ = parallelRanges(count: channels.count, threads: threads) { range in
+                let slots = target.base + range.lowerBound
+                slots.initialize(repeating: ChannelSums(), count: range.count)
+                let base = channels.lowerBound
+                fill(base + range.lowerBound..<base + range.upperBound, slots)
+            }
+            initialized = channels.count
+        }
     }
 
     /// How many of a channel's planes the one-pass sums take as one run, or nil where
@@ -78,15 +105,14 @@ enum ChannelSummation {
         return OnePassSummation.maxCount / shape.spatial
     }
 
-    /// One channel's sums, its planes taken `group` at a time as one run; a group the
+    /// Adds one channel's sums, its planes taken `group` at a time as one run; a group the
     /// one-pass sums decline (values more than 26 binades apart, a non-finite value) goes
     /// plane by plane through the general path, with the same exact result. `scratch`
     /// is the general path's (``BlockSummation/allocateScratch(blocks:)``, four blocks).
     static func groupedSums<X: BatchNormFloat>(
         x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, channel c: Int, group: Int,
-        scratch: UnsafeMutablePointer<Double>
-    ) -> ChannelSums {
-        var sums = ChannelSums()
+        scratch: UnsafeMutablePointer<Double>, into sums: inout ChannelSums
+    ) {
         var n = 0
         while n < shape.batch {
             let count = min(group, shape.batch - n)
@@ -103,7 +129,6 @@ enum ChannelSummation {
             }
             n += count
         }
-        return sums
     }
 
     /// The sums of `tiles`' channels over the units in `units`, on this thread.
@@ -111,8 +136,21 @@ enum ChannelSummation {
         x: Elements<X>, dout: Elements<X>?, tiles: Tiles, units: Range<Int>,
         training: Bool
     ) -> [ChannelSums] {
-        let first = tiles.channels.lowerBound
         var sums = Array(repeating: ChannelSums(), count: tiles.channels.count)
+        sums.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            accumulate(x: x, dout: dout, tiles: tiles, units: units, training: training, into: base)
+        }
+        return sums
+    }
+
+    /// Adds the values of the units in `units` to the sums of `tiles`' channels, which
+    /// lie from `sums` on (the first channel's first), on this thread.
+    static func accumulate<X: BatchNormFloat>(
+        x: Elements<X>, dout: Elements<X>?, tiles: Tiles, units: Range<Int>,
+        training: Bool, into sums: UnsafeMutablePointer<ChannelSums>
+    ) {
+        let first = tiles.channels.lowerBound
         let scratch = BlockSummation.allocateScratch(blocks: 4)
         defer { scratch.deallocate() }
         let stride = tiles.shape.spatialStride
@@ -121,7 +159,6 @@ enum ChannelSummation {
                 x: x + offset, dout: dout.map { $0 + offset }, stride: stride, count: length,
                 training: training, scratch: scratch, into: &sums[c - first])
         }
-        return sums
     }
 
     /// Products of two float16 or float32 values are exact in double (at most 48

@@ -193,8 +193,10 @@ struct ExactAccumulator: Sendable {
     /// digits in [0, 2^32) under a non-negative top carry, each an exact double once
     /// scaled. Their partial sums (lowest first) are the low bits of the sum's magnitude,
     /// so the enclosure's additions are exact whenever the sum spans at most 106 bits,
-    /// and otherwise charge what they drop. Nil when the sum is outside the range the
-    /// certified solve works in.
+    /// and otherwise charge what they drop. Nil when a digit lies outside the range of
+    /// doubles the enclosure is built in; whether the sum is inside the range the
+    /// certified solve works in is the solve's to check (``EnclosureLanes/isTame``), four
+    /// channels at once.
     var enclosure: Enclosure? {
         if words.count == 0 { return nearEnclosure }
         var whole = self
@@ -217,8 +219,7 @@ struct ExactAccumulator: Sendable {
             let (h, l) = Augmented.sum(
                 Double(UInt64(top)) * Self.powerOfTwo(exponent),
                 Double(UInt64(rest)) * Self.powerOfTwo(nearExponent))
-            let total = Enclosure(hi: near < 0 ? -h : h, lo: near < 0 ? -l : l)
-            return total.isTame ? total : nil
+            return Enclosure(hi: near < 0 ? -h : h, lo: near < 0 ? -l : l)
         }
         var rest = magnitude
         var total = Enclosure.zero
@@ -232,8 +233,7 @@ struct ExactAccumulator: Sendable {
             rest >>= 32
             weight += 32
         }
-        if near < 0 { total = -total }
-        return total.isTame ? total : nil
+        return near < 0 ? -total : total
     }
 
     private var farEnclosure: Enclosure? {
@@ -262,8 +262,7 @@ struct ExactAccumulator: Sendable {
             guard weight < 1000 else { return nil }
             total = total + Enclosure(Double(carry) * Self.powerOfTwo(weight))
         }
-        if flip < 0 { total = -total }
-        return total.isTame ? total : nil
+        return flip < 0 ? -total : total
     }
 
     /// `2^k` for `-1022 <= k <= 1023`, from its bit pattern (the generic initializer
