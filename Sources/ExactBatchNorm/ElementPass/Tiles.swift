@@ -53,11 +53,18 @@ struct Tiles {
         return n * shape.batchStride + min(l0, shape.spatial) * shape.channels
     }
 
+    /// Channels last, a unit's rows: the offset of its first row's channel 0 and how many
+    /// rows (spatial positions) it covers.
+    @inline(__always)
+    func rows(ofUnit unit: Int) -> (first: Int, count: Int) {
+        let n = unit / runsPerRow, l0 = (unit % runsPerRow) * BlockSummation.blockSize
+        return (n * shape.batchStride + l0 * shape.spatialStride, min(BlockSummation.blockSize, shape.spatial - l0))
+    }
+
     /// Calls `body(channel, offset of the run's first element, run length)` for every
     /// run of every unit in `range`.
     @inline(__always)
     func forEachRun(in range: Range<Int>, _ body: (_ channel: Int, _ offset: Int, _ length: Int) -> Void) {
-        let block = BlockSummation.blockSize
         for unit in range {
             if shape.layout == .channelsFirst {
                 let local = unit / slicesPerPlane, first = (unit % slicesPerPlane) * Self.slice
@@ -70,12 +77,8 @@ struct Tiles {
                     l0 += planeRun
                 }
             } else {
-                let n = unit / runsPerRow
-                let l0 = (unit % runsPerRow) * block
-                let length = min(block, shape.spatial - l0)
-                for c in channels {
-                    body(c, n * shape.batchStride + c * shape.channelStride + l0 * shape.spatialStride, length)
-                }
+                let (first, length) = rows(ofUnit: unit)
+                for c in channels { body(c, first + c * shape.channelStride, length) }
             }
         }
     }
