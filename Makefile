@@ -38,9 +38,13 @@ test-torch:
 	$(PYTHON) -m pytest python/
 
 # The optimized binary against the oracle's fixtures, bit for bit, with 1 to 3 threads,
-# then the demo: what users run, which the debug tests above do not build.
+# then the engine's own tests compiled as users' builds are (optimized and tuned; twice
+# a fault showed only there), then the demo: what users run, which the debug tests
+# above do not build.
 test-release: build
 	$(PYTHON) scripts/release_fixtures.py $(BIN)
+	$(SWIFT) test -c release -Xswiftc -enable-testing $(TUNING) --scratch-path .build-release-tests \
+	  --filter ExactBatchNormTests
 	$(MAKE) demo
 
 # Every test again under address sanitizer, then thread sanitizer, each in its own
