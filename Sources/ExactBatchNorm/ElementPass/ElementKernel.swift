@@ -56,7 +56,7 @@ struct ElementKernel<X: BatchNormFloat, Output: BatchNormFloat> {
         place: (Int) -> (out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?)
     ) -> Int {
         let stride = shape.spatialStride
-        if stride * MemoryLayout<X>.stride >= TransposedTile<X, Output>.strideBytes {
+        if TileInputs<X>.pays(stride: stride) {
             return transposedRuns(of: tiles, units: units, place: place)
         }
         var exactPaths = 0
@@ -78,7 +78,7 @@ struct ElementKernel<X: BatchNormFloat, Output: BatchNormFloat> {
         return exactPaths
     }
 
-    /// Channels last: each unit's channels ``TransposedTile/width`` at a time, through a
+    /// Channels last: each unit's channels ``TileInputs/width`` at a time, through a
     /// tile turned channels first and back (see ``TransposedTile``).
     private func transposedRuns(
         of tiles: Tiles, units: Range<Int>,
@@ -87,7 +87,7 @@ struct ElementKernel<X: BatchNormFloat, Output: BatchNormFloat> {
         let tile = TransposedTile<X, Output>(hasDout: dout != nil)
         defer { tile.deallocate() }
         var exactPaths = 0
-        let width = TransposedTile<X, Output>.width
+        let width = TileInputs<X>.width
         for unit in units {
             let (first, rows) = tiles.rows(ofUnit: unit)
             var c = tiles.channels.lowerBound
@@ -101,83 +101,5 @@ struct ElementKernel<X: BatchNormFloat, Output: BatchNormFloat> {
             }
         }
         return exactPaths
-    }
-}
-
-/// A tile of a channels-last unit, some channels by up to ``Tiles``' rows, copied
-/// channels first so that each channel's run has unit stride, and its outputs copied
-/// back.
-///
-/// In place, a channel's run is strided by the channel count, and with C a power of two
-/// (BatchNorm1d's (64, 4096)) its values all fall in one set of the L1 cache and evict
-/// each other: a run was ten nanoseconds an element. Copied a row at a time, each cache
-/// line read gives ``width`` channels' values, and the unit-stride loops vectorize. The
-/// copies move bits: every output and every decision of the fast path is the one the
-/// values in place would give.
-struct TransposedTile<X: BatchNormFloat, Output: BatchNormFloat> {
-    /// Channels per tile: a 64-byte cache line of float32.
-    static var width: Int { 16 }
-    /// The smallest stride between a channel's values, in bytes, from which the tile
-    /// pays: with the channels of (1024, 256) and (2048, 128) float32 inputs (1 KiB and
-    /// 512 bytes apart) it cost 1.09x and 1.13x the strided loops, with those of
-    /// (256, 1024) and (64, 4096) (4 and 16 KiB) 0.72x and 0.80x (whole `bnbench engine`
-    /// processes, medians of 5 and 7 pairs).
-    static var strideBytes: Int { 2048 }
-    static var capacity: Int { width * BlockSummation.blockSize }
-
-    let x = UnsafeMutablePointer<X>.allocate(capacity: capacity)
-    let dout: UnsafeMutablePointer<X>?
-    let out = UnsafeMutablePointer<Output>.allocate(capacity: capacity)
-    let dx: UnsafeMutablePointer<Output>?
-
-    init(hasDout: Bool) {
-        dout = hasDout ? .allocate(capacity: Self.capacity) : nil
-        dx = hasDout ? .allocate(capacity: Self.capacity) : nil
-    }
-
-    func deallocate() {
-        x.deallocate()
-        dout?.deallocate()
-        out.deallocate()
-        dx?.deallocate()
-    }
-
-    /// The outputs of `channels` over `rows` rows whose first row starts at `x` (and
-    /// `dout`), written from `out` (and `dx`) with the unit's stride; returns how many
-    /// elements took the exact path.
-    @inline(__always)
-    func compute(
-        channels: Range<Int>, rows: Int, x source: Elements<X>, dout doutSource: Elements<X>?,
-        kernel: ElementKernel<X, Output>, out target: UnsafeMutablePointer<Output>,
-        dx dxTarget: UnsafeMutablePointer<Output>?
-    ) -> Int {
-        let width = channels.count, stride = kernel.shape.spatialStride
-        Self.turn(rows: rows, width: width) { r, b, k in x[k] = source[r &* stride &+ b] }
-        if let dout, let doutSource {
-            Self.turn(rows: rows, width: width) { r, b, k in dout[k] = doutSource[r &* stride &+ b] }
-        }
-        var exactPaths = 0
-        for (b, c) in channels.enumerated() {
-            let run = ElementRun(
-                x: Elements<X>(UnsafeRawPointer(x + b * rows)),
-                dout: dout.map { Elements<X>(UnsafeRawPointer($0 + b * rows)) }, stride: 1, count: rows)
-            exactPaths += run.compute(
-                channel: c, plan: kernel.plans[c], solved: kernel.solved, out: out + b * rows,
-                dx: dxTarget == nil ? nil : dx.map { $0 + b * rows })
-        }
-        Self.turn(rows: rows, width: width) { r, b, k in target[r &* stride &+ b] = out[k] }
-        if let dx, let dxTarget {
-            Self.turn(rows: rows, width: width) { r, b, k in dxTarget[r &* stride &+ b] = dx[k] }
-        }
-        return exactPaths
-    }
-
-    /// Calls `body(row, channel in the tile, index in the tile)` row by row, so that the
-    /// unit's side is read or written a cache line at a time.
-    @inline(__always)
-    static func turn(rows: Int, width: Int, _ body: (Int, Int, Int) -> Void) {
-        for r in 0..<rows {
-            for b in 0..<width { body(r, b, b &* rows &+ r) }
-        }
     }
 }

@@ -154,10 +154,43 @@ enum ChannelSummation {
         let scratch = BlockSummation.allocateScratch(blocks: 4)
         defer { scratch.deallocate() }
         let stride = tiles.shape.spatialStride
+        if TileInputs<X>.pays(stride: stride) {
+            return accumulateTiles(
+                x: x, dout: dout, tiles: tiles, units: units, training: training, scratch: scratch, into: sums)
+        }
         tiles.forEachRun(in: units) { c, offset, length in
             accumulateTile(
                 x: x + offset, dout: dout.map { $0 + offset }, stride: stride, count: length,
                 training: training, scratch: scratch, into: &sums[c - first])
+        }
+    }
+
+    /// ``accumulate(x:dout:tiles:units:training:into:)`` for channels far apart: each
+    /// unit's channels ``TileInputs/width`` at a time, copied channels first (see
+    /// ``TileInputs``) and summed with unit stride.
+    static func accumulateTiles<X: BatchNormFloat>(
+        x: Elements<X>, dout: Elements<X>?, tiles: Tiles, units: Range<Int>,
+        training: Bool, scratch: UnsafeMutablePointer<Double>, into sums: UnsafeMutablePointer<ChannelSums>
+    ) {
+        let tile = TileInputs<X>(hasDout: dout != nil)
+        defer { tile.deallocate() }
+        let first = tiles.channels.lowerBound, stride = tiles.shape.spatialStride
+        for unit in units {
+            let (start, rows) = tiles.rows(ofUnit: unit)
+            var c = first
+            while c < tiles.channels.upperBound {
+                let channels = c..<min(c + TileInputs<X>.width, tiles.channels.upperBound)
+                tile.load(
+                    rows: rows, width: channels.count, x: x + (start + c), dout: dout.map { $0 + (start + c) },
+                    stride: stride)
+                for (b, channel) in channels.enumerated() {
+                    let run = tile.run(b, rows: rows)
+                    accumulateTile(
+                        x: run.x, dout: run.dout, stride: 1, count: rows, training: training, scratch: scratch,
+                        into: &sums[channel - first])
+                }
+                c = channels.upperBound
+            }
         }
     }
 
