@@ -48,7 +48,7 @@ struct FigureScratch {
     let ulp: UnsafeMutablePointer<UInt64>
     let mismatch: UnsafeMutablePointer<Int>
     /// Each element's counter of the ULP histogram (`BucketCounts.slot`).
-    let slot: UnsafeMutablePointer<Int>
+    let slot: UnsafeMutablePointer<Int32>
 
     /// The figures of every element of a block of finite pairs, as `ElementFigures`
     /// defines them: the totals, and into this scratch each element's excess and ULP
@@ -111,52 +111,57 @@ struct FigureScratch {
         }
     }
 
-    /// `compute` for float32 values on float32's grid, read where they are stored: the
-    /// patterns and distances in 32-bit integers (every distance between finite float32
-    /// values is below 2^32), the rest on the exactly widened doubles; the per-element
-    /// figures `S` asks for (a type, so that each specialization's loop holds only its
-    /// own stores). Branch-free, so the loop vectorizes: maxima of doubles are taken on
+    /// `compute` for float32 values on float32's grid, read where they are stored, in two
+    /// loops without branches that vectorize: the patterns, distances and histogram
+    /// counters in 32-bit integers, eight to a register (every distance between finite
+    /// float32 values is below 2^32), then the figures of the exactly widened doubles,
+    /// four to a register; the per-element figures `S` asks for (a type, so that each
+    /// specialization's loops hold only their own stores). Maxima of doubles are taken on
     /// their bit patterns, which order non-negative doubles (every figure here is one) as
     /// their values, and a pair is special when a magnitude's pattern is infinity's or
     /// above.
     private func float32Figures<S: FigureStores>(_ block: ScanBlock, _: S.Type, _ rule: Rule) -> FigureTotals? {
         let (a, b) = (block.a, block.b)
-        var mismatched = 0, flips = 0, different: UInt32 = 0, largestA: UInt32 = 0, largestB: UInt32 = 0
-        var maxAbsolute: Int64 = 0, maxRelative: Int64 = 0, maxExcess: Int64 = 0, maxULP: UInt32 = 0
+        var flips: UInt32 = 0, different: UInt32 = 0, largestA: UInt32 = 0, largestB: UInt32 = 0, maxULP: UInt32 = 0
         for j in 0..<block.count {
             let xBits = a.loadUnaligned(fromByteOffset: j &* 4, as: UInt32.self)
             let yBits = b.loadUnaligned(fromByteOffset: j &* 4, as: UInt32.self)
             let pa = xBits & 0x7FFF_FFFF, pb = yBits & 0x7FFF_FFFF
             (largestA, largestB) = (max(largestA, pa), max(largestB, pb))
-            let f = rule.figures(Double(Float(bitPattern: xBits)), Double(Float(bitPattern: yBits)))
             different |= xBits ^ yBits
-            let mismatch = xBits == yBits || f.within ? 0 : 1
-            mismatched &+= mismatch
             let opposite = (xBits ^ yBits) >> 31
-            flips &+= Int(opposite & (pa != 0 ? 1 : 0) & (pb != 0 ? 1 : 0))
+            flips &+= opposite & (pa != 0 ? 1 : 0) & (pb != 0 ? 1 : 0)
             // Across zero the patterns add; a zero has no sign, but when either pattern is
             // zero the difference and the sum agree, so the sign bits alone choose.
             let distance = opposite == 0 ? max(pa, pb) &- min(pa, pb) : pa &+ pb
             maxULP = max(maxULP, distance)
+            slot[j] = BucketCounts.slot(bucket: HistogramCounter.bucketWithoutBranches(ulp32: distance), element: j)
+            if S.perElement { ulp[j] = UInt64(distance) }
+        }
+        guard max(largestA, largestB) < 0x7F80_0000 else { return nil }
+        var mismatched = 0, maxAbsolute: Int64 = 0, maxRelative: Int64 = 0, maxExcess: Int64 = 0
+        for j in 0..<block.count {
+            let x = Float.load(a, j), y = Float.load(b, j)
+            let f = rule.figures(x, y)
+            // The widening keeps the bits apart: the same doubles' bits are the same floats'.
+            let mismatch = x.bitPattern == y.bitPattern || f.within ? 0 : 1
+            mismatched &+= mismatch
             let absoluteBits = Int64(bitPattern: f.difference.bitPattern)
             maxAbsolute = absoluteBits > maxAbsolute ? absoluteBits : maxAbsolute
             maxRelative = f.relativeBits > maxRelative ? f.relativeBits : maxRelative
             let excessBits = Int64(bitPattern: f.excess.bitPattern)
             maxExcess = excessBits > maxExcess ? excessBits : maxExcess
             excess[j] = f.excess
-            slot[j] = BucketCounts.slot(bucket: HistogramCounter.bucketWithoutBranches(ulp32: distance), element: j)
             if S.perElement {
                 difference[j] = f.difference
-                ulp[j] = UInt64(distance)
                 self.mismatch[j] = mismatch
             }
         }
-        guard max(largestA, largestB) < 0x7F80_0000 else { return nil }
         return FigureTotals(
             mismatched: mismatched, maxAbsolute: Double(bitPattern: UInt64(maxAbsolute)),
             maxRelative: Double(bitPattern: UInt64(maxRelative)),
             anyNormalReference: Double(Float(bitPattern: largestB)) >= rule.tiny,
-            maxULP: UInt64(maxULP), maxExcess: Double(bitPattern: UInt64(maxExcess)), signFlips: flips,
+            maxULP: UInt64(maxULP), maxExcess: Double(bitPattern: UInt64(maxExcess)), signFlips: Int(flips),
             allIdentical: different == 0)
     }
 
@@ -214,7 +219,7 @@ struct FigureScratch {
         for j in 0..<block.count {
             let distance = format.ulpDistance(block.value(block.a, j), block.value(block.b, j))!
             ulp[j] = distance
-            slot[j] = BucketCounts.slot(bucket: HistogramCounter.bucket(ulp: distance), element: j)
+            slot[j] = BucketCounts.slot(bucket: Int32(HistogramCounter.bucket(ulp: distance)), element: j)
             largest = max(largest, distance)
         }
         return largest

@@ -35,19 +35,21 @@ struct BucketCounts: Sendable {
     let counters = Counters<Int>(count: copies * HistogramCounter.bucketCount, zero: 0)
 
     @inline(__always)
-    func add(bucket: Int, element j: Int) { counters.pointer[Self.slot(bucket: bucket, element: j)] &+= 1 }
+    func add(bucket: Int, element j: Int) {
+        counters.pointer[Int(Self.slot(bucket: Int32(truncatingIfNeeded: bucket), element: j))] &+= 1
+    }
 
     /// The counter that element `j` of a block counts in for `bucket`: what the kernels
     /// store, so that tallying a block is one increment per element (`add(slots:count:)`).
     @inline(__always)
-    static func slot(bucket: Int, element j: Int) -> Int {
-        (j & (copies - 1)) &* HistogramCounter.bucketCount &+ bucket
+    static func slot(bucket: Int32, element j: Int) -> Int32 {
+        Int32(truncatingIfNeeded: j & (copies - 1)) &* Int32(HistogramCounter.bucketCount) &+ bucket
     }
 
     /// Counts the elements whose counters are `slots[0 ..< count]`.
     @inline(__always)
-    func add(slots: UnsafePointer<Int>, count: Int) {
-        for j in 0..<count { counters.pointer[slots[j]] &+= 1 }
+    func add(slots: UnsafePointer<Int32>, count: Int) {
+        for j in 0..<count { counters.pointer[Int(slots[j])] &+= 1 }
     }
 
     /// Adds `count` elements to `bucket` at once.
@@ -131,7 +133,7 @@ struct HistogramCounter: Sendable {
     /// it placed in the fraction of 2^52, then 2^52 taken away), of its high half when
     /// that is not zero.
     @inline(__always)
-    static func bucketWithoutBranches(ulp distance: UInt64) -> Int {
+    static func bucketWithoutBranches(ulp distance: UInt64) -> Int32 {
         let less = distance &- 1
         let high = less >> 32
         let part = high != 0 ? high : less & 0xFFFF_FFFF
@@ -139,17 +141,22 @@ struct HistogramCounter: Sendable {
         let exponent = Int(truncatingIfNeeded: exact.bitPattern >> 52)
         let bitLength = (part == 0 ? 0 : exponent &- 1022) &+ (high != 0 ? 32 : 0)
         let bucket = bitLength &+ 1 < bucketCount - 1 ? bitLength &+ 1 : bucketCount - 1
-        return distance == 0 ? 0 : bucket
+        return distance == 0 ? 0 : Int32(truncatingIfNeeded: bucket)
     }
 
-    /// `bucket(ulp:)` without branches for a distance below 2^32, in one exact
-    /// conversion.
+    /// `bucket(ulp:)` without branches for a distance below 2^32, in 32-bit arithmetic
+    /// (eight to a register): 1 + the bit length of `d - 1`, which is one more than that
+    /// of its top 31 bits, read off the exponent of their float32 conversion (exact in
+    /// the exponent: with the bit below the leading one cleared, the conversion cannot
+    /// round up to the next power of two).
     @inline(__always)
-    static func bucketWithoutBranches(ulp32 distance: UInt32) -> Int {
-        let less = UInt64(distance &- 1)
-        let exact = Double(bitPattern: less | 0x4330_0000_0000_0000) - 0x1p52
-        let exponent = Int(truncatingIfNeeded: exact.bitPattern >> 52)
-        return distance == 0 ? 0 : (less == 0 ? 1 : exponent &- 1021)
+    static func bucketWithoutBranches(ulp32 distance: UInt32) -> Int32 {
+        let less = distance &- 1
+        let half = less >> 1
+        let kept = half & ~(half >> 1)
+        let exponent = Int32(bitPattern: Float(Int32(bitPattern: kept)).bitPattern >> 23)
+        let bitLength = half == 0 ? Int32(bitPattern: less) : exponent &- 125
+        return distance == 0 ? 0 : bitLength &+ 1
     }
 
     static func upperBound(ofBucket j: Int) -> Double {

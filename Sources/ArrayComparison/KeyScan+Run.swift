@@ -36,12 +36,12 @@ extension KeyScan {
                 SideBlock(
                     start: start, count: block.count, width: block.width, values: block.a, truth: block.truthA!,
                     scales: scales),
-                errors: scratch.errors, buckets: scratch.figures.mismatch)
+                errors: scratch.errors, slots: scratch.figures.slot)
             sidesB?[w].add(
                 SideBlock(
                     start: start, count: block.count, width: block.width, values: block.b, truth: block.truthB!,
                     scales: scales),
-                errors: scratch.errors, buckets: scratch.figures.mismatch)
+                errors: scratch.errors, slots: scratch.figures.slot)
         }
     }
 
@@ -138,15 +138,17 @@ struct Scratch {
         let n = KeyScan.blockSize
         withUnsafeTemporaryAllocation(of: Double.self, capacity: 8 * n) { doubles in
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n) { ulp in
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * n) { integers in
-                    let d = doubles.baseAddress!, i = integers.baseAddress!
-                    body(
-                        Scratch(
-                            a: d, b: d + n, truthA: d + 2 * n, truthB: d + 3 * n, scale: d + 4 * n,
-                            errors: d + 5 * n,
-                            figures: FigureScratch(
-                                difference: d + 6 * n, excess: d + 7 * n,
-                                ulp: ulp.baseAddress!, mismatch: i, slot: i + n)))
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { mismatch in
+                    withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { slots in
+                        let d = doubles.baseAddress!
+                        body(
+                            Scratch(
+                                a: d, b: d + n, truthA: d + 2 * n, truthB: d + 3 * n, scale: d + 4 * n,
+                                errors: d + 5 * n,
+                                figures: FigureScratch(
+                                    difference: d + 6 * n, excess: d + 7 * n, ulp: ulp.baseAddress!,
+                                    mismatch: mismatch.baseAddress!, slot: slots.baseAddress!)))
+                    }
                 }
             }
         }

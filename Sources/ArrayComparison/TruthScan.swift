@@ -40,9 +40,9 @@ struct TruthScan {
     var histogram: HistogramCounter { buckets.histogram(nonFinite: nonFinite, beyondLimit: beyondLimit) }
 
     /// Judges one side's block (at most `KeyScan.blockSize` elements); `errors` and
-    /// `indices` are scratch for as many.
+    /// `slots` are scratch for as many.
     mutating func add(
-        _ side: SideBlock, errors: UnsafeMutablePointer<Double>, buckets indices: UnsafeMutablePointer<Int>
+        _ side: SideBlock, errors: UnsafeMutablePointer<Double>, slots: UnsafeMutablePointer<Int32>
     ) {
         let count = side.count
         if limit >= 0 && side.allEqual() {
@@ -62,7 +62,7 @@ struct TruthScan {
         } else if block.finite {
             allEqual = false
             largest = block.largest
-            tallyFinite(errors, side, positive: block.positive, largest: largest, indices: indices)
+            tallyFinite(errors, side, positive: block.positive, largest: largest, slots: slots)
         } else {
             for j in 0..<count {
                 let (value, truth) = (side.value(j), side.truth(j))
@@ -173,7 +173,7 @@ struct TruthScan {
     @inline(__always)
     private mutating func tallyFinite(
         _ errors: UnsafeMutablePointer<Double>, _ side: SideBlock, positive: Int, largest: Double,
-        indices: UnsafeMutablePointer<Int>
+        slots: UnsafeMutablePointer<Int32>
     ) {
         let count = side.count
         if largest <= 1 {
@@ -181,9 +181,9 @@ struct TruthScan {
             buckets.add(bucket: 1, count: positive)
         } else {
             for j in 0..<count {
-                indices[j] = BucketCounts.slot(bucket: HistogramCounter.bucket(error: errors[j]), element: j)
+                slots[j] = BucketCounts.slot(bucket: Int32(HistogramCounter.bucket(error: errors[j])), element: j)
             }
-            buckets.add(slots: indices, count: count)
+            buckets.add(slots: slots, count: count)
         }
         if largest > limit {
             var beyond = 0
