@@ -3,9 +3,10 @@ import Testing
 
 @testable import ArrayComparison
 
-/// `KeyScan` (blocks from sources, cut among threads, lanes of four) against the
-/// element-by-element definitions written here: the same reports, to the bit, for any
-/// cut of the array into ranges, any order of the ranges and any thread count.
+/// `KeyScan` (blocks from sources, read in place or filled, cut among threads, the
+/// vectorizing kernels) against the element-by-element definitions written here: the
+/// same reports, to the bit, for any cut of the array into ranges, any order of the
+/// ranges and any thread count.
 @Suite struct BlockedScanTests {
     // MARK: - The definitions, element by element
 
