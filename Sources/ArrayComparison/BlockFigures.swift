@@ -52,9 +52,9 @@ struct FigureScratch {
 
     /// The figures of every element of a block of finite pairs, as `ElementFigures`
     /// defines them: the totals, and into this scratch each element's excess and ULP
-    /// histogram counter, and with `perElement` its difference, ULP distance and mismatch (0 or 1)
-    /// too. nil, with the scratch undefined, when some pair is not finite (then only the
-    /// definition's rules for each kind apply).
+    /// histogram counter, and with `perElement` its difference, ULP distance and mismatch
+    /// (0 or 1) too. nil, with the scratch undefined, when some pair is not finite (then
+    /// only the definition's rules for each kind apply).
     ///
     /// Element by element these are the definition's operations: |a - b|, atol + rtol*|b|,
     /// the quotient (0 for a zero difference, infinite over an allowance that is not

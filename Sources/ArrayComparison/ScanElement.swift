@@ -14,7 +14,6 @@ extension Float: ScanElement {
     static func load(_ base: UnsafeRawPointer, _ j: Int) -> Double {
         Double(base.loadUnaligned(fromByteOffset: j &* 4, as: Float.self))
     }
-
 }
 
 extension Double: ScanElement {
@@ -22,7 +21,6 @@ extension Double: ScanElement {
     static func load(_ base: UnsafeRawPointer, _ j: Int) -> Double {
         base.loadUnaligned(fromByteOffset: j &* 8, as: Double.self)
     }
-
 }
 
 /// How the kernel for doubles finds the magnitude patterns that ULP distances count
