@@ -47,6 +47,27 @@ struct ChannelSplit: Sendable {
     @inline(__always)
     func channel(of i: Int) -> Int { inner == 0 ? 0 : (i / inner) % channels }
 
+    /// Whether the non-empty `range` lies in one channel's run.
+    @inline(__always)
+    func isOneRun(_ range: Range<Int>) -> Bool {
+        inner == 0 || range.lowerBound / inner == (range.upperBound - 1) / inner
+    }
+
+    /// Channels last (`inner` 1): calls `body(channel, lower, upper)` for each maximal
+    /// piece of `range` whose positions are consecutive channels, `lower` in `channel`,
+    /// `lower + 1` in `channel + 1` and so on, in order; so that per-channel figures are
+    /// updated from per-element ones as two arrays side by side.
+    @inline(__always)
+    func forEachRow(in range: Range<Int>, _ body: (_ channel: Int, _ lower: Int, _ upper: Int) -> Void) {
+        var i = range.lowerBound
+        while i < range.upperBound {
+            let channel = i % channels
+            let end = min(range.upperBound, i + (channels - channel))
+            body(channel, i, end)
+            i = end
+        }
+    }
+
     /// Calls `body(channel, lower, upper)` for each maximal piece of `range` that lies in
     /// one channel, in order. Channels last (`inner` 1) gives one piece per element,
     /// found without a division.

@@ -6,9 +6,12 @@
 /// elements under a total order, so the result is the same however the array was cut.
 ///
 /// Each element's figures are `ElementFigures`' (the definition). A block of finite
-/// pairs computes them in lanes of four, with the same operations in the same order, so
-/// the same bits; any other block (a NaN or an infinity on either side) is taken element
-/// by element through `ElementFigures` itself.
+/// pairs computes them in one loop without branches that vectorizes
+/// (`FigureScratch.compute`), from the values where they are stored, with the same
+/// operations in the same order, so the same bits; any other block (a NaN or an
+/// infinity on either side) is taken element by element through `ElementFigures`
+/// itself. The histogram is tallied from each element's counter, which the kernel
+/// stores; a block's channel figures are its totals when it lies in one channel's run.
 struct ComparisonScan {
     let format: FloatFormat
     /// The per-element rule: the tolerance's numbers without its `source` text, so the
@@ -56,17 +59,20 @@ struct ComparisonScan {
     }
 
     /// Adds the block of flat positions `start ..< start + count`, whose values are
-    /// `block.a[0 ..< count]` and `block.b[0 ..< count]`.
+    /// `block.a` and `block.b`.
     mutating func add(_ block: ScanBlock, figures: FigureScratch) {
         if identicalShortcut, let anyNormal = Self.identicalAndFinite(block, smallestNormal: format.smallestNormal) {
             addIdentical(count: block.count, anyNormalReference: anyNormal)
             return
         }
-        guard let totals = figures.compute(block, format: format, rtol: rtol, atol: atol) else {
+        let oneRun = split.axis == nil || split.isOneRun(block.start..<block.start + block.count)
+        guard
+            let totals = figures.compute(block, format: format, rtol: rtol, atol: atol, perElement: !oneRun)
+        else {
             for j in 0..<block.count { addElement(block, j) }
             return
         }
-        if identicalShortcut && totals.identical == block.count {
+        if identicalShortcut && totals.allIdentical {
             addIdentical(count: block.count, anyNormalReference: totals.anyNormalReference)
             return
         }
@@ -76,27 +82,34 @@ struct ComparisonScan {
         maxULP = max(maxULP, totals.maxULP)
         signFlips += totals.signFlips
         tallyElements(block, figures, largestExcess: totals.maxExcess)
-        if split.axis != nil { tallyChannels(block, figures, totals: totals) }
+        if split.axis != nil { tallyChannels(block, figures, totals: totals, oneRun: oneRun) }
     }
 
     /// When A and B hold the same finite values bit for bit in the block (a file compared
     /// with itself, as `bnfile check` does), whether some reference is normal; nil
     /// otherwise. A block that differs in its first four values is declined at once.
     static func identicalAndFinite(_ block: ScanBlock, smallestNormal: Double) -> Bool? {
-        let exponent = LaneBits(repeating: 0x7FF0_0000_0000_0000)
-        var difference = LaneBits(), special = LaneBits(), largest = LaneBits()
-        var j = 0
-        while j < block.count {
-            let a = unsafeBitCast(loadLanes(block.a, j, block.count), to: LaneBits.self)
-            let b = unsafeBitCast(loadLanes(block.b, j, block.count), to: LaneBits.self)
-            difference |= a ^ b
-            if j == 0 && difference != LaneBits() { return nil }
-            special |= select(b & exponent .== exponent, LaneBits(repeating: 1), LaneBits())
-            largest = laneMax(largest, b & LaneBits(repeating: ~(1 << 63)))
-            j += 4
+        block.width == .float32
+            ? identicalAndFinite(block, Float.self, smallestNormal: smallestNormal)
+            : identicalAndFinite(block, Double.self, smallestNormal: smallestNormal)
+    }
+
+    @inline(__always)
+    private static func identicalAndFinite<E: ScanElement>(
+        _ block: ScanBlock, _: E.Type, smallestNormal: Double
+    ) -> Bool? {
+        let (a, b, count) = (block.a, block.b, block.count)
+        for j in 0..<min(count, 4) where E.load(a, j).bitPattern != E.load(b, j).bitPattern { return nil }
+        var difference: UInt64 = 0, largest: Int64 = 0
+        for j in 0..<count {
+            let x = E.load(a, j).bitPattern, y = E.load(b, j).bitPattern
+            difference |= x ^ y
+            let magnitude = Int64(bitPattern: y & ~(1 << 63))
+            largest = magnitude > largest ? magnitude : largest
         }
-        guard difference == LaneBits(), special == LaneBits() else { return nil }
-        return Double(bitPattern: largest.max()) >= smallestNormal
+        // A magnitude at infinity's bits or above is an infinity or a NaN.
+        guard difference == 0, largest < 0x7FF0_0000_0000_0000 else { return nil }
+        return Double(bitPattern: UInt64(largest)) >= smallestNormal
     }
 
     /// What `addElement` would record for every element of identical, finite values:
@@ -107,51 +120,74 @@ struct ComparisonScan {
     }
 
     /// The histogram and the worst elements, from a block's computed figures; the worst
-    /// are looked for only when the block's largest excess could enter their list.
+    /// are looked for only when the block's largest excess could enter their list, and
+    /// their ULP distances (the second key) computed by the definition.
     @inline(__always)
     private mutating func tallyElements(_ block: ScanBlock, _ figures: FigureScratch, largestExcess: Double) {
-        for j in 0..<block.count { buckets.add(bucket: figures.bucket[j], element: j) }
+        buckets.add(slots: figures.slot, count: block.count)
         guard largestExcess > 0 && worst.mightAccept(primary: largestExcess) else { return }
         for j in 0..<block.count {
             let excess = figures.excess[j]
             if excess > 0 && worst.mightAccept(primary: excess) {
+                let values = block.values(at: j)
                 worst.offer(
                     RankedElement(
-                        primary: excess, secondary: figures.ulp[j], flatIndex: block.start + j,
-                        values: block.values(at: j)))
+                        primary: excess, secondary: format.ulpDistance(values.a, values.b)!,
+                        flatIndex: block.start + j, values: values))
             }
         }
     }
 
-    /// Each channel's mismatches and largest figures; a block inside one channel's run
-    /// (the usual case, channels first) takes the block's totals at once.
+    /// Each channel's mismatches and largest figures: a block inside one channel's run
+    /// (the usual case, channels first) takes the block's totals at once, any other the
+    /// per-element figures, channels last a row of channels at a time.
     @inline(__always)
-    private func tallyChannels(_ block: ScanBlock, _ figures: FigureScratch, totals: FigureTotals) {
+    private func tallyChannels(_ block: ScanBlock, _ figures: FigureScratch, totals: FigureTotals, oneRun: Bool) {
         let (m, absolute, ulp, excess) = (
             channelMismatched.pointer, channelMaxAbsolute.pointer,
             channelMaxULP.pointer, channelMaxExcess.pointer
         )
+        if oneRun {
+            let c = split.channel(of: block.start)
+            m[c] += totals.mismatched
+            absolute[c] = max(absolute[c], totals.maxAbsolute)
+            ulp[c] = max(ulp[c], totals.maxULP)
+            excess[c] = max(excess[c], totals.maxExcess)
+            return
+        }
+        if split.inner == 1 {
+            split.forEachRow(in: block.start..<block.start + block.count) { c, lower, upper in
+                let first = lower - block.start
+                for j in 0..<(upper - lower) {
+                    m[c + j] += figures.mismatch[first + j]
+                    absolute[c + j] = max(absolute[c + j], figures.difference[first + j])
+                    ulp[c + j] = max(ulp[c + j], figures.ulp[first + j])
+                    excess[c + j] = max(excess[c + j], figures.excess[first + j])
+                }
+            }
+            return
+        }
         split.forEachRun(in: block.start..<block.start + block.count) { c, lower, upper in
-            if upper - lower == block.count {
-                m[c] += totals.mismatched
-                absolute[c] = max(absolute[c], totals.maxAbsolute)
-                ulp[c] = max(ulp[c], totals.maxULP)
-                excess[c] = max(excess[c], totals.maxExcess)
-                return
-            }
+            // The run's figures first, then the channel's: the maxima of non-negative
+            // figures, in any order.
+            var mismatches = 0, largestAbsolute = 0.0, largestULP: UInt64 = 0, largestExcess = 0.0
             for j in (lower - block.start)..<(upper - block.start) {
-                m[c] += figures.mismatch[j]
-                absolute[c] = max(absolute[c], figures.difference[j])
-                ulp[c] = max(ulp[c], figures.ulp[j])
-                excess[c] = max(excess[c], figures.excess[j])
+                mismatches += figures.mismatch[j]
+                largestAbsolute = max(largestAbsolute, figures.difference[j])
+                largestULP = max(largestULP, figures.ulp[j])
+                largestExcess = max(largestExcess, figures.excess[j])
             }
+            m[c] += mismatches
+            absolute[c] = max(absolute[c], largestAbsolute)
+            ulp[c] = max(ulp[c], largestULP)
+            excess[c] = max(excess[c], largestExcess)
         }
     }
 
-    /// One element by the definition (`ElementFigures`), for blocks the lanes do not
+    /// One element by the definition (`ElementFigures`), for blocks the kernels do not
     /// take: every kind of pair has its rule here.
     private mutating func addElement(_ block: ScanBlock, _ j: Int) {
-        let a = block.a[j], b = block.b[j], flat = block.start + j
+        let a = block.value(block.a, j), b = block.value(block.b, j), flat = block.start + j
         let figures = ElementFigures(
             comparing: a, b, format: format,
             tolerance: Tolerance(rtol: rtol, atol: atol, source: ""), equalNaN: equalNaN)

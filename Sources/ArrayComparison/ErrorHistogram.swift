@@ -36,7 +36,20 @@ struct BucketCounts: Sendable {
 
     @inline(__always)
     func add(bucket: Int, element j: Int) {
-        counters.pointer[(j & (Self.copies - 1)) * HistogramCounter.bucketCount + bucket] &+= 1
+        counters.pointer[Int(Self.slot(bucket: Int32(truncatingIfNeeded: bucket), element: j))] &+= 1
+    }
+
+    /// The counter that element `j` of a block counts in for `bucket`: what the kernels
+    /// store, so that tallying a block is one increment per element (`add(slots:count:)`).
+    @inline(__always)
+    static func slot(bucket: Int32, element j: Int) -> Int32 {
+        Int32(truncatingIfNeeded: j & (copies - 1)) &* Int32(HistogramCounter.bucketCount) &+ bucket
+    }
+
+    /// Counts the elements whose counters are `slots[0 ..< count]`.
+    @inline(__always)
+    func add(slots: UnsafePointer<Int32>, count: Int) {
+        for j in 0..<count { counters.pointer[Int(slots[j])] &+= 1 }
     }
 
     /// Adds `count` elements to `bucket` at once.
@@ -115,28 +128,35 @@ struct HistogramCounter: Sendable {
         return error > 0 ? bucket : 0
     }
 
-    /// `bucket(error:)` lane by lane, for finite errors (non-negative, as errors are).
+    /// `bucket(ulp:)` without branches, for the kernels' loops: the bit length of
+    /// `d - 1` read off the exponent of an exact conversion to double (a 32-bit half of
+    /// it placed in the fraction of 2^52, then 2^52 taken away), of its high half when
+    /// that is not zero.
     @inline(__always)
-    static func buckets(errors: SIMD4<Double>) -> SIMD4<Int64> {
-        let bits = unsafeBitCast(errors, to: SIMD4<Int64>.self)
-        let fraction = bits & ((1 << Int64(Double.significandBitCount)) - 1)
-        let ceilLog2 = (bits &>> Int64(Double.significandBitCount)) &- 1023 &+ (fraction .!= 0).ones
-        let highest = SIMD4<Int64>(repeating: Int64(bucketCount - 2))
-        let clamped = select(ceilLog2 .< 0, SIMD4<Int64>(), select(ceilLog2 .> highest, highest, ceilLog2))
-        return select(errors .> 0, clamped &+ 1, SIMD4<Int64>())
+    static func bucketWithoutBranches(ulp distance: UInt64) -> Int32 {
+        let less = distance &- 1
+        let high = less >> 32
+        let part = high != 0 ? high : less & 0xFFFF_FFFF
+        let exact = Double(bitPattern: part | 0x4330_0000_0000_0000) - 0x1p52
+        let exponent = Int(truncatingIfNeeded: exact.bitPattern >> 52)
+        let bitLength = (part == 0 ? 0 : exponent &- 1022) &+ (high != 0 ? 32 : 0)
+        let bucket = bitLength &+ 1 < bucketCount - 1 ? bitLength &+ 1 : bucketCount - 1
+        return distance == 0 ? 0 : Int32(truncatingIfNeeded: bucket)
     }
 
-    /// `bucket(ulp:)` lane by lane, exact in the lanes `fits` marks (distances up to
-    /// 2^52): the bit length of `d - 1` read off the exponent of its exact conversion to
-    /// double (`d - 1` placed in the fraction of 2^52, then 2^52 taken away).
+    /// `bucket(ulp:)` without branches for a distance below 2^32, in 32-bit arithmetic
+    /// (eight to a register): 1 + the bit length of `d - 1`, which is one more than that
+    /// of its top 31 bits, read off the exponent of their float32 conversion (exact in
+    /// the exponent: with the bit below the leading one cleared, the conversion cannot
+    /// round up to the next power of two).
     @inline(__always)
-    static func buckets(ulp distance: SIMD4<UInt64>) -> (buckets: SIMD4<Int64>, fits: LaneMask) {
-        let less = distance &- 1, zero = distance .== 0
-        let magic = SIMD4<UInt64>(repeating: 0x4330_0000_0000_0000)
-        let exact = unsafeBitCast(less | magic, to: SIMD4<Double>.self) - SIMD4<Double>(repeating: 0x1p52)
-        let exponent = unsafeBitCast(exact, to: SIMD4<Int64>.self) &>> 52
-        let bitLength = select(less .== 0, SIMD4<Int64>(), exponent &- 1022)
-        return (select(zero, SIMD4<Int64>(), bitLength &+ 1), zero .| (less .< (1 << 52)))
+    static func bucketWithoutBranches(ulp32 distance: UInt32) -> Int32 {
+        let less = distance &- 1
+        let half = less >> 1
+        let kept = half & ~(half >> 1)
+        let exponent = Int32(bitPattern: Float(Int32(bitPattern: kept)).bitPattern >> 23)
+        let bitLength = half == 0 ? Int32(bitPattern: less) : exponent &- 125
+        return distance == 0 ? 0 : bitLength &+ 1
     }
 
     static func upperBound(ofBucket j: Int) -> Double {

@@ -28,27 +28,69 @@ extension KeyScan {
     private func scan(_ range: Range<Int>, _ sources: Sources, worker w: Int, _ scratch: Scratch) {
         for start in stride(from: range.lowerBound, to: range.upperBound, by: Self.blockSize) {
             let positions = start..<min(start + Self.blockSize, range.upperBound)
-            sources.a.fill(positions, into: scratch.a)
-            if !sameSides { sources.b.fill(positions, into: scratch.b) }
-            var block = ScanBlock(
-                start: start, count: positions.count, a: scratch.a,
-                b: sameSides ? scratch.a : scratch.b)
-            if truth != nil {
-                sources.truthA!.fill(positions, into: scratch.truthA)
-                sources.truthB?.fill(positions, into: scratch.truthB)
-                sources.scale!.fill(positions, into: scratch.scale)
-                block.truthA = UnsafePointer(scratch.truthA)
-                block.truthB = UnsafePointer(sources.truthB == nil ? scratch.truthA : scratch.truthB)
-                block.scale = UnsafePointer(scratch.scale)
-            }
+            let block = self.block(positions, sources, scratch)
             comparisons?[w].add(block, figures: scratch.figures)
+            guard truth != nil else { continue }
+            let scales = UnsafeRawPointer(block.scale!)
             sidesA?[w].add(
-                start: start, count: block.count, values: block.a, truth: block.truthA!,
-                scale: block.scale!, errors: scratch.errors, buckets: scratch.figures.mismatch)
+                SideBlock(
+                    start: start, count: block.count, width: block.width, values: block.a, truth: block.truthA!,
+                    scales: scales),
+                errors: scratch.errors, slots: scratch.figures.slot)
             sidesB?[w].add(
-                start: start, count: block.count, values: block.b, truth: block.truthB!,
-                scale: block.scale!, errors: scratch.errors, buckets: scratch.figures.mismatch)
+                SideBlock(
+                    start: start, count: block.count, width: block.width, values: block.b, truth: block.truthB!,
+                    scales: scales),
+                errors: scratch.errors, slots: scratch.figures.slot)
         }
+    }
+
+    /// The operands of the block at `positions`: float32 values where they are stored
+    /// when every operand the scan reads is stored so (and A and B are compared on
+    /// float32's grid, or not compared), else doubles, read in place where they are
+    /// stored so and filled into the thread's scratch where not. The scales are filled.
+    private func block(_ positions: Range<Int>, _ sources: Sources, _ scratch: Scratch) -> ScanBlock {
+        let judged = truth != nil
+        let a = sources.a.stored(positions)
+        let b = sameSides ? a : sources.b.stored(positions)
+        let truthA = judged ? sources.truthA!.stored(positions) : nil
+        let truthB = sources.truthB.map { $0.stored(positions) } ?? truthA
+        let float32 =
+            (!compares || format == .float32) && a?.width == .float32 && b?.width == .float32
+            && (!judged || (truthA?.width == .float32 && truthB?.width == .float32))
+        var block: ScanBlock
+        if float32 {
+            block = ScanBlock(
+                start: positions.lowerBound, count: positions.count, width: .float32, a: a!.base, b: b!.base)
+            block.truthA = truthA?.base
+            block.truthB = truthB?.base
+        } else {
+            let pointerA = Self.doubles(sources.a, a, positions, scratch.a)
+            block = ScanBlock(
+                start: positions.lowerBound, count: positions.count, width: .float64, a: pointerA,
+                b: sameSides ? pointerA : Self.doubles(sources.b, b, positions, scratch.b))
+            if judged {
+                block.truthA = Self.doubles(sources.truthA!, truthA, positions, scratch.truthA)
+                block.truthB =
+                    sources.truthB.map { Self.doubles($0, truthB, positions, scratch.truthB) } ?? block.truthA
+            }
+        }
+        if judged {
+            sources.scale!.fill(positions, into: scratch.scale)
+            block.scale = UnsafePointer(scratch.scale)
+        }
+        return block
+    }
+
+    /// The doubles of `positions` from `source`: where they are stored when they are
+    /// stored as doubles, else filled into `scratch`.
+    private static func doubles(
+        _ source: any ValueBlocks, _ stored: StoredBlock?, _ positions: Range<Int>,
+        _ scratch: UnsafeMutablePointer<Double>
+    ) -> UnsafeRawPointer {
+        if let stored, stored.width == .float64 { return stored.base }
+        source.fill(positions, into: scratch)
+        return UnsafeRawPointer(scratch)
     }
 
     /// The report, once every position was scanned: the threads' figures merged, the
@@ -96,15 +138,17 @@ struct Scratch {
         let n = KeyScan.blockSize
         withUnsafeTemporaryAllocation(of: Double.self, capacity: 8 * n) { doubles in
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n) { ulp in
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * n) { integers in
-                    let d = doubles.baseAddress!, i = integers.baseAddress!
-                    body(
-                        Scratch(
-                            a: d, b: d + n, truthA: d + 2 * n, truthB: d + 3 * n, scale: d + 4 * n,
-                            errors: d + 5 * n,
-                            figures: FigureScratch(
-                                difference: d + 6 * n, excess: d + 7 * n,
-                                ulp: ulp.baseAddress!, mismatch: i, bucket: i + n)))
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { mismatch in
+                    withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { slots in
+                        let d = doubles.baseAddress!
+                        body(
+                            Scratch(
+                                a: d, b: d + n, truthA: d + 2 * n, truthB: d + 3 * n, scale: d + 4 * n,
+                                errors: d + 5 * n,
+                                figures: FigureScratch(
+                                    difference: d + 6 * n, excess: d + 7 * n, ulp: ulp.baseAddress!,
+                                    mismatch: mismatch.baseAddress!, slot: slots.baseAddress!)))
+                    }
                 }
             }
         }

@@ -3,12 +3,15 @@
 /// parts merge exactly, `merge`).
 ///
 /// A block whose values all equal their truth adds only to the histogram. Otherwise its
-/// errors are computed first, in lanes of four without branches (one subtraction, one
-/// multiply-add, one division per element, with each error's bucket and the largest),
-/// then tallied. Tallying from a buffer keeps the division's latency out of the
-/// histogram's and the top-K list's dependency chain. A block with any non-finite
-/// error (a NaN or an infinity on either side, a NaN scale) is judged again element by
-/// element by `roundingError`'s rules, so the figures are exactly the rules' figures.
+/// errors are computed first, in a loop without branches that vectorizes (one
+/// subtraction, one multiply-add, one division per element, with the count of nonzero
+/// errors and the largest), from the values where they are stored, then tallied: a
+/// block whose errors are all at most 1 (a correct side's usual block) fills the
+/// histogram's first two buckets from that count, and only a block with larger errors
+/// is bucketed element by element; the count beyond the limit is taken only when the
+/// largest error exceeds it. A block with any non-finite error (a NaN or an infinity on
+/// either side, a NaN scale) is judged again element by element by `roundingError`'s
+/// rules, so the figures are exactly the rules' figures.
 struct TruthScan {
     let unitRoundoff: Double
     /// The format's least nonzero magnitude: it keeps every allowance above zero.
@@ -36,45 +39,59 @@ struct TruthScan {
     /// The counts as the report's histogram.
     var histogram: HistogramCounter { buckets.histogram(nonFinite: nonFinite, beyondLimit: beyondLimit) }
 
-    /// Judges the block of flat positions `start ..< start + count` (at most
-    /// `KeyScan.blockSize`), whose values, truths and scales are `values[0 ..< count]`,
-    /// `truth[...]` and `scale[...]`; `errors` is scratch for as many.
+    /// Judges one side's block (at most `KeyScan.blockSize` elements); `errors` and
+    /// `slots` are scratch for as many.
     mutating func add(
-        start: Int, count: Int, values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
-        scale s: UnsafePointer<Double>, errors: UnsafeMutablePointer<Double>,
-        buckets indices: UnsafeMutablePointer<Int>
+        _ side: SideBlock, errors: UnsafeMutablePointer<Double>, slots: UnsafeMutablePointer<Int32>
     ) {
-        if limit >= 0 && Self.allEqual(count, v, t) {
+        let count = side.count
+        if limit >= 0 && side.allEqual() {
             // Every value is its truth (a correctly rounded side): every error is 0
             // whatever the scale, and only the histogram counts.
             buckets.add(bucket: 0, count: count)
             return
         }
-        let block = blockErrors(count: count, values: v, truth: t, scale: s, into: errors, indices: indices)
+        let block =
+            side.width == .float32
+            ? blockErrors(side, Float.self, into: errors) : blockErrors(side, Double.self, into: errors)
         let largest: Double
-        if block.finite && block.equal == count && limit >= 0 {
+        if block.finite && block.allEqual && limit >= 0 {
             // Every value is its truth: every error is 0, and only the histogram counts.
             buckets.add(bucket: 0, count: count)
             return
         } else if block.finite {
             allEqual = false
             largest = block.largest
-            beyondLimit += block.beyond
-            tallyFinite(
-                errors, count: count, start: start, values: v, truth: t, scale: s, indices: indices,
-                largest: largest)
+            tallyFinite(errors, side, positive: block.positive, largest: largest, slots: slots)
         } else {
             for j in 0..<count {
+                let (value, truth) = (side.value(j), side.truth(j))
                 errors[j] = roundingError(
-                    value: v[j], truth: t[j], scale: s[j], unitRoundoff: unitRoundoff,
+                    value: value, truth: truth, scale: side.scale(j), unitRoundoff: unitRoundoff,
                     subnormalStep: subnormalStep)
-                allEqual = allEqual && equalsTruth(v[j], t[j])
+                allEqual = allEqual && equalsTruth(value, truth)
             }
-            largest = tally(errors, count: count, start: start, values: v, truth: t, scale: s)
+            largest = tally(errors, side)
         }
         maxError = max(maxError, largest)
+        addChannels(errors, side, largest: largest)
+    }
+
+    /// Each channel's largest error: the block's own when it lies in one channel's run,
+    /// channels last a row of channels at a time.
+    @inline(__always)
+    private func addChannels(_ errors: UnsafeMutablePointer<Double>, _ side: SideBlock, largest: Double) {
         guard split.axis != nil else { return }
+        let (start, count) = (side.start, side.count)
         let channelMax = channelMax.pointer
+        if split.inner == 1 {
+            // Channels last: a row of channels at a time (a NaN error is never kept, as
+            // in `max`).
+            split.forEachRow(in: start..<start + count) { c, lower, upper in
+                for j in 0..<(upper - lower) { channelMax[c + j] = max(channelMax[c + j], errors[lower - start + j]) }
+            }
+            return
+        }
         split.forEachRun(in: start..<start + count) { c, lower, upper in
             if upper - lower == count {
                 channelMax[c] = max(channelMax[c], largest)
@@ -99,76 +116,40 @@ struct TruthScan {
         }
     }
 
-    /// Whether every value equals its truth by IEEE equality (so +0 == -0; a NaN never
-    /// does, and takes the rules' way), lanes compared without a branch per value.
+    /// The block's errors over a nonzero allowance (into `errors`), whether every value
+    /// equals its truth, how many errors are above 0, the largest, and whether every
+    /// error is finite (then each one is `roundingError`'s: equal values give 0, and the
+    /// allowance is never zero). The largest is taken on bit patterns, which order the
+    /// errors of a finite block (non-negative doubles) as their values; the flags are
+    /// gathered with `|`, so that no count but the one needed is carried.
     @inline(__always)
-    private static func allEqual(_ count: Int, _ v: UnsafePointer<Double>, _ t: UnsafePointer<Double>) -> Bool {
-        var unequal = SIMD4<Int64>()
-        var j = 0
-        while j < count {
-            unequal &+= (loadLanes(v, j, count) .!= loadLanes(t, j, count)).ones
-            if j == 0 && unequal != SIMD4<Int64>() { return false }
-            j += 4
-        }
-        return unequal == SIMD4<Int64>()
-    }
-
-    /// The block's errors over a nonzero allowance, how many values equal the truth,
-    /// and whether every error is finite (then each one is `roundingError`'s: equal
-    /// values give 0, and the allowance is never zero). In the same lanes, for a finite
-    /// block: each error's histogram bucket (into `indices`), the largest error and the
-    /// count beyond the limit.
-    @inline(__always)
-    private func blockErrors(
-        count: Int, values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
-        scale s: UnsafePointer<Double>, into errors: UnsafeMutablePointer<Double>, indices: UnsafeMutablePointer<Int>
-    ) -> (equal: Int, finite: Bool, largest: Double, beyond: Int) {
-        let u = Lanes(repeating: unitRoundoff), step = Lanes(repeating: subnormalStep), bound = Lanes(repeating: limit)
-        var equalLanes = SIMD4<Int64>(), nonFiniteLanes = SIMD4<Int64>(), beyondLanes = SIMD4<Int64>()
-        var largestLanes = Lanes()
-        // Explicit lanes: the comparisons then give masks, not branches on values that
-        // are equal or not at random.
-        var j = 0
-        while j + Lanes.scalarCount <= count {
-            let value = loadLanes(v, j, count), exact = loadLanes(t, j, count), scale = loadLanes(s, j, count)
-            let difference = laneMagnitude(value - exact)
-            let allowance = u * laneMagnitude(scale) + step
-            let error = difference / allowance
-            storeLanes(error, errors, j, count)
-            equalLanes &+= (value .== exact).ones
-            // A NaN fails the comparison too.
-            nonFiniteLanes &+= (.!(error .< .infinity)).ones
-            beyondLanes &+= (error .> bound).ones
-            largestLanes = laneMax(largestLanes, error)
-            storeLanes(SIMD4<Int>(truncatingIfNeeded: HistogramCounter.buckets(errors: error)), indices, j, count)
-            j += Lanes.scalarCount
-        }
-        var equal = Int(equalLanes.wrappedSum()), nonFinite = Int(nonFiniteLanes.wrappedSum())
-        var beyond = Int(beyondLanes.wrappedSum()), largest = largestLanes.max()
-        while j < count {
-            let error = (v[j] - t[j]).magnitude / (unitRoundoff * s[j].magnitude + subnormalStep)
+    private func blockErrors<E: ScanElement>(
+        _ side: SideBlock, _: E.Type, into errors: UnsafeMutablePointer<Double>
+    ) -> (allEqual: Bool, positive: Int, finite: Bool, largest: Double) {
+        let (v, t, s) = (side.values, side.truth, side.scales)
+        let (u, step) = (unitRoundoff, subnormalStep)
+        var unequal: UInt64 = 0, nonFinite: UInt64 = 0, positive = 0, largest: Int64 = 0
+        for j in 0..<side.count {
+            let value = E.load(v, j), exact = E.load(t, j), scale = Double.load(s, j)
+            let error = (value - exact).magnitude / (u * scale.magnitude + step)
             errors[j] = error
-            equal &+= v[j] == t[j] ? 1 : 0
-            nonFinite &+= error < .infinity ? 0 : 1
-            beyond &+= error > limit ? 1 : 0
-            largest = max(largest, error)
-            indices[j] = error < .infinity ? HistogramCounter.bucket(error: error) : 0
-            j += 1
+            unequal |= value == exact ? 0 : 1
+            positive &+= error > 0 ? 1 : 0
+            // A NaN fails the comparison too.
+            nonFinite |= error < .infinity ? 0 : 1
+            let bits = Int64(bitPattern: error.bitPattern)
+            largest = bits > largest ? bits : largest
         }
-        return (equal, nonFinite == 0, largest, beyond)
+        return (unequal == 0, positive, nonFinite == 0, Double(bitPattern: UInt64(truncatingIfNeeded: largest)))
     }
 
     /// Adds a block of errors to the histogram, the count beyond the limit and the
     /// top-K list; returns the block's largest. Any errors: NaN and infinities are off
     /// the histogram's scale, and a NaN is never the largest.
-    private mutating func tally(
-        _ errors: UnsafeMutablePointer<Double>, count: Int, start: Int,
-        values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
-        scale s: UnsafePointer<Double>
-    ) -> Double {
+    private mutating func tally(_ errors: UnsafeMutablePointer<Double>, _ side: SideBlock) -> Double {
         var largest = 0.0
         var beyond = 0, nonFinite = 0
-        for j in 0..<count {
+        for j in 0..<side.count {
             let error = errors[j]
             largest = max(largest, error)
             if error.isFinite {
@@ -177,38 +158,85 @@ struct TruthScan {
                 nonFinite &+= 1
             }
             beyond &+= error > limit ? 1 : 0
-            if error > 0 && worst.mightAccept(primary: error) { offer(error, start, j, v, t, s) }
+            if error > 0 && worst.mightAccept(primary: error) { offer(error, side, j) }
         }
         beyondLimit += beyond
         self.nonFinite += nonFinite
         return largest
     }
 
-    /// `tally` for a block of finite errors whose buckets and largest `blockErrors` found:
-    /// the counts, and the worst elements looked for only when the block's largest could
-    /// enter their list. The same figures, with no branch on each error's value.
+    /// `tally` for a block of finite errors whose count above 0 and largest `blockErrors`
+    /// found: errors all at most 1 fill buckets 0 and 1 from the count, larger ones are
+    /// bucketed without a branch on their values and counted; the count beyond the limit
+    /// is taken when the largest exceeds it, and the worst elements are looked for only
+    /// when the largest could enter their list. The same figures as `tally`'s.
     @inline(__always)
     private mutating func tallyFinite(
-        _ errors: UnsafeMutablePointer<Double>, count: Int, start: Int,
-        values v: UnsafePointer<Double>, truth t: UnsafePointer<Double>,
-        scale s: UnsafePointer<Double>, indices: UnsafeMutablePointer<Int>,
-        largest: Double
+        _ errors: UnsafeMutablePointer<Double>, _ side: SideBlock, positive: Int, largest: Double,
+        slots: UnsafeMutablePointer<Int32>
     ) {
-        for j in 0..<count { buckets.add(bucket: indices[j], element: j) }
+        let count = side.count
+        if largest <= 1 {
+            buckets.add(bucket: 0, count: count - positive)
+            buckets.add(bucket: 1, count: positive)
+        } else {
+            for j in 0..<count {
+                slots[j] = BucketCounts.slot(bucket: Int32(HistogramCounter.bucket(error: errors[j])), element: j)
+            }
+            buckets.add(slots: slots, count: count)
+        }
+        if largest > limit {
+            var beyond = 0
+            for j in 0..<count { beyond &+= errors[j] > limit ? 1 : 0 }
+            beyondLimit += beyond
+        }
         guard largest > 0 && worst.mightAccept(primary: largest) else { return }
         for j in 0..<count where errors[j] > 0 && worst.mightAccept(primary: errors[j]) {
-            offer(errors[j], start, j, v, t, s)
+            offer(errors[j], side, j)
         }
     }
 
     @inline(__always)
-    private mutating func offer(
-        _ error: Double, _ start: Int, _ j: Int, _ v: UnsafePointer<Double>,
-        _ t: UnsafePointer<Double>, _ s: UnsafePointer<Double>
-    ) {
+    private mutating func offer(_ error: Double, _ side: SideBlock, _ j: Int) {
         worst.offer(
             RankedElement(
-                primary: error, secondary: 0, flatIndex: start + j,
-                values: ElementValues(a: v[j], b: .nan, truthA: t[j], scale: s[j])))
+                primary: error, secondary: 0, flatIndex: side.start + j,
+                values: ElementValues(a: side.value(j), b: .nan, truthA: side.truth(j), scale: side.scale(j))))
+    }
+}
+
+/// One side's operands of a block as the kernels read them: `count` values and their
+/// truths from flat position `start`, of the block's `width` (`ScanBlock`), and the
+/// scales, doubles at any alignment.
+struct SideBlock {
+    let start: Int
+    let count: Int
+    let width: StoredBlock.Width
+    let values: UnsafeRawPointer
+    let truth: UnsafeRawPointer
+    let scales: UnsafeRawPointer
+
+    @inline(__always) func value(_ j: Int) -> Double { load(values, j) }
+    @inline(__always) func truth(_ j: Int) -> Double { load(truth, j) }
+    @inline(__always) func scale(_ j: Int) -> Double { Double.load(scales, j) }
+
+    @inline(__always)
+    private func load(_ base: UnsafeRawPointer, _ j: Int) -> Double {
+        width == .float32 ? Float.load(base, j) : Double.load(base, j)
+    }
+
+    /// Whether every value equals its truth by IEEE equality (so +0 == -0; a NaN never
+    /// does, and takes the rules' way), without a branch per value; a block whose first
+    /// four differ is declined at once.
+    func allEqual() -> Bool {
+        width == .float32 ? allEqual(Float.self) : allEqual(Double.self)
+    }
+
+    @inline(__always)
+    private func allEqual<E: ScanElement>(_: E.Type) -> Bool {
+        for j in 0..<min(count, 4) where E.load(values, j) != E.load(truth, j) { return false }
+        var unequal = 0
+        for j in 0..<count { unequal |= E.load(values, j) != E.load(truth, j) ? 1 : 0 }
+        return unequal == 0
     }
 }

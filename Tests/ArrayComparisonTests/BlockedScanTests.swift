@@ -3,9 +3,10 @@ import Testing
 
 @testable import ArrayComparison
 
-/// `KeyScan` (blocks from sources, cut among threads, lanes of four) against the
-/// element-by-element definitions written here: the same reports, to the bit, for any
-/// cut of the array into ranges, any order of the ranges and any thread count.
+/// `KeyScan` (blocks from sources, read in place or filled, cut among threads, the
+/// vectorizing kernels) against the element-by-element definitions written here: the
+/// same reports, to the bit, for any cut of the array into ranges, any order of the
+/// ranges and any thread count.
 @Suite struct BlockedScanTests {
     // MARK: - The definitions, element by element
 
@@ -131,6 +132,8 @@ import Testing
                     case 8: (ta, tb) = (.nan, .nan)
                     case 9: (va, vb, ta, tb) = (-0.0, 0, 0, -0.0)
                     case 10: (va, vb) = (-va, va)
+                    case 11: (va, vb) = (va.magnitude, -0.0)  // a zero against a number of the other sign
+                    case 12: (va, vb) = (-va.magnitude, 0)
                     default: break
                     }
                 }
@@ -164,8 +167,11 @@ import Testing
         }
     }
 
-    /// `KeyScan` over the problem cut into ranges at `cuts`, taken in a shuffled order.
-    static func scanned(_ p: Problem, threads: Int, seed: UInt64, topK: Int = 4) -> KeyReport {
+    /// `KeyScan` over the problem cut into ranges at `cuts`, taken in a shuffled order,
+    /// its values from `sources` (default the problem's arrays of doubles).
+    static func scanned(
+        _ p: Problem, threads: Int, seed: UInt64, topK: Int = 4, sources: KeyScan.Sources? = nil
+    ) -> KeyReport {
         let total = p.a.count
         var g = SplitMix(state: seed)
         var bounds = [0, total]
@@ -176,7 +182,8 @@ import Testing
         let scan = KeyScan(
             shape: p.shape, format: p.format, tolerance: p.tolerance, channelAxis: p.axis, topK: topK,
             truth: p.truth, threads: threads)
-        KeyScan.run(ranges.map { KeyScan.Part(scan: scan, range: $0, sources: p.sources) }, threads: threads)
+        let sources = sources ?? p.sources
+        KeyScan.run(ranges.map { KeyScan.Part(scan: scan, range: $0, sources: sources) }, threads: threads)
         return scan.finish(key: "k")
     }
 
@@ -213,6 +220,57 @@ import Testing
                     "\(Self.scanned(p, threads: threads, seed: 9, topK: 5))" == "\(reference)",
                     "\(formatA) vs \(formatB)")
             }
+        }
+    }
+
+    /// Values read where they are stored (`ValueBlocks.stored`), at an odd address as in
+    /// an .npz: float32 ones by the float32 kernels, float64 ones in place by the double
+    /// kernels; and a mixture (B's values and the truth filled as doubles, A's stored as
+    /// float32 and so filled too). The definitions' reports, as from arrays of doubles.
+    @Test(arguments: [FloatFormat.float32, .float64], [false, true])
+    func valuesReadWhereTheyAreStoredGiveTheDefinitionsReports(format: FloatFormat, hostile: Bool) {
+        for (index, (shape, axis)) in Self.shapes.enumerated() {
+            let p = Problem(
+                shape: shape, axis: axis, formatA: format, formatB: format, hostile: hostile,
+                seed: UInt64(index * 11 + (hostile ? 50 : 0)))
+            let reference = Self.referenceReport(p, topK: 4)
+            let width: StoredBlock.Width = format == .float32 ? .float32 : .float64
+            let (a, b) = (StoredNumbers(p.a, width), StoredNumbers(p.b, width))
+            let (truthA, truthB, scale) = (StoredNumbers(p.truthA, width), StoredNumbers(p.truthB, width), p.scale)
+            let stored = KeyScan.Sources(a: a, b: b, truthA: truthA, truthB: truthB, scale: ArrayBlocks(scale))
+            let mixed = KeyScan.Sources(
+                a: a, b: ArrayBlocks(p.b), truthA: ArrayBlocks(p.truthA), truthB: truthB, scale: ArrayBlocks(scale))
+            for threads in [1, 2, 3] {
+                for sources in [stored, mixed] {
+                    let report = Self.scanned(p, threads: threads, seed: UInt64(threads * 5 + index), sources: sources)
+                    // Compared as text: a NaN element makes `==` false even for identical reports.
+                    #expect(
+                        "\(report)" == "\(reference)", "\(format) hostile \(hostile) shape \(shape) threads \(threads)")
+                }
+            }
+        }
+    }
+
+    /// References all below the normal range (B subnormal, A normal) give no relative
+    /// figure, in the kernels for values in place as in the definition; one normal
+    /// reference among them gives one.
+    @Test(arguments: [FloatFormat.float32, .float64])
+    func referencesBelowTheNormalRangeGiveNoRelativeFigure(format: FloatFormat) {
+        var p = Problem(shape: [3, 300], axis: nil, formatA: format, formatB: format, hostile: false, seed: 21)
+        let tiny = format.smallestNormal
+        p.b = p.b.indices.map { i in Problem.onGrid(tiny * Double(i % 7) / 8, format) }
+        for normal in [false, true] {
+            if normal { p.b[450] = 1 }
+            let reference = Self.referenceComparison(
+                p.a, p.b, shape: p.shape, format: format, tolerance: p.tolerance, axis: nil, equalNaN: false,
+                topK: 4)
+            #expect((reference.maxRelativeDifference == nil) == !normal)
+            let width: StoredBlock.Width = format == .float32 ? .float32 : .float64
+            let scan = KeyScan(
+                shape: p.shape, format: format, tolerance: p.tolerance, channelAxis: nil, topK: 4, threads: 2)
+            let sources = KeyScan.Sources(a: StoredNumbers(p.a, width), b: StoredNumbers(p.b, width))
+            KeyScan.run([KeyScan.Part(scan: scan, range: 0..<900, sources: sources)], threads: 2)
+            #expect("\(scan.finishComparison())" == "\(reference)", "\(format), a normal reference: \(normal)")
         }
     }
 
@@ -293,5 +351,43 @@ struct ReferenceCounts {
             worstChannel: ranked.isEmpty ? nil : KeyComparison.worstChannel(of: channels), nonFinite: nonFinite,
             signFlips: signFlips, topOffenders: ranked.prefix(topK).map(offender),
             histogram: histogram.histogram(unit: "ulp", limitLabel: "beyond tolerance"))
+    }
+}
+
+/// Values held as float32 or float64 numbers in memory of their own, one byte past an
+/// aligned address (as arrays inside an .npz usually are): a source that says where
+/// they lie (`stored`) and fills doubles from them too.
+final class StoredNumbers: ValueBlocks, @unchecked Sendable {
+    let memory: UnsafeMutableRawPointer
+    let base: UnsafeMutableRawPointer
+    let width: StoredBlock.Width
+
+    init(_ values: [Double], _ width: StoredBlock.Width) {
+        let size = width == .float32 ? 4 : 8
+        memory = .allocate(byteCount: values.count * size + 1, alignment: 16)
+        base = memory + 1
+        self.width = width
+        for (i, v) in values.enumerated() {
+            if width == .float32 {
+                base.storeBytes(of: Float(v), toByteOffset: i * 4, as: Float.self)
+            } else {
+                base.storeBytes(of: v, toByteOffset: i * 8, as: Double.self)
+            }
+        }
+    }
+
+    deinit { memory.deallocate() }
+
+    func fill(_ range: Range<Int>, into destination: UnsafeMutablePointer<Double>) {
+        for i in range {
+            destination[i - range.lowerBound] =
+                width == .float32
+                ? Double(base.loadUnaligned(fromByteOffset: i * 4, as: Float.self))
+                : base.loadUnaligned(fromByteOffset: i * 8, as: Double.self)
+        }
+    }
+
+    func stored(_ range: Range<Int>) -> StoredBlock? {
+        StoredBlock(base: base + range.lowerBound * (width == .float32 ? 4 : 8), width: width)
     }
 }

@@ -31,29 +31,24 @@ import Testing
         for error in errors where error.isFinite {
             #expect(HistogramCounter.bucket(error: error) == Self.referenceBucket(error), "\(error)")
         }
-        let finite = errors.filter(\.isFinite)
-        for start in stride(from: 0, to: finite.count - 3, by: 4) {
-            let lanes = SIMD4(finite[start], finite[start + 1], finite[start + 2], finite[start + 3])
-            let buckets = HistogramCounter.buckets(errors: lanes)
-            for lane in 0..<4 { #expect(Int(buckets[lane]) == Self.referenceBucket(lanes[lane]), "\(lanes[lane])") }
-        }
     }
 
-    /// The ULP buckets in lanes against `bucket(ulp:)`, at every power of two and beside
-    /// it, with the lanes it marks as beyond their reach (above 2^52).
-    @Test func ulpBucketsInLanesMatchTheDefinition() {
-        var distances: [UInt64] = [0, 1, 2, 3]
+    /// The kernels' branch-free ULP buckets against `bucket(ulp:)`, at every power of two
+    /// and beside it, across the 32-bit halves the computation splits at, and up to the
+    /// largest distance.
+    @Test func branchFreeULPBucketsMatchTheDefinition() {
+        var distances: [UInt64] = [0, 1, 2, 3, .max, .max - 1, 1 << 63, UInt64(UInt32.max), UInt64(UInt32.max) - 1]
         for k in 1..<64 { distances += [UInt64(1) << k, (UInt64(1) << k) - 1, (UInt64(1) << k) + 1] }
         var generator = SplitMix(state: 9)
         for _ in 0..<4000 { distances.append(generator.next() >> (generator.next() % 64)) }
-        for start in stride(from: 0, to: distances.count - 3, by: 4) {
-            let lanes = SIMD4(distances[start], distances[start + 1], distances[start + 2], distances[start + 3])
-            let (buckets, fitting) = HistogramCounter.buckets(ulp: lanes)
-            for lane in 0..<4 {
-                #expect(fitting[lane] == (lanes[lane] <= 1 << 52), "\(lanes[lane])")
-                if fitting[lane] {
-                    #expect(Int(buckets[lane]) == HistogramCounter.bucket(ulp: lanes[lane]), "\(lanes[lane])")
-                }
+        for distance in distances {
+            #expect(
+                Int(HistogramCounter.bucketWithoutBranches(ulp: distance)) == HistogramCounter.bucket(ulp: distance),
+                "\(distance)")
+            if distance <= UInt32.max {
+                #expect(
+                    Int(HistogramCounter.bucketWithoutBranches(ulp32: UInt32(distance)))
+                        == HistogramCounter.bucket(ulp: distance), "\(distance) in 32 bits")
             }
         }
     }

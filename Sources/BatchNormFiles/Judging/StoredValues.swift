@@ -8,11 +8,22 @@ import NumPyFormat
 /// elements of `format` at any alignment (arrays inside a numpy-written .npz rarely are
 /// aligned).
 ///
+/// float32 and float64 values are also handed to the scan where they lie (`stored`), so
+/// it reads them in place.
+///
 /// The bytes are borrowed: whoever makes one keeps them valid while it is read.
 struct StoredValues: ValueBlocks, @unchecked Sendable {
     let base: UnsafeRawPointer
     let first: Int
     let format: StoredFloat
+
+    func stored(_ range: Range<Int>) -> StoredBlock? {
+        switch format {
+        case .float32: StoredBlock(base: base + (range.lowerBound - first) * 4, width: .float32)
+        case .float64: StoredBlock(base: base + (range.lowerBound - first) * 8, width: .float64)
+        case .float16, .bfloat16: nil
+        }
+    }
 
     func fill(_ range: Range<Int>, into destination: UnsafeMutablePointer<Double>) {
         switch format {

@@ -100,31 +100,38 @@ public struct ElementScales: @unchecked Sendable {
         }
     }
 
+    /// One channel's piece at a time, each a loop without checks or branches over
+    /// consecutive values, so that it vectorizes (the same operations for every value,
+    /// so the same bits whatever the block).
     @inline(__always)
     private func fill<X: BatchNormFloat>(
         _ range: Range<Int>, into destination: UnsafeMutablePointer<Double>,
         as _: X.Type
     ) {
-        let x = Elements<X>(x), first = range.lowerBound
+        let first = range.lowerBound
         coefficients.withUnsafeBufferPointer { coefficients in
-            if output == .out {
-                shape.forEachPiece(in: range) { c, lower, upper in
-                    let k = coefficients[c]
-                    for i in lower..<upper { destination[i - first] = Self.outScale(x[i].exactDouble, k) }
-                }
-                return
-            }
-            let dout = Elements<X>(dout!)
             shape.forEachPiece(in: range) { c, lower, upper in
-                let k = coefficients[c]
-                for i in lower..<upper {
-                    let value = x[i].exactDouble
-                    destination[i - first] =
-                        k.dxDout * dout[i].exactDouble.magnitude
+                let k = coefficients[c], target = destination + (lower - first), count = upper - lower
+                let values = x + lower * MemoryLayout<X>.stride
+                guard output == .dx else {
+                    for j in 0..<count { target[j] = Self.outScale(Self.load(values, j, X.self), k) }
+                    return
+                }
+                let gradients = dout! + lower * MemoryLayout<X>.stride
+                for j in 0..<count {
+                    let value = Self.load(values, j, X.self)
+                    target[j] =
+                        k.dxDout * Self.load(gradients, j, X.self).magnitude
                         + k.dxDeviation * (value - k.mean).magnitude + k.dxX * value.magnitude + k.dxConstant
                 }
             }
         }
+    }
+
+    /// Value `j` of those of type `X` from `base`, at any alignment, widened exactly.
+    @inline(__always)
+    private static func load<X: BatchNormFloat>(_ base: UnsafeRawPointer, _ j: Int, _: X.Type) -> Double {
+        base.loadUnaligned(fromByteOffset: j &* MemoryLayout<X>.stride, as: X.self).exactDouble
     }
 
     @inline(__always)

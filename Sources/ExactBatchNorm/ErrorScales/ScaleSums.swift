@@ -18,7 +18,9 @@ struct ScaleSums: Sendable {
     /// coefficients and its largest scale of out (taken while the channel's values are
     /// still in cache). Each channel adds its runs in memory order (batch by batch), each
     /// run's terms in a partial sum of its own, whatever the thread count: the sums, and
-    /// so the scales, do not depend on it.
+    /// so the scales, do not depend on it. Four channels at a time go through the lanes
+    /// of `ChannelLanes` (the same operations in the same order), the rest of a thread's
+    /// channels two or one at a time.
     static func all<X: BatchNormFloat>(
         x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
         statistics: [ChannelStatistics], threads: Int
@@ -27,41 +29,56 @@ struct ScaleSums: Sendable {
             var results: [(sums: ScaleSums, coefficients: ElementScaleCoefficients, largestOut: Double)] = []
             var c = channels.lowerBound
             while c < channels.upperBound {
-                let paired = dout != nil && c + 1 < channels.upperBound
-                var sums =
-                    [ScaleSums(statistics: statistics[c])] + (paired ? [ScaleSums(statistics: statistics[c + 1])] : [])
-                if paired, let dout {
-                    var (first, second) = (sums[0], sums[1])
-                    shape.forEachRun(ofChannel: c) { start, stride, count in
-                        addRuns(
-                            &first, &second, x: x, dout: dout, start: start, other: start + shape.channelStride,
-                            stride: stride, count: count)
-                    }
-                    sums = [first, second]
-                } else {
-                    shape.forEachRun(ofChannel: c) { start, stride, count in
-                        if let dout {
-                            sums[0].addRun(x: x, dout: dout, start: start, stride: stride, count: count)
-                        } else {
-                            sums[0].addRun(x: x, start: start, stride: stride, count: count)
-                        }
-                    }
-                }
-                for (offset, var channel) in sums.enumerated() {
+                let left = channels.upperBound - c
+                let sums =
+                    left >= 4
+                    ? fourChannels(c, x: x, dout: dout, shape: shape, statistics: statistics)
+                    : fewChannels(
+                        c, paired: dout != nil && left > 1, x: x, dout: dout, shape: shape, statistics: statistics)
+                let completed = sums.map { sums in
+                    var channel = sums
                     channel.statistics.complete(with: channel)
                     channel.completeDgammaScale()
-                    let coefficients = ElementScaleCoefficients(channel, mode: mode)
-                    results.append(
-                        (
-                            channel, coefficients,
-                            ElementScales.largestOut(x: x, shape: shape, channel: c + offset, coefficients)
-                        ))
+                    return (channel, ElementScaleCoefficients(channel, mode: mode))
                 }
+                let coefficients = completed.map(\.1)
+                let largest =
+                    sums.count == 4
+                    ? ElementScales.largestOut(x: x, shape: shape, channels: c, coefficients)
+                    : coefficients.enumerated().map { offset, k in
+                        ElementScales.largestOut(x: x, shape: shape, channel: c + offset, k)
+                    }
+                for ((channel, k), largestOut) in zip(completed, largest) { results.append((channel, k, largestOut)) }
                 c += sums.count
             }
             return results
         }
         return parts.flatMap { $0 }
+    }
+
+    /// The sums of channel `c`, or of `c` and `c + 1` when `paired` (which needs dout).
+    static func fewChannels<X: BatchNormFloat>(
+        _ c: Int, paired: Bool, x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape,
+        statistics: [ChannelStatistics]
+    ) -> [ScaleSums] {
+        var first = ScaleSums(statistics: statistics[c])
+        if paired, let dout {
+            var second = ScaleSums(statistics: statistics[c + 1])
+            shape.forEachRun(ofChannel: c) { start, stride, count in
+                addRuns(
+                    &first, &second, x: x, dout: dout, start: start, other: start + shape.channelStride,
+                    stride: stride, count: count)
+            }
+            return [first, second]
+        }
+        shape.forEachRun(ofChannel: c) { start, stride, count in
+            if let dout {
+                first.addRun(x: x, dout: dout, start: start, stride: stride, count: count)
+            } else {
+                first.addRun(x: x, start: start, stride: stride, count: count)
+            }
+        }
+        return [first]
     }
 
     /// Two channels' runs of the same length (`start` and `other`) at once: twice the
@@ -112,7 +129,7 @@ struct ScaleSums: Sendable {
 
     /// A run's partial sums, added to the channel's at the run's end.
     @inline(__always)
-    private mutating func add(_ terms: RunTerms) {
+    mutating func add(_ terms: RunTerms) {
         absX += terms.absX
         absDeviationTimesX += terms.absDeviationTimesX
         squaredDeviation += terms.squaredDeviation
