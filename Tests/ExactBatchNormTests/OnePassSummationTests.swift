@@ -74,21 +74,25 @@ import Testing
                 "a declined run must add nothing")
             return false
         }
+        Self.expectOneByOne(sums, x: xs.map(\.exactDouble), dout: ds?.map(\.exactDouble))
+        return true
+    }
+
+    /// Expects `sums` to be the sums of `x` (and `dout`) added one by one, exactly.
+    static func expectOneByOne(_ sums: ChannelSums, x: [Double], dout: [Double]?) {
         var s = ExactAccumulator(), q = s, t = s, p = s
-        for (i, xv) in xs.enumerated() {
-            let v = xv.exactDouble
+        for (i, v) in x.enumerated() {
             s.add(v)
             q.addProduct(v, v)
-            if let ds {
-                t.add(ds[i].exactDouble)
-                p.addProduct(v, ds[i].exactDouble)
+            if let dout {
+                t.add(dout[i])
+                p.addProduct(v, dout[i])
             }
         }
         #expect(ExactRational.compare(sums.x.value, s.value) == 0)
         #expect(ExactRational.compare(sums.xx.value, q.value) == 0)
         #expect(ExactRational.compare(sums.dout.value, t.value) == 0)
         #expect(ExactRational.compare(sums.xDout.value, p.value) == 0)
-        return true
     }
 
     @Test(arguments: Data.allCases)
@@ -216,17 +220,7 @@ import Testing
             #expect(sums.x.isZero && sums.xx.isZero && sums.dout.isZero && sums.xDout.isZero)
             return false
         }
-        var s = ExactAccumulator(), q = s, t = s, p = s
-        for (v, d) in zip(x.map { X($0).exactDouble }, dout.map { X($0).exactDouble }) {
-            s.add(v)
-            q.addProduct(v, v)
-            t.add(d)
-            p.addProduct(v, d)
-        }
-        #expect(ExactRational.compare(sums.x.value, s.value) == 0)
-        #expect(ExactRational.compare(sums.xx.value, q.value) == 0)
-        #expect(ExactRational.compare(sums.dout.value, t.value) == 0)
-        #expect(ExactRational.compare(sums.xDout.value, p.value) == 0)
+        Self.expectOneByOne(sums, x: x.map { X($0).exactDouble }, dout: dout.map { X($0).exactDouble })
         return true
     }
 
