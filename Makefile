@@ -83,8 +83,11 @@ FUZZ_LIB := $(FUZZ_DIR)/lib
 CHECKOUTS := .build/checkouts
 FUZZ_RUN_SOURCES := Sources/bnfile/RunJob.swift Sources/bnfile/AtomicOutput.swift Sources/bnfile/Locked.swift \
   fuzz/RunSupport.swift fuzz/FuzzSupport.swift
-FUZZ_LIBRARY = swiftc -sanitize=fuzzer,address -parse-as-library -O -g -emit-library -static \
-  -I $(FUZZ_LIB) -emit-module-path $(FUZZ_LIB)/$(1).swiftmodule -module-name $(1) -o $(FUZZ_LIB)/lib$(1).a
+# The archive is removed first: ar adds to an existing one, and the objects of a source
+# file since renamed or removed would stay in it and clash at the link.
+FUZZ_LIBRARY = rm -f $(FUZZ_LIB)/lib$(1).a && swiftc -sanitize=fuzzer,address -parse-as-library -O -g \
+  -emit-library -static -I $(FUZZ_LIB) -emit-module-path $(FUZZ_LIB)/$(1).swiftmodule -module-name $(1) \
+  -o $(FUZZ_LIB)/lib$(1).a
 NUMERICS := $(CHECKOUTS)/swift-numerics/Sources
 
 $(CHECKOUTS)/BigInt/Sources $(NUMERICS)/RealModule:
