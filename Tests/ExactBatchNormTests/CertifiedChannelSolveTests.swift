@@ -69,23 +69,12 @@ import Testing
     ) throws -> Outcome {
         let x = p.x.map { X($0) }, dout = p.dout.map { X($0) }
         let shape = try BatchNormShape(dimensions: dims, layout: .channelsFirst)
-        var out = [Output](repeating: 0, count: x.count), dx = out
-        let channels = try x.withUnsafeBytes { xs in
-            try dout.withUnsafeBytes { ds in
-                try out.withUnsafeMutableBufferPointer { o in
-                    try dx.withUnsafeMutableBufferPointer { d in
-                        try ExactBatchNorm.compute(
-                            BatchNormInput(
-                                x: xs, dout: ds, elementType: X.elementType, shape: shape,
-                                parameters: parameters, mode: mode),
-                            out: o, dx: d, threads: 2, paths: EnginePaths(certifiedSolve: certified))
-                    }
-                }
-            }
-        }
+        let (out, dx, channels) = try ExactBatchNorm.compute(
+            x: x, dout: dout, shape: shape, parameters: parameters, mode: mode, output: Output.self,
+            paths: EnginePaths(certifiedSolve: certified))
         let certifiedCount = channels.channels.filter(\.isCertified).count
         return Outcome(
-            out: out.map(\.encoding), dx: dx.map(\.encoding), perChannel: channels.encodings,
+            out: out.map(\.encoding), dx: dx!.map(\.encoding), perChannel: channels.encodings,
             certifiedChannels: certifiedCount)
     }
 

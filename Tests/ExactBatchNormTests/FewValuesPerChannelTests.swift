@@ -21,21 +21,9 @@ import Testing
     ) throws -> (bits: [[UInt64]], exactPaths: Int) {
         let x = p.x.map { X($0) }, dout = p.dout.map { X($0) }
         let shape = try BatchNormShape(dimensions: dims, layout: layout)
-        var out = [Output](repeating: 0, count: x.count), dx = out
-        let channels = try x.withUnsafeBufferPointer { xs in
-            try dout.withUnsafeBufferPointer { ds in
-                try out.withUnsafeMutableBufferPointer { o in
-                    try dx.withUnsafeMutableBufferPointer { d in
-                        try ExactBatchNorm.compute(
-                            BatchNormInput(
-                                x: xs, dout: ds, shape: shape, parameters: parameters,
-                                mode: mode),
-                            out: o, dx: d, threads: 2, paths: paths)
-                    }
-                }
-            }
-        }
-        return ([out.map(\.encoding), dx.map(\.encoding)] + channels.encodings, channels.exactPathCount)
+        let (out, dx, channels) = try ExactBatchNorm.compute(
+            x: x, dout: dout, shape: shape, parameters: parameters, mode: mode, output: Output.self, paths: paths)
+        return ([out.map(\.encoding), dx!.map(\.encoding)] + channels.encodings, channels.exactPathCount)
     }
 
     /// All paths against each forced fallback; returns the fast run's exact-path count.

@@ -92,21 +92,10 @@ import Testing
         let x = p.x.map { X(roundingDouble: $0) }, dout = p.dout.map { X(roundingDouble: $0) }
         let c = p.parameters.gamma!.count
         let shape = try BatchNormShape(dimensions: l == 1 ? [n, c] : [n, c, l], layout: .channelsFirst)
-        var out = [X](repeating: 0, count: x.count), dx = out
-        let channels = try x.withUnsafeBytes { xs in
-            try dout.withUnsafeBytes { ds in
-                try out.withUnsafeMutableBufferPointer { o in
-                    try dx.withUnsafeMutableBufferPointer { d in
-                        try ExactBatchNorm.compute(
-                            BatchNormInput(
-                                x: xs, dout: withDout ? ds : nil, elementType: X.elementType, shape: shape,
-                                parameters: p.parameters, mode: mode),
-                            out: o, dx: withDout ? d : nil, threads: 2, paths: EnginePaths(certifiedSolve: certified))
-                    }
-                }
-            }
-        }
-        var bits: [[UInt64]?] = [out.map(\.encoding), withDout ? dx.map(\.encoding) : nil]
+        let (out, dx, channels) = try ExactBatchNorm.compute(
+            x: x, dout: withDout ? dout : nil, shape: shape, parameters: p.parameters, mode: mode,
+            output: X.self, paths: EnginePaths(certifiedSolve: certified))
+        var bits: [[UInt64]?] = [out.map(\.encoding), dx?.map(\.encoding)]
         for q in ChannelQuantity.allCases {
             bits.append(channels.perChannel(q, as: Float16.self)?.map(\.encoding))
             bits.append(channels.perChannel(q, as: BFloat16.self)?.map(\.encoding))

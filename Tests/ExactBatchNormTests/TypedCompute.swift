@@ -1,4 +1,4 @@
-import ExactBatchNorm
+@testable import ExactBatchNorm
 
 extension ExactBatchNorm {
     /// Typed buffers and the input's parts as arguments, for the tests' convenience.
@@ -9,6 +9,28 @@ extension ExactBatchNorm {
         try compute(
             BatchNormInput(x: x, dout: dout, shape: shape, parameters: parameters, mode: mode),
             output: output, threads: threads)
+    }
+
+    /// Computes `x` (and `dout`) into new arrays through the buffer entry point with a
+    /// choice of paths: `out`, `dx` (nil without `dout`) and the per-channel results.
+    static func compute<X: BatchNormFloat, Output: BatchNormFloat>(
+        x: [X], dout: [X]?, shape: BatchNormShape, parameters: BatchNormParameters, mode: BatchNormMode,
+        output _: Output.Type, paths: EnginePaths, threads: Int = 2
+    ) throws -> (out: [Output], dx: [Output]?, channels: BatchNormChannels) {
+        var out = [Output](repeating: 0, count: x.count)
+        var dx = dout.map { _ in [Output](repeating: 0, count: x.count) }
+        let channels = try x.withUnsafeBufferPointer { xs in
+            try withOptionalBuffer(dout) { ds in
+                try out.withUnsafeMutableBufferPointer { o in
+                    try withOptionalMutableBuffer(&dx) { d in
+                        try compute(
+                            BatchNormInput(x: xs, dout: ds, shape: shape, parameters: parameters, mode: mode),
+                            out: o, dx: d, threads: threads, paths: paths)
+                    }
+                }
+            }
+        }
+        return (out, dx, channels)
     }
 }
 
