@@ -14,4 +14,8 @@ struct FastConstants: Sendable {
     /// channel, as for the loss 0.5*||out||^2.
     var coupling: Double?
     var beta: Double
+
+    /// A placeholder for a channel that has none.
+    static let zero = FastConstants(
+        xScale: 0, xShift: .zero, doutScale: 0, doutShift: .zero, g: .zero, k2: .zero, coupling: nil, beta: 0)
 }

@@ -54,7 +54,7 @@ extension ExactBatchNorm {
         try shape.requireBackedChannels(input.parameters)
     }
 
-    /// The channels' solutions and element plans (``ChannelPlan``, with the per-channel
+    /// The channels' solutions and element plans (``ChannelPlans``, with the per-channel
     /// bound where `perChannelBound` says the types allow it), and their sums when there
     /// was one chunk, ``channelChunk`` channels at a time: only one chunk's sums (a few
     /// hundred bytes per channel and thread) exist at once, whatever the channel count.
@@ -65,56 +65,66 @@ extension ExactBatchNorm {
         x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
         parameters: ResolvedParameters, doubleDouble: Bool, threads: Int, paths: EnginePaths,
         perChannelBound: Bool
-    ) -> (solutions: [ChannelSolution], plans: [ChannelPlan], keptSums: [ChannelSums]) {
+    ) -> (solutions: [ChannelSolution], plans: ChannelPlans, keptSums: [ChannelSums]) {
         let m = shape.valuesPerChannel, hasDout = dout != nil, training = mode == .training
         let count = shape.channels
         var kept: [ChannelSums] = []
-        var plans: [ChannelPlan] = []
+        let scale = training ? Double(m) : 1
+        let storage = ChannelPlans.Storage(count: count, perChannelBound: perChannelBound)
+        let writer = ChannelPlans.Writer(storage: storage, scale: scale, wantsDx: hasDout)
+        var aside: [Int: FastConstants] = [:]
         let solutions = [ChannelSolution](unsafeUninitializedCapacity: count) { solutionSlots, solved in
-            plans = [ChannelPlan](unsafeUninitializedCapacity: count) { planSlots, planned in
-                guard let solutionBase = solutionSlots.baseAddress, let planBase = planSlots.baseAddress else { return }
-                // Written once, as the outputs are: 2 MiB pages spare most of the faults.
-                adviseHugePages(UnsafeMutableRawBufferPointer(solutionSlots))
-                adviseHugePages(UnsafeMutableRawBufferPointer(planSlots))
-                let into = ChunkOutput(
-                    solutions: SharedPointer(solutionBase), plans: SharedPointer(planBase), wantsDx: hasDout,
-                    perChannelBound: perChannelBound)
-                for start in stride(from: 0, to: count, by: channelChunk) {
-                    let chunk = start..<min(count, start + channelChunk)
-                    let sums = ChannelSummation.sums(
-                        x: x, dout: dout, shape: shape, channels: chunk, training: training,
-                        threads: threads)
-                    solveChunk(
-                        sums, first: start, count: m, mode: mode, hasDout: hasDout, parameters: parameters,
-                        doubleDouble: doubleDouble, threads: threads, paths: paths, into: into)
-                    if chunk.count == count { kept = sums }
-                }
-                planned = count
+            guard let solutionBase = solutionSlots.baseAddress else { return }
+            adviseHugePages(UnsafeMutableRawBufferPointer(solutionSlots))
+            let into = ChunkOutput(solutions: SharedPointer(solutionBase), plans: writer)
+            for start in stride(from: 0, to: count, by: channelChunk) {
+                let chunk = start..<min(count, start + channelChunk)
+                let sums = ChannelSummation.sums(
+                    x: x, dout: dout, shape: shape, channels: chunk, training: training,
+                    threads: threads)
+                let set = solveChunk(
+                    sums, first: start, count: m, mode: mode, hasDout: hasDout, parameters: parameters,
+                    doubleDouble: doubleDouble, threads: threads, paths: paths, into: into)
+                aside.merge(set) { first, _ in first }
+                if chunk.count == count { kept = sums }
             }
             solved = count
         }
-        return (solutions, plans, kept)
+        return (solutions, ChannelPlans(scale: scale, storage: storage, aside: aside), kept)
     }
 
-    /// `solutions` with the means to solve a channel exactly on demand: from `keptSums`
-    /// when they are every channel's, else from the channel's values, summed again from
-    /// `x` and `dout`, which must stay valid while the result is used.
+    /// `solutions` with the means to solve a channel again on demand, exactly or for its
+    /// fast constants: from `keptSums` when they are every channel's, else from the
+    /// channel's values, summed again from `x` and `dout`, which must stay valid while
+    /// the result is used.
     static func solvedChannels<X: BatchNormFloat>(
         _ solutions: [ChannelSolution], keptSums: [ChannelSums], x: Elements<X>, dout: Elements<X>?,
         shape: BatchNormShape, mode: BatchNormMode, parameters: ResolvedParameters, doubleDouble: Bool
     ) -> SolvedChannels {
         let m = shape.valuesPerChannel, hasDout = dout != nil, training = mode == .training
-        return SolvedChannels(solutions) { c in
-            let sums =
-                keptSums.isEmpty
+        let sumsOf: @Sendable (Int) -> ChannelSums = { c in
+            keptSums.isEmpty
                 ? ChannelSummation.sums(
-                    x: x, dout: dout, shape: shape, channels: c..<c + 1, training: training,
-                    threads: 1)[0]
+                    x: x, dout: dout, shape: shape, channels: c..<c + 1, training: training, threads: 1)[0]
                 : keptSums[c]
-            return ChannelSolution.solveExactly(
-                channel: c, sums: sums, count: m, mode: mode, hasDout: hasDout,
-                parameters: parameters, doubleDouble: doubleDouble)
         }
+        return SolvedChannels(
+            solutions,
+            solveExactly: { c in
+                ChannelSolution.solveExactly(
+                    channel: c, sums: sumsOf(c), count: m, mode: mode, hasDout: hasDout,
+                    parameters: parameters, doubleDouble: doubleDouble)
+            },
+            solveFast: { c in
+                var fast: FastConstants? = nil
+                withUnsafePointer(to: sumsOf(c)) { sums in
+                    ChannelSolution.solve(
+                        group: c..<c + 1, sums: sums, count: m, mode: mode, hasDout: hasDout,
+                        parameters: parameters, doubleDouble: doubleDouble
+                    ) { _, _, constants in fast = constants }
+                }
+                return fast
+            })
     }
 
     /// Where the solve writes each channel's solution and plan: slots of the final
@@ -122,22 +132,22 @@ extension ExactBatchNorm {
     /// (each copy of one retains and releases what it references).
     struct ChunkOutput: Sendable {
         let solutions: SharedPointer<ChannelSolution>
-        let plans: SharedPointer<ChannelPlan>
-        let wantsDx: Bool
-        let perChannelBound: Bool
+        let plans: ChannelPlans.Writer
     }
 
     /// Solves one chunk's channels, `first` on, in groups of ``FastChannelSolve/width``
-    /// shared among the threads, reading the sums where they lie.
+    /// shared among the threads, reading the sums where they lie; returns the fast
+    /// constants the plans keep aside.
     static func solveChunk(
         _ sums: [ChannelSums], first: Int, count m: Int, mode: BatchNormMode, hasDout: Bool,
         parameters: ResolvedParameters, doubleDouble: Bool, threads: Int, paths: EnginePaths,
         into output: ChunkOutput
-    ) {
+    ) -> [Int: FastConstants] {
         let width = FastChannelSolve.width
-        sums.withUnsafeBufferPointer { buffer in
+        return sums.withUnsafeBufferPointer { buffer in
             let base = SharedPointer(buffer.baseAddress!), chunkCount = buffer.count
-            _ = parallelRanges(count: (chunkCount + width - 1) / width, threads: threads) { groups in
+            let parts = parallelRanges(count: (chunkCount + width - 1) / width, threads: threads) { groups in
+                var aside: [Int: FastConstants] = [:]
                 for group in groups {
                     let lower = group * width, upper = min(chunkCount, lower + width)
                     ChannelSolution.solve(
@@ -145,13 +155,13 @@ extension ExactBatchNorm {
                         hasDout: hasDout, parameters: parameters, doubleDouble: doubleDouble,
                         fastPath: paths.fastElements, certified: paths.certifiedSolve
                     ) { c, solution, fast in
-                        (output.plans.base + c).initialize(
-                            to: ChannelPlan(
-                                solution, fast: fast, wantsDx: output.wantsDx, perChannelBound: output.perChannelBound))
+                        if let kept = output.plans.write(c, solution: solution, fast: fast) { aside[c] = kept }
                         (output.solutions.base + c).initialize(to: solution)
                     }
                 }
+                return aside
             }
+            return parts.reduce(into: [:]) { all, part in all.merge(part) { first, _ in first } }
         }
     }
 
@@ -164,7 +174,7 @@ extension ExactBatchNorm {
         let dout: Elements<X>?
         let shape: BatchNormShape
         let channels: SolvedChannels
-        let plans: [ChannelPlan]
+        let plans: ChannelPlans
 
         /// The second pass over `units`, into `out` and `dx` from their first element
         /// (``ElementKernel``); returns how many elements took the exact path.

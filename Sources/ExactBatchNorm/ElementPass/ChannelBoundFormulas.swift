@@ -17,7 +17,7 @@ import CMultiplyAdd
 ///                                               + (|g| + gE) tE + (|k2| + k2E) sE
 ///
 /// where starred values are exact. `mB*x` and `mA*dout` are exact doubles (a count
-/// below 2^29 times at most 24 significant bits; ``applies(_:)``), so the first two
+/// below 2^29 times at most 24 significant bits; ``ChannelBound/init(_:scale:)``), so the first two
 /// lines hold either way; in the last two an unfused step rounds the product `g*b` or
 /// `g*a` once more, which the third `u|g|` covers. So the bound holds for code compiled
 /// for any processor, and the loops vectorize everywhere, fused where the target has
@@ -49,13 +49,9 @@ import CMultiplyAdd
 /// Signed zeros. The true value 0 rounds to +0; adding +0.0 to a result turns the -0
 /// that IEEE can produce from signed zero operands into +0 without changing anything else.
 struct ChannelBoundFormulas: ElementFormulas {
-    let xScale: Double, xShift: Double
-    let doutScale: Double, doutShift: Double
-    let g: Double, k2: Double, beta: Double
-    /// `|out error| <= outSlope*|b| + outFloor`.
-    let outSlope: Double, outFloor: Double
-    /// `|dx error| <= dxSlopeA*|a| + dxSlopeB*|b| + dxFloor`.
-    let dxSlopeA: Double, dxSlopeB: Double, dxFloor: Double
+    /// `mB` and `mA`, the same for every channel.
+    let scale: Double
+    let bound: ChannelBound
 
     /// Whether the bound above holds for data of type `X`: at most 24 significant bits
     /// and no exponent below float32's, so that every value is a multiple of 2^-149
@@ -65,62 +61,21 @@ struct ChannelBoundFormulas: ElementFormulas {
         X.binaryFormat.precision <= 24 && Output.binaryFormat.precision <= 24
     }
 
-    /// Whether a channel's scales (`M` in training, 1 in evaluation) keep `mB*x` and
-    /// `mA*dout` exact in double for such data: below 2^29.
-    static func applies(_ f: FastConstants) -> Bool {
-        f.xScale.magnitude < 0x1p29 && f.doutScale.magnitude < 0x1p29
-    }
-
-    init(_ f: FastConstants) {
-        let u = 0x1p-53
-        let (gv, gE) = DoubleArithmetic.value(f.g)
-        let (kv, kE) = DoubleArithmetic.value(f.k2)
-        let (s, sE) = DoubleArithmetic.value(f.xShift)
-        let (t, tE) = DoubleArithmetic.value(f.doutShift)
-        xScale = f.xScale
-        xShift = s
-        doutScale = f.doutScale
-        doutShift = t
-        g = gv
-        k2 = kv
-        beta = f.beta + 0.0
-        let gM = gv.magnitude, kM = kv.magnitude, betaM = f.beta.magnitude
-        let onGrid = Self.isOnDataGrid(s) && Self.isOnDataGrid(t)
-        // A term whose constant is exactly zero is exact and can round nothing below the
-        // normal range, so it gets no underflow slope: dout = ones (a = 0, k2 = 0) keeps a
-        // zero bound.
-        let gUnderflow = onGrid && gv != 0 ? 0x1p-900 : 0
-        let kUnderflow = onGrid && kv != 0 ? 0x1p-900 : 0
-        let floorUnderflow = onGrid ? 0 : 0x1p-1070
-        // 3u|g| + 2gE for the error, 4u|g| for the rounding of the ends; likewise below.
-        let widen = 1 + 0x1p-40
-        outSlope = (7 * u * gM + 2 * gE + gUnderflow) * widen
-        outFloor = (5 * u * betaM + (gM + gE) * sE + floorUnderflow) * widen
-        dxSlopeA = (7 * u * gM + 2 * gE + gUnderflow) * widen
-        dxSlopeB = (8 * u * kM + 2 * kE + kUnderflow) * widen
-        dxFloor = ((gM + gE) * tE + (kM + kE) * sE + floorUnderflow) * widen
-    }
-
-    /// Whether `v` is a multiple of 2^-149 (the constants are tame, so the scaling is exact).
-    static func isOnDataGrid(_ v: Double) -> Bool {
-        let scaled = v * 0x1p149
-        return scaled == scaled.rounded(.towardZero)
-    }
-
     @inline(__always)
-    func centred(_ x: Double) -> Double { bn_multiply_add(xScale, x, -xShift) }
+    func centred(_ x: Double) -> Double { bn_multiply_add(scale, x, -bound.xShift) }
 
     @inline(__always)
     func out<Output: BatchNormFloat>(_ b: Double, as _: Output.Type) -> (Output, doubt: UInt64) {
-        let o = bn_multiply_add(g, b, beta) + 0.0
-        return Self.round(o, err: bn_multiply_add(outSlope, b.magnitude, outFloor), as: Output.self)
+        let o = bn_multiply_add(bound.g, b, bound.beta) + 0.0
+        return Self.round(o, err: bn_multiply_add(bound.outSlope, b.magnitude, bound.outFloor), as: Output.self)
     }
 
     @inline(__always)
     func dx<Output: BatchNormFloat>(_ b: Double, dout: Double, as _: Output.Type) -> (Output, doubt: UInt64) {
-        let a = bn_multiply_add(doutScale, dout, -doutShift)
-        let d = bn_multiply_add(g, a, -(k2 * b)) + 0.0
-        let e = bn_multiply_add(dxSlopeA, a.magnitude, bn_multiply_add(dxSlopeB, b.magnitude, dxFloor))
+        let a = bn_multiply_add(scale, dout, -bound.doutShift)
+        let d = bn_multiply_add(bound.g, a, -(bound.k2 * b)) + 0.0
+        let e = bn_multiply_add(
+            bound.dxSlopeA, a.magnitude, bn_multiply_add(bound.dxSlopeB, b.magnitude, bound.dxFloor))
         return Self.round(d, err: e, as: Output.self)
     }
 
@@ -138,5 +93,64 @@ struct ChannelBoundFormulas: ElementFormulas {
         let lower = Output(roundingDouble: v - err)
         let upper = Output(roundingDouble: v + err)
         return (lower, lower.encoding ^ upper.encoding)
+    }
+}
+
+/// One channel's constants of ``ChannelBoundFormulas`` and its error bound, worked out
+/// once from the channel's ``FastConstants``: ten doubles, what the element pass keeps
+/// per channel for such data.
+struct ChannelBound: Sendable {
+    let xShift: Double, doutShift: Double
+    let g: Double, k2: Double, beta: Double
+    /// `|out error| <= outSlope*|b| + outFloor`.
+    let outSlope: Double, outFloor: Double
+    /// `|dx error| <= dxSlopeA*|a| + dxSlopeB*|b| + dxFloor`.
+    let dxSlopeA: Double, dxSlopeB: Double, dxFloor: Double
+
+    static let zero = ChannelBound(
+        xShift: 0, doutShift: 0, g: 0, k2: 0, beta: 0, outSlope: 0, outFloor: 0, dxSlopeA: 0, dxSlopeB: 0, dxFloor: 0)
+
+    private init(
+        xShift: Double, doutShift: Double, g: Double, k2: Double, beta: Double, outSlope: Double,
+        outFloor: Double, dxSlopeA: Double, dxSlopeB: Double, dxFloor: Double
+    ) {
+        (self.xShift, self.doutShift, self.g, self.k2, self.beta) = (xShift, doutShift, g, k2, beta)
+        (self.outSlope, self.outFloor) = (outSlope, outFloor)
+        (self.dxSlopeA, self.dxSlopeB, self.dxFloor) = (dxSlopeA, dxSlopeB, dxFloor)
+    }
+
+    /// The bound of a channel with constants `f`, when both of their scales are `scale`
+    /// and it keeps `mB*x` and `mA*dout` exact in double for such data (below 2^29);
+    /// else nil.
+    init?(_ f: FastConstants, scale: Double) {
+        guard f.xScale == scale, f.doutScale == scale, scale.magnitude < 0x1p29 else { return nil }
+        let u = 0x1p-53
+        let (gv, gE) = DoubleArithmetic.value(f.g)
+        let (kv, kE) = DoubleArithmetic.value(f.k2)
+        let (s, sE) = DoubleArithmetic.value(f.xShift)
+        let (t, tE) = DoubleArithmetic.value(f.doutShift)
+        let gM = gv.magnitude, kM = kv.magnitude, betaM = f.beta.magnitude
+        let onGrid = Self.isOnDataGrid(s) && Self.isOnDataGrid(t)
+        // A term whose constant is exactly zero is exact and can round nothing below the
+        // normal range, so it gets no underflow slope: dout = ones (a = 0, k2 = 0) keeps a
+        // zero bound.
+        let gUnderflow = onGrid && gv != 0 ? 0x1p-900 : 0
+        let kUnderflow = onGrid && kv != 0 ? 0x1p-900 : 0
+        let floorUnderflow = onGrid ? 0 : 0x1p-1070
+        // 3u|g| + 2gE for the error, 4u|g| for the rounding of the ends; likewise below.
+        let widen = 1 + 0x1p-40
+        self.init(
+            xShift: s, doutShift: t, g: gv, k2: kv, beta: f.beta + 0.0,
+            outSlope: (7 * u * gM + 2 * gE + gUnderflow) * widen,
+            outFloor: (5 * u * betaM + (gM + gE) * sE + floorUnderflow) * widen,
+            dxSlopeA: (7 * u * gM + 2 * gE + gUnderflow) * widen,
+            dxSlopeB: (8 * u * kM + 2 * kE + kUnderflow) * widen,
+            dxFloor: ((gM + gE) * tE + (kM + kE) * sE + floorUnderflow) * widen)
+    }
+
+    /// Whether `v` is a multiple of 2^-149 (the constants are tame, so the scaling is exact).
+    static func isOnDataGrid(_ v: Double) -> Bool {
+        let scaled = v * 0x1p149
+        return scaled == scaled.rounded(.towardZero)
     }
 }

@@ -19,7 +19,7 @@ struct ElementKernel<X: BatchNormFloat, Output: BatchNormFloat> {
     let dout: Elements<X>?
     let shape: BatchNormShape
     let solved: SolvedChannels
-    let plans: [ChannelPlan]
+    let plans: ChannelPlans
 
     /// Computes `out` (and `dx`) for the elements of the ``Tiles`` units in `units` and
     /// returns how many elements needed the exact path. `out[i]` and `dx[i]` receive
@@ -67,11 +67,11 @@ struct ElementKernel<X: BatchNormFloat, Output: BatchNormFloat> {
             // stride a constant, so that they vectorize: two calls of the inlined loops.
             if stride == 1 {
                 exactPaths += run.withUnitStride.compute(
-                    channel: channel, plan: plans[channel], solved: solved,
+                    channel: channel, plans: plans, solved: solved,
                     out: runOut, dx: runDx)
             } else {
                 exactPaths += run.compute(
-                    channel: channel, plan: plans[channel], solved: solved,
+                    channel: channel, plans: plans, solved: solved,
                     out: runOut, dx: runDx)
             }
         }

@@ -51,13 +51,13 @@ extension ElementRun {
     /// A run without fast constants: every output NaN by the non-finite rules or
     /// exact; returns how many elements took the exact path.
     func computeExactly<Output: BatchNormFloat>(
-        channel: Int, plan: ChannelPlan, solved: SolvedChannels,
+        channel: Int, path: ChannelPath, solved: SolvedChannels,
         out: UnsafeMutablePointer<Output>,
         dx: UnsafeMutablePointer<Output>?
     ) -> Int {
-        let solution = plan.hasOut || plan.hasDx ? solved.exactSolution(channel) : solved.solutions[channel]
-        let outTerms = plan.hasOut ? solution.terms : nil
-        let dxTerms = plan.hasDx ? solution.terms : nil
+        let solution = path.hasOut || path.hasDx ? solved.exactSolution(channel) : solved.solutions[channel]
+        let outTerms = path.hasOut ? solution.terms : nil
+        let dxTerms = path.hasDx ? solution.terms : nil
         for k in 0..<count {
             let xValue = x[k * stride].exactDouble
             out[k * stride] = outTerms.map { ExactElements.out(x: xValue, terms: $0) } ?? .nan

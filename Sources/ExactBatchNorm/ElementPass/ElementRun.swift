@@ -15,20 +15,22 @@ struct ElementRun<X: BatchNormFloat> {
     /// precision), NaN where the non-finite rules say so, the exact terms otherwise.
     @inline(__always)
     func compute<Output: BatchNormFloat>(
-        channel: Int, plan: ChannelPlan, solved: SolvedChannels,
+        channel: Int, plans: ChannelPlans, solved: SolvedChannels,
         out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?
     ) -> Int {
-        guard let constants = plan.fast else {
-            return computeExactly(channel: channel, plan: plan, solved: solved, out: out, dx: dx)
+        let path = plans.path(channel)
+        if path.kind == .exact {
+            return computeExactly(channel: channel, path: path, solved: solved, out: out, dx: dx)
         }
-        if !plan.hasOut { for k in 0..<count { out[k * stride] = .nan } }
-        if let dx, !plan.hasDx { for k in 0..<count { dx[k * stride] = .nan } }
-        let fastOut = plan.hasOut ? out : nil, fastDx = plan.hasDx ? dx : nil
-        if let bound = plan.bound {
+        if !path.hasOut { for k in 0..<count { out[k * stride] = .nan } }
+        if let dx, !path.hasDx { for k in 0..<count { dx[k * stride] = .nan } }
+        let fastOut = path.hasOut ? out : nil, fastDx = path.hasDx ? dx : nil
+        if path.kind == .bound {
             return computeFast(
-                formulas: bound, constants: constants, channel: channel, solved: solved,
+                formulas: plans.boundFormulas(channel), constants: nil, channel: channel, solved: solved,
                 out: fastOut, dx: fastDx)
         }
+        let constants = plans.constants(channel)
         if Output.binaryFormat.precision <= 24 {
             // Double arithmetic certifies float16 and float32 results.
             return computeFast(
@@ -40,17 +42,18 @@ struct ElementRun<X: BatchNormFloat> {
             channel: channel, solved: solved, out: fastOut, dx: fastDx)
     }
 
-    /// The fast loop, then whatever it could not certify settled one by one.
+    /// The fast loop, then whatever it could not certify settled one by one (with the
+    /// channel's constants, fetched only then when the plan does not hold them).
     @inline(__always)
     func computeFast<Formulas: ElementFormulas, Output: BatchNormFloat>(
-        formulas: Formulas, constants: FastConstants, channel: Int, solved: SolvedChannels,
+        formulas: Formulas, constants: FastConstants?, channel: Int, solved: SolvedChannels,
         out: UnsafeMutablePointer<Output>?, dx: UnsafeMutablePointer<Output>?
     ) -> Int {
         let doubts = writeFast(formulas: formulas, out: out, dx: dx)
         if doubts == 0 { return 0 }
         return settleDoubts(
-            formulas: formulas, constants: constants, channel: channel, solved: solved,
-            out: out, dx: dx)
+            formulas: formulas, constants: constants ?? solved.fastConstants(channel), channel: channel,
+            solved: solved, out: out, dx: dx)
     }
 
     /// Writes the fast results for the outputs given and returns the OR of their doubts

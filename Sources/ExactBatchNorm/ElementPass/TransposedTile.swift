@@ -91,7 +91,7 @@ struct TransposedTile<X: BatchNormFloat, Output: BatchNormFloat> {
         var exactPaths = 0
         for (b, c) in channels.enumerated() {
             exactPaths += inputs.run(b, rows: rows).compute(
-                channel: c, plan: kernel.plans[c], solved: kernel.solved, out: out + b * rows,
+                channel: c, plans: kernel.plans, solved: kernel.solved, out: out + b * rows,
                 dx: dxTarget == nil ? nil : dx.map { $0 + b * rows })
         }
         TileInputs<X>.turn(rows: rows, width: width) { r, b, k in target[r &* stride &+ b] = out[k] }
