@@ -11,7 +11,7 @@ public enum ChannelQuantity: String, CaseIterable, Sendable {
 /// The per-channel results of one pass, held exactly and rounded into whatever type
 /// the caller asks for (torch keeps them in gamma's dtype).
 public struct BatchNormChannels: Sendable {
-    let channels: [ChannelSolution]
+    let channels: ChannelResults
     let hasGradients: Bool
     /// How many elements the fast path could not certify and the exact path computed.
     public let exactPathCount: Int
@@ -31,14 +31,8 @@ public struct BatchNormChannels: Sendable {
     }
 
     private func values<P: BatchNormFloat>(_ quantity: ChannelQuantity, as _: P.Type) -> [P]? {
-        switch quantity {
-        case .mean: return channels.map { $0.mean.rounded(as: P.self) }
-        case .invstd: return channels.map { $0.invstd.rounded(as: P.self) }
-        case .runningMean: return channels.map { $0.runningMean.rounded(as: P.self) }
-        case .runningVar: return channels.map { $0.runningVar.rounded(as: P.self) }
-        case .dgamma: return hasGradients ? channels.map { $0.dgamma!.rounded(as: P.self) } : nil
-        case .dbeta: return hasGradients ? channels.map { $0.dbeta!.rounded(as: P.self) } : nil
-        }
+        if !hasGradients && (quantity == .dgamma || quantity == .dbeta) { return nil }
+        return channels.indices.map { c in channels.value(quantity, of: c)!.rounded(as: P.self) }
     }
 }
 

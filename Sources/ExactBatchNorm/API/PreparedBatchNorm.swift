@@ -15,7 +15,7 @@
 public struct PreparedBatchNorm: Sendable {
     /// What the element pass checks its input against.
     let problem: Problem
-    let solutions: [ChannelSolution]
+    let solutions: ChannelResults
     let plans: ChannelPlans
     /// Every channel's exact sums when the first pass had them all at once (at most
     /// ``ExactBatchNorm/channelChunk`` channels); else empty, and a channel's sums are

@@ -6,9 +6,6 @@ struct CertifiedLanes {
     /// -1, 0 or 1 per lane.
     var sticky: LaneValues
     var decided: LaneMask
-
-    /// Lane `k`'s value (meaningful only where `decided[k]`).
-    func channelValue(_ k: Int) -> ChannelValue { .certified(value[k], sticky: Int8(sticky[k])) }
 }
 
 extension EnclosureLanes {

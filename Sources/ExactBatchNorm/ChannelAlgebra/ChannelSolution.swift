@@ -50,7 +50,7 @@ extension ChannelSolution {
         group: Range<Int>, sums: UnsafePointer<ChannelSums>, count m: Int, mode: BatchNormMode,
         hasDout: Bool, parameters p: ResolvedParameters, doubleDouble: Bool,
         fastPath: Bool = true, certified: Bool = true,
-        _ body: (Int, ChannelSolution, FastConstants?) -> Void
+        _ body: (Int, SolvedChannel, FastConstants?) -> Void
     ) {
         func exactly(_ k: Int) {
             var solution = solveExactly(
@@ -58,7 +58,7 @@ extension ChannelSolution {
                 parameters: p, doubleDouble: doubleDouble, fastPath: fastPath)
             let fast = solution.fast
             solution.fastBox = nil
-            body(group.lowerBound + k, solution, fast)
+            body(group.lowerBound + k, .whole(solution), fast)
         }
         guard fastPath && certified else {
             for k in 0..<group.count { exactly(k) }
@@ -71,7 +71,7 @@ extension ChannelSolution {
                 exactly(k)
                 continue
             }
-            body(group.lowerBound + k, solved.solution, solved.fast)
+            body(group.lowerBound + k, .compact(solved.solution), solved.fast)
         }
     }
 

@@ -258,15 +258,20 @@ enum FastChannelSolve {
         /// Lane `k`'s solution and the element pass's constants, or nil when the exact
         /// path must decide the channel.
         @inline(__always)
-        func channel(_ k: Int) -> (solution: ChannelSolution, fast: FastConstants)? {
+        func channel(_ k: Int) -> (solution: CompactSolution, fast: FastConstants)? {
             guard decided[k], let fast = constants.fast(k, beta: beta[k]) else { return nil }
-            let solution = ChannelSolution(
-                mean: mean.channelValue(k), invstd: invstd.channelValue(k),
-                runningMean: runningMean.channelValue(k), runningVar: runningVar.channelValue(k),
-                dgamma: gradients?.dgamma.channelValue(k), dbeta: gradients?.dbeta.channelValue(k),
-                terms: nil, fastBox: nil, hasOutTerms: true, hasDxTerms: gradients != nil, xFinite: true,
-                isCertified: true)
-            return (solution, fast)
+            func sticky(_ lanes: CertifiedLanes?) -> Int8 { lanes.map { Int8($0.sticky[k]) } ?? 0 }
+            let values: InlineArray<6, Double> = [
+                mean.value[k], invstd.value[k], runningMean.value[k], runningVar.value[k],
+                gradients?.dgamma.value[k] ?? 0, gradients?.dbeta.value[k] ?? 0,
+            ]
+            let stickies: InlineArray<6, Int8> = [
+                sticky(mean), sticky(invstd), sticky(runningMean), sticky(runningVar),
+                sticky(gradients?.dgamma), sticky(gradients?.dbeta),
+            ]
+            var flags: CompactSolution.Flags = [.hasOutTerms, .xFinite, .isCertified]
+            if gradients != nil { flags.formUnion([.hasDxTerms, .hasGradients]) }
+            return (CompactSolution(values: values, stickies: stickies, flags: flags), fast)
         }
     }
 }

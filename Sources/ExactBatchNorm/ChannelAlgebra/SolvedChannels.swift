@@ -13,14 +13,14 @@ import Synchronization
 /// (``ChannelPlans``): an element in doubt needs them to be settled in double-double,
 /// so they are solved again, once per channel, the way they were solved at first.
 final class SolvedChannels: Sendable {
-    let solutions: [ChannelSolution]
+    let solutions: ChannelResults
     private let solveExactly: @Sendable (Int) -> ChannelSolution
     private let solveFast: @Sendable (Int) -> FastConstants?
     private let cache = Mutex<[Int: ChannelSolution]>([:])
     private let fastCache = Mutex<[Int: FastConstants]>([:])
 
     init(
-        _ solutions: [ChannelSolution], solveExactly: @escaping @Sendable (Int) -> ChannelSolution,
+        _ solutions: ChannelResults, solveExactly: @escaping @Sendable (Int) -> ChannelSolution,
         solveFast: @escaping @Sendable (Int) -> FastConstants?
     ) {
         self.solutions = solutions
@@ -42,7 +42,7 @@ final class SolvedChannels: Sendable {
     /// A solution of channel `c` that holds its exact terms (and, from the exact path,
     /// its exactly rounded fast constants).
     func exactSolution(_ c: Int) -> ChannelSolution {
-        if solutions[c].terms != nil { return solutions[c] }
+        if let whole = solutions.whole[c], whole.terms != nil { return whole }
         if let known = cache.withLock({ $0[c] }) { return known }
         let solved = solveExactly(c)
         cache.withLock { $0[c] = solved }

@@ -65,32 +65,31 @@ extension ExactBatchNorm {
         x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
         parameters: ResolvedParameters, doubleDouble: Bool, threads: Int, paths: EnginePaths,
         perChannelBound: Bool
-    ) -> (solutions: [ChannelSolution], plans: ChannelPlans, keptSums: [ChannelSums]) {
+    ) -> (solutions: ChannelResults, plans: ChannelPlans, keptSums: [ChannelSums]) {
         let m = shape.valuesPerChannel, hasDout = dout != nil, training = mode == .training
         let count = shape.channels
         var kept: [ChannelSums] = []
         let scale = training ? Double(m) : 1
         let storage = ChannelPlans.Storage(count: count, perChannelBound: perChannelBound)
-        let writer = ChannelPlans.Writer(storage: storage, scale: scale, wantsDx: hasDout)
-        var aside: [Int: FastConstants] = [:]
-        let solutions = [ChannelSolution](unsafeUninitializedCapacity: count) { solutionSlots, solved in
-            guard let solutionBase = solutionSlots.baseAddress else { return }
-            adviseHugePages(UnsafeMutableRawBufferPointer(solutionSlots))
-            let into = ChunkOutput(solutions: SharedPointer(solutionBase), plans: writer)
-            for start in stride(from: 0, to: count, by: channelChunk) {
-                let chunk = start..<min(count, start + channelChunk)
-                let sums = ChannelSummation.sums(
-                    x: x, dout: dout, shape: shape, channels: chunk, training: training,
-                    threads: threads)
-                let set = solveChunk(
+        let compact = ChannelSlots<CompactSolution>(count: count)
+        let into = ChunkOutput(
+            solutions: ChannelResults.Writer(compact: compact),
+            plans: ChannelPlans.Writer(storage: storage, scale: scale, wantsDx: hasDout))
+        var aside = ChunkOutput.Aside()
+        for start in stride(from: 0, to: count, by: channelChunk) {
+            let chunk = start..<min(count, start + channelChunk)
+            let sums = ChannelSummation.sums(
+                x: x, dout: dout, shape: shape, channels: chunk, training: training, threads: threads)
+            aside.merge(
+                solveChunk(
                     sums, first: start, count: m, mode: mode, hasDout: hasDout, parameters: parameters,
-                    doubleDouble: doubleDouble, threads: threads, paths: paths, into: into)
-                aside.merge(set) { first, _ in first }
-                if chunk.count == count { kept = sums }
-            }
-            solved = count
+                    doubleDouble: doubleDouble, threads: threads, paths: paths, into: into))
+            if chunk.count == count { kept = sums }
         }
-        return (solutions, ChannelPlans(scale: scale, storage: storage, aside: aside), kept)
+        return (
+            ChannelResults(compact: compact, whole: aside.solutions),
+            ChannelPlans(scale: scale, storage: storage, aside: aside.constants), kept
+        )
     }
 
     /// `solutions` with the means to solve a channel again on demand, exactly or for its
@@ -98,7 +97,7 @@ extension ExactBatchNorm {
     /// channel's values, summed again from `x` and `dout`, which must stay valid while
     /// the result is used.
     static func solvedChannels<X: BatchNormFloat>(
-        _ solutions: [ChannelSolution], keptSums: [ChannelSums], x: Elements<X>, dout: Elements<X>?,
+        _ solutions: ChannelResults, keptSums: [ChannelSums], x: Elements<X>, dout: Elements<X>?,
         shape: BatchNormShape, mode: BatchNormMode, parameters: ResolvedParameters, doubleDouble: Bool
     ) -> SolvedChannels {
         let m = shape.valuesPerChannel, hasDout = dout != nil, training = mode == .training
@@ -127,27 +126,45 @@ extension ExactBatchNorm {
             })
     }
 
-    /// Where the solve writes each channel's solution and plan: slots of the final
-    /// arrays, which the workers initialize in place, so that no solution is copied
-    /// (each copy of one retains and releases what it references).
+    /// Where the solve writes each channel's solution and plan: slots that the workers
+    /// initialize in place, so that no solution is copied.
     struct ChunkOutput: Sendable {
-        let solutions: SharedPointer<ChannelSolution>
+        let solutions: ChannelResults.Writer
         let plans: ChannelPlans.Writer
+
+        /// What the slots do not hold, by channel: the solutions kept whole and the fast
+        /// constants kept aside.
+        struct Aside: Sendable {
+            var solutions: [Int: ChannelSolution] = [:]
+            var constants: [Int: FastConstants] = [:]
+
+            mutating func merge(_ other: Aside) {
+                solutions.merge(other.solutions) { first, _ in first }
+                constants.merge(other.constants) { first, _ in first }
+            }
+        }
+
+        /// Writes channel `c`'s slots and adds to `aside` what they do not hold.
+        @inline(__always)
+        func write(_ c: Int, solution: SolvedChannel, fast: FastConstants?, aside: inout Aside) {
+            if let constants = plans.write(c, solution: solution, fast: fast) { aside.constants[c] = constants }
+            if let whole = solutions.write(c, solution: solution) { aside.solutions[c] = whole }
+        }
     }
 
     /// Solves one chunk's channels, `first` on, in groups of ``FastChannelSolve/width``
-    /// shared among the threads, reading the sums where they lie; returns the fast
-    /// constants the plans keep aside.
+    /// shared among the threads, reading the sums where they lie; returns what the
+    /// slots do not hold.
     static func solveChunk(
         _ sums: [ChannelSums], first: Int, count m: Int, mode: BatchNormMode, hasDout: Bool,
         parameters: ResolvedParameters, doubleDouble: Bool, threads: Int, paths: EnginePaths,
         into output: ChunkOutput
-    ) -> [Int: FastConstants] {
+    ) -> ChunkOutput.Aside {
         let width = FastChannelSolve.width
         return sums.withUnsafeBufferPointer { buffer in
             let base = SharedPointer(buffer.baseAddress!), chunkCount = buffer.count
             let parts = parallelRanges(count: (chunkCount + width - 1) / width, threads: threads) { groups in
-                var aside: [Int: FastConstants] = [:]
+                var aside = ChunkOutput.Aside()
                 for group in groups {
                     let lower = group * width, upper = min(chunkCount, lower + width)
                     ChannelSolution.solve(
@@ -155,13 +172,12 @@ extension ExactBatchNorm {
                         hasDout: hasDout, parameters: parameters, doubleDouble: doubleDouble,
                         fastPath: paths.fastElements, certified: paths.certifiedSolve
                     ) { c, solution, fast in
-                        if let kept = output.plans.write(c, solution: solution, fast: fast) { aside[c] = kept }
-                        (output.solutions.base + c).initialize(to: solution)
+                        output.write(c, solution: solution, fast: fast, aside: &aside)
                     }
                 }
                 return aside
             }
-            return parts.reduce(into: [:]) { all, part in all.merge(part) { first, _ in first } }
+            return parts.reduce(into: ChunkOutput.Aside()) { all, part in all.merge(part) }
         }
     }
 

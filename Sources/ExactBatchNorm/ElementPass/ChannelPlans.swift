@@ -8,7 +8,7 @@
 /// (``SolvedChannels/fastConstants(_:)``). The few channels there without a bound (a
 /// non-finite `x` in evaluation) keep their constants aside. Otherwise (float64 data or
 /// outputs) every channel keeps its ``FastConstants``. Nothing here is reference
-/// counted, so reading a channel's plan for every run costs no atomic retain.
+/// counted per channel, so reading a channel's plan for every run costs no atomic retain.
 struct ChannelPlans: Sendable {
     /// The scale of `x` and of `dout` in the centred values, the same for every channel:
     /// `M` in training, 1 in evaluation.
@@ -56,27 +56,16 @@ struct ChannelPath: Sendable {
 extension ChannelPlans {
     /// Every channel's path; where the types allow the bound, every channel's bound (zero
     /// where the path is another), else every channel's constants (zero where the path
-    /// is exact). Each channel's slots are written once, by the solve's workers
-    /// (``Writer``), before the plans exist, and only read after: hence unchecked.
-    final class Storage: @unchecked Sendable {
-        let paths: UnsafeMutableBufferPointer<ChannelPath>
-        let bounds: UnsafeMutableBufferPointer<ChannelBound>?
-        let general: UnsafeMutableBufferPointer<FastConstants>?
+    /// is exact), each written once by the solve's workers (``Writer``).
+    struct Storage: Sendable {
+        let paths: ChannelSlots<ChannelPath>
+        let bounds: ChannelSlots<ChannelBound>?
+        let general: ChannelSlots<FastConstants>?
 
         init(count: Int, perChannelBound: Bool) {
-            paths = .allocate(capacity: count)
-            bounds = perChannelBound ? .allocate(capacity: count) : nil
-            general = perChannelBound ? nil : .allocate(capacity: count)
-            // Written once, as the outputs are: 2 MiB pages spare most of the faults.
-            bounds.map { adviseHugePages(UnsafeMutableRawBufferPointer($0)) }
-            general.map { adviseHugePages(UnsafeMutableRawBufferPointer($0)) }
-        }
-
-        // Every element type here is trivial: nothing to deinitialize.
-        deinit {
-            paths.deallocate()
-            bounds?.deallocate()
-            general?.deallocate()
+            paths = ChannelSlots(count: count)
+            bounds = perChannelBound ? ChannelSlots(count: count) : nil
+            general = perChannelBound ? nil : ChannelSlots(count: count)
         }
     }
 
@@ -88,16 +77,16 @@ extension ChannelPlans {
 
         /// Initializes channel `c`'s slots from its solution and fast constants; returns
         /// the constants when they are to be kept aside.
-        func write(_ c: Int, solution: ChannelSolution, fast: FastConstants?) -> FastConstants? {
+        func write(_ c: Int, solution: SolvedChannel, fast: FastConstants?) -> FastConstants? {
             let hasOut = solution.hasOutTerms, hasDx = wantsDx && solution.hasDxTerms
             let constants = hasOut || hasDx ? fast : nil
             let bound =
                 storage.bounds != nil && solution.xFinite
                 ? constants.flatMap { ChannelBound($0, scale: scale) } : nil
             let kind: ChannelPath.Kind = constants == nil ? .exact : bound == nil ? .general : .bound
-            (storage.paths.baseAddress! + c).initialize(to: ChannelPath(kind, hasOut: hasOut, hasDx: hasDx))
-            storage.bounds.map { ($0.baseAddress! + c).initialize(to: bound ?? .zero) }
-            storage.general.map { ($0.baseAddress! + c).initialize(to: constants ?? .zero) }
+            storage.paths.initialize(c, to: ChannelPath(kind, hasOut: hasOut, hasDx: hasDx))
+            storage.bounds?.initialize(c, to: bound ?? .zero)
+            storage.general?.initialize(c, to: constants ?? .zero)
             return kind == .general && storage.general == nil ? constants : nil
         }
     }

@@ -55,9 +55,9 @@ extension ElementRun {
         out: UnsafeMutablePointer<Output>,
         dx: UnsafeMutablePointer<Output>?
     ) -> Int {
-        let solution = path.hasOut || path.hasDx ? solved.exactSolution(channel) : solved.solutions[channel]
-        let outTerms = path.hasOut ? solution.terms : nil
-        let dxTerms = path.hasDx ? solution.terms : nil
+        let terms = path.hasOut || path.hasDx ? solved.exactSolution(channel).terms : nil
+        let outTerms = path.hasOut ? terms : nil
+        let dxTerms = path.hasDx ? terms : nil
         for k in 0..<count {
             let xValue = x[k * stride].exactDouble
             out[k * stride] = outTerms.map { ExactElements.out(x: xValue, terms: $0) } ?? .nan
