@@ -104,7 +104,7 @@ $(FUZZ_LIB)/libRealModule.a: | $(NUMERICS)/RealModule
 ENGINE_SOURCES := $(shell find Sources/ExactBatchNorm -name '*.swift')
 $(FUZZ_LIB)/libExactBatchNorm.a: $(ENGINE_SOURCES) $(FUZZ_LIB)/libBigInt.a $(FUZZ_LIB)/libRealModule.a
 	$(call FUZZ_LIBRARY,ExactBatchNorm) -I $(NUMERICS)/_NumericsShims/include -I Sources/CMultiplyAdd/include -I Sources/CSystemCalls/include \
-	  $(ENGINE_SOURCES)
+	  -I Sources/CWorkerPool/include $(ENGINE_SOURCES)
 
 $(FUZZ_LIB)/libNumPyFormat.a: $(NUMPYFORMAT_SOURCES)
 	@mkdir -p $(FUZZ_LIB)
@@ -118,15 +118,16 @@ FILES_SOURCES := $(shell find Sources/BatchNormFiles -name '*.swift')
 $(FUZZ_LIB)/libBatchNormFiles.a: $(FILES_SOURCES) $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a \
   $(FUZZ_LIB)/libArrayComparison.a $(FUZZ_LIB)/libRealModule.a
 	$(call FUZZ_LIBRARY,BatchNormFiles) -I Sources/CZlib -I Sources/CFoldedCRC/include \
-	  -I $(NUMERICS)/_NumericsShims/include -I Sources/CMultiplyAdd/include -I Sources/CSystemCalls/include $(FILES_SOURCES)
+	  -I $(NUMERICS)/_NumericsShims/include -I Sources/CMultiplyAdd/include -I Sources/CSystemCalls/include \
+	  -I Sources/CWorkerPool/include $(FILES_SOURCES)
 
-$(FUZZ_DIR)/fuzz-run: fuzz/targets/run.swift $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o \
+$(FUZZ_DIR)/fuzz-run: fuzz/targets/run.swift $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o $(FUZZ_DIR)/worker_pool.o \
   $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a $(FUZZ_LIB)/libBatchNormFiles.a
 	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name FuzzRun -D FUZZ_RUN \
 	  -I $(FUZZ_LIB) -I Sources/CZlib -I Sources/CFoldedCRC/include -I $(NUMERICS)/_NumericsShims/include \
-	  -I Sources/CMultiplyAdd/include -I Sources/CSystemCalls/include \
+	  -I Sources/CMultiplyAdd/include -I Sources/CSystemCalls/include -I Sources/CWorkerPool/include \
 	  -L $(FUZZ_LIB) -lBatchNormFiles -lArrayComparison -lNumPyFormat -lExactBatchNorm -lBigInt -lRealModule -lz \
-	  $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o $< -o $@
+	  $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o $(FUZZ_DIR)/worker_pool.o $< -o $@
 
 $(FUZZ_DIR)/fuzz-%: fuzz/targets/%.swift $(FUZZ_SOURCES) $(FUZZ_DIR)/folded_crc32.o
 	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name NumPyFormat \
@@ -135,6 +136,10 @@ $(FUZZ_DIR)/fuzz-%: fuzz/targets/%.swift $(FUZZ_SOURCES) $(FUZZ_DIR)/folded_crc3
 $(FUZZ_DIR)/folded_crc32.o: Sources/CFoldedCRC/folded_crc32.c Sources/CFoldedCRC/include/CFoldedCRC.h
 	@mkdir -p $(FUZZ_DIR)
 	clang -c -O2 -g -fsanitize=address -I Sources/CFoldedCRC/include $< -o $@
+
+$(FUZZ_DIR)/worker_pool.o: Sources/CWorkerPool/worker_pool.c Sources/CWorkerPool/include/CWorkerPool.h
+	@mkdir -p $(FUZZ_DIR)
+	clang -c -O2 -g -fsanitize=address -I Sources/CWorkerPool/include $< -o $@
 
 # Benchmarks beside numpy and (if PYTHON can import it) torch, as ratios from one run:
 #   make bench PYTHON=/path/to/venv-with-torch/bin/python

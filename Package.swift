@@ -6,6 +6,7 @@
 //   CFoldedCRC       CRC-32 by carry-less multiplication, where the processor has it
 //   CMultiplyAdd     a*b + c, fused where the target can, never reassociated
 //   CSystemCalls     what the libraries ask of the system (the processors online, early writeback)
+//   CWorkerPool      the engine's worker threads, which spin between steps before they sleep
 //   NumPyFormat      .npy/.npz reading and writing; knows nothing of batch norm
 //   ExactBatchNorm   exact batch-norm forward/backward on buffers; knows nothing of files
 //   ArrayComparison  element-wise comparison, tolerances, ulp and rounding verdicts
@@ -44,6 +45,7 @@ let package = Package(
         .target(name: "CFoldedCRC"),
         .target(name: "CMultiplyAdd"),
         .target(name: "CSystemCalls"),
+        .target(name: "CWorkerPool"),
         .target(
             name: "NumPyFormat",
             dependencies: ["CZlib", "CFoldedCRC", "CSystemCalls"]
@@ -51,7 +53,7 @@ let package = Package(
         .target(
             name: "ExactBatchNorm",
             dependencies: [
-                "CMultiplyAdd", "CSystemCalls",
+                "CMultiplyAdd", "CSystemCalls", "CWorkerPool",
                 .product(name: "RealModule", package: "swift-numerics"),
                 .product(name: "BigInt", package: "BigInt"),
             ]

@@ -296,18 +296,22 @@ def runs_section(args, tmp):
     """`bnfile run IN OUT` as a whole process against the same work in a warm Python."""
     r = args.repeats
     print(f"\nbnfile run (whole process) against load + torch + save in a warm Python process, median of {r}:")
-    print("| shape | bnfile run | peak memory (inputs+outputs) | warm torch | bnfile/torch |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("Budget: inputs + outputs + 64 bytes per channel + 40 MB (10^6 bytes), the issue's bound on peak memory.")
+    print("| shape | bnfile run | peak memory (inputs+outputs) | budget | warm torch | bnfile/torch |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for shape in [(64, 4096), (2, 262144), (32, 64, 56, 56)]:
         inp, out = os.path.join(tmp, "run.npz"), os.path.join(tmp, "run.out.npz")
         write_input(inp, shape, 3)
         t = timed(lambda: subprocess.run([args.bin, "run", inp, out], check=True), r)
         peak = child_peak_rss([args.bin, "run", inp, out]) if os.path.exists("/usr/bin/time") else 0
         moved = os.path.getsize(inp) + os.path.getsize(out)
+        budget = moved + 64 * shape[1] + 40e6
+        within = "within" if peak <= budget else "over"
         torch_t = timed(lambda: warm_torch_step(inp, os.path.join(tmp, "run.torch.npz")), r) if torch else None
         ratio = f"{t / torch_t:.2f}x" if torch_t else "-"
         torch_text = f"{torch_t * 1e3:.1f} ms" if torch_t else "-"
-        print(f"| {shape} | {t * 1e3:.1f} ms | {peak / 2**20:.0f} MB ({moved / 2**20:.0f} MB) | {torch_text} | {ratio} |",
+        print(f"| {shape} | {t * 1e3:.1f} ms | {peak / 1e6:.1f} MB ({moved / 1e6:.1f} MB) | "
+              f"{budget / 1e6:.1f} MB, {within} | {torch_text} | {ratio} |",
               flush=True)
 
 
