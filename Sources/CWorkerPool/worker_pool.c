@@ -6,22 +6,30 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #endif
 
-enum { max_workers = 63, spin_rounds = 1 << 14 };
+enum { max_workers = 63 };
+
+/// How long a worker spins for the next job, and the caller for the last part, before
+/// it sleeps: longer than a step of a small layer takes, so that such steps run back to
+/// back without a wakeup, and short enough that the pause between two computations
+/// costs a processor little.
+static const long spin_nanoseconds = 250 * 1000;
 
 /// A job, on the stack of the thread that runs it: `next` hands out parts, `done`
-/// counts those finished.
+/// counts those finished, and `waiting` says that the caller sleeps on `done`.
 struct job {
     bn_work work;
     void *context;
     long parts;
     _Atomic long next;
-    _Atomic long done;
+    _Atomic unsigned done;
+    _Atomic int waiting;
 };
 
 static struct {
@@ -41,6 +49,24 @@ static struct {
 /// this project's virtual machine, where the hypervisor traps pause loops.
 static inline void relax(void) { __asm__ volatile("" ::: "memory"); }
 
+static long now_nanoseconds(void) {
+    struct timespec time;
+    clock_gettime(CLOCK_MONOTONIC, &time);
+    return time.tv_sec * 1000000000L + time.tv_nsec;
+}
+
+/// Spins until `*word != value` or `spin_nanoseconds` have passed (the clock read every
+/// 64 rounds); returns the word's last value.
+static unsigned spin_while(_Atomic unsigned *word, unsigned value) {
+    long deadline = now_nanoseconds() + spin_nanoseconds;
+    for (long round = 1;; round++) {
+        unsigned now = atomic_load_explicit(word, memory_order_relaxed);
+        if (now != value) return atomic_load(word);
+        relax();
+        if ((round & 63) == 0 && now_nanoseconds() > deadline) return now;
+    }
+}
+
 static void sleep_while(_Atomic unsigned *word, unsigned value) {
 #ifdef __linux__
     syscall(SYS_futex, (unsigned *)word, FUTEX_WAIT_PRIVATE, value, NULL, NULL, 0);
@@ -59,21 +85,40 @@ static void wake_all(_Atomic unsigned *word) {
 #endif
 }
 
-/// Runs parts of `job` until none is left.
+/// Runs parts of `job` until none is left; whoever finishes the last part wakes the
+/// caller if it sleeps.
 static void take_parts(struct job *job) {
     long part;
     while ((part = atomic_fetch_add(&job->next, 1)) < job->parts) {
         job->work(job->context, part);
-        atomic_fetch_add(&job->done, 1);
+        if (atomic_fetch_add(&job->done, 1) + 1 == (unsigned)job->parts && atomic_load(&job->waiting))
+            wake_all(&job->done);
     }
 }
 
-/// Waits, spinning and then yielding the processor, until `counter` reaches `target`.
-static void wait_until(_Atomic long *counter, long target, int reached_from_below) {
-    for (long round = 0;; round++) {
-        long value = atomic_load(counter);
-        if (reached_from_below ? value >= target : value <= target) return;
-        if (round < spin_rounds) {
+/// The caller's wait for the last part: a spin, for the parts of small problems that
+/// end within microseconds of each other, then sleep, so that a long part costs the
+/// waiting processor nothing. `waiting` is set before `done` is read again, and the
+/// last part reads `waiting` after counting itself (both sequentially consistent), so
+/// either the caller sees every part done or the last part sees it waiting; the futex
+/// refuses to sleep once `done` has moved.
+static void wait_for_parts(struct job *job) {
+    unsigned done = atomic_load(&job->done);
+    while (done != (unsigned)job->parts) {
+        done = spin_while(&job->done, done);
+        if (done == (unsigned)job->parts) return;
+        atomic_store(&job->waiting, 1);
+        done = atomic_load(&job->done);
+        if (done != (unsigned)job->parts) sleep_while(&job->done, done);
+        done = atomic_load(&job->done);
+    }
+}
+
+/// Waits until no worker is inside a job: each leaves it as soon as it finds no part
+/// left, so spinning, and yielding the processor should that take long, is enough.
+static void wait_for_workers(void) {
+    for (long round = 0; atomic_load(&pool.active) > 0; round++) {
+        if (round < (1 << 14)) {
             relax();
         } else {
             sched_yield();
@@ -85,11 +130,7 @@ static void *worker_main(void *unused) {
     (void)unused;
     unsigned seen = atomic_load(&pool.generation);
     for (;;) {
-        unsigned now = seen;
-        for (int round = 0; round < spin_rounds && now == seen; round++) {
-            relax();
-            now = atomic_load_explicit(&pool.generation, memory_order_relaxed);
-        }
+        unsigned now = spin_while(&pool.generation, seen);
         if (now == seen) {
             // Announce the sleep before checking once more, so that a job published
             // after the check sees a sleeper and wakes it (both are sequentially
@@ -135,13 +176,14 @@ int bn_workers_run(long parts, bn_work work, void *context) {
     struct job job = {.work = work, .context = context, .parts = parts};
     atomic_init(&job.next, 0);
     atomic_init(&job.done, 0);
+    atomic_init(&job.waiting, 0);
     atomic_store(&pool.current, &job);
     atomic_fetch_add(&pool.generation, 1);
     if (atomic_load(&pool.sleepers) > 0) wake_all(&pool.generation);
     take_parts(&job);
-    wait_until(&job.done, parts, 1);
+    wait_for_parts(&job);
     atomic_store(&pool.current, NULL);
-    wait_until(&pool.active, 0, 0);
+    wait_for_workers();
     atomic_store(&pool.busy, 0);
     return 1;
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import Synchronization
 import Testing
 
@@ -32,7 +33,9 @@ import Testing
         let ran = Mutex<[Int]>([])
         let nestedRan = Mutex<[Bool]>([])
         var pooled = false
-        for _ in 0..<100_000 where !pooled {
+        // Up to a minute, a tenth of a millisecond between tries.
+        for attempt in 0..<600_000 where !pooled {
+            if attempt > 0 { usleep(100) }
             pooled = WorkerPool.run(parts: 4) { part in
                 let nested = WorkerPool.run(parts: 2) { _ in }
                 nestedRan.withLock { $0.append(nested) }

@@ -10,8 +10,8 @@ typedef void (*bn_work)(void *context, long part);
 /// call), so that the caller can run the parts another way.
 ///
 /// The pool has one worker per processor online but one, started on first use (none on
-/// one processor: then every call returns 0). A worker that finishes a job spins some
-/// tens of microseconds before it sleeps, so that the next job of a computation (the
+/// one processor: then every call returns 0). A worker that finishes a job spins a quarter
+/// of a millisecond before it sleeps, so that the next job of a computation (the
 /// engine runs three or four in a row, some of a few microseconds each) starts without a
 /// wakeup through the kernel, the latency that otherwise costs small problems more than
 /// their arithmetic. Parts are taken from a shared counter, so any participant may run

@@ -30,6 +30,10 @@ extension BatchNormFloat {
     static func rounding(_ d: Double, sticky: Int8) -> Self {
         let nearest = Self(roundingDouble: d)
         if sticky == 0 || binaryFormat == .binary64 || nearest.exactDouble == d { return nearest }
+        // A midpoint (or the overflow threshold) has neighbours that round apart; most
+        // doubles are no such point, and two roundings say so more cheaply than the
+        // neighbours below.
+        if Self(roundingDouble: d.nextUp) == Self(roundingDouble: d.nextDown) { return nearest }
         // The neighbour on d's other side, and the point halfway between (the overflow
         // threshold when `nearest` is infinite).
         let other = nearest.exactDouble < d ? nearest.nextUp : nearest.nextDown
