@@ -64,9 +64,9 @@ struct ElementKernel<X: BatchNormFloat, Output: BatchNormFloat> {
             let run = ElementRun(x: x + offset, dout: dout.map { $0 + offset }, stride: stride, count: length)
             let (runOut, runDx) = place(offset)
             // Unit stride (channels first) gets its own copy of the loops, with the
-            // stride a constant, so that they vectorize: two calls of the inlined loops.
+            // stride a constant, so that they vectorize.
             if stride == 1 {
-                exactPaths += run.withUnitStride.compute(
+                exactPaths += run.computeContiguous(
                     channel: channel, plans: plans, solved: solved,
                     out: runOut, dx: runDx)
             } else {

@@ -6,8 +6,19 @@ struct ElementRun<X: BatchNormFloat> {
     let stride: Int
     let count: Int
 
-    /// The same run with the stride a constant 1, for the loops to vectorize.
-    var withUnitStride: ElementRun { ElementRun(x: x, dout: dout, stride: 1, count: count) }
+    /// ``compute(channel:plans:solved:out:dx:)`` for a run whose stride is 1, compiled
+    /// once with the stride a constant, so that its loops vectorize wherever it is
+    /// called from: inlined into a caller, the loops only see a constant stride if the
+    /// compiler chooses to inline them there, and for the channels-last tiles it did
+    /// not (an element cost four times as much).
+    @inline(never)
+    func computeContiguous<Output: BatchNormFloat>(
+        channel: Int, plans: ChannelPlans, solved: SolvedChannels,
+        out: UnsafeMutablePointer<Output>, dx: UnsafeMutablePointer<Output>?
+    ) -> Int {
+        ElementRun(x: x, dout: dout, stride: 1, count: count).compute(
+            channel: channel, plans: plans, solved: solved, out: out, dx: dx)
+    }
 
     /// Writes the run's `out` (and `dx`) by the channel's plan and returns how many
     /// elements took the exact path: the fast formulas where the plan has constants (the

@@ -90,7 +90,7 @@ struct TransposedTile<X: BatchNormFloat, Output: BatchNormFloat> {
         inputs.load(rows: rows, width: width, x: source, dout: doutSource, stride: stride)
         var exactPaths = 0
         for (b, c) in channels.enumerated() {
-            exactPaths += inputs.run(b, rows: rows).compute(
+            exactPaths += inputs.run(b, rows: rows).computeContiguous(
                 channel: c, plans: kernel.plans, solved: kernel.solved, out: out + b * rows,
                 dx: dxTarget == nil ? nil : dx.map { $0 + b * rows })
         }
