@@ -33,10 +33,12 @@ import Testing
         }
     }
 
-    /// A channel of float32 data keeps 81 bytes: an 80-byte bound and a byte of path.
-    @Test func boundChannelsCostEightyOneBytes() {
+    /// A channel of float32 data keeps 81 bytes: an 80-byte bound and a byte of path;
+    /// one of float64 its 136-byte constants and the byte.
+    @Test func planSizesPerChannel() {
         #expect(MemoryLayout<ChannelBound>.stride == 80)
         #expect(MemoryLayout<ChannelPath>.stride == 1)
+        #expect(MemoryLayout<FastConstants>.stride == 136)
     }
 
     /// Every finite float32 channel with fast constants takes the bound; the constants

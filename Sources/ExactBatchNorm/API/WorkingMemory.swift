@@ -1,13 +1,17 @@
 /// The engine's memory beyond the inputs and outputs, checked before any work.
 ///
-/// Per channel the engine holds exact sums and the exact per-channel solution, each
-/// kept as big rationals: about 6.4 KB a channel was measured on a (0, 65536) input
-/// (417 MB peak), whatever the number of values per channel. A header of shape
-/// (0, 2^40) has no data, yet asks for 2^40 of them; the check turns that into an error
-/// before anything is allocated.
+/// Per channel the engine keeps its results and its element plan (``ChannelResults``,
+/// ``ChannelPlans``: 137 bytes a channel of float32 data) and the parameters widened to
+/// double (32 bytes); the exact sums exist for at most 8192 channels at a time, and big
+/// rationals only for the channels the exact path solves. `bnfile run` on (2, 2^21) and
+/// (2, 2^20) float32 inputs peaked 183 bytes a channel apart, files aside (`/usr/bin/time`),
+/// whatever the number of values per channel. A header of shape (0, 2^40) has no data,
+/// yet asks for 2^40 of them; the check turns that into an error before anything is
+/// allocated.
 extension BatchNormShape {
-    /// The per-channel working bytes assumed, rounded up from the measured 6.4 KB.
-    public static let workingBytesPerChannel = 8192
+    /// The per-channel working bytes assumed: the measured 183 bytes with room for the
+    /// exact channels and for float64 plans (136 bytes of fast constants each, not an 80-byte bound).
+    public static let workingBytesPerChannel = 512
 
     /// About how many bytes the per-channel work needs, or nil past `Int.max`.
     public var perChannelWorkingBytes: Int? {
