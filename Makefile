@@ -81,11 +81,11 @@ fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz-%)
 # libraries, and compiles the tool's run files unchanged beside its entry.
 FUZZ_LIB := $(FUZZ_DIR)/lib
 CHECKOUTS := .build/checkouts
-FUZZ_RUN_SOURCES := Sources/bnfile/RunJob.swift Sources/bnfile/AtomicOutput.swift Sources/bnfile/Locked.swift \
+FUZZ_RUN_SOURCES := Sources/bnfile/RunJob.swift Sources/bnfile/AtomicOutput.swift \
   fuzz/RunSupport.swift fuzz/FuzzSupport.swift
 # The archive is removed first: ar adds to an existing one, and the objects of a source
 # file since renamed or removed would stay in it and clash at the link.
-FUZZ_LIBRARY = rm -f $(FUZZ_LIB)/lib$(1).a && swiftc -sanitize=fuzzer,address -parse-as-library -O -g \
+FUZZ_LIBRARY = rm -f $(FUZZ_LIB)/lib$(1).a && swiftc -sanitize=fuzzer,address -parse-as-library -O -g -package-name bnfile \
   -emit-library -static -I $(FUZZ_LIB) -emit-module-path $(FUZZ_LIB)/$(1).swiftmodule -module-name $(1) \
   -o $(FUZZ_LIB)/lib$(1).a
 NUMERICS := $(CHECKOUTS)/swift-numerics/Sources
@@ -123,7 +123,7 @@ $(FUZZ_LIB)/libBatchNormFiles.a: $(FILES_SOURCES) $(FUZZ_LIB)/libNumPyFormat.a $
 
 $(FUZZ_DIR)/fuzz-run: fuzz/targets/run.swift $(FUZZ_RUN_SOURCES) $(FUZZ_DIR)/folded_crc32.o $(FUZZ_DIR)/worker_pool.o \
   $(FUZZ_LIB)/libNumPyFormat.a $(FUZZ_LIB)/libExactBatchNorm.a $(FUZZ_LIB)/libBatchNormFiles.a
-	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name FuzzRun -D FUZZ_RUN \
+	swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name FuzzRun -package-name bnfile -D FUZZ_RUN \
 	  -I $(FUZZ_LIB) -I Sources/CZlib -I Sources/CFoldedCRC/include -I $(NUMERICS)/_NumericsShims/include \
 	  -I Sources/CMultiplyAdd/include -I Sources/CSystemCalls/include -I Sources/CWorkerPool/include \
 	  -L $(FUZZ_LIB) -lBatchNormFiles -lArrayComparison -lNumPyFormat -lExactBatchNorm -lBigInt -lRealModule -lz \

@@ -1,3 +1,4 @@
+import ExactBatchNorm
 import NumPyFormat
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import ExactBatchNorm
 import NumPyFormat
 
 /// What happened to one file of a batch.

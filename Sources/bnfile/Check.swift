@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatchNormFiles
 import Dispatch
+import ExactBatchNorm
 import NumPyFormat
 
 /// `bnfile check DIR...`: every captured batch-norm layer of a training step, judged

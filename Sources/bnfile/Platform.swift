@@ -1,6 +1,6 @@
 // The C library, imported once for the whole tool: every other file of this target sees
 // it through this re-export instead of repeating the `#if canImport` block.
-// (AtomicOutput.swift, RunJob.swift and Locked.swift keep their own: `make fuzz` compiles
+// (AtomicOutput.swift and RunJob.swift keep their own: `make fuzz` compiles
 // them without this file.)
 #if canImport(Glibc)
 @_exported import Glibc

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Every channel's solution, and on first demand the exact element terms of a channel
 /// that the certified solve (``FastChannelSolve``) made without them.
 ///
@@ -16,8 +14,8 @@ final class SolvedChannels: Sendable {
     let solutions: ChannelResults
     private let solveExactly: @Sendable (Int) -> ChannelSolution
     private let solveFast: @Sendable (Int) -> FastConstants?
-    private let cache = Mutex<[Int: ChannelSolution]>([:])
-    private let fastCache = Mutex<[Int: FastConstants]>([:])
+    private let cache = Locked<[Int: ChannelSolution]>([:])
+    private let fastCache = Locked<[Int: FastConstants]>([:])
 
     init(
         _ solutions: ChannelResults, solveExactly: @escaping @Sendable (Int) -> ChannelSolution,
