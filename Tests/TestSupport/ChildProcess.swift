@@ -20,6 +20,10 @@ public struct ProcessOutcome: Sendable {
     /// the child alone, run it under `Python.measuringMemory(_:)`.
     public var maxResidentKiB: Int
     public var seconds: Double
+
+    /// Whether the peak may be held to a bound: not in sanitizer builds (`make sanitize`
+    /// sets BNFILE_SANITIZED), whose runtimes reserve memory of their own.
+    public static var peaksAreBounded: Bool { ProcessInfo.processInfo.environment["BNFILE_SANITIZED"] == nil }
 }
 
 /// Why a process could not be started.
