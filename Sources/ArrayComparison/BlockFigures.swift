@@ -139,18 +139,14 @@ struct FigureScratch {
             if S.perElement { ulp[j] = UInt64(distance) }
         }
         guard max(largestA, largestB) < 0x7F80_0000 else { return nil }
-        var mismatched = 0, maxAbsolute: Int64 = 0, maxRelative: Int64 = 0, maxExcess: Int64 = 0
+        var mismatched = 0, maxima = FigureMaxima()
         for j in 0..<block.count {
             let x = Float.load(a, j), y = Float.load(b, j)
             let f = rule.figures(x, y)
             // The widening keeps the bits apart: the same doubles' bits are the same floats'.
             let mismatch = x.bitPattern == y.bitPattern || f.within ? 0 : 1
             mismatched &+= mismatch
-            let absoluteBits = Int64(bitPattern: f.difference.bitPattern)
-            maxAbsolute = absoluteBits > maxAbsolute ? absoluteBits : maxAbsolute
-            maxRelative = f.relativeBits > maxRelative ? f.relativeBits : maxRelative
-            let excessBits = Int64(bitPattern: f.excess.bitPattern)
-            maxExcess = excessBits > maxExcess ? excessBits : maxExcess
+            maxima.take(difference: f.difference, relativeBits: f.relativeBits, excess: f.excess)
             excess[j] = f.excess
             if S.perElement {
                 difference[j] = f.difference
@@ -158,10 +154,9 @@ struct FigureScratch {
             }
         }
         return FigureTotals(
-            mismatched: mismatched, maxAbsolute: Double(bitPattern: UInt64(maxAbsolute)),
-            maxRelative: Double(bitPattern: UInt64(maxRelative)),
+            mismatched: mismatched, maxAbsolute: maxima.absolute, maxRelative: maxima.relative,
             anyNormalReference: Double(Float(bitPattern: largestB)) >= rule.tiny,
-            maxULP: UInt64(maxULP), maxExcess: Double(bitPattern: UInt64(maxExcess)), signFlips: Int(flips),
+            maxULP: UInt64(maxULP), maxExcess: maxima.excess, signFlips: Int(flips),
             allIdentical: different == 0)
     }
 
@@ -173,7 +168,7 @@ struct FigureScratch {
     ) -> FigureTotals? {
         let (a, b) = (block.a, block.b)
         var mismatched = 0, flips = 0, different: UInt64 = 0, largestA: Int64 = 0, largestB: Int64 = 0
-        var maxAbsolute: Int64 = 0, maxRelative: Int64 = 0, maxExcess: Int64 = 0, maxULP: UInt64 = 0
+        var maxima = FigureMaxima(), maxULP: UInt64 = 0
         for j in 0..<block.count {
             let x = Double.load(a, j), y = Double.load(b, j)
             let xBits = x.bitPattern, yBits = y.bitPattern
@@ -190,11 +185,7 @@ struct FigureScratch {
             // As in `float32Figures`: the sign bits alone choose.
             let distance = opposite == 0 ? max(pa, pb) &- min(pa, pb) : pa &+ pb
             maxULP = max(maxULP, distance)
-            let absoluteBits = Int64(bitPattern: f.difference.bitPattern)
-            maxAbsolute = absoluteBits > maxAbsolute ? absoluteBits : maxAbsolute
-            maxRelative = f.relativeBits > maxRelative ? f.relativeBits : maxRelative
-            let excessBits = Int64(bitPattern: f.excess.bitPattern)
-            maxExcess = excessBits > maxExcess ? excessBits : maxExcess
+            maxima.take(difference: f.difference, relativeBits: f.relativeBits, excess: f.excess)
             excess[j] = f.excess
             slot[j] = BucketCounts.slot(bucket: HistogramCounter.bucketWithoutBranches(ulp: distance), element: j)
             if S.perElement {
@@ -205,10 +196,9 @@ struct FigureScratch {
         }
         guard max(largestA, largestB) < 0x7FF0_0000_0000_0000 else { return nil }
         return FigureTotals(
-            mismatched: mismatched, maxAbsolute: Double(bitPattern: UInt64(maxAbsolute)),
-            maxRelative: Double(bitPattern: UInt64(maxRelative)),
+            mismatched: mismatched, maxAbsolute: maxima.absolute, maxRelative: maxima.relative,
             anyNormalReference: Double(bitPattern: UInt64(largestB)) >= rule.tiny,
-            maxULP: maxULP, maxExcess: Double(bitPattern: UInt64(maxExcess)), signFlips: flips,
+            maxULP: maxULP, maxExcess: maxima.excess, signFlips: flips,
             allIdentical: different == 0)
     }
 
@@ -240,4 +230,26 @@ enum TotalsOnly: FigureStores {
 /// For blocks across channels, and for the kernels of the rarer cases.
 enum EveryFigure: FigureStores {
     static var perElement: Bool { true }
+}
+
+/// A block's largest absolute difference, relative difference and excess, taken without
+/// a branch on their bit patterns, which order non-negative doubles (every figure here is
+/// one) as their values: what both value kernels fold each element into.
+struct FigureMaxima {
+    private var absoluteBits: Int64 = 0
+    private var relativeBits: Int64 = 0
+    private var excessBits: Int64 = 0
+
+    @inline(__always)
+    mutating func take(difference: Double, relativeBits relative: Int64, excess: Double) {
+        let absolute = Int64(bitPattern: difference.bitPattern)
+        absoluteBits = absolute > absoluteBits ? absolute : absoluteBits
+        relativeBits = relative > relativeBits ? relative : relativeBits
+        let excessPattern = Int64(bitPattern: excess.bitPattern)
+        excessBits = excessPattern > excessBits ? excessPattern : excessBits
+    }
+
+    var absolute: Double { Double(bitPattern: UInt64(absoluteBits)) }
+    var relative: Double { Double(bitPattern: UInt64(relativeBits)) }
+    var excess: Double { Double(bitPattern: UInt64(excessBits)) }
 }
