@@ -88,6 +88,35 @@ import Testing
         }
     }
 
+    /// Planes of at most 64 values are computed channel by channel across bands of four
+    /// batch rows (``BatchRows``): batches of 5 and 9 leave a short last band, and a
+    /// non-finite value sends its channel off the bound path inside a band.
+    @Test func channelsAcrossBatchRowsAgree() throws {
+        for (n, l, seed) in [(5, 49, UInt64(44)), (9, 3, 45), (6, 64, 46)] {
+            try Self.compare(Float.self, Float.self, n: n, c: 7, l: l, seed: seed)
+            try Self.compare(Float16.self, Float16.self, n: n, c: 7, l: l, seed: seed)
+            try Self.compare(Float.self, Double.self, n: n, c: 7, l: l, seed: seed)
+            try Self.compare(Float.self, Float.self, n: n, c: 7, l: l, seed: seed, mode: .evaluation)
+        }
+        try Self.compare(Float.self, Float.self, n: 9, c: 7, l: 49, seed: 47, poison: .nan)
+        try Self.compare(Float.self, Float.self, n: 9, c: 7, l: 49, seed: 48, mode: .evaluation, poison: .infinity)
+    }
+
+    /// How a range of units splits into a partial row, whole rows and a partial row, and
+    /// when it does not split at all.
+    @Test func batchRowsSplitUnitRanges() throws {
+        let shape = try BatchNormShape(dimensions: [10, 3, 7, 7], layout: .channelsFirst)
+        let rows = try #require(BatchRows(2..<29, shape: shape))
+        #expect(rows.head == 2..<3 && rows.whole == 1..<9 && rows.tail == 27..<29)
+        #expect(rows.bands == [1..<5, 5..<9])
+        #expect(try #require(BatchRows(0..<30, shape: shape)).bands == [0..<4, 4..<8, 8..<10])
+        #expect(BatchRows(2..<7, shape: shape) == nil, "one whole row")
+        let large = try BatchNormShape(dimensions: [10, 3, 9, 9], layout: .channelsFirst)
+        #expect(BatchRows(0..<30, shape: large) == nil, "81-value planes go unit by unit")
+        let last = try BatchNormShape(dimensions: [10, 3, 7, 7], layout: .channelsLast)
+        #expect(BatchRows(0..<30, shape: last) == nil)
+    }
+
     @Test(arguments: [Double.nan, .infinity, -.infinity])
     func nonFiniteValuesAgree(_ poison: Double) throws {
         try Self.compare(Float.self, Float.self, n: 2, c: 30, l: 1, seed: 51, poison: poison)

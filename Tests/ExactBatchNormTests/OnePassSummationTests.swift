@@ -269,5 +269,19 @@ import Testing
         x[60] = .nan
         #expect(!checkPlanes(Float.self, x, dout, count: 49, planes: 2, stride: 49))
         #expect(!channelSums(x).xTally.isFinite)
+        // The survey folds its lanes once for all planes and takes each plane's last
+        // values one by one: what only a plane's one-by-one tail holds counts as well,
+        // in float32 (bit patterns) and in the widened survey of the narrower types.
+        (x, dout) = Self.data(.normal, count: 2 * 49, seed: 37)
+        #expect(checkPlanes(Float.self, x, dout, count: 49, planes: 2, stride: 53))
+        #expect(checkPlanes(BFloat16.self, x, dout, count: 49, planes: 2, stride: 53))
+        var tailInfinity = x
+        tailInfinity[97] = .infinity
+        #expect(!checkPlanes(Float.self, tailInfinity, dout, count: 49, planes: 2, stride: 53))
+        #expect(!checkPlanes(BFloat16.self, tailInfinity, dout, count: 49, planes: 2, stride: 53))
+        var tailTiny = x
+        tailTiny[48] = 0x1p-40
+        #expect(!checkPlanes(Float.self, tailTiny, dout, count: 49, planes: 2, stride: 53))
+        #expect(!checkPlanes(BFloat16.self, tailTiny, dout, count: 49, planes: 2, stride: 53))
     }
 }

@@ -24,6 +24,22 @@ import Testing
         }
     }
 
+    /// Several pieces a thread: up to `threads * pieces` ranges, still in order and
+    /// covering every item once, however the threads happen to take them; one thread
+    /// takes everything in one range.
+    @Test func piecesPerThreadCoverEveryItemOnceInOrder() {
+        for threads in [1, 2, 3] {
+            for pieces in [1, 4] {
+                for count in [0, 1, 5, 8, 9, 1000] {
+                    let ranges = parallelRanges(count: count, threads: threads, piecesPerThread: pieces) { $0 }
+                    let expected = threads == 1 ? 1 : max(1, min(threads * pieces, count))
+                    #expect(ranges.count == expected, "count \(count), threads \(threads), pieces \(pieces)")
+                    #expect(Self.covers(ranges, count), "count \(count), threads \(threads), pieces \(pieces)")
+                }
+            }
+        }
+    }
+
     /// Every part runs once, on the pool; a job started from inside a job finds the pool
     /// busy and runs nothing, so the caller goes to Dispatch, with the same results.
     /// (Other suites' computations may hold the pool for a while: the job is tried until

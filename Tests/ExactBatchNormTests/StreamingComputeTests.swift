@@ -22,6 +22,10 @@ import Glibc
         Case(dimensions: [2, 5, 9, 130], layout: .channelsLast, blockBytes: 1),  // NHWC, tail tiles
         Case(dimensions: [2, 5, 9, 130], layout: .channelsLast, blockBytes: 1 << 20),
         Case(dimensions: [6, 3], layout: .channelsFirst, blockBytes: 8),
+        // 7x7 planes go channel by channel over the whole rows of a block (``BatchRows``):
+        // float32 blocks of 12 units over 5 channels hold whole rows between partial ones.
+        Case(dimensions: [9, 5, 7, 7], layout: .channelsFirst, blockBytes: 2400),
+        Case(dimensions: [9, 5, 7, 7], layout: .channelsFirst, blockBytes: 1 << 20),
         // (N, C) is read as channels last; planes over 65536 values are cut into slices.
         Case(dimensions: [3000, 5], layout: .channelsFirst, blockBytes: 4096),
         Case(dimensions: [1, 2, 140_000], layout: .channelsFirst, blockBytes: 1 << 20),

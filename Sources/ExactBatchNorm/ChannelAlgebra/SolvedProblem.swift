@@ -163,7 +163,9 @@ extension ExactBatchNorm {
         let width = FastChannelSolve.width
         return sums.withUnsafeBufferPointer { buffer in
             let base = SharedPointer(buffer.baseAddress!), chunkCount = buffer.count
-            let parts = parallelRanges(count: (chunkCount + width - 1) / width, threads: threads) { groups in
+            let parts = parallelRanges(
+                count: (chunkCount + width - 1) / width, threads: threads, piecesPerThread: 4
+            ) { groups in
                 var aside = ChunkOutput.Aside()
                 for group in groups {
                     let lower = group * width, upper = min(chunkCount, lower + width)

@@ -10,16 +10,25 @@ struct SharedPointer<T>: @unchecked Sendable {
     init(_ base: UnsafePointer<T>) { self.base = UnsafeMutablePointer(mutating: base) }
 }
 
-/// Splits `count` work items into at most `threads` contiguous ranges and runs them in
-/// parallel. Results land in thread order, so merging them is deterministic; the
-/// engine's merges are exact anyway, so even the split itself cannot change the bits.
+/// Splits `count` work items into at most `threads * piecesPerThread` contiguous ranges
+/// and runs them in parallel. Results land in range order, so merging them is
+/// deterministic; the engine's merges are exact anyway, so even the split itself cannot
+/// change the bits.
+///
+/// With more than one piece per thread, a thread that finishes a range takes the next
+/// one left, so a thread that starts late or runs slow (a virtual processor the
+/// hypervisor pauses) holds up the step by a piece, not by half the work. Callers whose
+/// pieces are cheap to merge ask for several; those that merge whole partial sums per
+/// piece keep one.
 ///
 /// The ranges go to the spinning worker pool (CWorkerPool), whose threads are still
 /// awake from the computation's previous step, since a step of a small layer lasts
 /// less than a kernel wakeup; when the pool is busy (another computation at the same
 /// time, or a nested call), to Dispatch instead. One range runs on the calling thread.
-func parallelRanges<R: Sendable>(count: Int, threads: Int, _ body: @Sendable (Range<Int>) -> R) -> [R] {
-    let parts = max(1, min(threads, count))
+func parallelRanges<R: Sendable>(
+    count: Int, threads: Int, piecesPerThread: Int = 1, _ body: @Sendable (Range<Int>) -> R
+) -> [R] {
+    let parts = threads <= 1 ? 1 : max(1, min(threads * piecesPerThread, count))
     if parts == 1 { return [body(0..<count)] }
     let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: parts)
     results.initialize(repeating: nil)

@@ -82,9 +82,11 @@ enum ChannelSummation {
     ) -> [ChannelSums] {
         [ChannelSums](unsafeUninitializedCapacity: channels.count) { buffer, initialized in
             let target = SharedPointer(buffer.baseAddress!)
-            _ = parallelRanges(count: channels.count, threads: threads) { range in
+            _ = parallelRanges(count: channels.count, threads: threads, piecesPerThread: 4) { range in
                 let slots = target.base + range.lowerBound
-                slots.initialize(repeating: ChannelSums(), count: range.count)
+                // Each slot made in place: `initialize(repeating:)` copies one value into
+                // every slot through the type's generic copy, a call and four retains each.
+                for k in 0..<range.count { (slots + k).initialize(to: ChannelSums()) }
                 let base = channels.lowerBound
                 fill(base + range.lowerBound..<base + range.upperBound, slots)
             }

@@ -123,45 +123,45 @@ enum OnePassSummation {
         var fitLevels: Bool {
             largest == 0 || OnePassSummation.binade(largest) - OnePassSummation.binade(smallest) <= 26
         }
-
-        /// Takes in another run's magnitudes (0 meaning none for either figure).
-        mutating func merge(_ other: Magnitudes) {
-            largest = Swift.max(largest, other.largest)
-            if other.smallest != 0 { smallest = smallest == 0 ? other.smallest : Swift.min(smallest, other.smallest) }
-        }
     }
 
-    /// The magnitudes of `count` elements, or nil if one is not finite: whole groups of
-    /// eight in lanes, the rest one by one.
+    /// The magnitudes of every plane's values together, or nil if one is not finite:
+    /// whole groups of eight in lanes, the rest one by one. The lanes are folded once
+    /// for all the planes: a 7x7 plane is six groups and a value, and with the lanes
+    /// folded per plane the survey took 45% of the sums' time on (4,512,7,7).
     @inline(__always)
-    static func survey<X: BatchNormFloat>(_ e: Elements<X>, count: Int) -> Magnitudes? {
-        if X.self == Float.self { return surveyFloat32(e.base, count: count) }
+    static func survey<X: BatchNormFloat>(_ e: Elements<X>, planes: Planes) -> Magnitudes? {
+        if X.self == Float.self { return surveyFloat32(e.base, planes: planes) }
         // `v * 0` is NaN exactly for NaN and infinities.
         var largest = SIMD8<Double>(repeating: 0), smallest = SIMD8<Double>(repeating: .infinity)
         var probe = largest
-        let whole = count & ~7
-        var k = 0
-        while k < whole {
-            let v = X.widened(e.base.loadUnaligned(fromByteOffset: k &* MemoryLayout<X>.stride, as: SIMD8<X>.self))
-            let magnitude = v.replacing(with: -v, where: v .< 0)
-            largest = largest.replacing(with: magnitude, where: magnitude .> largest)
-            let nonzero = magnitude.replacing(with: .infinity, where: magnitude .== 0)
-            smallest = smallest.replacing(with: nonzero, where: nonzero .< smallest)
-            probe += v * 0
-            k &+= 8
-        }
         var m = 0.0, low = Double.infinity, p = 0.0
+        let count = planes.count, whole = count & ~7
+        planes.forEach { offset in
+            let plane = e + offset
+            var k = 0
+            while k < whole {
+                let v = X.widened(
+                    plane.base.loadUnaligned(fromByteOffset: k &* MemoryLayout<X>.stride, as: SIMD8<X>.self))
+                let magnitude = v.replacing(with: -v, where: v .< 0)
+                largest = largest.replacing(with: magnitude, where: magnitude .> largest)
+                let nonzero = magnitude.replacing(with: .infinity, where: magnitude .== 0)
+                smallest = smallest.replacing(with: nonzero, where: nonzero .< smallest)
+                probe += v * 0
+                k &+= 8
+            }
+            while k < count {
+                let v = plane[k].exactDouble, magnitude = v.magnitude
+                m = Swift.max(m, magnitude)
+                if magnitude != 0 { low = Swift.min(low, magnitude) }
+                p += v * 0
+                k &+= 1
+            }
+        }
         for lane in 0..<8 {
             m = Swift.max(m, largest[lane])
             low = Swift.min(low, smallest[lane])
             p += probe[lane]
-        }
-        while k < count {
-            let v = e[k].exactDouble, magnitude = v.magnitude
-            m = Swift.max(m, magnitude)
-            if magnitude != 0 { low = Swift.min(low, magnitude) }
-            p += v * 0
-            k &+= 1
         }
         return p.isNaN ? nil : Magnitudes(largest: m, smallest: low.isFinite ? low : 0)
     }
@@ -172,27 +172,30 @@ enum OnePassSummation {
     /// so an unsigned minimum finds the smallest nonzero. Four integer operations per
     /// eight values.
     @inline(__always)
-    static func surveyFloat32(_ base: UnsafeRawPointer, count: Int) -> Magnitudes? {
+    static func surveyFloat32(_ base: UnsafeRawPointer, planes: Planes) -> Magnitudes? {
         var high = SIMD8<UInt32>(repeating: 0), low = SIMD8<UInt32>(repeating: .max)
-        let whole = count & ~7
-        var k = 0
-        while k < whole {
-            let v = base.loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<UInt32>.self) & 0x7FFF_FFFF
-            high = high.replacing(with: v, where: v .> high)
-            let shifted = v &- 1
-            low = low.replacing(with: shifted, where: shifted .< low)
-            k &+= 8
-        }
         var top: UInt32 = 0, bottom = UInt32.max
+        let count = planes.count, whole = count & ~7
+        planes.forEach { offset in
+            let plane = base + offset &* 4
+            var k = 0
+            while k < whole {
+                let v = plane.loadUnaligned(fromByteOffset: k &* 4, as: SIMD8<UInt32>.self) & 0x7FFF_FFFF
+                high = high.replacing(with: v, where: v .> high)
+                let shifted = v &- 1
+                low = low.replacing(with: shifted, where: shifted .< low)
+                k &+= 8
+            }
+            while k < count {
+                let v = plane.loadUnaligned(fromByteOffset: k &* 4, as: UInt32.self) & 0x7FFF_FFFF
+                top = Swift.max(top, v)
+                bottom = Swift.min(bottom, v &- 1)
+                k &+= 1
+            }
+        }
         for lane in 0..<8 {
             top = Swift.max(top, high[lane])
             bottom = Swift.min(bottom, low[lane])
-        }
-        while k < count {
-            let v = base.loadUnaligned(fromByteOffset: k &* 4, as: UInt32.self) & 0x7FFF_FFFF
-            top = Swift.max(top, v)
-            bottom = Swift.min(bottom, v &- 1)
-            k &+= 1
         }
         guard top < 0x7F80_0000 else { return nil }
         return Magnitudes(
@@ -239,22 +242,6 @@ enum OnePassSummation {
         add(xSums, into: &sums.x, &sums.xx)
         add(dSums, into: &sums.dout, &sums.xDout)
         return true
-    }
-
-    /// The magnitudes of every plane's values together, or nil if one is not finite.
-    @inline(__always)
-    static func survey<X: BatchNormFloat>(_ e: Elements<X>, planes: Planes) -> Magnitudes? {
-        if planes.planes == 1 { return survey(e, count: planes.count) }
-        var all = Magnitudes(largest: 0, smallest: 0)
-        var finite = true
-        planes.forEach { offset in
-            guard finite, let m = survey(e + offset, count: planes.count) else {
-                finite = false
-                return
-            }
-            all.merge(m)
-        }
-        return finite ? all : nil
     }
 
     @inline(__always)
