@@ -35,13 +35,14 @@ struct ElementKernel<X: BatchNormFloat, Output: BatchNormFloat> {
             return runByUnit(units: units, out: out, dx: dx, threads: threads)
         }
         // The partial rows by unit, the whole rows between them channel by channel.
-        let firstElement = Tiles(shape).firstElement(ofUnit: units.lowerBound)
+        let tiles = Tiles(shape)
+        let firstElement = tiles.firstElement(ofUnit: units.lowerBound)
         var exactPaths = runByUnit(units: rows.head, out: out, dx: dx, threads: threads)
         for band in rows.bands {
             let offset = band.lowerBound * shape.batchStride - firstElement
             exactPaths += runByChannel(rows: band, out: out + offset, dx: dx.map { $0 + offset }, threads: threads)
         }
-        let tailOffset = Tiles(shape).firstElement(ofUnit: rows.tail.lowerBound) - firstElement
+        let tailOffset = tiles.firstElement(ofUnit: rows.tail.lowerBound) - firstElement
         return exactPaths
             + runByUnit(units: rows.tail, out: out + tailOffset, dx: dx.map { $0 + tailOffset }, threads: threads)
     }

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// Turns SIGBUS on a memory-mapped input into a one-line error.
 ///
@@ -14,6 +15,9 @@ import Glibc
 /// only async-signal-safe calls (`write`, `_exit`, `signal`, `raise`) and reads a fixed
 /// table that registration fills without allocating in the handler: each slot's base
 /// is written last and cleared first, so the handler never sees a half-made entry.
+/// Several threads can fault on the same truncated file at once; the first to claim
+/// ``reporting`` reports and exits, the others wait for that exit, so the error is one
+/// line (two threads once wrote theirs into each other under ThreadSanitizer).
 public enum MappingFaults {
     static let slots = 128
     static let pathLength = 4096
@@ -28,6 +32,8 @@ public enum MappingFaults {
     /// What follows the file's name, kept ready so the handler allocates nothing.
     static let reason = ": changed while being read (truncated by another process?); nothing was written\n"
     nonisolated(unsafe) static var cleanup: (@convention(c) () -> Void)? = nil
+    /// Set by the first thread whose fault is reported (lock-free, so usable in the handler).
+    static let reporting = Atomic<Bool>(false)
     nonisolated(unsafe) private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
         let p = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         pthread_mutex_init(p, nil)
@@ -46,6 +52,8 @@ public enum MappingFaults {
         (bytes + tail).withUnsafeBufferPointer { message.update(from: $0.baseAddress!, count: $0.count) }
         (messageLength, prefixLength) = (bytes.count + tail.count, bytes.count)
         Self.cleanup = cleanup
+        // Initialized here, never first inside the handler.
+        _ = reporting.load(ordering: .relaxed)
         var action = sigaction()
         action.__sigaction_handler.sa_sigaction = { _, info, _ in
             MappingFaults.handle(address: Int(bitPattern: info?.pointee._sifields._sigfault.si_addr))
@@ -59,6 +67,10 @@ public enum MappingFaults {
     static func handle(address: Int) {
         for slot in 0..<slots where bases[slot] != 0 {
             guard address >= bases[slot], address - bases[slot] < lengths[slot] else { continue }
+            if reporting.exchange(true, ordering: .acquiringAndReleasing) {
+                // Another thread is reporting; its `_exit` ends this one too.
+                while true { pause() }
+            }
             cleanup?()
             let path = paths + slot * pathLength
             _ = write(2, message, prefixLength)
