@@ -69,3 +69,12 @@ struct EnginePaths: Sendable {
 
     static let all = EnginePaths()
 }
+
+extension EnginePaths {
+    /// Whether the certified solve sums a problem's channels in lanes straight from the
+    /// data (``LaneSums``) rather than through exact sums: channels adjacent in memory
+    /// and few values each, every fast path on.
+    func summedInLanes<X: BatchNormFloat>(_: X.Type, shape: BatchNormShape) -> Bool {
+        fastElements && certifiedSolve && LaneSums.applies(X.self, shape: shape)
+    }
+}

@@ -52,9 +52,49 @@ extension ChannelSolution {
         fastPath: Bool = true, certified: Bool = true,
         _ body: (Int, SolvedChannel, FastConstants?) -> Void
     ) {
+        solve(
+            group: group, count: m, mode: mode, hasDout: hasDout, parameters: p, doubleDouble: doubleDouble,
+            fastPath: fastPath, certified: certified, sums: { sums[$0] },
+            lanes: {
+                FastChannelSolve.solve(
+                    channels: group, sums: sums, count: m, mode: mode, hasDout: hasDout, parameters: p)
+            }, body)
+    }
+
+    /// The same for channels whose lanes sum them from the data
+    /// (``FastChannelSolve/Inputs/init(lanesOf:x:dout:shape:mode:parameters:)``); only a
+    /// channel the lanes leave undecided is summed exactly, alone.
+    static func solve<X: BatchNormFloat>(
+        group: Range<Int>, x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
+        parameters p: ResolvedParameters, doubleDouble: Bool, _ body: (Int, SolvedChannel, FastConstants?) -> Void
+    ) {
+        let m = shape.valuesPerChannel, hasDout = dout != nil
+        solve(
+            group: group, count: m, mode: mode, hasDout: hasDout, parameters: p, doubleDouble: doubleDouble,
+            sums: { k in
+                let c = group.lowerBound + k
+                return ChannelSummation.sums(
+                    x: x, dout: dout, shape: shape, channels: c..<c + 1, training: mode == .training, threads: 1)[0]
+            },
+            lanes: {
+                let inputs = FastChannelSolve.Inputs(
+                    lanesOf: group, x: x, dout: dout, shape: shape, mode: mode, parameters: p)
+                return FastChannelSolve.solve(inputs, count: m, mode: mode, hasDout: hasDout, parameters: p)
+            }, body)
+    }
+
+    /// The group's lanes from `lanes` and, for each lane they leave undecided, the exact
+    /// solve from the channel's exact sums (`sums(k)` for the group's `k`th channel).
+    @inline(__always)
+    static func solve(
+        group: Range<Int>, count m: Int, mode: BatchNormMode, hasDout: Bool, parameters p: ResolvedParameters,
+        doubleDouble: Bool, fastPath: Bool = true, certified: Bool = true,
+        sums: (Int) -> ChannelSums, lanes: () -> FastChannelSolve.GroupSolution,
+        _ body: (Int, SolvedChannel, FastConstants?) -> Void
+    ) {
         func exactly(_ k: Int) {
             var solution = solveExactly(
-                channel: group.lowerBound + k, sums: sums[k], count: m, mode: mode, hasDout: hasDout,
+                channel: group.lowerBound + k, sums: sums(k), count: m, mode: mode, hasDout: hasDout,
                 parameters: p, doubleDouble: doubleDouble, fastPath: fastPath)
             let fast = solution.fast
             solution.fastBox = nil
@@ -64,14 +104,13 @@ extension ChannelSolution {
             for k in 0..<group.count { exactly(k) }
             return
         }
-        let lanes = FastChannelSolve.solve(
-            channels: group, sums: sums, count: m, mode: mode, hasDout: hasDout, parameters: p)
+        let solved = lanes()
         for k in 0..<group.count {
-            guard let solved = lanes.channel(k) else {
+            guard let channel = solved.channel(k) else {
                 exactly(k)
                 continue
             }
-            body(group.lowerBound + k, .compact(solved.solution), solved.fast)
+            body(group.lowerBound + k, .compact(channel.solution), channel.fast)
         }
     }
 

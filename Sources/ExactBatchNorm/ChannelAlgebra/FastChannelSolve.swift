@@ -34,11 +34,24 @@ enum FastChannelSolve {
     /// The group of channels `channels` (at most ``width``, whose sums start at `sums`),
     /// lane `k` holding channel `channels.lowerBound + k`: the one-channel analysis's
     /// steps in every lane, its guards as masks, all of them combined into `decided`.
+    @inline(never)
     static func solve(
         channels: Range<Int>, sums: UnsafePointer<ChannelSums>, count m: Int, mode: BatchNormMode,
         hasDout: Bool, parameters p: ResolvedParameters
     ) -> GroupSolution {
-        let inputs = Inputs(channels: channels, sums: sums, mode: mode, hasDout: hasDout, parameters: p)
+        solve(
+            Inputs(channels: channels, sums: sums, mode: mode, hasDout: hasDout, parameters: p),
+            count: m, mode: mode, hasDout: hasDout, parameters: p)
+    }
+
+    /// The same steps on operands gathered already: from exact sums as above, or summed
+    /// in lanes straight from the data (``LaneSums``), inlined into each. (The solve
+    /// from sums is out of line: inlined into its callers it cost about 950
+    /// instructions a channel more on (4,2048,7,7).)
+    @inline(__always)
+    static func solve(
+        _ inputs: Inputs, count m: Int, mode: BatchNormMode, hasDout: Bool, parameters p: ResolvedParameters
+    ) -> GroupSolution {
         let stats = Statistics(inputs, count: m, mode: mode, hasDout: hasDout, parameters: p)
         let (invstd, rooted) = stats.v.reciprocalSquareRoot
         var decided = inputs.valid .& stats.valid .& rooted
@@ -85,14 +98,7 @@ enum FastChannelSolve {
         ) {
             let last = channels.count - 1
             @inline(__always) func sum(_ k: Int) -> UnsafePointer<ChannelSums> { sums + min(k, last) }
-            @inline(__always) func values(_ v: [Double]) -> LaneValues {
-                let c = channels.lowerBound
-                return LaneValues(v[c], v[c + min(1, last)], v[c + min(2, last)], v[c + min(3, last)])
-            }
-            (gamma, beta) = (values(p.gamma), values(p.beta))
-            (runningMean, runningVar) = (values(p.runningMean), values(p.runningVar))
-            let finite = Self.isFinite(gamma) .& Self.isFinite(beta) .& Self.isFinite(runningMean)
-            valid = (finite .& Self.isFinite(runningVar) .& (SIMD4<Int64>(0, 1, 2, 3) .<= Int64(last)))
+            self.init(channels: channels, parameters: p)
             valid .&= Self.mask { sum($0).pointee.xTally.isFinite }
             if mode == .training {
                 let (s, sOK) = Self.gather { sum($0).pointee.x.enclosure }
@@ -106,6 +112,20 @@ enum FastChannelSolve {
                 valid .&= Self.mask { sum($0).pointee.doutTally.isFinite } .& tOK .& ppOK
             }
             valid .&= x.isTame .& xx.isTame .& dout.isTame .& xDout.isTame
+        }
+
+        /// The parameters of `channels`, no sums yet; `valid` where they are finite and
+        /// the lane holds a channel.
+        @inline(__always)
+        init(channels: Range<Int>, parameters p: borrowing ResolvedParameters) {
+            let c = channels.lowerBound, last = channels.count - 1
+            @inline(__always) func values(_ v: [Double]) -> LaneValues {
+                LaneValues(v[c], v[c + min(1, last)], v[c + min(2, last)], v[c + min(3, last)])
+            }
+            (gamma, beta) = (values(p.gamma), values(p.beta))
+            (runningMean, runningVar) = (values(p.runningMean), values(p.runningVar))
+            let finite = Self.isFinite(gamma) .& Self.isFinite(beta) .& Self.isFinite(runningMean)
+            valid = (finite .& Self.isFinite(runningVar) .& (SIMD4<Int64>(0, 1, 2, 3) .<= Int64(last)))
         }
 
         @inline(__always)

@@ -76,6 +76,17 @@ extension ExactBatchNorm {
             solutions: ChannelResults.Writer(compact: compact),
             plans: ChannelPlans.Writer(storage: storage, scale: scale, wantsDx: hasDout))
         var aside = ChunkOutput.Aside()
+        if paths.summedInLanes(X.self, shape: shape) {
+            aside = solveGroups(0..<count, threads: threads, into: into) { group, body in
+                ChannelSolution.solve(
+                    group: group, x: x, dout: dout, shape: shape, mode: mode, parameters: parameters,
+                    doubleDouble: doubleDouble, body)
+            }
+            return (
+                ChannelResults(compact: compact, whole: aside.solutions),
+                ChannelPlans(scale: scale, storage: storage, aside: aside.constants), []
+            )
+        }
         for start in stride(from: 0, to: count, by: channelChunk) {
             let chunk = start..<min(count, start + channelChunk)
             let sums = ChannelSummation.sums(
@@ -101,6 +112,7 @@ extension ExactBatchNorm {
         shape: BatchNormShape, mode: BatchNormMode, parameters: ResolvedParameters, doubleDouble: Bool
     ) -> SolvedChannels {
         let m = shape.valuesPerChannel, hasDout = dout != nil, training = mode == .training
+        let inLanes = EnginePaths.all.summedInLanes(X.self, shape: shape)
         let sumsOf: @Sendable (Int) -> ChannelSums = { c in
             keptSums.isEmpty
                 ? ChannelSummation.sums(
@@ -116,6 +128,13 @@ extension ExactBatchNorm {
             },
             solveFast: { c in
                 var fast: FastConstants? = nil
+                if inLanes {
+                    ChannelSolution.solve(
+                        group: c..<c + 1, x: x, dout: dout, shape: shape, mode: mode, parameters: parameters,
+                        doubleDouble: doubleDouble
+                    ) { _, _, constants in fast = constants }
+                    return fast
+                }
                 withUnsafePointer(to: sumsOf(c)) { sums in
                     ChannelSolution.solve(
                         group: c..<c + 1, sums: sums, count: m, mode: mode, hasDout: hasDout,
@@ -160,27 +179,39 @@ extension ExactBatchNorm {
         parameters: ResolvedParameters, doubleDouble: Bool, threads: Int, paths: EnginePaths,
         into output: ChunkOutput
     ) -> ChunkOutput.Aside {
-        let width = FastChannelSolve.width
-        return sums.withUnsafeBufferPointer { buffer in
-            let base = SharedPointer(buffer.baseAddress!), chunkCount = buffer.count
-            let parts = parallelRanges(
-                count: (chunkCount + width - 1) / width, threads: threads, piecesPerThread: 4
-            ) { groups in
-                var aside = ChunkOutput.Aside()
-                for group in groups {
-                    let lower = group * width, upper = min(chunkCount, lower + width)
-                    ChannelSolution.solve(
-                        group: first + lower..<first + upper, sums: base.base + lower, count: m, mode: mode,
-                        hasDout: hasDout, parameters: parameters, doubleDouble: doubleDouble,
-                        fastPath: paths.fastElements, certified: paths.certifiedSolve
-                    ) { c, solution, fast in
-                        output.write(c, solution: solution, fast: fast, aside: &aside)
-                    }
-                }
-                return aside
+        sums.withUnsafeBufferPointer { buffer in
+            let base = SharedPointer(buffer.baseAddress!)
+            return solveGroups(first..<first + buffer.count, threads: threads, into: output) { group, body in
+                ChannelSolution.solve(
+                    group: group, sums: base.base + (group.lowerBound - first), count: m, mode: mode,
+                    hasDout: hasDout, parameters: parameters, doubleDouble: doubleDouble,
+                    fastPath: paths.fastElements, certified: paths.certifiedSolve, body)
             }
-            return parts.reduce(into: ChunkOutput.Aside()) { all, part in all.merge(part) }
         }
+    }
+
+    /// Solves `channels` in groups of ``FastChannelSolve/width`` (`solveGroup(group,
+    /// body)` hands each channel of `group` to `body`), shared among the threads, four
+    /// pieces a thread; writes each channel's slots and returns what they do not hold.
+    @inline(__always)
+    static func solveGroups(
+        _ channels: Range<Int>, threads: Int, into output: ChunkOutput,
+        _ solveGroup: @Sendable (Range<Int>, (Int, SolvedChannel, FastConstants?) -> Void) -> Void
+    ) -> ChunkOutput.Aside {
+        let width = FastChannelSolve.width
+        let parts = parallelRanges(
+            count: (channels.count + width - 1) / width, threads: threads, piecesPerThread: 4
+        ) { groups in
+            var aside = ChunkOutput.Aside()
+            for group in groups {
+                let lower = channels.lowerBound + group * width
+                solveGroup(lower..<min(channels.upperBound, lower + width)) { c, solution, fast in
+                    output.write(c, solution: solution, fast: fast, aside: &aside)
+                }
+            }
+            return aside
+        }
+        return parts.reduce(into: ChunkOutput.Aside()) { all, part in all.merge(part) }
     }
 
     /// Channels per chunk of the first pass.
