@@ -61,6 +61,8 @@ extension ExactBatchNorm {
     /// Should an element later need a channel's exact terms, they are solved again from
     /// the sums kept, or else summed again from the channel's own values
     /// (``solvedChannels(_:keptSums:x:dout:shape:mode:parameters:doubleDouble:)``).
+    /// Channels the lanes sum (``EnginePaths/summedInLanes(_:shape:)``) have no exact
+    /// sums but those of a channel the lanes left undecided, and keep none.
     static func solveChannels<X: BatchNormFloat>(
         x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, mode: BatchNormMode,
         parameters: ResolvedParameters, doubleDouble: Bool, threads: Int, paths: EnginePaths,
@@ -106,7 +108,9 @@ extension ExactBatchNorm {
     /// `solutions` with the means to solve a channel again on demand, exactly or for its
     /// fast constants: from `keptSums` when they are every channel's, else from the
     /// channel's values, summed again from `x` and `dout`, which must stay valid while
-    /// the result is used.
+    /// the result is used. Fast constants are solved again the way the first solve made
+    /// them with every path on (``EnginePaths/all``), in lanes where the shape takes
+    /// them, so that a channel's lane gives the same bits alone as in its group.
     static func solvedChannels<X: BatchNormFloat>(
         _ solutions: ChannelResults, keptSums: [ChannelSums], x: Elements<X>, dout: Elements<X>?,
         shape: BatchNormShape, mode: BatchNormMode, parameters: ResolvedParameters, doubleDouble: Bool
