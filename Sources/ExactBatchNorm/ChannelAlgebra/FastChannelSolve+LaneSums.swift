@@ -70,22 +70,18 @@ struct LaneSums {
     }
 
     /// Reads the `M` values of each of `channels` (at most four; a short group repeats
-    /// its last channel in the spare lanes), a row of four adjacent values per step.
+    /// its last channel in the spare lanes). Channels last, a channel's values lie in
+    /// rows of `C`: value `r` of channel `c` is element `r * C + c`.
     @inline(__always)
     init<X: BatchNormFloat>(channels: Range<Int>, x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape) {
-        let load = Loader<X>(channels)
-        // An empty problem may claim a huge batch of empty rows, as in (2^40, 0, 4).
-        guard shape.valuesPerChannel > 0 else { return }
-        for n in 0..<shape.batch {
-            for l in 0..<shape.spatial {
-                let at = n * shape.batchStride + l * shape.spatialStride
-                if let dout {
-                    add(x: load(x, at), dout: load(dout, at))
-                } else {
-                    let v = load(x, at)
-                    self.x.add(v)
-                    xx.add(v * v)
-                }
+        let load = Loader<X>(channels), rows = shape.valuesPerChannel, rowStride = shape.channels
+        if let dout {
+            for r in 0..<rows { add(x: load(x, r * rowStride), dout: load(dout, r * rowStride)) }
+        } else {
+            for r in 0..<rows {
+                let v = load(x, r * rowStride)
+                self.x.add(v)
+                xx.add(v * v)
             }
         }
     }
