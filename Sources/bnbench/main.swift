@@ -9,7 +9,7 @@ import Glibc
 /// beside numpy's and torch's figures from the same run. Each figure is the median of
 /// several repetitions: the machine is shared and noisy, and a median resists that.
 ///
-///     bnbench engine N,C,H,W REPEATS [THREADS] [float32|bfloat16]
+///     bnbench engine N,C,H,W REPEATS [THREADS] [float32|bfloat16] [training|evaluation]
 ///                                                exact forward+backward (default float32)
 ///     bnbench write PATH MEGABYTES stored|deflated REPEATS
 ///     bnbench read PATH REPEATS [nocrc]
@@ -65,7 +65,7 @@ func engine(_ args: [String]) throws {
     case "float32": try engine(args, Float.self)
     case "bfloat16": try engine(args, BFloat16.self)
     default:
-        print("usage: bnbench engine N,C,H,W REPEATS [THREADS] [float32|bfloat16]")
+        print("usage: bnbench engine N,C,H,W REPEATS [THREADS] [float32|bfloat16] [training|evaluation]")
         exit(2)
     }
 }
@@ -79,6 +79,7 @@ func engine<X: BatchNormFloat>(_ args: [String], _: X.Type) throws {
     let x = normalData(count, seed: 42).map { X($0) }
     let dout = normalData(count, seed: 43).map { X($0) }
     let shape = try BatchNormShape(dimensions: dims, layout: .channelsFirst)
+    let mode: BatchNormMode = args.count > 4 && args[4] == "evaluation" ? .evaluation : .training
     var exactPaths = 0
     let before = peakResidentBytes()
     // Output memory is allocated once and reused, as torch's caching allocator reuses
@@ -93,7 +94,7 @@ func engine<X: BatchNormFloat>(_ args: [String], _: X.Type) throws {
                         try ExactBatchNorm.compute(
                             BatchNormInput(
                                 x: xs, dout: ds, elementType: X.elementType,
-                                shape: shape),
+                                shape: shape, mode: mode),
                             out: o, dx: d, threads: threads)
                     }
                 }
@@ -103,7 +104,7 @@ func engine<X: BatchNormFloat>(_ args: [String], _: X.Type) throws {
     }
     report(
         "engine", times,
-        ",\"dtype\":\"\(X.self)\",\"threads\":\(threads),\"elements\":\(count),"
+        ",\"dtype\":\"\(X.self)\",\"mode\":\"\(mode)\",\"threads\":\(threads),\"elements\":\(count),"
             + "\"exact_path_elements\":\(exactPaths),"
             + "\"peak_rss_growth_bytes\":\(peakResidentBytes() - before)")
 }

@@ -33,7 +33,7 @@ import Testing
                     x: xe, dout: de, shape: shape, training: true, threads: 1)
                 for first in stride(from: 0, to: shape.channels, by: 4) {
                     let group = first..<min(shape.channels, first + 4)
-                    let lanes = LaneSums(channels: group, x: xe, dout: de, shape: shape)
+                    let lanes = LaneSums(channels: group, x: xe, dout: de, shape: shape, training: true)
                     for (k, c) in group.enumerated() {
                         // A non-finite value (float16's overflow of the huge channels):
                         // the accumulators tally it apart, the lanes must decline.
@@ -92,27 +92,33 @@ import Testing
         #expect(checked.inexact > 0, "no radius was needed: the case does not test the bound")
     }
 
-    /// A non-finite value makes its lane's sums untame, and only its lane's.
+    /// A non-finite value makes its lane's sums untame, and only its lane's, in both
+    /// modes: with `dout`, with a `dout` of zeros (evaluation sums only `T` and `P`, and
+    /// `inf * 0` is NaN) and without `dout`.
     @Test func nonFiniteValuesDeclineTheirLaneOnly() throws {
         for poison in [Double.nan, .infinity, -.infinity] {
             var p = CertifiedChannelSolveTests.problem(n: 3, c: 4, l: 1, seed: 8)
             p.x[4 + 2] = poison  // row 1, channel 2
-            let x = p.x.map { Float($0) }, dout = p.dout.map { Float($0) }
+            let x = p.x.map { Float($0) }
             let shape = try BatchNormShape(dimensions: [3, 4], layout: .channelsFirst).forIteration
             let params = try BatchNormParameters(
                 gamma: p.gamma, beta: p.beta, runningMean: p.runningMean, runningVar: p.runningVar
             ).resolved(channels: 4)
-            for mode in [BatchNormMode.training, .evaluation] {
-                let valid = x.withUnsafeBytes { xb in
-                    dout.withUnsafeBytes { db in
-                        FastChannelSolve.Inputs(
-                            lanesOf: 0..<4, x: Elements(xb.baseAddress!), dout: Elements<Float>(db.baseAddress!),
-                            shape: shape, mode: mode, parameters: params
-                        ).valid
+            for (label, dout) in [("dout", p.dout.map { Float($0) }), ("zero dout", [Float](repeating: 0, count: 12)),
+                ("no dout", nil)] as [(String, [Float]?)] {
+                for mode in [BatchNormMode.training, .evaluation] {
+                    let valid = x.withUnsafeBytes { xb in
+                        (dout ?? []).withUnsafeBytes { db in
+                            FastChannelSolve.Inputs(
+                                lanesOf: 0..<4, x: Elements(xb.baseAddress!),
+                                dout: dout == nil ? nil : Elements<Float>(db.baseAddress!),
+                                shape: shape, mode: mode, parameters: params
+                            ).valid
+                        }
                     }
+                    #expect(!valid[2], "poison \(poison) \(mode) \(label)")
+                    #expect(valid[0] || valid[1] || valid[3], "every lane declined: \(poison) \(mode) \(label)")
                 }
-                #expect(!valid[2], "poison \(poison) \(mode)")
-                #expect(valid[0] || valid[1] || valid[3], "every lane declined: \(poison) \(mode)")
             }
         }
     }
@@ -131,13 +137,25 @@ import Testing
             let params = BatchNormParameters(
                 gamma: p.gamma, beta: p.beta, runningMean: p.runningMean, runningVar: p.runningVar)
             for mode in [BatchNormMode.training, .evaluation] {
-                func run(_ paths: EnginePaths) throws -> (bits: [[UInt64]], certified: [Bool]) {
+                func run(_ paths: EnginePaths, dout: [Float]?, x: [Float]) throws -> (bits: [[UInt64]], certified: [Bool]) {
                     let shape = try BatchNormShape(dimensions: dims, layout: layout)
                     let (out, dx, channels) = try ExactBatchNorm.compute(
-                        x: p.x.map { Float($0) }, dout: p.dout.map { Float($0) }, shape: shape,
+                        x: x, dout: dout, shape: shape,
                         parameters: params, mode: mode, output: Float.self, paths: paths)
-                    return ([out.map(\.encoding), dx!.map(\.encoding)] + channels.encodings,
+                    return ([out.map(\.encoding), (dx ?? []).map(\.encoding)] + channels.encodings,
                             channels.channels.map(\.isCertified))
+                }
+                func run(_ paths: EnginePaths) throws -> (bits: [[UInt64]], certified: [Bool]) {
+                    try run(paths, dout: p.dout.map { Float($0) }, x: p.x.map { Float($0) })
+                }
+                // Without dout, and with one value of channel 1 infinite, which each mode's
+                // lanes must still see.
+                var poisoned = p.x.map { Float($0) }
+                poisoned[layout == .channelsFirst ? c + 1 : l * c + 1] = .infinity
+                for x in [p.x.map { Float($0) }, poisoned] {
+                    let lanes = try run(.all, dout: nil, x: x)
+                    #expect(lanes.bits == (try run(EnginePaths(certifiedSolve: false), dout: nil, x: x)).bits,
+                        "\(dims) \(mode) without dout")
                 }
                 let lanes = try run(.all), exact = try run(EnginePaths(certifiedSolve: false))
                 #expect(lanes.bits == exact.bits, "\(dims) \(mode)")

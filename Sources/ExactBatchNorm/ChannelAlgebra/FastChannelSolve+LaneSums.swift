@@ -35,7 +35,7 @@ extension FastChannelSolve.Inputs {
         mode: BatchNormMode, parameters p: borrowing ResolvedParameters
     ) {
         self.init(channels: channels, parameters: p)
-        let sums = LaneSums(channels: channels, x: x, dout: dout, shape: shape)
+        let sums = LaneSums(channels: channels, x: x, dout: dout, shape: shape, training: mode == .training)
         let s = sums.x.enclosure
         valid .&= s.isTame
         if mode == .training {
@@ -70,19 +70,35 @@ struct LaneSums {
     }
 
     /// Reads the `M` values of each of `channels` (at most four; a short group repeats
-    /// its last channel in the spare lanes). Channels last, a channel's values lie in
-    /// rows of `C`: value `r` of channel `c` is element `r * C + c`.
+    /// its last channel in the spare lanes) and sums what the mode's solve uses: `S`
+    /// and `Q` in training only, `T` and `P` where there is `dout`; the rest stay zero.
+    /// Evaluation still needs a sum that a non-finite `x` makes non-finite, so that the
+    /// channel declines its lane: `P` with `dout` (`x*dout` is NaN or infinite for any
+    /// `dout` when `x` is), `S` without.
+    /// Channels last, a channel's values lie in rows of `C`: value `r` of channel `c` is
+    /// element `r * C + c`. One loop for each combination, the branches outside.
     @inline(__always)
-    init<X: BatchNormFloat>(channels: Range<Int>, x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape) {
+    init<X: BatchNormFloat>(
+        channels: Range<Int>, x: Elements<X>, dout: Elements<X>?, shape: BatchNormShape, training: Bool
+    ) {
         let load = Loader<X>(channels), rows = shape.valuesPerChannel, rowStride = shape.channels
-        if let dout {
+        switch (dout, training) {
+        case (let dout?, true):
             for r in 0..<rows { add(x: load(x, r * rowStride), dout: load(dout, r * rowStride)) }
-        } else {
+        case (let dout?, false):
+            for r in 0..<rows {
+                let d = load(dout, r * rowStride)
+                self.dout.add(d)
+                xDout.add(load(x, r * rowStride) * d)
+            }
+        case (nil, true):
             for r in 0..<rows {
                 let v = load(x, r * rowStride)
                 self.x.add(v)
                 xx.add(v * v)
             }
+        case (nil, false):
+            for r in 0..<rows { self.x.add(load(x, r * rowStride)) }
         }
     }
 
