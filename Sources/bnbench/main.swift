@@ -65,9 +65,14 @@ func engine(_ args: [String]) throws {
     case "float32": try engine(args, Float.self)
     case "bfloat16": try engine(args, BFloat16.self)
     default:
-        print("usage: bnbench engine N,C,H,W REPEATS [THREADS] [float32|bfloat16] [training|evaluation]")
-        exit(2)
+        engineUsage()
     }
+}
+
+/// The engine's usage line, and status 2.
+func engineUsage() -> Never {
+    print("usage: bnbench engine N,C,H,W REPEATS [THREADS] [float32|bfloat16] [training|evaluation]")
+    exit(2)
 }
 
 /// The same data (rounded to `X`) and outputs in `X`.
@@ -79,7 +84,9 @@ func engine<X: BatchNormFloat>(_ args: [String], _: X.Type) throws {
     let x = normalData(count, seed: 42).map { X($0) }
     let dout = normalData(count, seed: 43).map { X($0) }
     let shape = try BatchNormShape(dimensions: dims, layout: .channelsFirst)
-    let mode: BatchNormMode = args.count > 4 && args[4] == "evaluation" ? .evaluation : .training
+    let modeName = args.count > 4 ? args[4] : "training"
+    guard modeName == "training" || modeName == "evaluation" else { engineUsage() }
+    let mode: BatchNormMode = modeName == "evaluation" ? .evaluation : .training
     var exactPaths = 0
     let before = peakResidentBytes()
     // Output memory is allocated once and reused, as torch's caching allocator reuses
