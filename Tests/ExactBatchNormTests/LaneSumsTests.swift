@@ -149,13 +149,14 @@ import Testing
                     try run(paths, dout: p.dout.map { Float($0) }, x: p.x.map { Float($0) })
                 }
                 // Without dout, and with one value of channel 1 infinite, which each mode's
-                // lanes must still see.
+                // lanes must still see: that channel leaves them for the exact path.
                 var poisoned = p.x.map { Float($0) }
                 poisoned[layout == .channelsFirst ? c + 1 : l * c + 1] = .infinity
-                for x in [p.x.map { Float($0) }, poisoned] {
+                for (x, label) in [(p.x.map { Float($0) }, "clean"), (poisoned, "poisoned")] {
                     let lanes = try run(.all, dout: nil, x: x)
                     #expect(lanes.bits == (try run(EnginePaths(certifiedSolve: false), dout: nil, x: x)).bits,
-                        "\(dims) \(mode) without dout")
+                        "\(dims) \(mode) without dout, \(label)")
+                    #expect(lanes.certified[1] == (label == "clean"), "\(dims) \(mode) without dout, \(label)")
                 }
                 let lanes = try run(.all), exact = try run(EnginePaths(certifiedSolve: false))
                 #expect(lanes.bits == exact.bits, "\(dims) \(mode)")
